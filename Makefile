@@ -1,0 +1,38 @@
+# Every target sets up .venv on first use; nothing needs to be installed by hand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+
+.PHONY: demo test lint bench schema docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/corpus validate annotations/
+
+test: $(STAMP)
+	$(BIN)/ruff check corpus_tools tests benchmarks
+	$(BIN)/corpus validate annotations/
+	$(BIN)/corpus schema --check --output schema/
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check corpus_tools tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+# Regenerate the files derived from the models and the problem catalogue.
+schema: $(STAMP)
+	$(BIN)/corpus schema --output schema/
+	$(BIN)/corpus problems --markdown > docs/problems.md.tmp && mv docs/problems.md.tmp docs/problems.md
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

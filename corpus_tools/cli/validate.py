@@ -1,0 +1,52 @@
+"""`corpus validate` and `corpus problems`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import corpus_tools
+from corpus_tools.cli.app import ReportFormat, app, handle_errors, out
+from corpus_tools.cli.render import report_github, report_json, report_text
+from corpus_tools.problems import CATALOGUE, catalogue_markdown
+
+
+@app.command()
+@handle_errors
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="JSONL files, or folders to search for *.jsonl.")],
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.text,
+    ignore: Annotated[list[str], typer.Option("--ignore", help="Skip problems with this code (repeatable).")] = [],  # noqa: B006
+    max_problems: Annotated[int, typer.Option("--max-problems", help="Show at most N problems per code; 0 shows all.")] = 100,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+) -> None:
+    """Check annotation files against the format and the corpus rules.
+
+    Reports every problem with file, line, field and a fix. Exit status: 0 valid, 1 problems
+    found, 2 usage error.
+
+    Example: corpus validate annotations/ --format github
+    """
+    report = corpus_tools.validate(paths, ignore=ignore, max_problems=max_problems or None,
+                                   strict=strict)
+    render = {ReportFormat.text: report_text, ReportFormat.json: report_json,
+              ReportFormat.github: report_github}[fmt]
+    out(render(report))
+    raise typer.Exit(code=int(not report.valid))
+
+
+@app.command()
+def problems(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the catalogue as Markdown (docs/problems.md).")] = False,
+) -> None:
+    """List every problem code with its severity and how to fix it.
+
+    Example: corpus problems --markdown > docs/problems.md
+    """
+    if markdown:
+        out(catalogue_markdown())
+        return
+    for c in CATALOGUE.values():
+        out(f"{c.code:<26} {c.severity:<8} {c.title}")

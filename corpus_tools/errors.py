@@ -1,0 +1,17 @@
+"""The one exception the toolkit raises when it cannot run (as opposed to problems in the data)."""
+
+
+class CorpusToolsError(Exception):
+    """A command cannot run: a missing path, a bad option, an unusable configuration.
+
+    Problems in annotation data are not exceptions: they are `Problem`s in a `Report`. The CLI
+    prints this error in one line and exits with status 2.
+    """
+
+
+class InvalidInputError(CorpusToolsError):
+    """Input files failed validation; `report` says why. The CLI prints the report, exits 1."""
+
+    def __init__(self, report: object) -> None:
+        super().__init__("the input files are not valid; see the validation report")
+        self.report = report

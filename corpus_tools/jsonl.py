@@ -1,0 +1,104 @@
+"""Streaming JSONL reading with line numbers, and atomic writing.
+
+Reading yields raw lines as bytes so that a bad line (invalid UTF-8, broken JSON) can be reported
+with its number instead of stopping the whole file. Writing goes to a temporary file in the same
+folder that replaces the target only once it is complete, so an interrupted command never leaves
+a half-written output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from corpus_tools.errors import CorpusToolsError
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Yield `(line_number, raw_line)` for each line of `path`, 1-based, without the newline.
+
+    Raises:
+        OSError: when the file cannot be opened or read.
+    """
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            yield number, line.rstrip(b"\r\n")
+
+
+def expand_paths(paths: Iterable[Path], pattern: str = "*.jsonl") -> list[Path]:
+    """Files named by `paths`, recursing into folders for `pattern`, in a stable order.
+
+    Raises:
+        CorpusToolsError: when a path does not exist (a usage error, not a data problem).
+    """
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob(pattern) if q.is_file()))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise CorpusToolsError(f"{p}: no such file or folder")
+    return out
+
+
+def dumps(obj: Any) -> bytes:
+    """One compact JSON line (UTF-8, non-ASCII kept as is), newline included."""
+    return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file beside `path` and move it onto `path` when the block succeeds.
+
+    If the block raises, the temporary file is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_jsonl(path: Path, rows: Iterable[Any]) -> int:
+    """Write `rows` (dicts or Pydantic models) as JSONL atomically; return how many were written."""
+    n = 0
+    with atomic_open(path) as f:
+        for row in rows:
+            if hasattr(row, "model_dump"):
+                row = row.model_dump(mode="json", exclude_none=True)
+            f.write(dumps(row))
+            n += 1
+    return n
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """Yield `(line_number, parsed_object)` for each non-blank line of a trusted JSONL file.
+
+    For files already validated or written by this toolkit; annotator files go through
+    `corpus_tools.validate`, which reports bad lines instead of raising.
+
+    Raises:
+        CorpusToolsError: on a line that is not valid JSON, naming file and line.
+    """
+    for number, raw in iter_lines(path):
+        if not raw.strip():
+            continue
+        try:
+            yield number, orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            raise CorpusToolsError(f"{path}:{number}: not valid JSON: {e}") from None

@@ -1,0 +1,227 @@
+"""Problems found in annotation files: the closed catalogue of codes, `Problem` and `Report`.
+
+Every check in the toolkit reports through a code listed in `CATALOGUE`. Codes are stable: tools
+and CI configurations refer to them (`--ignore span-whitespace`), so a code is never renamed or
+reused. `docs/problems.md` is generated from this catalogue and a test keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One entry of the catalogue: what a code means and how to fix what it reports."""
+
+    code: str
+    severity: Severity
+    group: str
+    title: str
+    fix: str
+
+
+CATALOGUE: dict[str, Check] = {
+    c.code: c
+    for c in [
+        # -- files and lines
+        Check("unreadable-file", "error", "file",
+              "The file cannot be read.",
+              "Check that the path exists, is a regular file and is readable."),
+        Check("invalid-utf8", "error", "file",
+              "The line is not valid UTF-8.",
+              "Save the file as UTF-8; the message gives the byte position of the first bad byte."),
+        Check("lone-surrogate", "error", "file",
+              "A string holds a lone UTF-16 surrogate escape such as \\ud83d.",
+              "Write the character itself, or both halves of the surrogate pair; a lone half "
+              "cannot be stored as UTF-8. Tools that count UTF-16 code units cause this."),
+        Check("invalid-json", "error", "file",
+              "The line is not valid JSON.",
+              "Fix the syntax at the column given; each line must hold exactly one JSON object."),
+        Check("not-an-object", "error", "file",
+              "The line is valid JSON but not an object.",
+              "Each line must be one JSON object (one annotator's record of one document)."),
+        Check("blank-line", "warning", "file",
+              "The line is empty.",
+              "Remove blank lines; JSONL has one record per line."),
+        # -- structure (from the Pydantic models)
+        Check("missing-field", "error", "structure",
+              "A required field is missing.",
+              "Add the field; `corpus schema` shows every field and whether it is required."),
+        Check("unknown-field", "error", "structure",
+              "A field is not part of the format (often a typo).",
+              "Rename it to the field you meant or remove it; unknown fields are never ignored."),
+        Check("wrong-type", "error", "structure",
+              "A field has the wrong JSON type.",
+              "Use the type the schema gives: offsets are integers (not strings or 3.0), spans "
+              "are objects, layers are lists."),
+        Check("invalid-label", "error", "structure",
+              "A label is not in its closed vocabulary.",
+              "Use one of the values listed in the message (see CONTRIBUTING.md for their "
+              "definitions)."),
+        Check("invalid-name", "error", "structure",
+              "A `doc_id`, `annotator` or `id` has characters that are not allowed.",
+              "Use 1 to 128 characters from A-Z a-z 0-9 . _ - starting with a letter or digit."),
+        Check("invalid-value", "error", "structure",
+              "A field's value is not allowed.",
+              "Follow the constraint given in the message."),
+        # -- spans and offsets
+        Check("offset-out-of-range", "error", "span",
+              "A span's start or end lies outside the document text.",
+              "Offsets are Unicode code points into `text`, with 0 <= start < end <= len(text). "
+              "Offsets counted in UTF-16 units or bytes drift after non-ASCII characters: "
+              "import through `corpus import`, which converts them."),
+        Check("empty-span", "error", "span",
+              "A span's end is not after its start.",
+              "Spans are half-open [start, end): end must be greater than start."),
+        Check("span-text-mismatch", "error", "span",
+              "A span's `text` differs from the document text at its offsets.",
+              "Make `text` equal to text[start:end]; the message shows both and, where the "
+              "span text occurs nearby, the offsets it occurs at."),
+        Check("span-whitespace", "warning", "span",
+              "A span starts or ends with whitespace.",
+              "Trim the span so that it starts and ends on a non-space character."),
+        # -- items and references
+        Check("duplicate-id", "error", "reference",
+              "Two annotations in one line share an `id`.",
+              "Give every annotation in the line its own id (q1, t1, s1, ...)."),
+        Check("unknown-holder", "error", "reference",
+              "A stance's `holder` is neither `author` nor the id of an attribution in the line.",
+              "Set `holder` to `author` or to the id of the attribution whose source holds it."),
+        Check("unknown-parent", "error", "reference",
+              "An attribution's `nested_in` names no attribution in the line.",
+              "Set `nested_in` to the id of the enclosing attribution, or null."),
+        Check("nesting-cycle", "error", "reference",
+              "Attributions are nested in each other in a cycle.",
+              "An attribution cannot (indirectly) contain itself; fix the `nested_in` chain."),
+        Check("nested-outside-parent", "error", "reference",
+              "A nested attribution does not lie inside its parent's content span.",
+              "Its source, cue and content must lie within the content of the attribution "
+              "named by `nested_in`, or `nested_in` is wrong."),
+        Check("answer-without-hypophora", "warning", "reference",
+              "A rhetorical question has an `answer` but its kind is not `hypophora`.",
+              "Only a hypophora is answered by its author: change the kind or drop the answer."),
+        # -- across lines and files
+        Check("duplicate-record", "error", "corpus",
+              "The same (`doc_id`, `annotator`) occurs on more than one line.",
+              "Keep one line per annotator and document; the message names the other place."),
+        Check("text-drift", "error", "corpus",
+              "The same `doc_id` has a different `text` elsewhere.",
+              "Every record of a document must carry exactly the same text (see `documents/`); "
+              "the message names the first differing position and the other place."),
+    ]
+}
+
+ProblemCode = str
+"""A key of `CATALOGUE`."""
+
+
+class Problem(BaseModel):
+    """One problem in one place: a file, a 1-based line, and a field path inside the line."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: ProblemCode
+    severity: Severity
+    file: str
+    line: int | None
+    path: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" {self.path}:" if self.path else ""
+        return f"{where}: {self.severity} [{self.code}]{field} {self.message}"
+
+
+def make_problem(code: str, file: str, line: int | None, path: str | None, message: str) -> Problem:
+    """A `Problem` whose severity comes from the catalogue (the one place it is decided)."""
+    return Problem(code=code, severity=CATALOGUE[code].severity, file=file, line=line,
+                   path=path, message=message)
+
+
+class Summary(BaseModel):
+    """Counts over the whole run, including problems left out of the report by a cap."""
+
+    files: int = 0
+    records: int = 0
+    errors: int = 0
+    warnings: int = 0
+    by_code: dict[str, int] = {}
+    omitted: dict[str, int] = {}
+    """Problems counted but not listed, per code, because of `max_problems`."""
+
+
+class Report(BaseModel):
+    """The result of a validation run: the problems found, in file and line order."""
+
+    problems: list[Problem] = []
+    summary: Summary = Summary()
+    strict: bool = False
+    """Whether warnings make the report invalid."""
+
+    @property
+    def valid(self) -> bool:
+        """True when there are no errors (and, under `strict`, no warnings)."""
+        return self.summary.errors == 0 and not (self.strict and self.summary.warnings)
+
+
+class ReportBuilder:
+    """Collects problems, skipping ignored codes and capping how many of each code are kept."""
+
+    def __init__(self, ignore: frozenset[str] = frozenset(), max_per_code: int | None = None):
+        self.ignore = ignore
+        self.max_per_code = max_per_code
+        self.problems: list[Problem] = []
+        self.counts: Counter[str] = Counter()
+        self.files = 0
+        self.records = 0
+
+    def add(self, problem: Problem) -> None:
+        if problem.code in self.ignore:
+            return
+        self.counts[problem.code] += 1
+        if self.max_per_code is None or self.counts[problem.code] <= self.max_per_code:
+            self.problems.append(problem)
+
+    def build(self, strict: bool = False) -> Report:
+        errors = sum(n for c, n in self.counts.items() if CATALOGUE[c].severity == "error")
+        omitted = {}
+        if self.max_per_code is not None:
+            omitted = {c: n - self.max_per_code for c, n in self.counts.items()
+                       if n > self.max_per_code}
+        summary = Summary(files=self.files, records=self.records, errors=errors,
+                          warnings=sum(self.counts.values()) - errors,
+                          by_code=dict(sorted(self.counts.items())), omitted=omitted)
+        return Report(problems=self.problems, summary=summary, strict=strict)
+
+
+def catalogue_markdown() -> str:
+    """The problem catalogue as Markdown: the content of `docs/problems.md`."""
+    out = [
+        "# Problem codes",
+        "",
+        "<!-- generated by `corpus problems --markdown`; do not edit by hand -->",
+        "",
+        "Every problem `corpus validate` (and the commands built on it) reports has one of these",
+        "stable codes. Errors make validation fail (exit 1); warnings fail it only under",
+        "`--strict`. Skip a check with `--ignore CODE`.",
+        "",
+    ]
+    groups: dict[str, list[Check]] = {}
+    for c in CATALOGUE.values():
+        groups.setdefault(c.group, []).append(c)
+    titles = {"file": "Files and lines", "structure": "Structure", "span": "Spans and offsets",
+              "reference": "Items and references", "corpus": "Across lines and files"}
+    for group, checks in groups.items():
+        out += [f"## {titles[group]}", "", "| code | severity | what is wrong | how to fix it |",
+                "|---|---|---|---|"]
+        out += [f"| `{c.code}` | {c.severity} | {c.title} | {c.fix} |" for c in checks]
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,188 @@
+"""The annotation record: one JSONL line holds one annotator's annotations of one document.
+
+These Pydantic models are the single definition of the format. The JSON Schema in `schema/`,
+the dataset card's label descriptions and the `datasets` features are all derived from them.
+
+The models check structure, types and vocabularies. Rules that need the document text or look
+across items (offsets, span text, references, duplicate ids) live in `corpus_tools.rules`, so
+that they can still run, and be reported, on a line whose structure is partly wrong.
+
+A gold record (the output of `corpus merge`) is the same record: its `annotator` is the name
+of the gold standard (``gold`` by default) and each item may list the `annotators` who
+proposed it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+"""Pattern of `doc_id`, `annotator` and annotation `id`s: safe as file names and URLs."""
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+Offset = Annotated[int, Field(json_schema_extra={"minimum": 0})]
+
+QuestionKind = Literal["assertive", "hypophora", "echo", "open"]
+AttributionType = Literal["direct", "indirect", "mixed"]
+Polarity = Literal["favor", "against", "neutral"]
+
+AUTHOR = "author"
+"""The `holder` value for a stance held by the document's author."""
+
+
+class _Strict(BaseModel):
+    # extra="forbid" catches annotators' typos (`attributons`); strict=True keeps "12" from
+    # passing as an offset and 12.0 from passing as an integer.
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+
+
+class Span(_Strict):
+    """A half-open `[start, end)` range of Unicode code points into the document text."""
+
+    start: Offset
+    """Index of the first code point of the span (0-based)."""
+    end: Offset
+    """Index one past the last code point of the span."""
+    text: str
+    """The covered text, exactly `text[start:end]` of the document; repeated to catch drift."""
+
+
+class _Item(_Strict):
+    id: Name
+    """Identifier of the annotation, unique within its line (e.g. `q1`, `t3`, `s12`)."""
+    annotators: list[Name] | None = None
+    """In gold records: the annotators who proposed this item. Absent in annotator files."""
+    note: str | None = None
+    """Free-text comment by the annotator or adjudicator; not part of the label."""
+
+
+class RhetoricalQuestion(_Item):
+    """A question that functions rhetorically rather than as a request for information."""
+
+    start: Offset
+    """Index of the first code point of the question."""
+    end: Offset
+    """Index one past the last code point of the question (after its `?`)."""
+    text: str
+    """The question text, exactly `text[start:end]` of the document."""
+    kind: QuestionKind
+    """`assertive`: stands for a statement, the answer is implied; `hypophora`: the author asks
+    and then answers it; `echo`: restates another's claim as a question to challenge it;
+    `open`: left to the reader, often speculative."""
+    answer: Span | None = None
+    """For a hypophora: the span where the author answers the question."""
+
+
+class Attribution(_Item):
+    """Reported speech or thought: who (source) said (cue) what (content)."""
+
+    type: AttributionType
+    """`direct`: quoted verbatim; `indirect`: paraphrased; `mixed`: a paraphrase that embeds a
+    partial quotation."""
+    source: Span | None = None
+    """The span naming who said it; null for an unnamed or implicit source."""
+    cue: Span | None = None
+    """The verb or phrase that introduces the content (`said`, `according to`); null if none."""
+    content: Span
+    """What was said or thought."""
+    source_name: str | None = None
+    """Normalised name of the source (e.g. `Valery Gerasimov`), to link mentions."""
+    nested_in: Name | None = None
+    """The `id` of the attribution whose content contains this one; null at the top level."""
+
+
+class Stance(_Item):
+    """An evaluative expression: a holder is for, against or neutral toward a target."""
+
+    start: Offset
+    """Index of the first code point of the evaluative expression."""
+    end: Offset
+    """Index one past the last code point of the evaluative expression."""
+    text: str
+    """The evaluative expression, exactly `text[start:end]` of the document."""
+    target: str = Field(min_length=1)
+    """What the stance is about, in a short normalised form (e.g. `the neocons`)."""
+    polarity: Polarity
+    """`favor`, `against` or `neutral` toward the target."""
+    holder: Name
+    """`author`, or the `id` of the attribution (in the same line) whose source holds it."""
+
+
+class Meta(_Strict):
+    """Provenance and rights of the document; carried into the published dataset."""
+
+    title: str | None = None
+    """Title of the document."""
+    author: str | None = None
+    """Author or speaker."""
+    source: str | None = None
+    """Publisher, outlet or edition the text was taken from."""
+    url: str | None = None
+    """Where the original can be found."""
+    published: str | None = Field(default=None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    """Publication date: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`."""
+    license: str | None = None
+    """Licence of the text: an SPDX id, `public-domain`, or `other` (then give `rights`)."""
+    license_url: str | None = None
+    """Link to the licence or terms of reuse."""
+    rights: str | None = None
+    """The rights notice that must travel with the text, verbatim (attribution, changes made)."""
+    language: str = "en"
+    """BCP 47 language code of the text."""
+    genre: str | None = None
+    """Kind of text, e.g. `opinion`, `news`, `speech`, `essay`."""
+
+
+class Record(_Strict):
+    """One annotator's annotations of one document: one line of a JSONL file."""
+
+    doc_id: Name
+    """Identifier of the document, the same in every annotator's file."""
+    annotator: Name
+    """Who made these annotations (`gold` for adjudicated records)."""
+    text: str
+    """The exact document text; all offsets index into it."""
+    meta: Meta = Field(default_factory=Meta)
+    """Provenance and rights of the document."""
+    rhetorical_questions: list[RhetoricalQuestion] = []
+    """Questions that function rhetorically."""
+    attributions: list[Attribution] = []
+    """Attributions of speech or thought, nested ones included."""
+    stances: list[Stance] = []
+    """Evaluative spans with their holder, target and polarity."""
+
+
+LAYERS: dict[str, type[_Item]] = {
+    "rhetorical_questions": RhetoricalQuestion,
+    "attributions": Attribution,
+    "stances": Stance,
+}
+"""The annotation layers: the field of `Record` that holds each, and its item model."""
+
+LABELS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "rhetorical_questions": ("kind", "RhetoricalQuestion", get_args(QuestionKind)),
+    "attributions": ("type", "Attribution", get_args(AttributionType)),
+    "stances": ("polarity", "Stance", get_args(Polarity)),
+}
+"""For each layer: its closed label field, the model, and the label names in a fixed order."""
+
+
+def label_descriptions() -> dict[str, str]:
+    """Description of each label field, taken from the models (for docs and the dataset card)."""
+    out = {}
+    for layer, (field, _model_name, _names) in LABELS.items():
+        model = LAYERS[layer]
+        out[layer] = model.model_fields[field].description or ""
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one line, generated from `Record`."""
+    schema = Record.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/corpus-tools/corpus-tools/schema/record.schema.json",
+        **schema,
+    }

@@ -1,0 +1,271 @@
+"""`corpus validate`: check annotator files line by line and across lines and files.
+
+Files are streamed: each line is parsed and checked on its own (syntax, structure via the models,
+offsets and references via `corpus_tools.rules`), and only what the cross-line checks need is
+kept: for each document a hash of its text and where it was first seen, and the set of
+(doc_id, annotator) pairs. Memory therefore grows with the number of documents, not with the size
+of the files.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.jsonl import expand_paths
+from corpus_tools.problems import CATALOGUE, Problem, Report, ReportBuilder, make_problem
+from corpus_tools.rules import Finding, check_record
+from corpus_tools.schema import LABELS, Record
+
+_LABEL_FIELDS = {field for field, _m, _n in LABELS.values()}
+_NAME_FIELDS = {"doc_id", "annotator", "id", "holder", "nested_in", "annotators"}
+
+
+@dataclass(frozen=True)
+class LineKey:
+    """What the cross-line checks keep of a structurally readable line."""
+
+    doc_id: str
+    annotator: str
+    text_hash: int
+    text_len: int
+
+
+def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None, Any]:
+    """Check one raw JSONL line on its own.
+
+    Returns:
+        The findings `(code, path, message)`, the key for cross-line checks (None when the line
+        has no usable `doc_id`, `annotator` and `text`), and the parsed object (None when the
+        line could not be parsed).
+    """
+    if not raw.strip():
+        return [("blank-line", "", "blank line; remove it")], None, None
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        return [_decode_finding(raw, e)], None, None
+    if not isinstance(obj, dict):
+        return [("not-an-object", "", f"the line is a JSON {type(obj).__name__}, "
+                 "not an object; each line must be one record object")], None, None
+    findings: list[Finding] = []
+    try:
+        Record.model_validate(obj)
+    except ValidationError as e:
+        findings.extend(_structure_findings(e))
+    findings.extend(check_record(obj))
+    doc_id, annotator, text = obj.get("doc_id"), obj.get("annotator"), obj.get("text")
+    key = None
+    if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
+        key = LineKey(doc_id, annotator, hash(text), len(text))
+    return findings, key, obj
+
+
+def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
+             max_problems: int | None = None, strict: bool = False) -> Report:
+    """Validate annotator (or gold) JSONL files and folders of them.
+
+    Args:
+        paths: files, or folders searched recursively for `*.jsonl`.
+        ignore: problem codes to skip.
+        max_problems: keep at most this many problems of each code in the report (all are
+            counted, and the summary says how many were left out); None keeps all.
+        strict: make warnings fail the report.
+
+    Returns:
+        A `Report`; `report.valid` tells whether the files passed.
+
+    Raises:
+        CorpusToolsError: when a path does not exist or a code in `ignore` is unknown.
+    """
+    ignore = frozenset(ignore)
+    unknown = sorted(ignore - CATALOGUE.keys())
+    if unknown:
+        raise CorpusToolsError(f"unknown problem code(s) for --ignore: {', '.join(unknown)}")
+    builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
+    corpus = CorpusChecks()
+    for path in expand_paths(Path(p) for p in paths):
+        builder.files += 1
+        for problem in validate_file(path, corpus, builder):
+            builder.add(problem)
+    return builder.build(strict=strict)
+
+
+def validate_file(path: Path, corpus: CorpusChecks, builder: ReportBuilder) -> Iterator[Problem]:
+    """Yield the problems of one file, feeding its records to the cross-file `corpus` checks."""
+    name = str(path)
+    offset = 0
+    try:
+        f = open(path, "rb")  # noqa: SIM115  (closed by the with below)
+    except OSError as e:
+        yield make_problem("unreadable-file", name, None, None, f"cannot read: {e.strerror}")
+        return
+    with f:
+        for number, line in enumerate(f, start=1):
+            start, offset = offset, offset + len(line)
+            raw = line.rstrip(b"\r\n")
+            findings, key, _obj = check_line(raw)
+            if key is not None:
+                builder.records += 1
+                findings.extend(corpus.add(key, name, number, start))
+            for code, field, message in findings:
+                yield make_problem(code, name, number, field or None, message)
+
+
+class CorpusChecks:
+    """The checks across lines and files: one line per (doc_id, annotator), no text drift."""
+
+    def __init__(self) -> None:
+        self.pairs: dict[tuple[str, str], tuple[str, int]] = {}
+        self.texts: dict[str, tuple[LineKey, str, int, int]] = {}
+
+    def add(self, key: LineKey, file: str, line: int, byte_offset: int) -> list[Finding]:
+        findings: list[Finding] = []
+        pair = (key.doc_id, key.annotator)
+        if pair in self.pairs:
+            f0, l0 = self.pairs[pair]
+            findings.append(("duplicate-record", "annotator",
+                             f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
+                             f"{f0}:{l0}; keep one line per document and annotator"))
+        else:
+            self.pairs[pair] = (file, line)
+        first = self.texts.get(key.doc_id)
+        if first is None:
+            self.texts[key.doc_id] = (key, file, line, byte_offset)
+        elif (first[0].text_hash, first[0].text_len) != (key.text_hash, key.text_len):
+            findings.append(("text-drift", "text", _drift_message(key, first, file, line)))
+        return findings
+
+
+def _drift_message(key: LineKey, first: tuple[LineKey, str, int, int], file: str,
+                   line: int) -> str:
+    first_key, f0, l0, byte_offset = first
+    where = f"{f0}:{l0}"
+    detail = f"lengths {key.text_len} here and {first_key.text_len} there"
+    # Only hashes are kept in memory; read both texts back to say where they differ.
+    there = _read_text(Path(f0), byte_offset)
+    here = _read_text_at_line(Path(file), line)
+    if there is not None and here is not None:
+        i = next((i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
+                 min(len(here), len(there)))
+        detail += (f"; first difference at code point {i}: here {here[i:i + 20]!r}, "
+                   f"there {there[i:i + 20]!r}")
+    return (f"the text of doc_id {key.doc_id!r} differs from the one at {where} ({detail}); "
+            "every record of a document must carry the same text")
+
+
+def _read_text(path: Path, byte_offset: int) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            f.seek(byte_offset)
+            text = orjson.loads(f.readline()).get("text")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return None
+    return text if isinstance(text, str) else None
+
+
+def _read_text_at_line(path: Path, line: int) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                if number == line:
+                    text = orjson.loads(raw).get("text")
+                    return text if isinstance(text, str) else None
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return None
+    return None
+
+
+# -- turning parse and model errors into findings ------------------------------------------
+
+
+def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as u:
+        return ("invalid-utf8", "",
+                f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8; save the file as UTF-8")
+    msg = str(e)
+    if "surrogate" in msg:
+        return ("lone-surrogate", "",
+                f"{msg}; a lone UTF-16 surrogate escape cannot be stored as UTF-8: write the "
+                "character itself")
+    return ("invalid-json", "", f"{msg}; each line must be one complete JSON object")
+
+
+def _structure_findings(error: ValidationError) -> Iterator[Finding]:
+    for err in error.errors(include_url=False):
+        loc = err["loc"]
+        path = format_path(loc)
+        kind = err["type"]
+        field = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        if kind == "missing":
+            yield ("missing-field", path, f"required field {field!r} is missing")
+        elif kind == "extra_forbidden":
+            allowed = _fields_at(loc[:-1])
+            close = difflib.get_close_matches(field, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else \
+                f"; allowed here: {', '.join(allowed)}"
+            yield ("unknown-field", path, f"unknown field {field!r}{hint}")
+        elif kind in ("literal_error", "enum"):
+            code = "invalid-label" if field in _LABEL_FIELDS else "invalid-value"
+            yield (code, path, f"{_show(err['input'])} is not allowed: {err['msg'].lower()}")
+        elif kind == "string_pattern_mismatch":
+            code = "invalid-name" if field in _NAME_FIELDS or isinstance(loc[-1], int) \
+                else "invalid-value"
+            yield (code, path, f"{_show(err['input'])} does not match the pattern "
+                   f"{err.get('ctx', {}).get('pattern')}")
+        elif kind.endswith("_type") or kind in ("model_attributes_type", "dict_type",
+                                                 "list_type", "none_required"):
+            yield ("wrong-type", path, f"{err['msg'].lower()}, got {_json_type(err['input'])} "
+                   f"{_show(err['input'])}")
+        else:
+            yield ("invalid-value", path, f"{_show(err['input'])}: {err['msg']}")
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    """`('attributions', 1, 'content', 'end')` -> `attributions[1].content.end`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names allowed at `loc`, found by walking the models."""
+    model: type[BaseModel] = Record
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return []
+        model = _model_of(info.annotation) or model
+    return list(model.model_fields)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+            dict: "object", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _show(value: Any, width: int = 60) -> str:
+    text = orjson.dumps(value, default=str).decode() if not isinstance(value, str) else repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
