@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/corpus validate annotations/
+	$(BIN)/corpus build
+	$(BIN)/python scripts/demo_load.py out/dataset
 
 test: $(STAMP)
 	$(BIN)/ruff check corpus_tools tests benchmarks

@@ -25,6 +25,8 @@ class Check:
     group: str
     title: str
     fix: str
+    command: str = "validate"
+    """The command that reports it; `validate` codes are checked by `corpus validate` itself."""
 
 
 CATALOGUE: dict[str, Check] = {
@@ -115,6 +117,58 @@ CATALOGUE: dict[str, Check] = {
               "The same `doc_id` has a different `text` elsewhere.",
               "Every record of a document must carry exactly the same text (see `documents/`); "
               "the message names the first differing position and the other place."),
+        # -- corpus split
+        Check("missing-group", "error", "corpus",
+              "A document has no value for the field `corpus split --group-by` groups by.",
+              "Fill the field (e.g. `meta.source`) in every record of the document, or group by "
+              "another field; a document without a group cannot be kept apart from its source.",
+              command="split"),
+        Check("group-mismatch", "error", "corpus",
+              "Records of one document disagree on the field `corpus split --group-by` uses.",
+              "Give every record of the document the same value (the message names the other "
+              "place); a document's lines always go to one split.", command="split"),
+        # -- corpus import (annotation tools' exports; see docs/convert.md)
+        Check("import-bad-format", "error", "file",
+              "A tool's export file does not have the shape of its format.",
+              "Export again from the tool in the format named on the command line; "
+              "docs/convert.md says which export each format expects."),
+        Check("import-skipped", "warning", "file",
+              "Part of a tool's export is deliberately not imported (a cancelled or rejected "
+              "annotation, an event, a field that is not ours).",
+              "Nothing to do if that is intended; the message says what was left out and why."),
+        Check("import-pooled-annotations", "warning", "file",
+              "The export pools several annotators' work into one file (doccano `all.jsonl`).",
+              "Export one file per annotator (doccano: turn off collaborative annotation), or "
+              "pass --annotator to name the pooled work."),
+        Check("import-span-mismatch", "error", "span",
+              "A span from a tool does not fit the document text in any offset unit.",
+              "Correct the span in the tool and export again; the message names the file, the "
+              "record, the span and what its offsets cover."),
+        Check("import-offset-unit", "warning", "span",
+              "A tool's offsets are in another unit than the one it documents (UTF-16 units, "
+              "bytes, CR LF counted as one); they were converted.",
+              "Nothing to do; `corpus import --report` lists every converted offset."),
+        Check("import-discontinuous-span", "warning", "span",
+              "A discontinuous span (brat `s e;s e`) was joined into one span over its gaps.",
+              "Our spans are contiguous: annotate one continuous span, or accept the joined one."),
+        Check("import-unknown-label", "error", "structure",
+              "A tool label is not part of the label convention.",
+              "Use the labels of `corpus export labelstudio-config` / `brat-config`, or map the "
+              "project's names with --label-map (docs/convert.md)."),
+        Check("import-missing-value", "error", "structure",
+              "A span lacks a value its layer requires (question kind, attribution type, "
+              "polarity, stance target).",
+              "Use a label that carries the value (`RQ-echo`, `STANCE-against`), or give it in a "
+              "field; a stance's target goes in its target field or a linked STANCE-target span."),
+        Check("import-bad-relation", "error", "reference",
+              "A tool relation has an unknown label, a missing end, or joins the wrong kinds "
+              "of span.",
+              "Draw the relation between the kinds of span the message names, in that "
+              "direction, or map its label with --label-map."),
+        Check("import-missing-relation", "error", "reference",
+              "A source, cue, answer or target span is not linked to the span it belongs to.",
+              "Draw the relation the message names (e.g. source-of from the source to the "
+              "content)."),
     ]
 }
 

@@ -10,7 +10,10 @@ of the files.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+import io
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,10 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from corpus_tools import fastpath
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.jsonl import expand_paths
-from corpus_tools.problems import CATALOGUE, Problem, Report, ReportBuilder, make_problem
+from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
 from corpus_tools.rules import Finding, check_record
 from corpus_tools.schema import LABELS, Record
 
@@ -38,23 +42,30 @@ class LineKey:
     text_len: int
 
 
-def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None, Any]:
+def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     """Check one raw JSONL line on its own.
 
     Returns:
-        The findings `(code, path, message)`, the key for cross-line checks (None when the line
-        has no usable `doc_id`, `annotator` and `text`), and the parsed object (None when the
-        line could not be parsed).
+        The findings `(code, path, message)` and the key for cross-line checks (None when the
+        line has no usable `doc_id`, `annotator` and `text`).
     """
+    rec = fastpath.decode(raw)
+    if rec is not None and fastpath.is_clean(rec):
+        return [], LineKey(rec.doc_id, rec.annotator, hash(rec.text), len(rec.text))
+    return check_line_fully(raw)
+
+
+def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
+    """`check_line` without the fast path: the reference checks, which produce the findings."""
     if not raw.strip():
-        return [("blank-line", "", "blank line; remove it")], None, None
+        return [("blank-line", "", "blank line; remove it")], None
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        return [_decode_finding(raw, e)], None, None
+        return [_decode_finding(raw, e)], None
     if not isinstance(obj, dict):
         return [("not-an-object", "", f"the line is a JSON {type(obj).__name__}, "
-                 "not an object; each line must be one record object")], None, None
+                 "not an object; each line must be one record object")], None
     findings: list[Finding] = []
     try:
         Record.model_validate(obj)
@@ -65,11 +76,37 @@ def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None, Any]:
     key = None
     if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
         key = LineKey(doc_id, annotator, hash(text), len(text))
-    return findings, key, obj
+    return findings, key
+
+
+CHUNK_BYTES = 4 << 20
+"""Files are checked in chunks of about this size (cut at line ends), in order; with `jobs` > 1
+the chunks are checked in parallel and their results consumed in file order."""
+
+
+@dataclass
+class Chunk:
+    """A run of whole lines of one file: bytes `[start, end)`, checked as a unit."""
+
+    path: Path
+    start: int
+    end: int
+
+
+@dataclass
+class ChunkResult:
+    """The per-line results of a chunk; `lines` holds only lines with findings or a key."""
+
+    lines: list[tuple[int, int, list[Finding], LineKey | None]]
+    """`(line index within the chunk, byte offset in the file, findings, key)`."""
+    count: int
+    """How many lines the chunk has."""
+    error: str | None = None
+    """Why the file could not be read, if it could not."""
 
 
 def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
-             max_problems: int | None = None, strict: bool = False) -> Report:
+             max_problems: int | None = None, strict: bool = False, jobs: int = 1) -> Report:
     """Validate annotator (or gold) JSONL files and folders of them.
 
     Args:
@@ -78,45 +115,97 @@ def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
         max_problems: keep at most this many problems of each code in the report (all are
             counted, and the summary says how many were left out); None keeps all.
         strict: make warnings fail the report.
+        jobs: processes to check lines with (files and chunks of large files in parallel;
+            the report is the same as with one).
 
     Returns:
         A `Report`; `report.valid` tells whether the files passed.
 
     Raises:
-        CorpusToolsError: when a path does not exist or a code in `ignore` is unknown.
+        CorpusToolsError: when a path does not exist, a code in `ignore` is unknown, or `jobs`
+            is less than 1.
     """
     ignore = frozenset(ignore)
     unknown = sorted(ignore - CATALOGUE.keys())
     if unknown:
         raise CorpusToolsError(f"unknown problem code(s) for --ignore: {', '.join(unknown)}")
+    if jobs < 1:
+        raise CorpusToolsError(f"--jobs must be at least 1, not {jobs}")
+    files = expand_paths(Path(p) for p in paths)
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
+    builder.files = len(files)
     corpus = CorpusChecks()
-    for path in expand_paths(Path(p) for p in paths):
-        builder.files += 1
-        for problem in validate_file(path, corpus, builder):
-            builder.add(problem)
+    chunks = _chunks(files)
+    with _mapper(jobs) as mapper:
+        line_base: dict[Path, int] = {}
+        for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
+            name, base = str(chunk.path), line_base.get(chunk.path, 0)
+            line_base[chunk.path] = base + result.count
+            for index, byte_offset, findings, key in result.lines:
+                number = base + index + 1
+                if key is not None:
+                    builder.records += 1
+                    findings = [*findings, *corpus.add(key, name, number, byte_offset)]
+                for code, field, message in findings:
+                    builder.add(make_problem(code, name, number, field or None, message))
+            if result.error is not None:
+                where = f" after line {base + result.count}" if base + result.count else ""
+                builder.add(make_problem("unreadable-file", name,
+                                         (base + result.count) or None, None,
+                                         f"cannot read the file{where}: {result.error}"))
     return builder.build(strict=strict)
 
 
-def validate_file(path: Path, corpus: CorpusChecks, builder: ReportBuilder) -> Iterator[Problem]:
-    """Yield the problems of one file, feeding its records to the cross-file `corpus` checks."""
-    name = str(path)
-    offset = 0
+def _chunks(files: list[Path]) -> list[Chunk]:
+    """Cut each file into chunks of whole lines of about `CHUNK_BYTES`."""
+    chunks = []
+    for path in files:
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as f:
+                start = 0
+                while start < size:
+                    f.seek(min(start + CHUNK_BYTES, size))
+                    f.readline()  # move the cut to the end of the line it falls in
+                    end = min(f.tell(), size)
+                    chunks.append(Chunk(path, start, end))
+                    start = end
+        except OSError:
+            chunks.append(Chunk(path, 0, -1))  # _check_chunk reports it
+            continue
+        if size == 0:  # empty, or a special file whose size is unknown: read it whole
+            chunks.append(Chunk(path, 0, -1))
+    return chunks
+
+
+def _check_chunk(chunk: Chunk) -> ChunkResult:
+    lines: list[tuple[int, int, list[Finding], LineKey | None]] = []
+    index = -1
     try:
-        f = open(path, "rb")  # noqa: SIM115  (closed by the with below)
+        with open(chunk.path, "rb") as f:
+            f.seek(chunk.start)
+            data = f.read(chunk.end - chunk.start) if chunk.end >= 0 else f.read()
     except OSError as e:
-        yield make_problem("unreadable-file", name, None, None, f"cannot read: {e.strerror}")
+        return ChunkResult(lines, 0, e.strerror or str(e))
+    offset = chunk.start
+    # BytesIO splits at \n only, as editors number lines (a lone \r does not end a line).
+    for index, line in enumerate(io.BytesIO(data)):
+        findings, key = check_line(line.rstrip(b"\r\n"))
+        if findings or key is not None:
+            lines.append((index, offset, findings, key))
+        offset += len(line)
+    return ChunkResult(lines, index + 1)
+
+
+@contextmanager
+def _mapper(jobs: int) -> Iterator[Callable[..., Iterator[Any]]]:
+    """`map` for one job; an ordered, lazily consumed process pool map for several."""
+    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield map
         return
-    with f:
-        for number, line in enumerate(f, start=1):
-            start, offset = offset, offset + len(line)
-            raw = line.rstrip(b"\r\n")
-            findings, key, _obj = check_line(raw)
-            if key is not None:
-                builder.records += 1
-                findings.extend(corpus.add(key, name, number, start))
-            for code, field, message in findings:
-                yield make_problem(code, name, number, field or None, message)
+    # fork: workers share this process's str hash seed, so LineKey.text_hash agrees across them.
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        yield lambda func, items: pool.imap(func, items, chunksize=1)
 
 
 class CorpusChecks:
@@ -192,12 +281,12 @@ def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
     except UnicodeDecodeError as u:
         return ("invalid-utf8", "",
                 f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8; save the file as UTF-8")
-    msg = str(e)
-    if "surrogate" in msg:
+    where = f"{e.msg} at column {e.colno}"
+    if "surrogate" in e.msg:
         return ("lone-surrogate", "",
-                f"{msg}; a lone UTF-16 surrogate escape cannot be stored as UTF-8: write the "
+                f"{where}: a lone UTF-16 surrogate escape cannot be stored as UTF-8; write the "
                 "character itself")
-    return ("invalid-json", "", f"{msg}; each line must be one complete JSON object")
+    return ("invalid-json", "", f"{where}; each line must be one complete JSON object")
 
 
 def _structure_findings(error: ValidationError) -> Iterator[Finding]:

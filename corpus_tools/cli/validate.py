@@ -21,6 +21,7 @@ def validate(
     ignore: Annotated[list[str], typer.Option("--ignore", help="Skip problems with this code (repeatable).")] = [],  # noqa: B006
     max_problems: Annotated[int, typer.Option("--max-problems", help="Show at most N problems per code; 0 shows all.")] = 100,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Check files and chunks of large files in N processes.")] = 1,
 ) -> None:
     """Check annotation files against the format and the corpus rules.
 
@@ -30,7 +31,7 @@ def validate(
     Example: corpus validate annotations/ --format github
     """
     report = corpus_tools.validate(paths, ignore=ignore, max_problems=max_problems or None,
-                                   strict=strict)
+                                   strict=strict, jobs=jobs)
     render = {ReportFormat.text: report_text, ReportFormat.json: report_json,
               ReportFormat.github: report_github}[fmt]
     out(render(report))

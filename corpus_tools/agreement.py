@@ -1,0 +1,355 @@
+"""`corpus agreement`: inter-annotator agreement per layer, pairwise and over all annotators.
+
+For every pair of annotators, over the documents both annotated, and per layer:
+
+- span F1, strict (exact offsets) and lenient (Jaccard overlap >= `overlap`), unlabelled and
+  labelled (the layer's label must be equal too): `2·matched / (items of A + items of B)`,
+  which is symmetric in A and B;
+- Cohen's kappa on the label of the items matched leniently;
+- tuple F1 for whole attributions (source, cue, content, type) and whole stances (span, target,
+  polarity, holder, the holder compared by its attribution's content span);
+
+and over all annotators Krippendorff's alpha (nominal, `krippendorff` package) on the label of
+leniently matched items. Matching is one-to-one (`corpus_tools.matching`). `docs/agreement.md`
+defines every figure, including what is reported when a figure is undefined (None).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import krippendorff
+import numpy as np
+import orjson
+from pydantic import BaseModel
+
+from corpus_tools.docindex import DocIndex
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.matching import Bounds, cluster, jaccard, key_span, match_pairs, normalise, span_score
+from corpus_tools.records import require_valid
+from corpus_tools.schema import AUTHOR, LABELS, LAYERS, Record
+
+MEASURES = ("strict", "lenient", "strict_labelled", "lenient_labelled")
+"""The span F1 measures, computed for every layer."""
+TUPLE_MEASURES = ("tuple_strict", "tuple_lenient")
+"""The tuple F1 measures, computed for attributions and stances."""
+TUPLE_LAYERS = ("attributions", "stances")
+
+
+class F1(BaseModel):
+    """Matched items and item counts of one annotator pair; F1 = 2·matched / (a + b)."""
+
+    matched: int = 0
+    a: int = 0
+    """Items of the first annotator of the pair."""
+    b: int = 0
+    """Items of the second annotator of the pair."""
+
+    @property
+    def f1(self) -> float | None:
+        """None when neither annotator has an item (nothing to agree on)."""
+        total = self.a + self.b
+        return 2 * self.matched / total if total else None
+
+
+class PairAgreement(BaseModel):
+    """Agreement of two annotators in one layer, over the documents both annotated."""
+
+    a: str
+    b: str
+    documents: int = 0
+    f1: dict[str, F1] = {}
+    """Per measure (`strict`, `lenient`, `strict_labelled`, ...): counts and F1."""
+    confusion: dict[str, int] = {}
+    """Label pairs of the leniently matched items, `"label of a|label of b" -> count`."""
+    kappa: float | None = None
+    """Cohen's kappa on the labels of the leniently matched items; None when undefined."""
+    observed: float | None = None
+    """Share of leniently matched items with the same label (None without matches)."""
+
+    def scores(self) -> dict[str, float | None]:
+        """F1 per measure."""
+        return {m: c.f1 for m, c in self.f1.items()}
+
+
+class LayerAgreement(BaseModel):
+    """Agreement in one layer."""
+
+    layer: str
+    label: str
+    """The categorical attribute the labelled figures, kappa and alpha use."""
+    items: dict[str, int] = {}
+    """Items per annotator (over all their documents)."""
+    pairs: list[PairAgreement] = []
+    f1: dict[str, float | None] = {}
+    """Per measure: the mean of the pairs' F1 (pairs where it is undefined are left out)."""
+    kappa: float | None = None
+    """Mean of the pairs' Cohen's kappa (undefined ones left out)."""
+    alpha: float | None = None
+    """Krippendorff's alpha (nominal) over all annotators; None when undefined."""
+    alpha_units: int = 0
+    """Matched items labelled by at least two annotators: the units alpha is computed over."""
+
+
+class AgreementReport(BaseModel):
+    """Agreement figures for a set of annotator files."""
+
+    overlap: float
+    documents: int = 0
+    """Documents in the inputs."""
+    shared_documents: int = 0
+    """Documents annotated by at least two annotators (the only ones agreement is measured on)."""
+    annotators: list[str] = []
+    layers: dict[str, LayerAgreement] = {}
+
+    def to_json(self) -> str:
+        """The report as indented JSON, every F1 value included."""
+        data = self.model_dump(mode="json")
+        for layer, la in self.layers.items():
+            for pair, pd in zip(la.pairs, data["layers"][layer]["pairs"], strict=True):
+                for m, counts in pair.f1.items():
+                    pd["f1"][m]["f1"] = counts.f1
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+
+    def to_text(self) -> str:
+        """A plain-text summary with one block per layer and one line per pair."""
+        lines = [f"{len(self.annotators)} annotator(s), {self.documents} document(s), "
+                 f"{self.shared_documents} annotated by two or more; lenient overlap >= {self.overlap:g}"]
+        for la in self.layers.values():
+            lines.append("")
+            lines.append(f"{la.layer} (label: {la.label})")
+            lines.append("  items: " + ", ".join(f"{a} {n}" for a, n in la.items.items()))
+            measures = [m for m in (*MEASURES, *TUPLE_MEASURES) if m in la.f1]
+            lines.append("  F1 (mean over pairs): " + ", ".join(f"{m} {_fmt(la.f1[m])}" for m in measures))
+            lines.append(f"  Cohen's kappa (mean) {_fmt(la.kappa)}; Krippendorff's alpha {_fmt(la.alpha)} "
+                         f"over {la.alpha_units} item(s)")
+            for p in la.pairs:
+                s = p.scores()
+                lines.append(f"  {p.a} / {p.b} ({p.documents} doc): "
+                             + ", ".join(f"{m} {_fmt(s[m])}" for m in measures)
+                             + f", kappa {_fmt(p.kappa)}")
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """Tables for a dataset card: figures per layer, then items per annotator."""
+        header = ("| Layer | Span F1 strict | Span F1 lenient | Labelled F1 strict | Labelled F1 lenient "
+                  "| Tuple F1 strict | Tuple F1 lenient | Cohen's κ | Krippendorff's α |")
+        lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for la in self.layers.values():
+            cells = [_fmt(la.f1.get(m)) if m in la.f1 else "–" for m in (*MEASURES, *TUPLE_MEASURES)]
+            lines.append(f"| {la.layer} ({la.label}) | " + " | ".join(cells)
+                         + f" | {_fmt(la.kappa)} | {_fmt(la.alpha)} |")
+        lines += ["", "| Annotator | " + " | ".join(self.layers) + " |",
+                  "|---|" + "---:|" * len(self.layers)]
+        for a in self.annotators:
+            lines.append(f"| {a} | " + " | ".join(str(la.items.get(a, 0)) for la in self.layers.values()) + " |")
+        pairs = len(next(iter(self.layers.values())).pairs) if self.layers else 0
+        lines += ["", f"F1 and κ are means over {pairs} annotator pair(s) on the {self.shared_documents} "
+                  f"document(s) annotated by two or more of {len(self.annotators)} annotator(s); lenient "
+                  f"matching: Jaccard overlap ≥ {self.overlap:g}; labelled: the label in brackets must "
+                  "agree too; κ and α are on that label for leniently matched items; n/a: undefined."]
+        return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def agreement(paths: Iterable[Path | str], *, overlap: float = 0.5) -> AgreementReport:
+    """Compute agreement figures for annotator files.
+
+    Args:
+        paths: annotator JSONL files, or folders searched for `*.jsonl`.
+        overlap: the Jaccard threshold of lenient matching, in (0, 1].
+
+    Returns:
+        An `AgreementReport`; `to_text()`, `to_json()` and `to_markdown()` render it.
+
+    Raises:
+        InvalidInputError: when the inputs do not validate (carries the report).
+        CorpusToolsError: on a bad option or a path that does not exist.
+    """
+    if not 0 < overlap <= 1:
+        raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
+    files, _report = require_valid(paths)
+    acc = _Accumulator(overlap)
+    with DocIndex(files) as index:
+        for _doc_id, records in index:
+            acc.add(records)
+    return acc.report()
+
+
+# -- computation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """An item reduced to what agreement compares."""
+
+    key: Bounds
+    label: str
+    extras: tuple[tuple[str, Any], ...]
+    """Further tuple parts: ("span", bounds or None), ("eq", value), ("holder", AUTHOR or bounds)."""
+
+
+def _entries(layer: str, record: Record) -> list[_Entry]:
+    label_field = LABELS[layer][0]
+    content = {a.id: (a.content.start, a.content.end) for a in record.attributions}
+    out = []
+    for item in getattr(record, layer):
+        extras: tuple[tuple[str, Any], ...] = ()
+        if layer == "attributions":
+            extras = (("span", _b(item.source)), ("span", _b(item.cue)), ("eq", item.type))
+        elif layer == "stances":
+            holder = AUTHOR if item.holder == AUTHOR else content[item.holder]
+            extras = (("eq", normalise(item.target)), ("eq", item.polarity), ("holder", holder))
+        out.append(_Entry(key_span(layer, item), getattr(item, label_field), extras))
+    return sorted(out, key=lambda e: (e.key, e.label, repr(e.extras)))
+
+
+def _b(span: Any) -> Bounds | None:
+    return None if span is None else (span.start, span.end)
+
+
+def _extras_match(x: _Entry, y: _Entry, lenient: bool, overlap: float) -> bool:
+    for (kind, u), (_k, v) in zip(x.extras, y.extras, strict=True):
+        if u == v:
+            continue
+        if not lenient or kind == "eq" or u is None or v is None or AUTHOR in (u, v):
+            return False
+        if jaccard(u, v) < overlap or jaccard(u, v) == 0:
+            return False
+    return True
+
+
+class _Accumulator:
+    def __init__(self, overlap: float) -> None:
+        self.overlap = overlap
+        self.documents = 0
+        self.shared = 0
+        self.annotators: set[str] = set()
+        self.items: dict[str, Counter[str]] = {layer: Counter() for layer in LAYERS}
+        self.pairs: dict[tuple[str, str], dict[str, PairAgreement]] = {}
+        self.confusion: dict[tuple[str, str], dict[str, Counter[tuple[str, str]]]] = {}
+        self.units: dict[str, list[Counter[str]]] = {layer: [] for layer in LAYERS}
+
+    def add(self, records: list[Record]) -> None:
+        self.documents += 1
+        names = [r.annotator for r in records]
+        self.annotators.update(names)
+        entries = {r.annotator: {layer: _entries(layer, r) for layer in LAYERS} for r in records}
+        for layer in LAYERS:
+            for a in names:
+                self.items[layer][a] += len(entries[a][layer])
+        if len(records) < 2:
+            return
+        self.shared += 1
+        for a, b in combinations(sorted(names), 2):
+            pair = self.pairs.setdefault((a, b), {layer: PairAgreement(a=a, b=b) for layer in LAYERS})
+            confusion = self.confusion.setdefault((a, b), {layer: Counter() for layer in LAYERS})
+            for layer in LAYERS:
+                self._pair(layer, entries[a][layer], entries[b][layer], pair[layer], confusion[layer])
+        for layer in LAYERS:
+            self._units(layer, {a: entries[a][layer] for a in names})
+
+    def _pair(self, layer: str, xs: list[_Entry], ys: list[_Entry], out: PairAgreement,
+              confusion: Counter[tuple[str, str]]) -> None:
+        out.documents += 1
+        ov = self.overlap
+        scorers = {
+            "strict": lambda x, y: span_score(x.key, y.key, "exact", ov),
+            "lenient": lambda x, y: span_score(x.key, y.key, "overlap", ov),
+            "strict_labelled": lambda x, y: span_score(x.key, y.key, "exact", ov) if x.label == y.label else None,
+            "lenient_labelled": lambda x, y: span_score(x.key, y.key, "overlap", ov) if x.label == y.label else None,
+        }
+        if layer in TUPLE_LAYERS:
+            scorers["tuple_strict"] = lambda x, y: 1.0 if x.key == y.key and x.extras == y.extras else None
+            scorers["tuple_lenient"] = lambda x, y: (
+                span_score(x.key, y.key, "overlap", ov) if _extras_match(x, y, True, ov) else None)
+        for measure, score in scorers.items():
+            pairs = match_pairs(xs, ys, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras))
+            counts = out.f1.setdefault(measure, F1())
+            counts.matched += len(pairs)
+            counts.a += len(xs)
+            counts.b += len(ys)
+            if measure == "lenient":
+                confusion.update((xs[i].label, ys[j].label) for i, j in pairs)
+
+    def _units(self, layer: str, per_annotator: dict[str, list[_Entry]]) -> None:
+        def score(x: _Entry, y: _Entry) -> float | None:
+            return span_score(x.key, y.key, "overlap", self.overlap)
+
+        for group in cluster(per_annotator, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras)):
+            if len(group) >= 2:
+                self.units[layer].append(Counter(e.label for e in group.values()))
+
+    def report(self) -> AgreementReport:
+        rep = AgreementReport(overlap=self.overlap, documents=self.documents, shared_documents=self.shared,
+                              annotators=sorted(self.annotators))
+        for layer in LAYERS:
+            label_field, _model, names = LABELS[layer]
+            la = LayerAgreement(layer=layer, label=label_field,
+                                items={a: self.items[layer][a] for a in rep.annotators})
+            measures = MEASURES + (TUPLE_MEASURES if layer in TUPLE_LAYERS else ())
+            for key in sorted(self.pairs):
+                pair = self.pairs[key][layer]
+                conf = self.confusion[key][layer]
+                pair.confusion = {f"{x}|{y}": n for (x, y), n in sorted(conf.items())}
+                pair.kappa, pair.observed = cohen_kappa(conf)
+                la.pairs.append(pair)
+            la.f1 = {m: _mean([p.f1[m].f1 for p in la.pairs]) for m in measures}
+            la.kappa = _mean([p.kappa for p in la.pairs])
+            la.alpha, la.alpha_units = _alpha(self.units[layer], names)
+            rep.layers[layer] = la
+        return rep
+
+
+def _mean(values: list[float | None]) -> float | None:
+    defined = [v for v in values if v is not None]
+    return sum(defined) / len(defined) if defined else None
+
+
+def cohen_kappa(pairs: Counter[tuple[str, str]]) -> tuple[float | None, float | None]:
+    """Cohen's kappa and observed agreement of two raters from counts of their label pairs.
+
+    kappa = (p_o - p_e) / (1 - p_e), with p_o the share of pairs with equal labels and
+    p_e = sum over labels k of p_a(k)·p_b(k), each rater's own label distribution.
+
+    Returns:
+        `(kappa, p_o)`; kappa is None when there are no pairs or p_e = 1 (both raters used one
+        and the same label throughout: agreement is perfect but not informative), p_o is None
+        when there are no pairs.
+    """
+    n = sum(pairs.values())
+    if n == 0:
+        return None, None
+    observed = sum(c for (x, y), c in pairs.items() if x == y) / n
+    left: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    for (x, y), c in pairs.items():
+        left[x] += c
+        right[y] += c
+    expected = sum(left[k] * right[k] for k in left) / (n * n)
+    if expected >= 1:
+        return None, observed
+    return (observed - expected) / (1 - expected), observed
+
+
+def _alpha(units: list[Counter[str]], names: tuple[str, ...]) -> tuple[float | None, int]:
+    """Krippendorff's alpha (nominal) from per-unit label counts; None when undefined."""
+    if not units:
+        return None, 0
+    used = {label for u in units for label in u}
+    if len(used) < 2:  # every value the same: expected disagreement 0, alpha is 0/0
+        return None, len(units)
+    counts = np.array([[u.get(label, 0) for label in names] for u in units], dtype=float)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        value = krippendorff.alpha(value_counts=counts, level_of_measurement="nominal")
+    return (None if np.isnan(value) else float(value)), len(units)

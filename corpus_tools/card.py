@@ -1,0 +1,307 @@
+"""The dataset card (`README.md` of a published dataset) and its licence file.
+
+The YAML header is built with `huggingface_hub.DatasetCardData` and `datasets`' own
+`DatasetInfosDict`, so `dataset_info` (features, split sizes) is written exactly as `datasets`
+reads it back. The body takes the layers, labels and field descriptions from the Pydantic models
+(never retyped), the counts from the data as written, the split options from the manifest, and the
+licence and rights notice from every document's `meta`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from datasets import ClassLabel, DatasetInfo, List, SplitDict, SplitInfo, Value
+from datasets.info import DatasetInfosDict
+from huggingface_hub import DatasetCardData
+from pydantic import BaseModel
+
+from corpus_tools import __version__
+from corpus_tools import features as feats
+from corpus_tools.features import _strip_optional
+from corpus_tools.schema import LABELS, LAYERS, Record, Span, label_descriptions
+
+if TYPE_CHECKING:
+    from corpus_tools.publish import CardMetadata, PublishResult
+
+TASK_CATEGORIES = ["text-classification", "token-classification"]
+TAGS = ["rhetorical-questions", "attribution", "reported-speech", "stance", "argument-mining"]
+
+
+def render_card(result: PublishResult, *, metadata: CardMetadata, manifest: dict[str, Any],
+                agreement: str | None, download_sizes: dict[str, int]) -> str:
+    """The whole `README.md`: YAML header and Markdown body."""
+    return f"---\n{card_yaml(result, metadata=metadata, download_sizes=download_sizes)}---\n\n" \
+        f"{_body(result, metadata=metadata, manifest=manifest, agreement=agreement)}"
+
+
+def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: dict[str, int]) -> str:
+    """The card's YAML header (without the `---` lines)."""
+    extra: dict[str, Any] = {}
+    if result.license == "other":
+        extra = {"license_name": metadata.license_name, "license_link": "LICENSE.md"}
+    rows = sum(s.rows for s in result.configs["default"].values())
+    data = DatasetCardData(
+        pretty_name=metadata.pretty_name,
+        language=result.languages,
+        license=result.license,
+        annotations_creators=["expert-generated"],
+        language_creators=["found"],
+        multilinguality=["monolingual" if len(result.languages) == 1 else "multilingual"],
+        size_categories=[size_category(rows)],
+        source_datasets=["original"],
+        task_categories=TASK_CATEGORIES,
+        tags=TAGS,
+        **extra,
+        configs=[{"config_name": config,
+                  "data_files": [{"split": split, "path": f"data/{config}/{split}-*.parquet"}
+                                 for split in splits],
+                  **({"default": True} if config == "default" else {})}
+                 for config, splits in result.configs.items()],
+    )
+    infos = DatasetInfosDict()
+    for config, splits in result.configs.items():
+        split_dict = SplitDict()
+        for split, summary in splits.items():
+            split_dict.add(SplitInfo(name=split, num_bytes=summary.num_bytes, num_examples=summary.rows))
+        infos[config] = DatasetInfo(
+            features=feats.features(), splits=split_dict, download_size=download_sizes[config],
+            dataset_size=sum(s.num_bytes for s in splits.values()))
+    infos.to_dataset_card_data(data)
+    return data.to_yaml() + "\n"
+
+
+def size_category(n: int) -> str:
+    """The Hub's `size_categories` value for `n` examples."""
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+              (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
+    return next((name for bound, name in bounds if n < bound), "n>1T" if n >= 10**12 else "100M<n<1B")
+
+
+def render_rights(result: PublishResult, *, metadata: CardMetadata) -> str:
+    """`LICENSE.md`: the dataset's licence and every document's licence and rights notice."""
+    return f"# Licences of {metadata.pretty_name}\n\n{_rights(result, metadata, level=2)}"
+
+
+# -- the body ---------------------------------------------------------------------------------
+
+
+def _body(result: PublishResult, *, metadata: CardMetadata, manifest: dict[str, Any],
+          agreement: str | None) -> str:
+    default = result.configs["default"]
+    n_docs = len(result.documents)
+    parts = [
+        f"# {metadata.pretty_name}\n",
+        f"{n_docs} documents annotated with three layers: rhetorical questions, attributions "
+        "(reported speech and thought) and stance. Offsets are Unicode code points into the exact "
+        "document text, half-open `[start, end)`: `text[start:end]` is the span's `text`, as in "
+        "Python. Built with corpus-tools " + __version__ + ".\n",
+        "## Configurations\n",
+        "| config | splits | rows | what a row is |",
+        "|---|---|---:|---|",
+        f"| `default` | {', '.join(default)} | {sum(s.rows for s in default.values())} "
+        "| one document with its adjudicated (gold) annotations |",
+    ]
+    if "annotators" in result.configs:
+        ann = result.configs["annotators"]
+        parts.append(f"| `annotators` | {', '.join(ann)} | {sum(s.rows for s in ann.values())} "
+                     "| one annotator's raw annotations of one document, to study disagreement |")
+    parts.append("")
+    if "annotators" in result.configs:
+        parts.append("Both configurations have the same features. `annotator` tells whose "
+                     "annotations a row holds (`gold` for adjudicated records); in gold records "
+                     "each item's `annotators` lists who proposed it.\n")
+    parts += [_loading(result, metadata), _fields(), _layers(result), _counts(result)]
+    if agreement:
+        parts += ["## Inter-annotator agreement\n",
+                  "Computed from the files of the `annotators` configuration.\n", agreement.strip() + "\n"]
+    parts += [_splits(manifest, result), _rights(result, metadata, level=2), _citation(metadata)]
+    return "\n".join(parts)
+
+
+def _loading(result: PublishResult, metadata: CardMetadata) -> str:
+    where = metadata.repo_id or str(result.output)
+    lines = [
+        "## How to load it\n",
+        "```python",
+        "from datasets import load_dataset",
+        "",
+        f'ds = load_dataset("{where}")              # train, validation, test',
+        'row = ds["train"][0]',
+        'q = row["rhetorical_questions"][0]',
+        'assert row["text"][q["start"]:q["end"]] == q["text"]',
+        'kind = ds["train"].features["rhetorical_questions"].feature["kind"]   # a ClassLabel',
+        'print(kind.int2str(q["kind"]))',
+    ]
+    if "annotators" in result.configs:
+        lines += ["", f'raw = load_dataset("{where}", "annotators", split="train")  # one row per annotator line']
+    lines += ["```", "",
+              "Labels are stored as `ClassLabel` indices; `features[...].int2str` gives their names. "
+              "Optional spans (`answer`, `source`, `cue`) are `None` when absent.\n"]
+    return "\n".join(lines)
+
+
+def _fields() -> str:
+    lines = ["## Fields\n",
+             "Generated from the record models of corpus-tools (`corpus_tools/schema.py`).\n",
+             "| field | type | description |", "|---|---|---|"]
+    lines += [f"| `{path}` | {kind} | {_cell(desc)} |"
+              for path, kind, desc in _field_rows(Record, feats.features(), "")]
+    span_fields = ", ".join(f"`{n}` ({_cell(i.description)})" for n, i in Span.model_fields.items())
+    lines += ["", f"A *span* is a struct {{start: int32, end: int32, text: string}}: {span_fields}\n"]
+    return "\n".join(lines)
+
+
+def _field_rows(model: type[BaseModel], features: dict[str, Any], prefix: str) -> list[tuple[str, str, str]]:
+    rows = []
+    for name, info in model.model_fields.items():
+        feature = features[name]
+        inner = _strip_optional(info.annotation)
+        optional = inner is not info.annotation and _is_optional(info.annotation)
+        sub_model = _model_of(inner)
+        path = prefix + name
+        if sub_model is Span:
+            rows.append((path, "span" + (", nullable" if optional else ""), info.description or ""))
+            continue
+        rows.append((path, _type_name(feature) + (", nullable" if optional else ""), info.description or ""))
+        if sub_model is not None:
+            sub = feature.feature if isinstance(feature, List) else feature
+            rows += _field_rows(sub_model, sub, path + ("[]." if isinstance(feature, List) else "."))
+    return rows
+
+
+def _is_optional(annotation: Any) -> bool:
+    return type(None) in getattr(annotation, "__args__", ())
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    args = getattr(annotation, "__args__", ())
+    if len(args) == 1:
+        return _model_of(_strip_optional(args[0]))
+    return None
+
+
+def _type_name(feature: Any) -> str:
+    if isinstance(feature, ClassLabel):
+        return "ClassLabel (" + ", ".join(f"{i} {n}" for i, n in enumerate(feature.names)) + ")"
+    if isinstance(feature, Value):
+        return feature.dtype
+    if isinstance(feature, List):
+        inner = feature.feature
+        return "list of " + ("struct" if isinstance(inner, dict) else _type_name(inner))
+    if isinstance(feature, dict):
+        return "struct"
+    return type(feature).__name__
+
+
+def _layers(result: PublishResult) -> str:
+    default = result.configs["default"]
+    descriptions = label_descriptions()
+    lines = ["## Layers and labels\n"]
+    for layer, (label, _model, names) in LABELS.items():
+        model = LAYERS[layer]
+        doc = " ".join((model.__doc__ or "").split())
+        lines += [f"### `{layer}` ({model.__name__})\n", f"{doc}\n",
+                  f"`{label}`: {' '.join(descriptions[layer].split())}\n",
+                  "| index | label | " + " | ".join(default) + " | total |",
+                  "|---:|---|" + "---:|" * (len(default) + 1)]
+        for i, name in enumerate(names):
+            counts = [default[s].labels[layer][name] for s in default]
+            lines.append(f"| {i} | `{name}` | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _counts(result: PublishResult) -> str:
+    default = result.configs["default"]
+    lines = ["## Sizes\n",
+             "| split | rows | " + " | ".join(f"`{layer}`" for layer in LABELS) + " |",
+             "|---|---:|" + "---:|" * len(LABELS)]
+    for split, s in default.items():
+        lines.append(f"| {split} | {s.rows} | " + " | ".join(str(s.items[layer]) for layer in LABELS) + " |")
+    if "annotators" in result.configs:
+        ann = next(iter(result.configs["annotators"].values()))
+        lines += ["", "The `annotators` configuration: lines per annotator.\n",
+                  "| annotator | lines |", "|---|---:|"]
+        lines += [f"| `{name}` | {n} |" for name, n in ann.annotators.items()]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _splits(manifest: dict[str, Any], result: PublishResult) -> str:
+    ratios = manifest.get("ratios") or {}
+    group_by = manifest.get("group_by")
+    lines = ["## How the splits were made\n",
+             "The splits were made with `corpus split`, which assigns whole documents (every "
+             "annotator's record of a document) to one split."]
+    if group_by:
+        lines.append(f"Documents were grouped by `{group_by}`: documents sharing a value always "
+                     "share a split, so no group is seen on both sides of an evaluation.")
+    else:
+        lines.append("Each document was its own group.")
+    lines.append("Documents with identical text are kept together too.\n")
+    lines += [f"- seed: `{manifest.get('seed')}`",
+              "- target ratios: " + (", ".join(f"{k} {v}" for k, v in ratios.items()) or "not recorded"),
+              f"- grouping: {f'`{group_by}`' if group_by else 'none (by document)'}"]
+    counts = manifest.get("counts") or {}
+    if isinstance(counts, dict) and counts:
+        lines.append("- documents (groups) per split: " + ", ".join(
+            f"{s} {c.get('documents', '?')} ({c.get('groups', '?')})"
+            for s, c in counts.items() if isinstance(c, dict)))
+    leakage = manifest.get("leakage") or []
+    lines.append(f"- identical texts under different `doc_id`s in different splits: {len(leakage)}")
+    if result.empty_splits:
+        lines.append(f"- left out because they hold no documents: {', '.join(result.empty_splits)}")
+    lines += ["", "The manifest `splits.json` (shipped with the data) lists every document's and "
+              "group's split. `corpus split` reads it back, so documents keep their split when the "
+              "corpus grows and new documents fill the splits towards the ratios.\n"]
+    return "\n".join(lines)
+
+
+def _rights(result: PublishResult, metadata: CardMetadata, *, level: int) -> str:
+    h = "#" * level
+    by_license: dict[str, int] = {}
+    for d in result.documents:
+        by_license[d.license or "not given"] = by_license.get(d.license or "not given", 0) + 1
+    lines = [f"{h} Licence and rights\n",
+             f"The annotations are released under `{metadata.license}`. The texts keep their own "
+             "licences, listed per document below with the rights notice that must travel with "
+             "each text (it is also in every row's `meta.rights`)."]
+    if result.license == "other":
+        lines.append("Some texts are not under the dataset's own licence, so the card declares "
+                     f"`license: other` (`{metadata.license_name}`): reuse each text under its own "
+                     "terms.")
+    lines += ["", "| text licence | documents |", "|---|---:|"]
+    lines += [f"| `{lic}` | {n} |" for lic, n in sorted(by_license.items())]
+    lines.append("")
+    for d in result.documents:
+        lines.append(f"{h}# `{d.doc_id}`\n")
+        facts = [("title", d.title), ("author", d.author), ("source", d.source), ("url", d.url),
+                 ("licence", d.license or "not given"), ("licence url", d.license_url),
+                 ("split", d.split)]
+        lines += [f"- {k}: {v}" for k, v in facts if v]
+        if d.rights:
+            lines += ["", "> " + "\n> ".join(d.rights.splitlines())]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _citation(metadata: CardMetadata) -> str:
+    entry = metadata.citation or _bibtex(metadata)
+    return f"## Citation\n\n```bibtex\n{entry.strip()}\n```\n"
+
+
+def _bibtex(metadata: CardMetadata) -> str:
+    fields = {"title": "{" + metadata.pretty_name + "}", "author": "{corpus-tools maintainers}",
+              "year": str(datetime.date.today().year), "note": "{Built with corpus-tools}"}
+    if metadata.homepage:
+        fields["howpublished"] = "{\\url{" + metadata.homepage + "}}"
+    body = ",\n".join(f"  {k} = {v}" for k, v in fields.items())
+    return f"@misc{{corpus_tools_dataset,\n{body}\n}}"
+
+
+def _cell(text: str | None) -> str:
+    return " ".join((text or "").split()).replace("|", "\\|")

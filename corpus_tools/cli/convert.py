@@ -1,0 +1,130 @@
+"""`corpus import` and `corpus export`: to and from the annotation tools annotators use."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from corpus_tools.cli.app import ReportFormat, app, err, handle_errors, out
+from corpus_tools.cli.render import report_text
+from corpus_tools.convert import (
+    EXPORT_CONFIGS,
+    EXPORT_FORMATS,
+    IMPORT_FORMATS,
+    ImportResult,
+    export_config,
+    export_records,
+    import_records,
+)
+from corpus_tools.errors import CorpusToolsError, InvalidInputError
+from corpus_tools.jsonl import write_jsonl
+
+ImportFormat = Enum("ImportFormat", {name: name for name in IMPORT_FORMATS}, type=str)  # type: ignore[misc]
+ExportFormat = Enum("ExportFormat", {n: n for n in EXPORT_FORMATS + EXPORT_CONFIGS}, type=str)  # type: ignore[misc]
+
+
+@app.command("import")
+@handle_errors
+def import_(
+    fmt: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="The tool whose export to read.")],
+    paths: Annotated[list[Path], typer.Argument(help="Export files, or folders of them (brat: one folder per annotator).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The JSONL file to write the records to.")],
+    annotator: Annotated[str | None, typer.Option("--annotator", help="Annotator name for every record, overriding what the files say.")] = None,
+    label_map: Annotated[Path | None, typer.Option("--label-map", help="JSON or TOML file mapping the project's labels, relations, fields and user ids onto the convention.")] = None,
+    report: Annotated[bool, typer.Option("--report", help="Also list every span whose offsets were converted.")] = False,
+    partial: Annotated[bool, typer.Option("--partial", help="On errors, still write the records that converted cleanly (exit status stays 1).")] = False,
+    predictions: Annotated[bool, typer.Option("--predictions", help="Label Studio: import predictions too (as `corpus export labelstudio` writes records).")] = False,
+    fmt_out: Annotated[ReportFormat, typer.Option("--format", "-f", help="How to print problems and conversions (github prints text).")] = ReportFormat.text,
+) -> None:
+    """Convert an annotation tool's export into records, checking every span.
+
+    Offsets are converted to code points (UTF-16 units, bytes and brat's CR LF are detected) and
+    every span is checked against the document text. When there is any error nothing is
+    written, unless --partial is given: then the records without errors are written and the
+    others are listed. Exit status: 0 written, 1 errors found, 2 usage error.
+
+    Example: corpus import labelstudio export.json --output annotations/ls.jsonl --label-map map.toml
+    """
+    result = import_records(fmt.value, paths, annotator=annotator, label_map=label_map,
+                            predictions=predictions)
+    write = result.valid or partial
+    if write:
+        write_jsonl(output, result.records)
+    if fmt_out is ReportFormat.json:
+        out(render_json(result, report, output if write else None))
+    else:
+        out(render_text(result, report, output if write else None))
+    raise typer.Exit(code=int(not result.valid))
+
+
+def render_text(result: ImportResult, report: bool, written: Path | None) -> str:
+    """Problems, then (with --report) conversions, then what was written."""
+    lines = [str(p) for p in result.problems]
+    if report:
+        lines += [f"converted: {c}" for c in result.conversions]
+    lines += [f"withheld: {w}" for w in result.withheld] if written else []
+    verdict = "imported" if result.valid else "INVALID"
+    lines.append(f"{verdict}: {result.documents} record(s) read, {len(result.records)} clean, "
+                 f"{result.errors} error(s), {result.warnings} warning(s), "
+                 f"{len(result.conversions)} offset conversion(s)")
+    if written:
+        lines.append(f"wrote {len(result.records)} record(s) to {written}")
+    else:
+        lines.append("nothing was written (fix the errors, or pass --partial)")
+    return "\n".join(lines)
+
+
+def render_json(result: ImportResult, report: bool, written: Path | None) -> str:
+    """`{"problems", "conversions", "withheld", "summary"}` as JSON."""
+    data = {
+        "problems": [p.model_dump() for p in result.problems],
+        "conversions": [{"file": c.file, "line": c.line, "where": c.where, "doc_id": c.doc_id,
+                         "annotator": c.annotator, "span": c.span, "unit": c.unit,
+                         "before": list(c.before), "after": list(c.after)}
+                        for c in result.conversions] if report else [],
+        "withheld": result.withheld,
+        "summary": {"records_read": result.documents, "clean": len(result.records),
+                    "errors": result.errors, "warnings": result.warnings,
+                    "conversions": len(result.conversions), "valid": result.valid,
+                    "written": str(written) if written else None},
+    }
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+
+
+@app.command("export")
+@handle_errors
+def export(
+    fmt: Annotated[ExportFormat, typer.Argument(metavar="FORMAT", help="labelstudio or brat (records), labelstudio-config or brat-config (configuration only).")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Annotator or gold JSONL files, or folders of them (not for the -config formats).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write; for records it must be new or empty.")] = Path("export"),
+) -> None:
+    """Write records for an annotation tool, or the tool's labelling configuration.
+
+    `labelstudio` writes tasks.json (records as predictions, so annotation or adjudication
+    starts from them) and label_config.xml; `brat` writes a collection, one folder per
+    annotator, with annotation.conf and visual.conf. The -config formats write only the
+    configuration, generated from the models' labels. Exit status: 0 written, 1 invalid
+    input (nothing written), 2 usage error.
+
+    Example: corpus export brat annotations/ --output brat-collection/
+    """
+    if fmt.value in EXPORT_CONFIGS:
+        if paths:
+            raise CorpusToolsError(f"{fmt.value} takes no input files; it is generated from the models")
+        result = export_config(fmt.value, output)
+    else:
+        if not paths:
+            raise CorpusToolsError(f"{fmt.value} needs the JSONL files to export")
+        try:
+            result = export_records(fmt.value, paths, output=output)
+        except InvalidInputError as e:
+            err(report_text(e.report))  # type: ignore[arg-type]
+            err("nothing was written")
+            raise typer.Exit(code=1) from None
+        out(f"exported {result.records} record(s) of {result.documents} document(s)")
+    for path in result.files:
+        out(f"wrote {path}")

@@ -1,0 +1,102 @@
+"""`corpus merge` and `corpus agreement`."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from corpus_tools.agreement import agreement as compute_agreement
+from corpus_tools.cli.app import app, err, handle_errors, out
+from corpus_tools.cli.render import report_text
+from corpus_tools.errors import InvalidInputError
+from corpus_tools.merge import merge as run_merge
+
+
+class MatchMode(str, Enum):
+    """How items are matched across annotators."""
+
+    exact = "exact"
+    overlap = "overlap"
+
+
+class AgreementFormat(str, Enum):
+    """How the agreement report is printed."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+@handle_errors
+def merge(
+    paths: Annotated[list[Path], typer.Argument(help="Annotator JSONL files, or folders to search for *.jsonl.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Gold JSONL file to write.")],
+    conflicts: Annotated[Path, typer.Option("--conflicts", "-c", help="Conflicts JSONL file to write (the adjudication log).")],
+    decisions: Annotated[Path | None, typer.Option("--decisions", "-d", help="Conflicts file with decisions filled in, to apply (may be the --conflicts file).")] = None,
+    match: Annotated[MatchMode, typer.Option("--match", help="Match items by exact offsets, or by span overlap.")] = MatchMode.exact,
+    overlap: Annotated[float, typer.Option("--overlap", help="Jaccard threshold of --match overlap, in (0, 1].")] = 0.5,
+    min_votes: Annotated[int | None, typer.Option("--min-votes", help="Annotators needed to accept an item (default: more than half of the document's annotators).")] = None,
+    adjudicator: Annotated[str | None, typer.Option("--adjudicator", help="Name recorded on applied decisions that name no adjudicator.")] = None,
+) -> None:
+    """Merge annotators into gold by majority vote; write what they disagree on as conflicts.
+
+    Fill in the `decision` of each conflict ({"accept": "<annotator>"} or {"reject": true})
+    and merge again with --decisions to apply them. Exit status: 0 merged (open conflicts
+    included), 1 invalid inputs, 2 usage error. See docs/merge.md.
+
+    Example: corpus merge annotations/ -o gold/gold.jsonl -c adjudication/conflicts.jsonl -d adjudication/conflicts.jsonl --adjudicator alice
+    """
+    try:
+        result = run_merge(paths, output=output, conflicts=conflicts, decisions=decisions,
+                           match=match.value, overlap=overlap, min_votes=min_votes,
+                           adjudicator=adjudicator)
+    except InvalidInputError as e:
+        err(report_text(e.report))  # type: ignore[arg-type]
+        raise typer.Exit(code=1) from None
+    for stale in result.stale:
+        err(f"{decisions}:{stale.line}: stale decision {stale.id} ({stale.doc_id}, {stale.layer}): "
+            "no such conflict any more; kept in the conflicts file, marked stale")
+    out(f"merged {result.documents} document(s) from {result.records} record(s) by "
+        f"{len(result.annotators)} annotator(s)")
+    for layer, c in result.layers.items():
+        out(f"  {layer}: {c.gold} in gold, {c.conflicts} open conflict(s), {c.decided} decided, "
+            f"{c.stale} stale decision(s)")
+    out(f"wrote {result.output} and {result.conflicts_file}")
+    if result.open_conflicts:
+        out(f"{result.open_conflicts} conflict(s) await a decision in {result.conflicts_file}")
+
+
+@app.command()
+@handle_errors
+def agreement(
+    paths: Annotated[list[Path], typer.Argument(help="Annotator JSONL files, or folders to search for *.jsonl.")],
+    fmt: Annotated[AgreementFormat, typer.Option("--format", "-f", help="Output format.")] = AgreementFormat.text,
+    overlap: Annotated[float, typer.Option("--overlap", help="Jaccard threshold of lenient matching, in (0, 1].")] = 0.5,
+    min_f1: Annotated[float | None, typer.Option("--min-f1", help="Exit 1 if any layer's strict span F1 is below this.")] = None,
+) -> None:
+    """Report inter-annotator agreement per layer: span F1, tuple F1, kappa and alpha.
+
+    Exit status: 0 done, 1 invalid inputs or a strict F1 below --min-f1, 2 usage error.
+    See docs/agreement.md for how each figure is computed.
+
+    Example: corpus agreement annotations/ --format markdown --min-f1 0.6
+    """
+    try:
+        report = compute_agreement(paths, overlap=overlap)
+    except InvalidInputError as e:
+        err(report_text(e.report))  # type: ignore[arg-type]
+        raise typer.Exit(code=1) from None
+    render = {AgreementFormat.text: report.to_text, AgreementFormat.json: report.to_json,
+              AgreementFormat.markdown: report.to_markdown}[fmt]
+    out(render())
+    if min_f1 is not None:
+        below = [(layer, la.f1["strict"]) for layer, la in report.layers.items()
+                 if la.f1["strict"] is not None and la.f1["strict"] < min_f1]
+        for layer, f1 in below:
+            err(f"{layer}: strict span F1 {f1:.3f} is below --min-f1 {min_f1:g}")
+        if below:
+            raise typer.Exit(code=1)

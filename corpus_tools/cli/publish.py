@@ -1,0 +1,119 @@
+"""`corpus publish` and `corpus build`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from corpus_tools.cli.app import app, err, handle_errors, out
+from corpus_tools.cli.render import report_text
+from corpus_tools.errors import InvalidInputError
+
+
+@app.command()
+@handle_errors
+def publish(
+    split_dir: Annotated[Path, typer.Argument(help="Folder written by `corpus split` (train/validation/test.jsonl, splits.json).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the dataset repository to; replaced only after the new one loads.")],
+    annotators: Annotated[list[Path] | None, typer.Option("--annotators", help="Annotator files or folders for the `annotators` config and the agreement table (repeatable).")] = None,
+    push: Annotated[str | None, typer.Option("--push", help="Upload the result to this Hub dataset (user/name), in one commit.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --push: replace the contents of an existing Hub dataset.")] = False,
+    token: Annotated[str | None, typer.Option("--token", help="Hub token [default: HF_TOKEN or the stored login]; never printed.", envvar="HF_TOKEN", show_envvar=False)] = None,
+) -> None:
+    """Write a Hugging Face dataset (parquet + dataset card) from a split folder.
+
+    Loads the result back with `datasets` before replacing OUTPUT. Exit status: 0 done, 1 invalid
+    input (nothing written), 2 usage error.
+
+    Example: corpus publish out/splits --output out/dataset --annotators annotations/
+    """
+    from corpus_tools.publish import publish as publish_dataset
+
+    with _progress() as progress, _invalid_input():
+        result = publish_dataset(split_dir, output=output, annotators=annotators, push=push,
+                                 force=force, token=token, progress=progress)
+    out(render_publish(result))
+
+
+@app.command()
+@handle_errors
+def build(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML file with the settings [default: [tool.corpus] in ./pyproject.toml].")] = None,
+) -> None:
+    """Validate, merge, split and publish the corpus, with the settings in [tool.corpus].
+
+    Exit status: 0 done, 1 invalid input, 2 usage error (bad settings, a step cannot run).
+
+    Example: corpus build --config corpus.toml
+    """
+    from corpus_tools.build import build as build_corpus
+    from corpus_tools.build import load_config
+
+    settings = load_config(config)
+    with _progress() as progress, _invalid_input():
+        result = build_corpus(settings, progress=progress)
+    merged, splitted = result.merge, result.split
+    if result.validation.summary.warnings:
+        err(f"note: the annotations have {result.validation.summary.warnings} validation "
+            "warning(s); see `corpus validate`")
+    if settings.decisions is not None and not result.decisions_applied:
+        err(f"note: no decisions file at {settings.decisions} yet; open conflicts are left out of gold")
+    out(f"merge: {merged.documents} document(s) from {merged.records} record(s) by "
+        f"{len(merged.annotators)} annotator(s) -> {merged.output}")
+    for layer, c in merged.layers.items():
+        out(f"  {layer}: {c.gold} in gold, {c.conflicts} open conflict(s), {c.decided} decided")
+    if merged.open_conflicts:
+        out(f"  {merged.open_conflicts} conflict(s) await a decision in {merged.conflicts_file}")
+    out("split: " + ", ".join(f"{s} {c.documents}" for s, c in splitted.counts.items())
+        + f" document(s) -> {splitted.output}")
+    for leak in splitted.leakage:
+        err(f"warning: leakage: {leak}")
+    out(render_publish(result.publish))
+
+
+def render_publish(result: Any) -> str:
+    """Rows per config and split, the card's licence, and where it went."""
+    lines = []
+    for config, splits in result.configs.items():
+        lines.append(f"{config}: " + ", ".join(f"{s} {v.rows}" for s, v in splits.items()) + " row(s)")
+    if result.empty_splits:
+        lines.append(f"left out (no documents): {', '.join(result.empty_splits)}")
+    lines.append(f"{len(result.documents)} document(s); card licence: {result.license}")
+    lines.append(f"wrote {result.output} (loads with datasets; offsets checked on a sample)")
+    if result.pushed:
+        lines.append(f"pushed: {result.pushed}")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _invalid_input() -> Iterator[None]:
+    """Print the validation report of invalid input and exit 1."""
+    try:
+        yield
+    except InvalidInputError as e:
+        err(report_text(e.report))  # type: ignore[arg-type]
+        err("nothing was published")
+        raise typer.Exit(code=1) from None
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Any]:
+    """A rich progress display on stderr, fed by the library's `progress(step, done, total)`."""
+    console = Console(stderr=True)
+    display = Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                       TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+    tasks: dict[str, TaskID] = {}
+
+    def update(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = display.add_task(step, total=max(total, 1))
+        display.update(tasks[step], completed=done, total=max(total, 1))
+
+    with display:
+        yield update

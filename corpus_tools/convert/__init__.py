@@ -1,0 +1,255 @@
+"""Import from and export to the annotation tools annotators use, with offsets proven.
+
+`import_records` reads a tool's export (Label Studio, doccano, Prodigy, brat, the SemEval-2020
+PTC, INCEpTION UIMA CAS JSON), converts every offset to code points, checks every span against
+the document text, maps labels and relations onto our layers (`mapping`), and returns the
+records that converted cleanly with a `Problem` for everything that did not. `export_records`
+writes validated records as a Label Studio task file (with the records as predictions) or a
+brat collection; `export_config` writes each tool's labelling configuration from the models'
+vocabularies, so that annotators start with exactly the labels the import expects.
+
+See docs/convert.md for the formats, the label convention and the offset units.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from corpus_tools.convert import brat, doccano, inception, labelstudio, prodigy, ptc
+from corpus_tools.convert.assemble import Conversion, ReadOptions, ToolDoc, assemble
+from corpus_tools.convert.mapping import LabelMap, load_label_map
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.jsonl import atomic_open
+from corpus_tools.problems import Problem, make_problem
+from corpus_tools.records import iter_records, require_valid
+
+__all__ = ["EXPORT_CONFIGS", "EXPORT_FORMATS", "IMPORT_FORMATS", "Conversion", "ExportResult",
+           "ImportResult", "LabelMap", "export_config", "export_records", "import_records",
+           "load_label_map"]
+
+Reader = Callable[[list[Path], ReadOptions], Iterator[ToolDoc | Problem]]
+
+IMPORT_FORMATS: dict[str, tuple[Reader, str | None]] = {
+    "labelstudio": (labelstudio.read, "*.json"),
+    "doccano": (doccano.read, "*.jsonl"),
+    "prodigy": (prodigy.read, "*.jsonl"),
+    "brat": (brat.read, None),
+    "ptc": (ptc.read, None),
+    "inception": (inception.read, None),
+}
+"""Each format's reader, and the files it takes from a folder (None: the reader decides)."""
+
+EXPORT_FORMATS = ("labelstudio", "brat")
+EXPORT_CONFIGS = ("labelstudio-config", "brat-config")
+
+
+@dataclass
+class ImportResult:
+    """What `import_records` made of a tool's files."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """Records that converted without an error, ready for `jsonl.write_jsonl`."""
+    problems: list[Problem] = field(default_factory=list)
+    """Every problem, in file order; errors name the file, the record and the span."""
+    conversions: list[Conversion] = field(default_factory=list)
+    """Every span whose offsets changed (other unit, CR LF), for `--report`."""
+    withheld: list[str] = field(default_factory=list)
+    """The records left out of `records` because they had errors (`file: doc (annotator)`)."""
+    documents: int = 0
+    """How many (document, annotator) records the files held."""
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+    @property
+    def valid(self) -> bool:
+        """True when there is no error: every record in the files is in `records`."""
+        return self.errors == 0
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote."""
+
+    output: Path
+    files: list[Path] = field(default_factory=list)
+    records: int = 0
+    documents: int = 0
+
+
+def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | None = None,
+                   label_map: Path | None = None, predictions: bool = False) -> ImportResult:
+    """Read a tool's export files into records, checking and converting every span.
+
+    Args:
+        fmt: one of `IMPORT_FORMATS`.
+        paths: export files, or folders to search (brat: folders of `.txt`/`.ann`, one per
+            annotator; PTC: the articles and the labels files or their folders).
+        annotator: the annotator of every record, overriding what the files say.
+        label_map: a JSON or TOML file mapping the project's labels, relations, fields, values
+            and annotator ids onto the convention (docs/convert.md); None uses the defaults.
+        predictions: Label Studio only: import `predictions` too, with `model_version` as the
+            annotator (this is how `corpus export labelstudio` stores records).
+
+    Returns:
+        An `ImportResult`: the clean records, the problems, and the offset conversions.
+
+    Raises:
+        CorpusToolsError: on an unknown format, a missing path, or an unusable label map.
+    """
+    if fmt not in IMPORT_FORMATS:
+        raise CorpusToolsError(f"unknown import format {fmt!r}; use one of {', '.join(IMPORT_FORMATS)}")
+    reader, pattern = IMPORT_FORMATS[fmt]
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise CorpusToolsError(f"{p}: no such file or folder")
+        files.extend(sorted(p.rglob(pattern)) if p.is_dir() and pattern else [p])
+    lmap = load_label_map(label_map)
+    opts = ReadOptions(lmap=lmap, annotator=annotator, predictions=predictions)
+    result = ImportResult()
+    pairs: dict[tuple[str, str], str] = {}
+    texts: dict[str, tuple[str, str]] = {}
+    for item in reader(files, opts):
+        if isinstance(item, Problem):
+            result.problems.append(item)
+            continue
+        result.documents += 1
+        built = assemble(item, lmap)
+        ident = f"doc {item.doc_id!r} ({item.annotator})"
+        place = f"{item.file}: {item.where}"
+        pair = (item.doc_id, item.annotator)
+        if pair in pairs:
+            built.problems.append(make_problem(
+                "duplicate-record", item.file, item.line, item.where,
+                f"{ident} is also at {pairs[pair]}; one record per document and annotator "
+                "(pass --annotator only when the files hold one annotator)"))
+        else:
+            pairs[pair] = place
+        seen = texts.setdefault(item.doc_id, (item.text, place))
+        if seen[0] != item.text:
+            built.problems.append(make_problem(
+                "text-drift", item.file, item.line, item.where,
+                f"{ident}: the text differs from the one at {seen[1]}; every record of a "
+                "document must carry the same text"))
+        result.problems.extend(built.problems)
+        result.conversions.extend(built.conversions)
+        if built.clean:
+            result.records.append(built.record)
+        else:
+            result.withheld.append(f"{place}: {ident}")
+    return result
+
+
+def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> ExportResult:
+    """Write validated records for a tool: a Label Studio task file or a brat collection.
+
+    `labelstudio` writes `tasks.json` (one task per document, one prediction per record, its
+    `model_version` the annotator) and `label_config.xml`. `brat` writes one folder per
+    annotator holding `<doc_id>.txt`, `.ann` and `.meta.json`, with `annotation.conf` and
+    `visual.conf` at the top. The folder is built beside `output` and moved into place whole.
+
+    Raises:
+        InvalidInputError: when the input files do not validate (carrying the report).
+        CorpusToolsError: on an unknown format, a missing path, or an `output` that is a
+            non-empty folder.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise CorpusToolsError(f"unknown export format {fmt!r}; use one of "
+                               f"{', '.join(EXPORT_FORMATS + EXPORT_CONFIGS)}")
+    files, _report = require_valid(paths)
+    result = ExportResult(output=Path(output))
+    with _new_folder(Path(output)) as tmp:
+        if fmt == "labelstudio":
+            # One task per document gathers every annotator's record of it, so records are
+            # grouped in memory (the task file is one JSON array anyway).
+            by_doc: dict[str, list[dict[str, Any]]] = {}
+            for _path, _line, rec in iter_records(files):
+                by_doc.setdefault(rec.doc_id, []).append(rec.model_dump(mode="json", exclude_none=True))
+                result.records += 1
+            tasks = [labelstudio.task_for(recs) for recs in by_doc.values()]
+            (tmp / "tasks.json").write_bytes(orjson.dumps(tasks, option=orjson.OPT_INDENT_2))
+            (tmp / "label_config.xml").write_text(labelstudio.config_xml(), encoding="utf-8")
+            result.documents = len(by_doc)
+            names = ["tasks.json", "label_config.xml"]
+        else:
+            docs: set[str] = set()
+            names = ["annotation.conf", "visual.conf"]
+            for _path, _line, rec in iter_records(files):
+                data = rec.model_dump(mode="json", exclude_none=True)
+                folder = tmp / rec.annotator
+                folder.mkdir(exist_ok=True)
+                base = folder / rec.doc_id
+                # Bytes, so that CR LF stays CR LF: brat's offsets count it as one.
+                Path(f"{base}.txt").write_bytes(rec.text.encode("utf-8"))
+                Path(f"{base}.ann").write_text(brat.ann_for(data), encoding="utf-8", newline="\n")
+                Path(f"{base}{brat.META_SUFFIX}").write_bytes(
+                    orjson.dumps(data.get("meta", {}), option=orjson.OPT_INDENT_2))
+                names += [f"{rec.annotator}/{rec.doc_id}{ext}" for ext in (".txt", ".ann", brat.META_SUFFIX)]
+                docs.add(rec.doc_id)
+                result.records += 1
+            (tmp / "annotation.conf").write_text(brat.annotation_conf(), encoding="utf-8")
+            (tmp / "visual.conf").write_text(brat.visual_conf(), encoding="utf-8")
+            result.documents = len(docs)
+    result.files = [Path(output) / n for n in names]
+    return result
+
+
+def export_config(tool: str, output: Path) -> ExportResult:
+    """Write a tool's labelling configuration generated from the models into folder `output`.
+
+    `labelstudio-config` writes `label_config.xml`; `brat-config` writes `annotation.conf` and
+    `visual.conf` (put them at the top of the brat collection). Existing files of those names
+    are replaced; other files in the folder are left alone.
+
+    Raises:
+        CorpusToolsError: on an unknown tool name.
+    """
+    contents = {
+        "labelstudio-config": {"label_config.xml": labelstudio.config_xml},
+        "brat-config": {"annotation.conf": brat.annotation_conf, "visual.conf": brat.visual_conf},
+    }
+    if tool not in contents:
+        raise CorpusToolsError(f"unknown configuration {tool!r}; use one of {', '.join(contents)}")
+    result = ExportResult(output=Path(output))
+    for name, make in contents[tool].items():
+        path = Path(output) / name
+        with atomic_open(path, "w") as f:
+            f.write(make())
+        result.files.append(path)
+    return result
+
+
+@contextlib.contextmanager
+def _new_folder(output: Path) -> Iterator[Path]:
+    """A temporary folder beside `output` that becomes `output` when the block succeeds."""
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise CorpusToolsError(f"{output}: already exists and is not an empty folder; choose a "
+                               "new output folder (nothing is overwritten)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the collection is not
+    try:
+        yield tmp
+        if output.exists():
+            output.rmdir()
+        os.replace(tmp, output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

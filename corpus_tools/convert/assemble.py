@@ -1,0 +1,401 @@
+"""From a tool's spans and relations to one record: offsets, labels, items, references.
+
+Each format module reads its files into `ToolDoc`s: one annotator's spans and relations over
+one document, with offsets still in the tool's unit and labels still in the tool's names.
+`assemble` does the rest the same way for every tool: it converts and checks every span
+(`offsets.resolve`), maps labels and relations through the convention (`mapping`), joins the
+spans into questions, attributions and stances, and finally runs the validator's own checks on
+the record it built, so that what it returns as clean also passes `corpus validate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from corpus_tools.convert import mapping as m
+from corpus_tools.convert.offsets import UNITS, Fragments, Matcher, exact, resolve
+from corpus_tools.problems import Problem, make_problem
+from corpus_tools.schema import AUTHOR, Meta, Record
+from corpus_tools.validate import check_line
+
+
+@dataclass
+class ToolSpan:
+    """One span as the tool stores it."""
+
+    key: str
+    """The tool's id of the span (region id, `T3`, entity id), which relations refer to."""
+    labels: list[str]
+    """The tool's label(s) of the span; Label Studio allows several on one region."""
+    fragments: Fragments
+    """Offsets in the tool's unit; more than one fragment for a discontinuous brat span."""
+    text: str | None = None
+    """The covered text as the tool stores it, if it does (checked against the document)."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """Attributes, per-region text areas, note fields: tool name -> value."""
+    where: str = ""
+    """Where the span is in the tool file, e.g. `[0].annotations[1].result[3]` or `T3`."""
+    line: int | None = None
+    """1-based line in the tool file, when the format is line based."""
+
+
+@dataclass
+class ToolRelation:
+    """One binary relation between two spans, by their keys."""
+
+    label: str
+    source: str
+    target: str
+    where: str = ""
+    line: int | None = None
+    undirected: bool = False
+    """Label Studio's `direction: bi`: the roles of the ends decide the direction."""
+
+
+@dataclass
+class ToolDoc:
+    """One annotator's annotations of one document, as read from a tool file."""
+
+    tool: str
+    file: str
+    line: int | None
+    where: str
+    """The record in the tool file, e.g. `task 17, annotation 101`."""
+    doc_id: str
+    annotator: str
+    text: str
+    units: tuple[str, ...]
+    """Candidate offset units, the tool's documented one first (see `offsets.UNITS`)."""
+    spans: list[ToolSpan] = field(default_factory=list)
+    relations: list[ToolRelation] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    matcher: Matcher = exact
+    keys_are_ids: bool = False
+    """Whether span keys may serve as item ids (Label Studio region ids: yes; `T3`: no)."""
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One span whose offsets changed on import (for `corpus import --report`)."""
+
+    file: str
+    line: int | None
+    where: str
+    doc_id: str
+    annotator: str
+    span: str
+    unit: str
+    before: tuple[int, int]
+    after: tuple[int, int]
+
+    def __str__(self) -> str:
+        place = self.file if self.line is None else f"{self.file}:{self.line}"
+        return (f"{place}: {self.where}: doc {self.doc_id!r} ({self.annotator}) {self.span}: "
+                f"[{self.before[0]}, {self.before[1]}) in {UNITS[self.unit].description} -> "
+                f"[{self.after[0]}, {self.after[1]}) code points")
+
+
+@dataclass
+class Assembled:
+    """The record built from one `ToolDoc`, and what happened on the way."""
+
+    record: dict[str, Any]
+    problems: list[Problem]
+    conversions: list[Conversion]
+
+    @property
+    def clean(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+@dataclass
+class _Region:
+    span: ToolSpan
+    start: int
+    end: int
+    roles: list[m.Role]
+    fields: dict[str, str]
+
+
+_PREFIX = {m.QUESTION: "q", m.CONTENT: "t", m.STANCE: "s"}
+_LAYER = {m.QUESTION: "rhetorical_questions", m.CONTENT: "attributions", m.STANCE: "stances"}
+_LINKS = {m.ANSWER: "answers", m.SOURCE: "source-of", m.CUE: "cue-of", m.TARGET: "target-of"}
+
+
+def _describe(span: ToolSpan) -> str:
+    where = ";".join(f"{s} {e}" for s, e in span.fragments)
+    return f"span {span.key} {'/'.join(span.labels)!r} at [{where})"
+
+
+def assemble(doc: ToolDoc, lmap: m.LabelMap) -> Assembled:
+    """Build one record from `doc`; every span that cannot be used becomes a `Problem`."""
+    problems: list[Problem] = []
+    conversions: list[Conversion] = []
+    ident = f"doc {doc.doc_id!r} ({doc.annotator})"
+
+    def report(code: str, where: str | None, line: int | None, message: str) -> None:
+        problems.append(make_problem(code, doc.file, doc.line if line is None else line,
+                                     where or doc.where or None, f"{ident}: {message}"))
+
+    text = doc.text
+    resolution = resolve(text, [(s.fragments, s.text) for s in doc.spans], doc.units, doc.matcher)
+    unit = resolution.unit
+    if unit.name != doc.units[0] and any(c.ok for c in resolution.checks):
+        report("import-offset-unit", doc.where, None,
+               f"the offsets are counted in {unit.description}, not in "
+               f"{UNITS[doc.units[0]].description} as {doc.tool} writes them; they were "
+               "converted (see --report)")
+
+    regions: dict[str, _Region] = {}
+    for i, (span, check) in enumerate(zip(doc.spans, resolution.checks, strict=True)):
+        desc = _describe(span)
+        if check.start is None or check.end is None:
+            hint = resolution.hints.get(i)
+            report("import-span-mismatch", span.where, span.line,
+                   f"{desc}: {check.reason}" + (f"; {hint}" if hint else "")
+                   + "; correct the span in the tool and export again")
+            continue
+        if len(span.fragments) > 1:
+            report("import-discontinuous-span", span.where, span.line,
+                   f"{desc} is discontinuous; it was joined into one span "
+                   f"[{check.start}, {check.end}) that includes the gaps")
+        before = (span.fragments[0][0], span.fragments[-1][1])
+        if before != (check.start, check.end):
+            conversions.append(Conversion(doc.file, span.line or doc.line, span.where or doc.where,
+                                          doc.doc_id, doc.annotator,
+                                          f"span {span.key} {'/'.join(span.labels)!r}", unit.name,
+                                          before, (check.start, check.end)))
+        roles: list[m.Role] = []
+        for label in span.labels:
+            role = lmap.role(label)
+            if role is None:
+                report("import-unknown-label", span.where, span.line,
+                       f"{desc}: label {label!r} is not part of the convention; rename it in the "
+                       f"tool or map it with --label-map (labels: {', '.join(m.span_labels())})")
+            elif role.role != m.IGNORE:
+                roles.append(role)
+        fields: dict[str, str] = {}
+        for name, value in span.fields.items():
+            ours = lmap.field_name(name)
+            if ours is None:
+                report("import-skipped", span.where, span.line,
+                       f"{desc}: field {name!r} is not imported; map it to one of "
+                       f"{', '.join(m.FIELDS)} with --label-map [fields] if it is one of ours")
+            elif value != "":
+                fields[ours] = lmap.value(value) if ours in m.ROLE_FIELD.values() else value
+        regions[span.key] = _Region(span, check.start, check.end, roles, fields)
+
+    def covered(r: _Region) -> dict[str, Any]:
+        return {"start": r.start, "end": r.end, "text": text[r.start:r.end]}
+
+    # -- heads: the spans that make an item; ids first, so that relations can name them
+    heads: list[tuple[_Region, m.Role, str]] = []
+    for region in regions.values():
+        for role in region.roles:
+            if role.role not in _PREFIX:
+                continue
+            name = m.ROLE_FIELD[role.role]
+            value = role.value or region.fields.get(name) or lmap.defaults.get(name)
+            if value is None:
+                report("import-missing-value", region.span.where, region.span.line,
+                       f"{_describe(region.span)} has no {name}; use a label such as "
+                       f"{m.label_of(role.role, m.ROLE_VALUES[role.role][0])!r} or give the "
+                       f"{name} in a field")
+            elif value not in m.ROLE_VALUES[role.role]:
+                report("invalid-label", region.span.where, region.span.line,
+                       f"{_describe(region.span)}: {name} {value!r} is not one of "
+                       f"{', '.join(m.ROLE_VALUES[role.role])}; map it with --label-map [values]")
+            else:
+                heads.append((region, role, value))
+    ids = _assign_ids(heads, doc.keys_are_ids)
+
+    layers: dict[str, list[dict[str, Any]]] = {v: [] for v in _LAYER.values()}
+    items: dict[tuple[str, str], dict[str, Any]] = {}  # (region key, role) -> item
+    for (region, role, value), item_id in zip(heads, ids, strict=True):
+        f = region.fields
+        item: dict[str, Any] = {"id": item_id}
+        if role.role == m.QUESTION:
+            item.update(covered(region), kind=value)
+        elif role.role == m.CONTENT:
+            item.update(type=value, content=covered(region))
+            if f.get("source_name"):
+                item["source_name"] = f["source_name"]
+        else:
+            item.update(covered(region))
+            if f.get("target") or lmap.defaults.get("target"):
+                item["target"] = f.get("target") or lmap.defaults["target"]
+            item.update(polarity=value, holder=AUTHOR)
+        if f.get("note"):
+            item["note"] = f["note"]
+        layers[_LAYER[role.role]].append(item)
+        items[(region.span.key, role.role)] = item
+
+    # -- relations
+    linked: set[tuple[str, str]] = set()
+    holders_by_source: dict[str, list[str]] = {}
+    relations: list[tuple[str, _Region, _Region, ToolRelation]] = []
+    for rel in doc.relations:
+        desc = f"relation {rel.label!r} from {rel.source} to {rel.target}"
+        kind = lmap.relation(rel.label)
+        if kind is None:
+            report("import-bad-relation", rel.where, rel.line,
+                   f"{desc}: unknown relation label; use one of {', '.join(m.RELATIONS)} or map "
+                   "it with --label-map [relations]")
+            continue
+        if kind == m.IGNORE:
+            continue
+        ends = regions.get(rel.source), regions.get(rel.target)
+        if ends[0] is None or ends[1] is None:
+            missing = rel.source if ends[0] is None else rel.target
+            if not any(s.key == missing for s in doc.spans):
+                report("import-bad-relation", rel.where, rel.line,
+                       f"{desc}: there is no span {missing}")
+            # Otherwise that span was reported; do not also report its partner as unlinked.
+            other = rel.target if ends[0] is None else rel.source
+            linked.update((other, role) for role in _LINKS)
+            continue
+        a, b = ends
+        allowed_from, allowed_to = m.RELATIONS[kind]
+        if not (_has(a, allowed_from) and _has(b, allowed_to)):
+            if rel.undirected and _has(b, allowed_from) and _has(a, allowed_to):
+                a, b = b, a
+            else:
+                report("import-bad-relation", rel.where, rel.line,
+                       f"{desc} joins {'/'.join(a.span.labels)!r} to "
+                       f"{'/'.join(b.span.labels)!r}; {kind} goes from "
+                       f"{' or '.join(m.label_of(r) + ('-*' if r in _PREFIX else '') for r in allowed_from)}"
+                       f" to {' or '.join(m.label_of(r) + ('-*' if r in _PREFIX else '') for r in allowed_to)}")
+                continue
+        relations.append((kind, a, b, rel))
+    order = list(m.RELATIONS)
+    relations.sort(key=lambda r: order.index(r[0]))
+    for kind, a, b, rel in relations:
+        desc = f"relation {rel.label!r} from {rel.source} to {rel.target}"
+        if kind in ("source-of", "cue-of", "answers", "target-of"):
+            role = {"source-of": m.SOURCE, "cue-of": m.CUE, "answers": m.ANSWER,
+                    "target-of": m.TARGET}[kind]
+            head_role = m.RELATIONS[kind][1][0]
+            head = items.get((b.span.key, head_role))
+            if head is None:
+                continue  # the head span was reported already
+            linked.add((a.span.key, role))
+            fieldname = {"source-of": "source", "cue-of": "cue", "answers": "answer",
+                         "target-of": "target"}[kind]
+            value: Any = text[a.start:a.end] if kind == "target-of" else covered(a)
+            if fieldname in head and head[fieldname] != value:
+                report("import-bad-relation", rel.where, rel.line,
+                       f"{desc}: {_describe(b.span)} already has a {fieldname}; an item has one")
+                continue
+            head[fieldname] = value
+            if kind == "source-of":
+                holders_by_source.setdefault(a.span.key, []).append(head["id"])
+        elif kind == "nested-in":
+            inner, outer = items.get((a.span.key, m.CONTENT)), items.get((b.span.key, m.CONTENT))
+            if inner is None or outer is None:
+                continue
+            if inner.get("nested_in") not in (None, outer["id"]):
+                report("import-bad-relation", rel.where, rel.line,
+                       f"{desc}: the attribution is already nested in {inner['nested_in']!r}")
+                continue
+            inner["nested_in"] = outer["id"]
+        elif kind == "holds":
+            stance = items.get((b.span.key, m.STANCE))
+            if stance is None:
+                continue
+            if m.CONTENT in [r.role for r in a.roles] and (a.span.key, m.CONTENT) in items:
+                holder_ids = [items[(a.span.key, m.CONTENT)]["id"]]
+            else:
+                holder_ids = holders_by_source.get(a.span.key, [])
+            if len(holder_ids) != 1:
+                report("import-bad-relation", rel.where, rel.line,
+                       f"{desc}: the source span belongs to {len(holder_ids)} attributions; "
+                       "draw holds from the content of the attribution instead")
+                continue
+            if stance["holder"] not in (AUTHOR, holder_ids[0]):
+                report("import-bad-relation", rel.where, rel.line,
+                       f"{desc}: the stance already has the holder {stance['holder']!r}")
+                continue
+            stance["holder"] = holder_ids[0]
+
+    for region in regions.values():
+        for role in region.roles:
+            if role.role in _LINKS and (region.span.key, role.role) not in linked:
+                kind = _LINKS[role.role]
+                to = m.RELATIONS[kind][1][0]
+                report("import-missing-relation", region.span.where, region.span.line,
+                       f"{_describe(region.span)} is not linked to any {m.label_of(to)}-* span; "
+                       f"draw a {kind} relation from it to its {to}")
+    for stance in layers["stances"]:
+        if "target" not in stance:
+            report("import-missing-value", doc.where, None,
+                   f"stance {stance['id']} [{stance['start']}, {stance['end']}) has no target; "
+                   "give it in a target field or link a STANCE-target span with target-of")
+    layers["stances"] = [s for s in layers["stances"] if "target" in s]
+
+    meta = {k: v for k, v in doc.meta.items() if k in Meta.model_fields and isinstance(v, str)}
+    record: dict[str, Any] = {"doc_id": doc.doc_id, "annotator": doc.annotator, "text": text,
+                              "meta": meta, **layers}
+    # The validator's own checks, so that a clean record also passes `corpus validate`.
+    findings = check_line(orjson.dumps(record))[0]
+    for code, path, message in findings:
+        report(code, f"{doc.where} -> {path}" if path else doc.where, None, message)
+    if not any(p.severity == "error" for p in problems):
+        # Through the model: fields in the model's order, defaults filled, as every tool gives.
+        record = Record.model_validate(record).model_dump(mode="json", exclude_none=True)
+    return Assembled(record=record, problems=problems, conversions=conversions)
+
+
+def _has(region: _Region, roles: tuple[str, ...]) -> bool:
+    return any(r.role in roles for r in region.roles)
+
+
+def _assign_ids(heads: list[tuple[_Region, m.Role, str]], keys_are_ids: bool) -> list[str]:
+    """Item ids: an explicit `id` field, else the tool key where it may serve, else q1, t1, s1...
+
+    The fallback is the item's position in its layer (q3 is the third question), which the brat
+    exporter relies on: it writes an `id` field only where the id differs from that.
+    """
+    used: set[str] = set()
+    ids: list[str | None] = []
+    for region, _role, _value in heads:
+        explicit = region.fields.get("id") or (region.span.key if keys_are_ids else None)
+        if m.is_name(explicit) and explicit not in used:
+            assert explicit is not None
+            ids.append(explicit)
+            used.add(explicit)
+        else:
+            ids.append(None)
+    ordinal: dict[str, int] = {}
+    out: list[str] = []
+    for (_region, role, _value), explicit in zip(heads, ids, strict=True):
+        prefix = _PREFIX[role.role]
+        ordinal[prefix] = ordinal.get(prefix, 0) + 1
+        if explicit is not None:
+            out.append(explicit)
+            continue
+        n = ordinal[prefix]
+        while f"{prefix}{n}" in used:
+            n += 1
+        used.add(f"{prefix}{n}")
+        out.append(f"{prefix}{n}")
+    return out
+
+
+@dataclass
+class ReadOptions:
+    """What every format reader is told."""
+
+    lmap: m.LabelMap
+    annotator: str | None = None
+    """Overrides the annotator the files name (or do not name)."""
+    predictions: bool = False
+    """Label Studio: import `predictions` too (what `corpus export labelstudio` writes)."""
+
+
+def file_problem(code: str, file: object, line: int | None, where: str | None,
+                 message: str) -> Problem:
+    """A problem of a tool file as a whole (not of one span)."""
+    return make_problem(code, str(file), line, where, message)

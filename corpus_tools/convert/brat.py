@@ -1,0 +1,238 @@
+"""brat standoff: read `.txt` + `.ann` pairs, write a collection and `annotation.conf`/`visual.conf`.
+
+Format: brat.nlplab.org "brat standoff format". One annotation per line, the id then a TAB:
+`T1<TAB>Label 0 18;20 25<TAB>text` (text-bound, fragments joined by one space in the text),
+`R1<TAB>Label Arg1:T2 Arg2:T3` (relation, role names free), `A1<TAB>Name T4 [Value]` (attribute;
+`M` is the legacy alias), `#1<TAB>AnnotatorNotes T4<TAB>free text` (note). Offsets are code
+points of the text as brat reads it: universal newlines, so CR LF (and a lone CR) count as one
+character. The annotator is not recorded: a collection keeps one folder per annotator, and the
+folder's name is the annotator.
+
+What brat cannot hold goes beside it: the record's `meta` in `<doc>.meta.json` (brat ignores
+the file), an item's `id` (when it is not q1, t1, s1... in order), a stance's `target`, an
+attribution's `source_name` and an item's `note` in the span's AnnotatorNotes,
+`target: ... | source_name: ... | note: ...`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from corpus_tools.convert import mapping as m
+from corpus_tools.convert.assemble import ReadOptions, ToolDoc, ToolRelation, ToolSpan, file_problem
+from corpus_tools.convert.offsets import UNITS as ALL_UNITS
+from corpus_tools.convert.offsets import OffsetMap
+from corpus_tools.problems import Problem
+
+TOOL = "brat"
+UNITS = ("codepoint+crlf", "utf16+crlf", "codepoint", "utf16")
+META_SUFFIX = ".meta.json"
+_T = re.compile(r"^(\S+) (\d+ \d+(?:;\d+ \d+)*)$")
+
+
+def matcher(covered: list[str], given: str) -> bool:
+    """brat's reference text: fragments joined by a space; older files join without one."""
+    def flat(s: str) -> str:
+        return re.sub(r"\r\n|\r|\n", " ", s)
+    return flat(" ".join(covered)) == flat(given) or flat("".join(covered)) == flat(given)
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """The `.ann` files named by `paths` (folders are searched recursively)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(p.rglob("*.ann")))
+        elif p.suffix == ".txt":
+            out.append(p.with_suffix(".ann"))
+        else:
+            out.append(p)
+    return out
+
+
+def read(paths: list[Path], opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
+    """Yield one `ToolDoc` per `.ann` file; its folder's name is the annotator."""
+    for ann in expand(paths):
+        txt = ann.with_suffix(".txt")
+        try:
+            # Bytes, decoded by hand: the record keeps the text exactly, CR LF included.
+            text = txt.read_bytes().decode("utf-8")
+            lines = re.split(r"\r?\n", ann.read_bytes().decode("utf-8"))
+        except OSError as e:
+            yield file_problem("unreadable-file", e.filename or ann, None, None,
+                               f"cannot read: {e.strerror} (a brat document is a .txt and a .ann)")
+            continue
+        except UnicodeDecodeError as e:
+            yield file_problem("invalid-utf8", ann, None, None, f"not UTF-8: {e}")
+            continue
+        meta: dict[str, Any] = {}
+        meta_path = Path(str(ann)[: -len(".ann")] + META_SUFFIX)
+        if meta_path.exists():
+            try:
+                meta = orjson.loads(meta_path.read_bytes())
+            except orjson.JSONDecodeError as e:
+                yield file_problem("import-bad-format", meta_path, None, None, f"not valid JSON: {e}")
+        annotator = opts.annotator or opts.lmap.annotator(ann.parent.resolve().name)
+        doc = ToolDoc(tool=TOOL, file=str(ann), line=None, where=ann.stem, doc_id=ann.stem,
+                      annotator=annotator, text=text, units=UNITS, meta=meta, matcher=matcher)
+        yield from _parse(ann, lines, doc)
+        yield doc
+
+
+def _parse(path: Path, lines: list[str], doc: ToolDoc) -> Iterator[Problem]:
+    spans: dict[str, ToolSpan] = {}
+    pending: list[tuple[str, str, dict[str, str], int]] = []  # (target, kind, fields, line)
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        ann_id, _, rest = line.partition("\t")
+        head, _, tail = rest.partition("\t")
+
+        def bad(msg: str, n: int = n, ann_id: str = ann_id) -> Problem:
+            return file_problem("import-bad-format", path, n, ann_id, msg)
+
+        kind = ann_id[:1]
+        if kind == "T":
+            match = _T.match(head)
+            if not match:
+                yield bad("a T line reads `T1<TAB>Label START END[;START END...]<TAB>text`")
+                continue
+            frags = [tuple(map(int, f.split())) for f in match.group(2).split(";")]
+            if ann_id in spans:
+                yield bad(f"the id {ann_id} is used twice")
+                continue
+            spans[ann_id] = ToolSpan(key=ann_id, labels=[match.group(1)],
+                                     fragments=[(a, b) for a, b in frags],
+                                     text=tail if "\t" in rest else None, where=ann_id, line=n)
+        elif kind == "R":
+            parts = head.split()
+            args = [p.partition(":")[2] for p in parts[1:]]
+            if len(parts) != 3 or not all(args):
+                yield bad("an R line reads `R1<TAB>Label Arg1:T1 Arg2:T2`")
+                continue
+            doc.relations.append(ToolRelation(parts[0], args[0], args[1], ann_id, n))
+        elif kind in ("A", "M"):
+            parts = head.split()
+            if len(parts) not in (2, 3):
+                yield bad("an A line reads `A1<TAB>Name T1 [Value]`")
+                continue
+            pending.append((parts[1], "attribute",
+                            {parts[0]: parts[2] if len(parts) == 3 else "true"}, n))
+        elif kind == "#":
+            parts = head.split()
+            if len(parts) != 2:
+                yield bad("a note reads `#1<TAB>AnnotatorNotes T1<TAB>text`")
+                continue
+            if parts[0] != "AnnotatorNotes":
+                yield file_problem("import-skipped", path, n, ann_id,
+                                   f"note type {parts[0]!r} is not imported (only AnnotatorNotes)")
+                continue
+            pending.append((parts[1], "note", m.parse_note(tail), n))
+        else:
+            what = {"E": "event", "N": "normalisation", "*": "equivalence"}.get(kind, "line")
+            yield file_problem("import-skipped", path, n, ann_id or None,
+                               f"a brat {what} is not imported; our layers use T, R, A and notes")
+    for target, kind, fields, n in pending:
+        if target not in spans:
+            yield file_problem("import-bad-format", path, n, None,
+                               f"the {kind} refers to {target}, which is not a T line of this file")
+            continue
+        spans[target].fields.update(fields)
+    doc.spans.extend(spans.values())
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+def ann_for(rec: dict[str, Any]) -> str:
+    """The `.ann` content of one record, in brat's offsets (CR LF counted as one)."""
+    text = rec["text"]
+    omap = OffsetMap(text, ALL_UNITS["codepoint+crlf"])
+    lines: list[str] = []
+    counters = {"T": 0, "R": 0, "#": 0}
+
+    def next_id(kind: str) -> str:
+        counters[kind] += 1
+        return f"{kind}{counters[kind]}"
+
+    def tline(span: dict[str, Any], label: str, fields: dict[str, Any]) -> str:
+        tid = next_id("T")
+        start, end = omap.from_codepoint(span["start"]), omap.from_codepoint(span["end"])
+        covered = re.sub(r"\r\n|\r|\n", " ", span["text"])
+        lines.append(f"{tid}\t{label} {start} {end}\t{covered}")
+        note = m.format_note({k: v for k, v in fields.items() if v})
+        if note:
+            lines.append(f"{next_id('#')}\tAnnotatorNotes {tid}\t{note}")
+        return tid
+
+    def rline(label: str, a: str, b: str) -> None:
+        lines.append(f"{next_id('R')}\t{label} Arg1:{a} Arg2:{b}")
+
+    def explicit_id(item: dict[str, Any], prefix: str, index: int) -> str | None:
+        # Import numbers items q1, q2... in order; write the id only where it differs.
+        return None if item["id"] == f"{prefix}{index + 1}" else item["id"]
+
+    for i, q in enumerate(rec.get("rhetorical_questions", [])):
+        qid = tline(q, m.label_of(m.QUESTION, q["kind"]),
+                    {"id": explicit_id(q, "q", i), "note": q.get("note")})
+        if q.get("answer"):
+            rline("answers", tline(q["answer"], m.label_of(m.ANSWER), {}), qid)
+    content_t: dict[str, str] = {}
+    for i, t in enumerate(rec.get("attributions", [])):
+        cid = tline(t["content"], m.label_of(m.CONTENT, t["type"]),
+                    {"id": explicit_id(t, "t", i), "source_name": t.get("source_name"),
+                     "note": t.get("note")})
+        content_t[t["id"]] = cid
+        for part, role, rel in (("source", m.SOURCE, "source-of"), ("cue", m.CUE, "cue-of")):
+            if t.get(part):
+                rline(rel, tline(t[part], m.label_of(role), {}), cid)
+    for t in rec.get("attributions", []):
+        if t.get("nested_in") in content_t:
+            rline("nested-in", content_t[t["id"]], content_t[t["nested_in"]])
+    for i, s in enumerate(rec.get("stances", [])):
+        sid = tline(s, m.label_of(m.STANCE, s["polarity"]),
+                    {"id": explicit_id(s, "s", i), "target": s["target"], "note": s.get("note")})
+        if s["holder"] in content_t:
+            rline("holds", content_t[s["holder"]], sid)
+    return "".join(line + "\n" for line in lines)
+
+
+def annotation_conf() -> str:
+    """brat's `annotation.conf`: our span labels and the relations between them."""
+    labels = m.span_labels()
+    by_role: dict[str, list[str]] = {}
+    for label in labels:
+        role = m.parse_label(label)
+        assert role is not None
+        by_role.setdefault(role.role, []).append(label)
+    relations = []
+    for name, (src, dst) in m.RELATIONS.items():
+        a = "|".join(label for r in src for label in by_role[r])
+        b = "|".join(label for r in dst for label in by_role[r])
+        relations.append(f"{name}\tArg1:{a}, Arg2:{b}, <OVL-TYPE>:<ANY>")
+    return "\n".join([
+        "# generated by `corpus export brat-config`; labels follow docs/convert.md",
+        "# Notes (AnnotatorNotes) carry free text: `target: ... | source_name: ... | note: ...`",
+        "[entities]", *labels, "", "[relations]", *relations, "", "[events]", "", "[attributes]",
+        ""])
+
+
+_COLOURS = {"RQ": "#aec7e8", "ATTR": "#98df8a", "STANCE": "#ff9896"}
+
+
+def visual_conf() -> str:
+    """brat's `visual.conf`: a readable name and a colour per label."""
+    labels = m.span_labels()
+    names = [f"{label} | {label.replace('-', ' ')}" for label in labels]
+    names += [f"{r} | {r.replace('-', ' ')}" for r in m.RELATIONS]
+    drawing = [f"{label}\tbgColor:{_COLOURS[label.split('-')[0]]}" for label in labels]
+    return "\n".join([
+        "# generated by `corpus export brat-config`",
+        "[labels]", *names, "", "[drawing]",
+        "SPAN_DEFAULT\tfgColor:black, bgColor:lightgreen, borderColor:darken",
+        "ARC_DEFAULT\tcolor:black, arrowHead:triangle-5", *drawing, ""])

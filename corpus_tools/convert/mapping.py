@@ -1,0 +1,235 @@
+"""The label convention: how tool labels, attributes and relations map onto our three layers.
+
+Every tool can express a span label and a relation label, so the default convention puts the
+closed vocabularies (question kind, attribution type, polarity) into the span label itself:
+
+    RQ-assertive  RQ-hypophora  RQ-echo  RQ-open    a rhetorical question of that kind
+    RQ-answer                                       the answer of a hypophora
+    ATTR-source  ATTR-cue                           source and cue of an attribution
+    ATTR-content-direct|indirect|mixed              its content, with the attribution type
+    STANCE-favor|against|neutral                    a stance, with its polarity
+    STANCE-target                                   a span naming a stance's target
+
+Relations (from -> to) join the spans into items:
+
+    source-of   ATTR-source   -> ATTR-content-*    cue-of   ATTR-cue -> ATTR-content-*
+    nested-in   ATTR-content-* -> ATTR-content-*  (inner -> enclosing)
+    answers     RQ-answer     -> RQ-*
+    holds       ATTR-content-* or ATTR-source -> STANCE-*   (the attribution's source holds it)
+    target-of   STANCE-target -> STANCE-*
+
+A bare `RQ`, `ATTR-content` or `STANCE` label takes its value from a field (a brat attribute,
+a Label Studio per-region choice, a Prodigy span key) named `kind`, `type` or `polarity`.
+Free-text fields (`target`, `source_name`, `note`, `id`) come from per-region text areas,
+Prodigy span keys, or a brat note written `target: the neocons | note: ...`.
+
+The vocabularies are generated from `corpus_tools.schema.LABELS`, so a new kind in the models
+is a new label here. A project's own names map onto ours with a label map file (JSON or TOML);
+see docs/convert.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.schema import LABELS, NAME_PATTERN
+
+QUESTION_KINDS: tuple[str, ...] = LABELS["rhetorical_questions"][2]
+ATTRIBUTION_TYPES: tuple[str, ...] = LABELS["attributions"][2]
+POLARITIES: tuple[str, ...] = LABELS["stances"][2]
+
+# Roles a span can play; one tool label names one role and, for heads, maybe a value.
+QUESTION, ANSWER, SOURCE, CUE, CONTENT, STANCE, TARGET, IGNORE = (
+    "question", "answer", "source", "cue", "content", "stance", "target", "ignore")
+
+ROLE_FIELD = {QUESTION: "kind", CONTENT: "type", STANCE: "polarity"}
+"""The field holding the closed label of each head role."""
+ROLE_VALUES = {QUESTION: QUESTION_KINDS, CONTENT: ATTRIBUTION_TYPES, STANCE: POLARITIES}
+ROLE_PREFIX = {QUESTION: "RQ", CONTENT: "ATTR-content", STANCE: "STANCE"}
+
+RELATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "source-of": ((SOURCE,), (CONTENT,)),
+    "cue-of": ((CUE,), (CONTENT,)),
+    "nested-in": ((CONTENT,), (CONTENT,)),
+    "answers": ((ANSWER,), (QUESTION,)),
+    "holds": ((CONTENT, SOURCE), (STANCE,)),
+    "target-of": ((TARGET,), (STANCE,)),
+}
+"""Each relation label and the roles allowed at its `from` and `to` ends."""
+
+FIELDS = ("id", "kind", "type", "polarity", "target", "source_name", "note")
+"""Span fields a tool may carry besides the label."""
+
+NOTE_SEPARATOR = " | "
+
+
+def span_labels() -> list[str]:
+    """Every span label of the default convention, in a fixed order (for tool configurations)."""
+    return ([f"RQ-{k}" for k in QUESTION_KINDS] + ["RQ-answer", "ATTR-source", "ATTR-cue"]
+            + [f"ATTR-content-{t}" for t in ATTRIBUTION_TYPES]
+            + [f"STANCE-{p}" for p in POLARITIES] + ["STANCE-target"])
+
+
+def label_of(role: str, value: str | None = None) -> str:
+    """The default label of a role (and value): `label_of("question", "echo") == "RQ-echo"`."""
+    fixed = {ANSWER: "RQ-answer", SOURCE: "ATTR-source", CUE: "ATTR-cue", TARGET: "STANCE-target"}
+    if role in fixed:
+        return fixed[role]
+    return ROLE_PREFIX[role] + (f"-{value}" if value else "")
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a span label means: a role and, for question/content/stance, maybe its value."""
+
+    role: str
+    value: str | None = None
+
+
+def parse_label(label: str) -> Role | None:
+    """The role of a label of the default convention, or None when it is not one."""
+    fixed = {"RQ-answer": ANSWER, "ATTR-source": SOURCE, "ATTR-cue": CUE,
+             "STANCE-target": TARGET, "ignore": IGNORE}
+    if label in fixed:
+        return Role(fixed[label])
+    for role, prefix in ROLE_PREFIX.items():
+        if label == prefix:
+            return Role(role)
+        if label.startswith(prefix + "-") and label[len(prefix) + 1:] in ROLE_VALUES[role]:
+            return Role(role, label[len(prefix) + 1:])
+    return None
+
+
+@dataclass
+class LabelMap:
+    """A project's names for our labels, relations, fields, values and annotators."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    """Tool span label -> label of the default convention (or `ignore`)."""
+    relations: dict[str, str] = field(default_factory=dict)
+    """Tool relation label -> relation of the default convention (or `ignore`)."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """Tool attribute / control name -> one of `FIELDS`."""
+    values: dict[str, str] = field(default_factory=dict)
+    """Tool attribute value -> our value (e.g. `Negative` -> `against`)."""
+    annotators: dict[str, str] = field(default_factory=dict)
+    """Tool user id, e-mail or session -> annotator name."""
+    defaults: dict[str, str] = field(default_factory=dict)
+    """Field values used when the tool cannot express them (e.g. `target` for PTC)."""
+
+    def role(self, label: str) -> Role | None:
+        """The role of a tool label; None when neither the map nor the convention knows it."""
+        return parse_label(self.labels.get(label, label))
+
+    def relation(self, label: str) -> str | None:
+        """Our relation for a tool relation label; None when unknown."""
+        name = self.relations.get(label, label)
+        return name if name in RELATIONS or name == IGNORE else None
+
+    def field_name(self, name: str) -> str | None:
+        """Our field for a tool attribute name; None when it is not one of ours."""
+        name = self.fields.get(name, name)
+        return name if name in FIELDS else None
+
+    def value(self, value: str) -> str:
+        return self.values.get(value, value)
+
+    def annotator(self, tool_id: object) -> str:
+        """Annotator name for a tool's user id: mapped, or made safe as a name."""
+        key = str(tool_id)
+        if key in self.annotators:
+            return self.annotators[key]
+        return safe_name(key)
+
+
+def safe_name(raw: str, fallback: str = "unknown") -> str:
+    """`raw` turned into a valid name (`alice@example.org` -> `alice-example.org`)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-._")[:128]
+    return name if re.match(NAME_PATTERN, name) else fallback
+
+
+_SECTIONS = {"labels", "relations", "fields", "values", "annotators", "defaults"}
+
+
+def load_label_map(path: Path | None) -> LabelMap:
+    """Read a label map file (`.json` or `.toml`); None gives the default convention only.
+
+    Raises:
+        CorpusToolsError: when the file is missing, unreadable, or names unknown labels.
+    """
+    if path is None:
+        return LabelMap()
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise CorpusToolsError(f"{path}: cannot read the label map: {e.strerror}") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            data = tomllib.loads(raw.decode("utf-8"))
+        else:
+            data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CorpusToolsError(f"{path}: not a valid label map: {e}") from None
+    if not isinstance(data, dict) or not set(data) <= _SECTIONS:
+        raise CorpusToolsError(f"{path}: a label map is an object with the sections "
+                               f"{', '.join(sorted(_SECTIONS))}")
+    for section, table in data.items():
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise CorpusToolsError(f"{path}: [{section}] must map names to strings")
+    lmap = LabelMap(**{k: {str(a): b for a, b in v.items()} for k, v in data.items()})
+    bad = [v for v in lmap.labels.values() if parse_label(v) is None]
+    bad += [v for v in lmap.relations.values() if v not in RELATIONS and v != IGNORE]
+    bad += [v for v in lmap.fields.values() if v not in FIELDS]
+    bad += [k for k in lmap.defaults if k not in FIELDS]
+    if bad:
+        raise CorpusToolsError(
+            f"{path}: unknown target name(s) {', '.join(map(repr, bad))}; labels are "
+            f"{', '.join(span_labels())} or ignore; relations are {', '.join(RELATIONS)}; "
+            f"fields are {', '.join(FIELDS)}")
+    return lmap
+
+
+def parse_note(text: str) -> dict[str, str]:
+    """Fields written into a free-text note: `target: the neocons | note: unsure`.
+
+    Parts that do not start with a known field name are the note; once `note:` is reached the
+    rest of the text is the note, separators included.
+    """
+    out: dict[str, str] = {}
+    rest: list[str] = []
+    parts = text.split(NOTE_SEPARATOR)
+    for i, part in enumerate(parts):
+        key, sep, value = part.partition(":")
+        key = key.strip()
+        if sep and key == "note":
+            rest.append(NOTE_SEPARATOR.join([value.strip(), *parts[i + 1:]]))
+            break
+        if sep and key in FIELDS:
+            out[key] = value.strip()
+        else:
+            rest.append(part)
+    note = NOTE_SEPARATOR.join(r for r in rest if r.strip())
+    if note:
+        out["note"] = note
+    return out
+
+
+def format_note(fields: dict[str, str]) -> str:
+    """The inverse of `parse_note`, note last; line breaks and tabs become spaces."""
+    parts = [f"{k}: {fields[k]}" for k in FIELDS if k != "note" and fields.get(k)]
+    if fields.get("note"):
+        parts.append(f"note: {fields['note']}")
+    return re.sub(r"[\t\r\n]+", " ", NOTE_SEPARATOR.join(parts))
+
+
+def is_name(value: Any) -> bool:
+    """Whether `value` is a valid `doc_id`, `annotator` or item id."""
+    return isinstance(value, str) and re.match(NAME_PATTERN, value) is not None

@@ -1,0 +1,264 @@
+"""Offset units: detect how a tool counted, convert to code points, and check every span.
+
+Annotation tools count offsets in different units. Python (and our records) count Unicode code
+points; Label Studio before 2021, doccano and INCEpTION count UTF-16 code units, so every
+character outside the Basic Multilingual Plane (an emoji) shifts later offsets by one; some
+tools count UTF-8 bytes; brat counts a CR LF line break as one character because it reads the
+text with universal newlines. An `OffsetMap` translates one unit into code points for one text.
+
+`resolve` chooses, for one document, the unit under which the tool's spans fit the text best
+(its span text, where the tool stores one, must equal the covered text), converts every span,
+and says for each span that does not fit what is wrong, so that no span is shifted or dropped
+without a word.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+Fragments = list[tuple[int, int]]
+"""A span as the tool stores it: one or more `(start, end)` fragments in the tool's unit."""
+
+Matcher = Callable[[list[str], str], bool]
+"""`matcher(covered_fragments, tool_text)`: whether the tool's span text fits the covered text."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """How a tool counts offsets."""
+
+    name: str
+    """Stable name used in reports: `codepoint`, `utf16`, `utf8`, `codepoint+crlf`, `utf16+crlf`."""
+    description: str
+    """Human wording for messages."""
+    width: Callable[[str], int]
+    """How many units one code point takes."""
+    crlf_as_one: bool = False
+    """Whether a CR LF pair counts as one unit (brat's universal newlines)."""
+
+
+def _cp(ch: str) -> int:
+    return 1
+
+
+def _utf16(ch: str) -> int:
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def _utf8(ch: str) -> int:
+    o = ord(ch)
+    return 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
+
+
+UNITS: dict[str, Unit] = {u.name: u for u in [
+    Unit("codepoint", "code points", _cp),
+    Unit("utf16", "UTF-16 code units", _utf16),
+    Unit("utf8", "UTF-8 bytes", _utf8),
+    Unit("codepoint+crlf", "code points with CR LF counted as one", _cp, crlf_as_one=True),
+    Unit("utf16+crlf", "UTF-16 code units with CR LF counted as one", _utf16, crlf_as_one=True),
+]}
+
+
+class OffsetMap:
+    """Translate offsets in one unit into code points of one text, and back."""
+
+    def __init__(self, text: str, unit: Unit) -> None:
+        self.text = text
+        self.unit = unit
+        # Most texts are ASCII without CR: every unit is then a code point, no table needed.
+        self.identity = (unit.name == "codepoint"
+                         or (text.isascii() and not (unit.crlf_as_one and "\r" in text)))
+        self._to_cp: array | None = None
+        self._from_cp: array | None = None
+
+    def _build(self) -> None:
+        to_cp = array("q")
+        from_cp = array("q")
+        text, width, crlf = self.text, self.unit.width, self.unit.crlf_as_one
+        pos = 0
+        for i, ch in enumerate(text):
+            from_cp.append(pos)
+            if crlf and ch == "\n" and i > 0 and text[i - 1] == "\r":
+                continue  # the LF of a CR LF takes no unit of its own
+            w = width(ch)
+            to_cp.append(i)
+            to_cp.extend([-1] * (w - 1))  # offsets inside one character are not boundaries
+            pos += w
+        to_cp.append(len(text))
+        from_cp.append(pos)
+        if crlf:
+            # An offset between CR and LF does not exist in this unit: mark it.
+            for i in range(1, len(text)):
+                if text[i] == "\n" and text[i - 1] == "\r":
+                    from_cp[i] = -1
+        self._to_cp, self._from_cp = to_cp, from_cp
+
+    @property
+    def length(self) -> int:
+        """Length of the text in this unit."""
+        if self.identity:
+            return len(self.text)
+        if self._to_cp is None:
+            self._build()
+        assert self._to_cp is not None
+        return len(self._to_cp) - 1
+
+    def to_codepoint(self, offset: int) -> int | None:
+        """The code point index of `offset`, or None when it is out of range or not a boundary."""
+        if self.identity:
+            return offset if 0 <= offset <= len(self.text) else None
+        if self._to_cp is None:
+            self._build()
+        assert self._to_cp is not None
+        if not 0 <= offset < len(self._to_cp):
+            return None
+        cp = self._to_cp[offset]
+        return None if cp < 0 else cp
+
+    def from_codepoint(self, cp: int) -> int:
+        """The offset in this unit of code point index `cp` (for writing a tool's format).
+
+        Raises:
+            ValueError: when `cp` is outside the text or between the CR and LF of a line break.
+        """
+        if self.identity:
+            if not 0 <= cp <= len(self.text):
+                raise ValueError(f"offset {cp} is outside the text")
+            return cp
+        if self._from_cp is None:
+            self._build()
+        assert self._from_cp is not None
+        if not 0 <= cp < len(self._from_cp) or self._from_cp[cp] < 0:
+            raise ValueError(f"offset {cp} cannot be expressed in {self.unit.description}")
+        return self._from_cp[cp]
+
+
+def exact(covered: list[str], given: str) -> bool:
+    """The default matcher: fragments joined by one space (brat's convention) equal the text."""
+    return " ".join(covered) == given
+
+
+@dataclass
+class SpanCheck:
+    """The outcome for one span under one unit."""
+
+    start: int | None = None
+    end: int | None = None
+    """Code point offsets covering all fragments; None when the span failed."""
+    reason: str = ""
+    """Why the span failed (empty when it fits)."""
+    fits_words: bool = True
+    """Whether the span starts and ends on word boundaries (a weak signal for spans without text)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.start is not None
+
+
+def check_span(text: str, omap: OffsetMap, fragments: Fragments, given: str | None,
+               matcher: Matcher = exact) -> SpanCheck:
+    """Convert one span's fragments with `omap` and check them against the text."""
+    covered: list[str] = []
+    bounds: list[tuple[int, int]] = []
+    for s, e in fragments:
+        cs, ce = omap.to_codepoint(s), omap.to_codepoint(e)
+        if cs is None or ce is None:
+            bad, value = ("start", s) if cs is None else ("end", e)
+            if 0 <= value <= omap.length:
+                return SpanCheck(reason=f"{bad} {value} falls inside a character when counted in "
+                                 f"{omap.unit.description}")
+            return SpanCheck(reason=f"{bad} {value} is outside the text, which has {omap.length} "
+                             f"{omap.unit.description}")
+        if ce <= cs:
+            return SpanCheck(reason=f"end {e} is not after start {s}")
+        covered.append(text[cs:ce])
+        bounds.append((cs, ce))
+    start, end = bounds[0][0], bounds[-1][1]
+    if given is not None and not matcher(covered, given):
+        return SpanCheck(reason=f"its text {_clip(given)} differs from the covered text "
+                         f"{_clip(' '.join(covered))}")
+    return SpanCheck(start=start, end=end, fits_words=_fits_words(text, start, end))
+
+
+def _fits_words(text: str, start: int, end: int) -> bool:
+    inner = text[start:end]
+    if inner[0].isspace() or inner[-1].isspace():
+        return False
+    if start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        return False
+    return not (end < len(text) and text[end - 1].isalnum() and text[end].isalnum())
+
+
+@dataclass
+class Resolution:
+    """The unit chosen for one document and the outcome for each of its spans."""
+
+    unit: Unit
+    checks: list[SpanCheck]
+    hints: dict[int, str]
+    """For failed spans (by index): what would have fit, to tell a wrong unit from a bad span."""
+
+
+def resolve(text: str, spans: Sequence[tuple[Fragments, str | None]], units: Sequence[str],
+            matcher: Matcher = exact) -> Resolution:
+    """Choose the unit that fits the most spans of one document, and check every span in it.
+
+    Args:
+        text: the document text, exactly as the record will hold it.
+        spans: each span's fragments (in the tool's unit) and its text, if the tool stores one.
+        units: candidate unit names, the tool's documented unit first; it wins ties.
+        matcher: how a tool's span text is compared with the covered text.
+
+    Returns:
+        A `Resolution`: the unit, one `SpanCheck` per span, and hints for the failed ones.
+    """
+    best: tuple[tuple[int, int, int], Unit, list[SpanCheck], OffsetMap] | None = None
+    maps: dict[str, OffsetMap] = {}
+    for name in units:
+        unit = UNITS[name]
+        omap = OffsetMap(text, unit)
+        maps[name] = omap
+        checks = [check_span(text, omap, f, g, matcher) for f, g in spans]
+        # Evidence in order of strength: spans whose stored text matches, spans that start and
+        # end on word boundaries, spans that merely lie inside the text. Ties go to the tool's
+        # documented unit, which comes first.
+        score = (sum(c.ok and g is not None for c, (_f, g) in zip(checks, spans, strict=True)),
+                 sum(c.ok and c.fits_words for c in checks), sum(c.ok for c in checks))
+        if best is None or score > best[0]:
+            best = (score, unit, checks, omap)
+        if all(c.ok and c.fits_words for c in checks):
+            break  # every span fits this unit on word boundaries: no need to look further
+    assert best is not None
+    _, unit, checks, _ = best
+    hints: dict[int, str] = {}
+    for i, c in enumerate(checks):
+        if c.ok:
+            continue
+        fragments, given = spans[i]
+        other = [maps.get(n) or OffsetMap(text, UNITS[n]) for n in UNITS if n != unit.name]
+        fits = [m.unit.description for m in other
+                if check_span(text, m, fragments, given, matcher).ok]
+        if fits and given is not None:
+            hints[i] = (f"it fits if counted in {fits[0]} while the rest of the document is in "
+                        f"{unit.description}: a wrong offset unit for this span")
+        elif given:
+            hints[i] = locate(text, given, fragments[0][0])
+    return Resolution(unit=unit, checks=checks, hints=hints)
+
+
+def locate(text: str, needle: str, near: int) -> str:
+    """Where `needle` occurs in `text`, nearest to `near`, worded for a message."""
+    best, pos = None, text.find(needle)
+    while pos != -1:
+        if best is None or abs(pos - near) < abs(best - near):
+            best = pos
+        pos = text.find(needle, pos + 1)
+    if best is None:
+        return "the span text does not occur in the document"
+    return f"the span text occurs at [{best}, {best + len(needle)}) (code points)"
+
+
+def _clip(s: str, width: int = 60) -> str:
+    return repr(s if len(s) <= width else s[: width - 3] + "...")

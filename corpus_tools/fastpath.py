@@ -1,0 +1,182 @@
+"""The validator's fast path: confirm quickly that a line is clean, or hand it to the full checks.
+
+Almost every line of a real corpus is valid, so `corpus validate` first asks one cheap question
+of each line: does it decode into the record structure, and does it break none of the rules?
+Only when the answer is no does the line go through the reference checks (the Pydantic models and
+`corpus_tools.rules`), which produce the problems with their codes, paths and messages. The fast
+path therefore never reports anything itself; it can only say "clean" or "look closer".
+
+- Structure: msgspec `Struct` types are generated from the Pydantic models (never written by
+  hand), with unknown fields forbidden and strict types, so decoding a line both parses and
+  checks its structure, several times faster than Pydantic.
+- Rules: `is_clean` tests the conditions of `corpus_tools.rules` on the decoded structs.
+
+Correctness rests on one property, tested on generated valid and broken records: when the fast
+path says clean, the reference checks find nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import msgspec
+from annotated_types import MinLen
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from corpus_tools.schema import AUTHOR, NAME_PATTERN, Record
+
+NAME_FIELDS = {"doc_id", "annotator", "id", "annotators", "holder", "nested_in"}
+"""Fields whose values are names: `is_clean` checks them with a cache instead of msgspec's
+per-value regex, which costs as much as the whole parse. A test keeps this set equal to the
+fields the models constrain with `NAME_PATTERN`."""
+
+_STRUCTS: dict[type[BaseModel], type[msgspec.Struct]] = {}
+
+
+def struct_for(model: type[BaseModel]) -> type[msgspec.Struct]:
+    """The msgspec `Struct` equivalent of a Pydantic model (cached), built from its fields."""
+    if model not in _STRUCTS:
+        fields = []
+        for name, info in model.model_fields.items():
+            tp = _convert(info.annotation, info.metadata)
+            if info.is_required():
+                fields.append((name, tp))
+            elif info.default_factory is not None:
+                fields.append((name, tp, msgspec.field(default_factory=info.default_factory)))
+            else:
+                default = info.default
+                fields.append((name, tp, msgspec.field(default_factory=list) if default == []
+                               else default))
+        _STRUCTS[model] = msgspec.defstruct(model.__name__, fields, forbid_unknown_fields=True,
+                                            kw_only=True)
+    return _STRUCTS[model]
+
+
+def _convert(tp: Any, metadata: list[Any]) -> Any:
+    """Translate one field annotation (and its constraints) into a msgspec type."""
+    if get_origin(tp) is Annotated:
+        base, *extra = get_args(tp)
+        return _convert(base, [*metadata, *extra])
+    constraints = _constraints(metadata)
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        # Pydantic applies a field's constraints to each arm of an optional (str | None).
+        return Union[tuple(_convert(a, metadata) for a in get_args(tp))]  # noqa: UP007
+    if origin is list:
+        (item,) = get_args(tp)
+        return list[_convert(item, [])]  # type: ignore[misc]
+    if origin is Literal:
+        return tp
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return struct_for(tp)
+    if tp is type(None):
+        return tp
+    if tp in (str, int):
+        return Annotated[tp, msgspec.Meta(**constraints)] if constraints else tp
+    raise TypeError(f"no msgspec equivalent for {tp!r}")  # a new field type needs support here
+
+
+def _constraints(metadata: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in metadata:
+        if isinstance(m, MinLen):
+            out["min_length"] = m.min_length
+        elif getattr(m, "pattern", None) not in (None, NAME_PATTERN):
+            out["pattern"] = m.pattern
+        elif isinstance(m, FieldInfo):
+            out.update(_constraints(m.metadata))
+        elif getattr(m, "min_length", None) is not None:
+            out["min_length"] = m.min_length
+    return out
+
+
+_DECODER = msgspec.json.Decoder(struct_for(Record))
+
+
+def decode(raw: bytes) -> Any | None:
+    """The line as a record struct, or None when it does not decode into the structure.
+
+    msgspec rejects invalid UTF-8 (with `UnicodeDecodeError`) and lone surrogate escapes, as
+    the reference path does.
+    """
+    try:
+        return _DECODER.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
+_GOOD_NAMES: set[str] = set()
+_NAME_MATCH = re.compile(NAME_PATTERN).fullmatch  # fullmatch: `$` alone would allow "a\n"
+
+
+def _name_ok(name: str) -> bool:
+    # Names repeat (q1, s3, ann-a), so most checks are one set lookup.
+    if name in _GOOD_NAMES:
+        return True
+    if _NAME_MATCH(name) is None:
+        return False
+    if len(_GOOD_NAMES) > 100_000:
+        _GOOD_NAMES.clear()
+    _GOOD_NAMES.add(name)
+    return True
+
+
+def _item_names_ok(item: Any) -> bool:
+    return _name_ok(item.id) and (item.annotators is None or all(map(_name_ok, item.annotators)))
+
+
+def is_clean(rec: Any) -> bool:
+    """Whether a decoded record has valid names and breaks none of the rules of `rules`."""
+    if not (_name_ok(rec.doc_id) and _name_ok(rec.annotator)):
+        return False
+    text = rec.text
+    n = len(text)
+    ids: set[str] = set()
+    for q in rec.rhetorical_questions:
+        if q.id in ids or not _item_names_ok(q) or not _span_ok(text, n, q.start, q.end, q.text):
+            return False
+        ids.add(q.id)
+        a = q.answer
+        if a is not None and (q.kind != "hypophora" or not _span_ok(text, n, a.start, a.end, a.text)):
+            return False
+    attributions = {}
+    for t in rec.attributions:
+        if t.id in ids or not _item_names_ok(t):
+            return False
+        ids.add(t.id)
+        attributions[t.id] = t
+        for s in (t.source, t.cue, t.content):
+            if s is not None and not _span_ok(text, n, s.start, s.end, s.text):
+                return False
+    for s in rec.stances:
+        if s.id in ids or not _item_names_ok(s) or not _span_ok(text, n, s.start, s.end, s.text):
+            return False
+        ids.add(s.id)
+        if s.holder != AUTHOR and s.holder not in attributions:
+            return False
+    # nested_in and holder name existing attributions, whose ids were checked above.
+    return all(t.nested_in is None or _nesting_ok(t, attributions) for t in rec.attributions)
+
+
+def _span_ok(text: str, n: int, start: int, end: int, covered: str) -> bool:
+    return (0 <= start < end <= n and text[start:end] == covered
+            and not covered[0].isspace() and not covered[-1].isspace())
+
+
+def _nesting_ok(t: Any, attributions: dict[str, Any]) -> bool:
+    parent = attributions.get(t.nested_in)
+    if parent is None:
+        return False
+    seen = {t.id}
+    current = parent
+    while current is not None:  # a chain leading back to t is a cycle
+        if current.id in seen:
+            return False
+        seen.add(current.id)
+        current = attributions.get(current.nested_in) if current.nested_in is not None else None
+    lo, hi = parent.content.start, parent.content.end
+    return all(s is None or (lo <= s.start and s.end <= hi) for s in (t.source, t.cue, t.content))
+

@@ -1,0 +1,130 @@
+"""Matching annotations across annotators: span overlap, one-to-one pairing, clusters.
+
+Shared by `corpus merge` and `corpus agreement` so that both commands agree on what "the same
+item" means. Rhetorical questions and stances are matched by their span, attributions by their
+content span. Spans match exactly, or, leniently, when the Jaccard index of their code-point
+ranges is at least a threshold (and above 0). Pairing is one-to-one and greedy: the candidate
+pairs are taken best score first, ties broken by a similarity of the items' attributes and then
+by the items' positions, so the result does not depend on the order of the input lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
+
+from corpus_tools.schema import AUTHOR
+
+T = TypeVar("T")
+Bounds = tuple[int, int]
+MatchMode = Literal["exact", "overlap"]
+
+
+def key_span(layer: str, item: Any) -> Bounds:
+    """The span an item is matched by: its own span, or for an attribution its content."""
+    if layer == "attributions":
+        return item.content.start, item.content.end
+    return item.start, item.end
+
+
+def jaccard(a: Bounds, b: Bounds) -> float:
+    """|a ∩ b| / |a ∪ b| of two half-open code-point ranges (0.0 when disjoint)."""
+    inter = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = (a[1] - a[0]) + (b[1] - b[0]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def span_score(a: Bounds, b: Bounds, mode: MatchMode, overlap: float) -> float | None:
+    """How well two spans match (higher is better), or None when they do not match."""
+    if mode == "exact":
+        return 1.0 if a == b else None
+    j = jaccard(a, b)
+    return j if j > 0 and j >= overlap else None
+
+
+def normalise(text: str | None) -> str | None:
+    """Free-text values (`target`, `source_name`) compared case- and spacing-insensitively."""
+    return None if text is None else " ".join(text.split()).casefold()
+
+
+def similarity(layer: str, x: Any, y: Any) -> int:
+    """How many attributes two items of `layer` share; breaks ties between equal span scores.
+
+    It only decides between candidate pairs whose spans match equally well, e.g. two stances of
+    one annotator on the same span with different targets.
+    """
+    if layer == "rhetorical_questions":
+        return 2 * (x.kind == y.kind) + (_b(x.answer) == _b(y.answer))
+    if layer == "attributions":
+        return (2 * (x.type == y.type) + (_b(x.source) == _b(y.source)) + (_b(x.cue) == _b(y.cue))
+                + (normalise(x.source_name) == normalise(y.source_name)))
+    return (2 * (normalise(x.target) == normalise(y.target)) + 2 * (x.polarity == y.polarity)
+            + ((x.holder == AUTHOR) == (y.holder == AUTHOR)))
+
+
+def _b(span: Any) -> Bounds | None:
+    return None if span is None else (span.start, span.end)
+
+
+def match_pairs(a: Sequence[T], b: Sequence[T], score: Callable[[T, T], float | None],
+                tiebreak: Callable[[T, T], float] | None = None) -> list[tuple[int, int]]:
+    """Pair items of `a` with items of `b` one-to-one, greedily by best score.
+
+    Args:
+        a, b: the items, each in a deterministic order (e.g. sorted by position).
+        score: the match score of two items, None when they cannot be paired.
+        tiebreak: higher wins among pairs with equal scores; then the lower index in `a`,
+            then in `b`.
+
+    Returns:
+        The `(index in a, index in b)` pairs, sorted.
+    """
+    candidates = []
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            s = score(x, y)
+            if s is not None:
+                candidates.append((-s, -(tiebreak(x, y) if tiebreak else 0), i, j))
+    candidates.sort()
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    pairs = []
+    for _s, _t, i, j in candidates:
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            pairs.append((i, j))
+    return sorted(pairs)
+
+
+def cluster(per_annotator: Mapping[str, Sequence[T]], score: Callable[[T, T], float | None],
+            tiebreak: Callable[[T, T], float] | None = None) -> list[dict[str, T]]:
+    """Group the items of several annotators into clusters of at most one item per annotator.
+
+    Annotators are taken in sorted order; each one's items are paired one-to-one (greedily, as
+    `match_pairs`) with the clusters built so far. An item can join a cluster only if it matches
+    every member (complete linkage; the cluster's score is the lowest member score), so with
+    lenient matching a cluster never chains spans that do not overlap each other. Items left
+    unpaired start new clusters.
+
+    Returns:
+        The clusters, each `{annotator: item}`, in order of creation.
+    """
+    clusters: list[dict[str, T]] = []
+
+    def cluster_score(c: dict[str, T], y: T) -> float | None:
+        scores = [score(m, y) for m in c.values()]
+        return None if any(s is None for s in scores) else min(scores)  # type: ignore[type-var]
+
+    def cluster_tiebreak(c: dict[str, T], y: T) -> float:
+        return sum(tiebreak(m, y) for m in c.values()) if tiebreak else 0
+
+    for annotator in sorted(per_annotator):
+        items = per_annotator[annotator]
+        pairs = match_pairs(clusters, items, cluster_score, cluster_tiebreak)
+        paired = set()
+        for ci, j in pairs:
+            clusters[ci][annotator] = items[j]
+            paired.add(j)
+        clusters.extend({annotator: y} for j, y in enumerate(items) if j not in paired)
+    return clusters

@@ -1,0 +1,62 @@
+"""Load a dataset written by `corpus publish` with plain `datasets`, offline, and summarise it.
+
+Uses nothing from corpus-tools: this is what a researcher who downloaded the dataset runs.
+
+Usage: python scripts/demo_load.py out/dataset
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+from datasets import get_dataset_config_names, load_dataset
+
+
+def main(path: str, cache: str) -> int:
+    configs = get_dataset_config_names(path)
+    print(f"{path}: configs {', '.join(configs)}")
+    ds = load_dataset(path, cache_dir=cache)
+    for name, split in ds.items():
+        print(f"  {name:<10} {split.num_rows:>5} row(s)")
+    features = ds["train"].features
+    print("features:")
+    for name, feature in features.items():
+        print(f"  {name}: {type(feature).__name__}")
+    layers = {"rhetorical_questions": "kind", "attributions": "type", "stances": "polarity"}
+    for layer, label in layers.items():
+        print(f"  {layer}[].{label}: {features[layer].feature[label].names}")
+
+    row = ds["train"][0]
+    text = row["text"]
+    print(f"\nexample: {row['doc_id']} ({len(text)} code points), {row['meta']['license']}")
+    checked = 0
+    for layer, label in layers.items():
+        names = features[layer].feature[label]
+        for item in row[layer][:2]:
+            spans = {"": item} if "start" in item else {}
+            spans.update({k: item[k] for k in ("answer", "source", "cue", "content") if item.get(k)})
+            for part, span in spans.items():
+                assert text[span["start"]:span["end"]] == span["text"], (layer, item["id"], part)
+                checked += 1
+            shown = item.get("text") or item["content"]["text"]
+            print(f"  {layer} {item['id']} [{names.int2str(item[label])}]: {shown[:70]!r}")
+    print(f"  {checked} span(s) round-tripped: text[start:end] == span text")
+
+    if "annotators" in configs:
+        raw = load_dataset(path, "annotators", split="train", cache_dir=cache)
+        by = {}
+        for name in raw["annotator"]:
+            by[name] = by.get(name, 0) + 1
+        print(f"annotators config: {raw.num_rows} lines; " + ", ".join(f"{a} {n}" for a, n in sorted(by.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    # A throw-away cache keeps the demo from filling ~/.cache; drop cache_dir in real use.
+    with tempfile.TemporaryDirectory() as cache_dir:
+        sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "out/dataset", cache_dir))

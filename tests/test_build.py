@@ -1,0 +1,99 @@
+"""`corpus_tools.build`: settings from TOML, and the whole pipeline on small files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+import pytest
+from publish_helpers import SETTINGS, as_model, card_yaml, decode, project, spans
+
+from corpus_tools.build import BuildConfig, build, load_config
+from corpus_tools.errors import CorpusToolsError, InvalidInputError
+
+
+def test_load_config_resolves_paths_against_the_file(tmp_path):
+    config = load_config(project(tmp_path / "p"))
+    assert config.annotations == [tmp_path / "p" / "annotations"]
+    assert config.output == tmp_path / "p" / "out" / "dataset"
+    assert config.decisions == tmp_path / "p" / "adjudication" / "decisions.jsonl"
+    assert (config.ratios, config.seed, config.group_by) == ((0.5, 0.25, 0.25), 13, "meta.source")
+
+
+def test_load_config_reads_a_plain_settings_file(tmp_path):
+    path = tmp_path / "corpus.toml"
+    path.write_text(SETTINGS.replace("[tool.corpus]\n", ""), encoding="utf-8")
+    assert load_config(path).split_dir == tmp_path / "out" / "splits"
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    (SETTINGS.replace("split_dir", "splitdir"), "unknown setting 'splitdir'; did you mean 'split_dir'"),
+    (SETTINGS.replace("seed = 13", "seed = 'x'"), "setting 'seed'"),
+    (SETTINGS.replace('gold = "out/gold.jsonl"\n', ""), "setting 'gold': Field required"),
+    ("[tool.other]\nx = 1\n", "no \\[tool.corpus\\] section"),
+    ("[tool.corpus\n", "cannot read the settings"),
+])
+def test_bad_settings_say_what_is_wrong(tmp_path, settings, message):
+    path = tmp_path / "pyproject.toml"
+    path.write_text(settings, encoding="utf-8")
+    with pytest.raises(CorpusToolsError, match=message):
+        load_config(path)
+
+
+def test_missing_settings_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CorpusToolsError, match=r"pyproject\.toml: no such file"):
+        load_config()
+
+
+def test_build_runs_the_whole_pipeline(tmp_path):
+    config = load_config(project(tmp_path / "p"))
+    steps: list[tuple[str, int, int]] = []
+    result = build(config, progress=lambda *a: steps.append(a))
+    assert not result.decisions_applied  # no decisions file yet: fine
+    assert result.merge.documents == 8
+    assert sum(c.documents for c in result.split.counts.values()) == 8
+    assert [s for s, done, total in steps if done == 0][:3] == ["validate", "merge", "split"]
+    assert any(s.startswith("write default/") for s, _, _ in steps) and steps[-1][0] == "verify"
+
+    out = config.output
+    ds = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))
+    assert {s: ds[s].num_rows for s in ds} == {s: c.documents for s, c in result.split.counts.items()}
+    gold = {r["doc_id"]: r for r in (as_model(rec) for rec in _read(config.gold))}
+    for split in ds:
+        for row in ds[split]:
+            assert decode(row) == gold[row["doc_id"]]
+            for sp in spans(row):
+                assert row["text"][sp["start"]:sp["end"]] == sp["text"]
+            assert result.split.documents[row["doc_id"]] == split
+    raw = datasets.load_dataset(str(out), "annotators", split="train", cache_dir=str(tmp_path / "cache"))
+    assert raw.num_rows == 16
+    assert {c["config_name"] for c in card_yaml(out)["configs"]} == {"default", "annotators"}
+
+
+def test_build_with_a_single_annotator(tmp_path):
+    config = load_config(project(tmp_path / "p", annotators=("ann-a",)))
+    result = build(config)
+    assert result.merge.annotators == ["ann-a"]
+    assert result.merge.open_conflicts == 0  # a single annotator passes through
+    assert sum(result.publish.rows().values()) == 8
+
+
+def test_build_stops_on_invalid_annotations(tmp_path):
+    path = project(tmp_path / "p")
+    (tmp_path / "p" / "annotations" / "ann-a.jsonl").write_text('{"doc_id": 1}\n', encoding="utf-8")
+    with pytest.raises(InvalidInputError) as info:
+        build(load_config(path))
+    assert not info.value.report.valid
+    assert not (tmp_path / "p" / "out" / "dataset").exists()
+
+
+def test_build_config_needs_annotations():
+    with pytest.raises(ValueError):
+        BuildConfig(annotations=[], gold="g", conflicts="c", split_dir="s", output="o")
+
+
+def _read(path: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]

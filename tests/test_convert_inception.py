@@ -1,0 +1,31 @@
+"""INCEpTION UIMA CAS JSON: UTF-16 offsets, relation FS, a span inside a surrogate pair."""
+
+import json
+
+from convert_helpers import DATA, only
+
+from corpus_tools.convert import import_records
+
+FILE = DATA / "inception" / "annotation" / "doc1.txt" / "alice.json"
+
+
+def test_the_span_inside_the_emoji_is_reported_and_nothing_is_guessed():
+    result = import_records("inception", [DATA / "inception"])
+    p = only(result, "import-span-mismatch")
+    assert "inside a character" in p.message and "doc 'doc1' (alice)" in p.message
+    assert result.records == []
+
+
+def test_without_the_broken_span_the_document_imports_from_utf16(tmp_path):
+    cas = json.loads(FILE.read_text(encoding="utf-8"))
+    cas["%FEATURE_STRUCTURES"] = [fs for fs in cas["%FEATURE_STRUCTURES"] if fs["%ID"] != 7]
+    path = tmp_path / "annotation" / "doc1.txt" / "alice.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(cas, ensure_ascii=False), encoding="utf-8")
+    result = import_records("inception", [tmp_path])
+    assert result.valid, [str(p) for p in result.problems]
+    (rec,) = result.records
+    assert (rec["doc_id"], rec["annotator"]) == ("doc1", "alice")
+    att = rec["attributions"][0]
+    assert att["cue"]["text"] == "say" and att["content"]["text"] == "nobody"
+    assert {c.unit for c in result.conversions} == {"utf16"}

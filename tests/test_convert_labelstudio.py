@@ -1,0 +1,93 @@
+"""Label Studio: import of a real-shaped JSON export, and export -> import round trips."""
+
+import json
+
+import orjson
+from convert_helpers import DATA, assert_records_validate, by_key, codes, only, tricky_records
+
+from corpus_tools.convert import export_config, export_records, import_records
+
+from factory import record, write_jsonl
+
+EXPORT = DATA / "labelstudio" / "export.json"
+
+
+def _map(tmp_path):
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps({"annotators": {"1": "alice", "2": "bob"}}))
+    return path
+
+
+def test_import_converts_spans_after_crlf_and_emoji_and_joins_relations(tmp_path):
+    result = import_records("labelstudio", [EXPORT], label_map=_map(tmp_path))
+    recs = by_key(result.records)
+    rec = recs[("task-17", "alice")]
+    text = rec["text"]
+    assert "\r\n" in text
+    stance = rec["stances"][0]
+    assert stance["text"] == "the bill 💸 keeps growing" == text[stance["start"]:stance["end"]]
+    assert stance["target"] == "the bill"
+    assert stance["holder"] == "cnt1"  # `holds` drawn right-to-left (direction "left")
+    att = rec["attributions"][0]
+    assert (att["source"]["text"], att["cue"]["text"], att["content"]["text"]) == ("Ministers", "say", "nobody")
+    assert att["source_name"] == "the government"
+    assert_records_validate(result.records, tmp_path)
+
+
+def test_an_old_utf16_export_is_detected_converted_and_reported(tmp_path):
+    result = import_records("labelstudio", [EXPORT], label_map=_map(tmp_path))
+    rec = by_key(result.records)[("task-18", "alice")]
+    q = rec["rhetorical_questions"][0]
+    assert q["text"] == "Is it fair?" and q["answer"]["text"] == "No."
+    assert only(result, "import-offset-unit").severity == "warning"
+    conv = [c for c in result.conversions if c.doc_id == "task-18"]
+    assert [(c.unit, c.before, c.after) for c in conv] == [("utf16", (9, 20), (8, 19)), ("utf16", (21, 24), (20, 23))]
+
+
+def test_the_broken_span_is_reported_with_file_record_and_span(tmp_path):
+    result = import_records("labelstudio", [EXPORT], label_map=_map(tmp_path))
+    p = only(result, "import-span-mismatch")
+    assert p.file == str(EXPORT)
+    assert p.path.startswith("[0].annotations[1].result[3]")
+    assert "doc 'task-17' (bob)" in p.message and "span broken" in p.message
+    assert "'keeps growing'" in p.message and "'Who p'" in p.message
+    assert ("task-17", "bob") not in by_key(result.records)
+    assert not result.valid
+    assert any("task 17" in w for w in result.withheld)
+
+
+def test_cancelled_annotations_and_predictions_are_skipped_with_a_warning(tmp_path):
+    result = import_records("labelstudio", [EXPORT], label_map=_map(tmp_path))
+    skipped = [p for p in result.problems if p.code == "import-skipped"]
+    assert len(skipped) == 1 and "cancelled" in skipped[0].message
+    assert "import-unknown-label" not in codes(result)
+
+
+def test_export_then_import_gives_back_the_same_records(tmp_path):
+    records = tricky_records()
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    result = export_records("labelstudio", [src], output=tmp_path / "ls")
+    assert result.documents == 2 and result.records == 3
+    tasks = orjson.loads((tmp_path / "ls" / "tasks.json").read_bytes())
+    assert [len(t["predictions"]) for t in tasks] == [1, 2]
+    back = import_records("labelstudio", [tmp_path / "ls" / "tasks.json"], predictions=True)
+    assert back.valid, [str(p) for p in back.problems]
+    assert back.problems == [] and back.conversions == []
+    assert by_key(back.records) == by_key(records)
+
+
+def test_without_predictions_flag_the_exported_predictions_are_not_imported(tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", [record()])
+    export_records("labelstudio", [src], output=tmp_path / "ls")
+    back = import_records("labelstudio", [tmp_path / "ls"])
+    assert back.records == [] and codes(back) == ["import-skipped"]
+
+
+def test_the_config_lists_every_label_relation_and_text_area(tmp_path):
+    result = export_config("labelstudio-config", tmp_path)
+    xml = result.files[0].read_text()
+    for name in ("RQ-echo", "ATTR-content-mixed", "STANCE-neutral", "STANCE-target", "RQ-answer"):
+        assert f'value="{name}"' in xml
+    for rel in ("source-of", "cue-of", "nested-in", "answers", "holds", "target-of"):
+        assert f'<Relation value="{rel}"/>' in xml
+    assert 'name="target"' in xml and 'perRegion="true"' in xml

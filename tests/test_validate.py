@@ -1,0 +1,157 @@
+"""The validator: every problem code on a file that triggers exactly it, and the report's rules."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import corpus_tools
+from corpus_tools import CATALOGUE, CorpusToolsError
+
+from factory import TEXT, record, span, write_jsonl
+
+INVALID = Path(__file__).parent / "data" / "invalid"
+FIXTURES = sorted(INVALID.glob("*.jsonl"))
+
+
+def test_every_code_has_a_fixture_or_a_dedicated_test():
+    # unreadable-file cannot be a committed file; test_unreadable_file covers it.
+    validate_codes = {c.code for c in CATALOGUE.values() if c.command == "validate"}
+    assert {p.stem for p in FIXTURES} | {"unreadable-file"} == validate_codes
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_fixture_triggers_exactly_its_code_on_its_last_line(path: Path):
+    report = corpus_tools.validate([path])
+    last_line = len(path.read_bytes().splitlines())
+    assert report.problems, "the fixture must trigger its code"
+    assert {p.code for p in report.problems} == {path.stem}
+    assert {p.line for p in report.problems} == {last_line}
+    assert all(p.file == str(path) and p.message for p in report.problems)
+    assert report.valid == (CATALOGUE[path.stem].severity == "warning")
+
+
+def test_valid_file_passes():
+    report = corpus_tools.validate([Path(__file__).parent / "data" / "valid"])
+    assert report.valid, report.problems
+    assert report.summary.files == 1 and report.summary.records == 3
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
+def test_unreadable_file(tmp_path: Path):
+    # /proc/self/mem opens but fails on read even for root, as a broken disk would.
+    link = tmp_path / "broken.jsonl"
+    link.symlink_to("/proc/self/mem")
+    report = corpus_tools.validate([link])
+    assert [p.code for p in report.problems] == ["unreadable-file"]
+    assert not report.valid
+
+
+def test_field_paths_point_into_the_line(tmp_path: Path):
+    rec = record()
+    rec["attributions"][0]["content"]["end"] = 10_000
+    report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
+    (problem,) = report.problems
+    assert (problem.code, problem.path, problem.line) == (
+        "offset-out-of-range", "attributions[0].content.end", 1)
+
+
+def test_every_problem_of_a_line_is_reported_at_once(tmp_path: Path):
+    # A structural error does not hide the offset and reference problems of the same line.
+    rec = record()
+    rec["stances"][0]["polarity"] = "pro"
+    rec["stances"][0]["holder"] = "t9"
+    rec["rhetorical_questions"][0]["text"] = "Is it?"
+    rec["extra"] = 1
+    report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
+    assert sorted(p.code for p in report.problems) == [
+        "invalid-label", "span-text-mismatch", "unknown-field", "unknown-holder"]
+
+
+def test_mismatch_message_locates_a_shifted_span(tmp_path: Path):
+    text = "Emoji 😀 first. " + TEXT
+    good = span(text, "lunacy")
+    # A UTF-16 tool counts the emoji as two units: every later offset is one too far.
+    stance = {"id": "s1", **good, "start": good["start"] + 1, "end": good["end"] + 1,
+              "target": "officials", "polarity": "against", "holder": "author"}
+    rec = record(text=text, stances=[stance])
+    report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
+    (problem,) = report.problems
+    assert problem.code == "span-text-mismatch"
+    assert f"occurs at [{good['start']}, {good['end']}) (-1 code points)" in problem.message
+
+
+def test_text_drift_across_files_names_both_places(tmp_path: Path):
+    a = write_jsonl(tmp_path / "a" / "doc.jsonl", [record(annotator="a")])
+    b = write_jsonl(tmp_path / "b" / "doc.jsonl", [record(annotator="b", text=TEXT + " More.",
+                                                          rhetorical_questions=[],
+                                                          attributions=[], stances=[])])
+    report = corpus_tools.validate([tmp_path])
+    (problem,) = report.problems
+    assert problem.code == "text-drift" and problem.file == str(b) and problem.line == 1
+    assert f"{a}:1" in problem.message and "first difference at code point 156" in problem.message
+
+
+def test_duplicate_record_across_files(tmp_path: Path):
+    write_jsonl(tmp_path / "one.jsonl", [record()])
+    write_jsonl(tmp_path / "two.jsonl", [record()])
+    report = corpus_tools.validate([tmp_path])
+    assert [p.code for p in report.problems] == ["duplicate-record"]
+    assert str(tmp_path / "one.jsonl") in report.problems[0].message
+
+
+def test_ignore_skips_a_code(tmp_path: Path):
+    path = INVALID / "span-whitespace.jsonl"
+    assert corpus_tools.validate([path]).summary.warnings == 1
+    report = corpus_tools.validate([path], ignore=["span-whitespace"])
+    assert report.problems == [] and report.summary.warnings == 0
+
+
+def test_unknown_ignore_code_is_a_usage_error():
+    with pytest.raises(CorpusToolsError, match="no-such-code"):
+        corpus_tools.validate([INVALID], ignore=["no-such-code"])
+
+
+def test_strict_turns_warnings_into_failure():
+    path = INVALID / "blank-line.jsonl"
+    assert corpus_tools.validate([path]).valid
+    assert not corpus_tools.validate([path], strict=True).valid
+
+
+def test_max_problems_caps_per_code_and_says_what_it_cut(tmp_path: Path):
+    lines = [record(doc_id=f"d{i}") for i in range(5)]
+    for rec in lines:
+        rec["stances"][0]["polarity"] = "pro"
+    path = write_jsonl(tmp_path / "a.jsonl", lines)
+    report = corpus_tools.validate([path], max_problems=2)
+    assert [p.line for p in report.problems] == [1, 2]
+    assert report.summary.errors == 5
+    assert report.summary.omitted == {"invalid-label": 3}
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path):
+    with pytest.raises(CorpusToolsError, match="no such file"):
+        corpus_tools.validate([tmp_path / "nope.jsonl"])
+
+
+def test_folders_are_searched_recursively_for_jsonl_only(tmp_path: Path):
+    write_jsonl(tmp_path / "x" / "y" / "a.jsonl", [record()])
+    (tmp_path / "notes.txt").write_text("not a record")
+    report = corpus_tools.validate([tmp_path])
+    assert report.valid and report.summary.files == 1
+
+
+def test_crlf_line_endings_are_accepted(tmp_path: Path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(json.dumps(record()).encode() + b"\r\n")
+    assert corpus_tools.validate([path]).valid
+
+
+def test_gold_record_with_annotators_validates(tmp_path: Path):
+    rec = record(annotator="gold")
+    for layer in ("rhetorical_questions", "attributions", "stances"):
+        rec[layer][0]["annotators"] = ["ann-a", "ann-b"]
+    assert corpus_tools.validate([write_jsonl(tmp_path / "gold.jsonl", [rec])]).valid
