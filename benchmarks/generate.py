@@ -76,6 +76,12 @@ def make_document(rng: random.Random, doc_id: str, annotator: str, size: int = 4
                 "cue": {"start": c0, "end": c0 + len(cue), "text": cue},
                 "content": {"start": c1, "end": c1 + len(content), "text": content},
                 "source_name": "Minister", "nested_in": None})
+            if rng.random() < 0.5:  # the source's own evaluation, inside the quotation
+                word = content.split(" ")[1].rstrip(".")
+                ws = c1 + content.index(" ") + 1
+                stances.append({"id": f"s{len(stances) + 1}", "start": ws, "end": ws + len(word),
+                                "text": word, "target": "policy",
+                                "polarity": rng.choice(POLARITIES), "holder": aid})
             if rng.random() < 0.2:
                 inner = content.split()[0]
                 attributions.append({
@@ -86,9 +92,11 @@ def make_document(rng: random.Random, doc_id: str, annotator: str, size: int = 4
             sent = _sentence(rng)
             s, e = add(sent)
             if r < 0.33:
-                word = sent.split()[rng.randrange(len(sent.split()))]
-                offset = sent.index(word)
-                holder = rng.choice(["author"] + [a["id"] for a in attributions][-2:])
+                tokens = sent.split(" ")
+                k = rng.randrange(len(tokens))
+                word = tokens[k].rstrip(".")
+                offset = sum(len(tok) + 1 for tok in tokens[:k])
+                holder = "author"
                 stances.append({"id": f"s{len(stances) + 1}", "start": s + offset,
                                 "end": s + offset + len(word), "text": word,
                                 "target": rng.choice(["the government", "ministers", "policy"]),

@@ -26,6 +26,7 @@ from annotated_types import MinLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from corpus_tools.rules import splits_word
 from corpus_tools.schema import AUTHOR, NAME_PATTERN, Record
 
 NAME_FIELDS = {"doc_id", "annotator", "id", "annotators", "holder", "nested_in"}
@@ -155,15 +156,18 @@ def is_clean(rec: Any) -> bool:
         if s.id in ids or not _item_names_ok(s) or not _span_ok(text, n, s.start, s.end, s.text):
             return False
         ids.add(s.id)
-        if s.holder != AUTHOR and s.holder not in attributions:
-            return False
+        if s.holder != AUTHOR:
+            holder = attributions.get(s.holder)
+            if holder is None or not (holder.content.start <= s.start and s.end <= holder.content.end):
+                return False
     # nested_in and holder name existing attributions, whose ids were checked above.
     return all(t.nested_in is None or _nesting_ok(t, attributions) for t in rec.attributions)
 
 
 def _span_ok(text: str, n: int, start: int, end: int, covered: str) -> bool:
     return (0 <= start < end <= n and text[start:end] == covered
-            and not covered[0].isspace() and not covered[-1].isspace())
+            and not covered[0].isspace() and not covered[-1].isspace()
+            and not splits_word(text, start, end))
 
 
 def _nesting_ok(t: Any, attributions: dict[str, Any]) -> bool:

@@ -89,6 +89,10 @@ CATALOGUE: dict[str, Check] = {
         Check("span-whitespace", "warning", "span",
               "A span starts or ends with whitespace.",
               "Trim the span so that it starts and ends on a non-space character."),
+        Check("span-splits-word", "warning", "span",
+              "A span starts or ends inside a word (guideline G3).",
+              "Move the boundary to the word's edge; a span cut inside a word is often a sign of "
+              "offsets counted in another unit."),
         # -- items and references
         Check("duplicate-id", "error", "reference",
               "Two annotations in one line share an `id`.",
@@ -96,6 +100,10 @@ CATALOGUE: dict[str, Check] = {
         Check("unknown-holder", "error", "reference",
               "A stance's `holder` is neither `author` nor the id of an attribution in the line.",
               "Set `holder` to `author` or to the id of the attribution whose source holds it."),
+        Check("holder-outside-content", "warning", "reference",
+              "A stance's holder is an attribution, but the stance lies outside its content.",
+              "A stance outside any quotation or report belongs to `author` (guideline S9); "
+              "set the holder to `author`, or to the attribution whose content holds the span."),
         Check("unknown-parent", "error", "reference",
               "An attribution's `nested_in` names no attribution in the line.",
               "Set `nested_in` to the id of the enclosing attribution, or null."),
@@ -131,44 +139,44 @@ CATALOGUE: dict[str, Check] = {
         Check("import-bad-format", "error", "file",
               "A tool's export file does not have the shape of its format.",
               "Export again from the tool in the format named on the command line; "
-              "docs/convert.md says which export each format expects."),
+              "docs/convert.md says which export each format expects.", command="import"),
         Check("import-skipped", "warning", "file",
               "Part of a tool's export is deliberately not imported (a cancelled or rejected "
               "annotation, an event, a field that is not ours).",
-              "Nothing to do if that is intended; the message says what was left out and why."),
+              "Nothing to do if that is intended; the message says what was left out and why.", command="import"),
         Check("import-pooled-annotations", "warning", "file",
               "The export pools several annotators' work into one file (doccano `all.jsonl`).",
               "Export one file per annotator (doccano: turn off collaborative annotation), or "
-              "pass --annotator to name the pooled work."),
+              "pass --annotator to name the pooled work.", command="import"),
         Check("import-span-mismatch", "error", "span",
               "A span from a tool does not fit the document text in any offset unit.",
               "Correct the span in the tool and export again; the message names the file, the "
-              "record, the span and what its offsets cover."),
+              "record, the span and what its offsets cover.", command="import"),
         Check("import-offset-unit", "warning", "span",
               "A tool's offsets are in another unit than the one it documents (UTF-16 units, "
               "bytes, CR LF counted as one); they were converted.",
-              "Nothing to do; `corpus import --report` lists every converted offset."),
+              "Nothing to do; `corpus import --report` lists every converted offset.", command="import"),
         Check("import-discontinuous-span", "warning", "span",
               "A discontinuous span (brat `s e;s e`) was joined into one span over its gaps.",
-              "Our spans are contiguous: annotate one continuous span, or accept the joined one."),
+              "Our spans are contiguous: annotate one continuous span, or accept the joined one.", command="import"),
         Check("import-unknown-label", "error", "structure",
               "A tool label is not part of the label convention.",
               "Use the labels of `corpus export labelstudio-config` / `brat-config`, or map the "
-              "project's names with --label-map (docs/convert.md)."),
+              "project's names with --label-map (docs/convert.md).", command="import"),
         Check("import-missing-value", "error", "structure",
               "A span lacks a value its layer requires (question kind, attribution type, "
               "polarity, stance target).",
               "Use a label that carries the value (`RQ-echo`, `STANCE-against`), or give it in a "
-              "field; a stance's target goes in its target field or a linked STANCE-target span."),
+              "field; a stance's target goes in its target field or a linked STANCE-target span.", command="import"),
         Check("import-bad-relation", "error", "reference",
               "A tool relation has an unknown label, a missing end, or joins the wrong kinds "
               "of span.",
               "Draw the relation between the kinds of span the message names, in that "
-              "direction, or map its label with --label-map."),
+              "direction, or map its label with --label-map.", command="import"),
         Check("import-missing-relation", "error", "reference",
               "A source, cue, answer or target span is not linked to the span it belongs to.",
               "Draw the relation the message names (e.g. source-of from the source to the "
-              "content)."),
+              "content).", command="import"),
     ]
 }
 

@@ -88,6 +88,17 @@ def check_span(text: str, span: dict[str, Any], path: str) -> Iterator[Finding]:
         yield ("span-whitespace", path,
                f"span [{start}, {end}) {_clip(actual)} starts or ends with whitespace; "
                "trim it to the first and last non-space character")
+    elif splits_word(text, start, end):
+        context = text[max(0, start - 10):end + 10]
+        yield ("span-splits-word", path,
+               f"span [{start}, {end}) {_clip(actual)} starts or ends inside a word "
+               f"(in {_clip(context)}); move the boundary to the word's edge")
+
+
+def splits_word(text: str, start: int, end: int) -> bool:
+    """Whether `[start, end)` cuts a word: a letter or digit on both sides of a boundary."""
+    return ((start > 0 and text[start - 1].isalnum() and text[start].isalnum())
+            or (end < len(text) and text[end].isalnum() and text[end - 1].isalnum()))
 
 
 def _check_nesting(attributions: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Finding]:
@@ -125,10 +136,20 @@ def _check_holders(stances: Any, attributions: dict[str, Any]) -> Iterator[Findi
         return
     for i, item in enumerate(stances):
         holder = item.get("holder") if isinstance(item, dict) else None
-        if isinstance(holder, str) and holder != AUTHOR and holder not in attributions:
+        if not isinstance(holder, str) or holder == AUTHOR:
+            continue
+        if holder not in attributions:
             yield ("unknown-holder", f"stances[{i}].holder",
                    f"holder {holder!r} is neither 'author' nor the id of an attribution "
                    f"in this line (attributions: {', '.join(attributions) or 'none'})")
+            continue
+        content, span = _bounds(attributions[holder][1].get("content")), _bounds(item)
+        if content is not None and span is not None \
+                and not (content[0] <= span[0] and span[1] <= content[1]):
+            yield ("holder-outside-content", f"stances[{i}].holder",
+                   f"the stance [{span[0]}, {span[1]}) lies outside the content "
+                   f"[{content[0]}, {content[1]}) of its holder {holder!r}; a stance outside "
+                   "any quotation or report is held by 'author'")
 
 
 def _bounds(span: Any) -> tuple[int, int] | None:

@@ -59,6 +59,6 @@ def tricky_records() -> list[dict[str, Any]]:
         {"id": "t3", "type": "mixed", "source": s("Ivanov"), "cue": s("said", 2), "content": s("\"no\""),
          "nested_in": "t2"},
     ]
-    rec["stances"] = [{"id": "s1", **s("lunacy"), "target": "the plan", "polarity": "against", "holder": "t2"},
+    rec["stances"] = [{"id": "s1", **s("no", 1), "target": "the plan", "polarity": "against", "holder": "t3"},
                       {"id": "s2", **s("Fine"), "target": "it", "polarity": "favor", "holder": "author"}]
     return [rec, record(doc_id="doc1", annotator="alice"), record(doc_id="doc1", annotator="bob")]
