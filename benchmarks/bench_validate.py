@@ -11,9 +11,8 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import approach, mb, measure
-
 from generate import generate
+from harness import approach, mb, measure
 
 HERE = Path(__file__).resolve().parent
 

@@ -18,9 +18,7 @@ from typing import Any
 
 import orjson
 
-WORDS = ("the government said that policy would change after the war is over and citizens "
-         "demand answers from ministers who refused comment because evidence shows clear "
-         "failure report claims officials knew nothing about plans — café naïve rôle").split()
+WORDS = ["the", "government", "said", "that", "policy", "would", "change", "after", "the", "war", "is", "over", "and", "citizens", "demand", "answers", "from", "ministers", "who", "refused", "comment", "because", "evidence", "shows", "clear", "failure", "report", "claims", "officials", "knew", "nothing", "about", "plans", "—", "café", "naïve", "rôle"]
 KINDS = ("assertive", "hypophora", "echo", "open")
 TYPES = ("direct", "indirect", "mixed")
 POLARITIES = ("favor", "against", "neutral")

@@ -273,7 +273,8 @@ class _Accumulator:
             scorers["tuple_lenient"] = lambda x, y: (
                 span_score(x.key, y.key, "overlap", ov) if _extras_match(x, y, True, ov) else None)
         for measure, score in scorers.items():
-            pairs = match_pairs(xs, ys, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras))
+            pairs = match_pairs(xs, ys, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras),
+                                lambda e: e.key)
             counts = out.f1.setdefault(measure, F1())
             counts.matched += len(pairs)
             counts.a += len(xs)
@@ -285,7 +286,8 @@ class _Accumulator:
         def score(x: _Entry, y: _Entry) -> float | None:
             return span_score(x.key, y.key, "overlap", self.overlap)
 
-        for group in cluster(per_annotator, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras)):
+        for group in cluster(per_annotator, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras),
+                             lambda e: e.key):
             if len(group) >= 2:
                 self.units[layer].append(Counter(e.label for e in group.values()))
 

@@ -10,7 +10,8 @@ by the items' positions, so the result does not depend on the order of the input
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import bisect
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from corpus_tools.schema import AUTHOR
@@ -67,7 +68,8 @@ def _b(span: Any) -> Bounds | None:
 
 
 def match_pairs(a: Sequence[T], b: Sequence[T], score: Callable[[T, T], float | None],
-                tiebreak: Callable[[T, T], float] | None = None) -> list[tuple[int, int]]:
+                tiebreak: Callable[[T, T], float] | None = None,
+                bounds: Callable[[T], Bounds] | None = None) -> list[tuple[int, int]]:
     """Pair items of `a` with items of `b` one-to-one, greedily by best score.
 
     Args:
@@ -75,16 +77,19 @@ def match_pairs(a: Sequence[T], b: Sequence[T], score: Callable[[T, T], float | 
         score: the match score of two items, None when they cannot be paired.
         tiebreak: higher wins among pairs with equal scores; then the lower index in `a`,
             then in `b`.
+        bounds: the code-point range of an item. When given, only items whose ranges
+            intersect are scored, so a long document costs O(n log n), not O(n^2). Only pass it
+            when `score` is None for disjoint ranges (true of exact and overlap matching).
 
     Returns:
         The `(index in a, index in b)` pairs, sorted.
     """
     candidates = []
-    for i, x in enumerate(a):
-        for j, y in enumerate(b):
-            s = score(x, y)
-            if s is not None:
-                candidates.append((-s, -(tiebreak(x, y) if tiebreak else 0), i, j))
+    for i, j in _candidate_pairs(a, b, bounds):
+        x, y = a[i], b[j]
+        s = score(x, y)
+        if s is not None:
+            candidates.append((-s, -(tiebreak(x, y) if tiebreak else 0), i, j))
     candidates.sort()
     used_a: set[int] = set()
     used_b: set[int] = set()
@@ -97,15 +102,36 @@ def match_pairs(a: Sequence[T], b: Sequence[T], score: Callable[[T, T], float | 
     return sorted(pairs)
 
 
+def _candidate_pairs(a: Sequence[T], b: Sequence[T],
+                     bounds: Callable[[T], Bounds] | None) -> Iterator[tuple[int, int]]:
+    """Index pairs worth scoring: all of them, or those whose ranges intersect."""
+    if bounds is None:
+        yield from ((i, j) for i in range(len(a)) for j in range(len(b)))
+        return
+    spans_b = sorted((bounds(y), j) for j, y in enumerate(b))
+    starts = [s for (s, _e), _j in spans_b]
+    longest = max((e - s for (s, e), _j in spans_b), default=0)
+    for i, x in enumerate(a):
+        lo, hi = bounds(x)
+        # y intersects x iff y.start < hi and y.end > lo; y.end <= y.start + longest.
+        first = bisect.bisect_right(starts, lo - longest)
+        last = bisect.bisect_left(starts, hi)
+        for (_s, e), j in spans_b[first:last]:
+            if e > lo:
+                yield i, j
+
+
 def cluster(per_annotator: Mapping[str, Sequence[T]], score: Callable[[T, T], float | None],
-            tiebreak: Callable[[T, T], float] | None = None) -> list[dict[str, T]]:
+            tiebreak: Callable[[T, T], float] | None = None,
+            bounds: Callable[[T], Bounds] | None = None) -> list[dict[str, T]]:
     """Group the items of several annotators into clusters of at most one item per annotator.
 
     Annotators are taken in sorted order; each one's items are paired one-to-one (greedily, as
     `match_pairs`) with the clusters built so far. An item can join a cluster only if it matches
     every member (complete linkage; the cluster's score is the lowest member score), so with
     lenient matching a cluster never chains spans that do not overlap each other. Items left
-    unpaired start new clusters.
+    unpaired start new clusters. `bounds` prunes candidates as in `match_pairs`; a cluster's
+    range is the hull of its members', which any item matching every member intersects.
 
     Returns:
         The clusters, each `{annotator: item}`, in order of creation.
@@ -119,9 +145,18 @@ def cluster(per_annotator: Mapping[str, Sequence[T]], score: Callable[[T, T], fl
     def cluster_tiebreak(c: dict[str, T], y: T) -> float:
         return sum(tiebreak(m, y) for m in c.values()) if tiebreak else 0
 
+    cluster_bounds = None
+    if bounds is not None:
+        def cluster_bounds(c: Any) -> Bounds:
+            if isinstance(c, dict):
+                ranges = [bounds(m) for m in c.values()]
+                return min(r[0] for r in ranges), max(r[1] for r in ranges)
+            return bounds(c)
+
     for annotator in sorted(per_annotator):
         items = per_annotator[annotator]
-        pairs = match_pairs(clusters, items, cluster_score, cluster_tiebreak)
+        pairs = match_pairs(clusters, items, cluster_score, cluster_tiebreak,
+                            cluster_bounds)  # type: ignore[arg-type]
         paired = set()
         for ci, j in pairs:
             clusters[ci][annotator] = items[j]

@@ -405,7 +405,8 @@ class _Document:
             def tiebreak(x: Any, y: Any, layer: str = layer) -> float:
                 return similarity(layer, x, y)
 
-            groups = cluster(per_annotator, score, tiebreak)
+            groups = cluster(per_annotator, score, tiebreak,
+                             lambda it, layer=layer: key_span(layer, it))
             groups.sort(key=lambda g, layer=layer: min((key_span(layer, it), a) for a, it in g.items()))
             clusters = []
             for number, group in enumerate(groups):

@@ -1,0 +1,81 @@
+"""Benchmark `corpus merge` and `corpus split`: linear growth, and time relative to validate.
+
+Both commands validate their input first and then read it again, so a fair bound is a small
+multiple of `corpus validate` on the same files. Growth is measured at two sizes, 10x apart.
+
+Example:
+    python benchmarks/bench_pipeline.py --docs 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from generate import generate
+from harness import approach, mb, measure
+
+HERE = Path(__file__).resolve().parent
+
+
+@approach("validate")
+def validate(args: list[str]) -> Callable[[], None]:
+    """`corpus validate` on the annotator file."""
+    import corpus_tools
+
+    return lambda: corpus_tools.validate([args[0]])
+
+
+@approach("merge")
+def merge(args: list[str]) -> Callable[[], None]:
+    """`corpus merge` of three annotators into gold plus conflicts."""
+    from corpus_tools.merge import merge as run_merge
+
+    out = Path(tempfile.mkdtemp())
+    return lambda: run_merge([args[0]], output=out / "gold.jsonl", conflicts=out / "conflicts.jsonl")
+
+
+@approach("split")
+def split(args: list[str]) -> Callable[[], None]:
+    """`corpus split` of the annotator file (every annotator's line of a document together)."""
+    from corpus_tools.split import split as run_split
+
+    out = Path(tempfile.mkdtemp()) / "splits"
+    return lambda: run_split([args[0]], output=out, seed=1)
+
+
+def run(docs: int, repeat: int) -> dict[str, dict[int, dict[str, float]]]:
+    """Time validate, merge and split at `docs` and `10 * docs` documents of three annotators."""
+    results: dict[str, dict[int, dict[str, float]]] = {}
+    for n in (docs, docs * 10):
+        data = HERE / "data" / f"pipeline-{n}x3.jsonl"
+        if not data.exists():
+            generate(data, n, annotators=3)
+        for name in ("validate", "merge", "split"):
+            m = measure("bench_pipeline", name, [str(data)], repeat)
+            results.setdefault(name, {})[n] = {**m, "mb": mb(data)}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    results = run(args.docs, args.repeat)
+    small, large = args.docs, args.docs * 10
+    print(f"\n### merge and split: {small} and {large} documents, 3 annotators each\n")
+    print(f"| command | s at {small} | s at {large} | growth for 10x data | x validate's time "
+          f"at {large} | peak MiB at {large} |")
+    print("|---|---:|---:|---:|---:|---:|")
+    base = results["validate"][large]["seconds"]
+    for name, by_size in results.items():
+        a, b = by_size[small], by_size[large]
+        print(f"| corpus {name} | {a['seconds']:.2f} | {b['seconds']:.2f} | "
+              f"{b['seconds'] / a['seconds']:.1f}x | {b['seconds'] / base:.2f} | {b['peak_mib']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
