@@ -22,6 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff check corpus_tools tests benchmarks
 	$(BIN)/corpus validate annotations/
 	$(BIN)/corpus schema --check --output schema/
+	$(BIN)/python scripts/sync_readme.py --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -34,6 +35,10 @@ bench: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/corpus schema --output schema/
 	$(BIN)/corpus problems --markdown > docs/problems.md.tmp && mv docs/problems.md.tmp docs/problems.md
+
+# Regenerate the README's corpus and agreement tables from annotations/.
+docs: $(STAMP)
+	$(BIN)/python scripts/sync_readme.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
