@@ -74,6 +74,10 @@ class BuildConfig(BaseModel):
     """A BibTeX entry for the card; one is made up when absent."""
     repo_id: str | None = None
     """The Hub id the card's loading examples use (`user/name`)."""
+    annotations_creators: list[str] | None = None
+    """Who made the annotations, as Hub card tags (`expert-generated`, `machine-generated`, ...)."""
+    annotation_process: str | None = None
+    """Who annotated and how, in a few sentences, for the card's "Annotations" section."""
 
 
 class BuildResult(BaseModel):
@@ -186,7 +190,9 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
     metadata = CardMetadata(
         pretty_name=config.pretty_name or defaults.pretty_name,
         license=config.license or defaults.license,
-        homepage=config.homepage, citation=config.citation, repo_id=config.repo_id)
+        homepage=config.homepage, citation=config.citation, repo_id=config.repo_id,
+        annotations_creators=tuple(config.annotations_creators or defaults.annotations_creators),
+        annotation_process=config.annotation_process)
     # The inputs were validated above and gold and splits are written by the toolkit itself.
     published: PublishResult = publish(config.split_dir, output=config.output,
                                        annotators=config.annotations, metadata=metadata,

@@ -46,7 +46,7 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
         pretty_name=metadata.pretty_name,
         language=result.languages,
         license=result.license,
-        annotations_creators=["expert-generated"],
+        annotations_creators=list(metadata.annotations_creators),
         language_creators=["found"],
         multilinguality=["monolingual" if len(result.languages) == 1 else "multilingual"],
         size_categories=[size_category(rows)],
@@ -113,6 +113,8 @@ def _body(result: PublishResult, *, metadata: CardMetadata, manifest: dict[str, 
                      "annotations a row holds (`gold` for adjudicated records); in gold records "
                      "each item's `annotators` lists who proposed it.\n")
     parts += [_loading(result, metadata), _fields(), _layers(result), _counts(result)]
+    if metadata.annotation_process:
+        parts += ["## Annotations\n", metadata.annotation_process.strip() + "\n"]
     if agreement:
         parts += ["## Inter-annotator agreement\n",
                   "Computed from the files of the `annotators` configuration.\n", agreement.strip() + "\n"]

@@ -63,6 +63,7 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        shareable(tmp)
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
@@ -72,6 +73,14 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def shareable(path: str | Path, directory: bool = False) -> None:
+    """Give a file made by `mkstemp` (or a folder by `mkdtemp`), private by design, the
+    permissions an ordinary `open` (or `mkdir`) would have given it under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask)
 
 
 def write_jsonl(path: Path, rows: Iterable[Any]) -> int:

@@ -40,7 +40,7 @@ from pydantic import BaseModel
 
 from corpus_tools import features as feats
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.jsonl import expand_paths
+from corpus_tools.jsonl import expand_paths, shareable
 from corpus_tools.problems import Report
 from corpus_tools.records import require_valid
 from corpus_tools.schema import LABELS
@@ -80,6 +80,10 @@ class CardMetadata:
     """A BibTeX entry; one is made from `pretty_name` and `homepage` when None."""
     repo_id: str | None = None
     """The Hub id the card's loading examples use; the output folder's name when None."""
+    annotations_creators: tuple[str, ...] = ("expert-generated",)
+    """Who made the annotations, as Hub card tags (`expert-generated`, `machine-generated`, ...)."""
+    annotation_process: str | None = None
+    """Who annotated and how; the card's "Annotations" section says it when given."""
 
 
 class SplitSummary(BaseModel):
@@ -202,7 +206,7 @@ def publish(
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
     try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the result is meant to be shared
+        shareable(tmp, directory=True)  # mkdtemp makes it private; the result is meant to be shared
         collector = _Documents(manifest, manifest_path)
         configs: dict[str, dict[str, SplitSummary]] = {DEFAULT_CONFIG: {}}
         empty: list[str] = []

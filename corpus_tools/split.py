@@ -39,7 +39,7 @@ import orjson
 from pydantic import BaseModel
 
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
-from corpus_tools.jsonl import expand_paths
+from corpus_tools.jsonl import expand_paths, shareable
 from corpus_tools.problems import Report, ReportBuilder, make_problem
 from corpus_tools.records import require_valid
 from corpus_tools.schema import LABELS, Record
@@ -532,6 +532,7 @@ def _write_all(index: _Index, files: list[Path],
         data = orjson.dumps(result.manifest_data(), option=orjson.OPT_INDENT_2) + b"\n"
         fd, name = tempfile.mkstemp(prefix=f".{manifest.name}.", suffix=".tmp", dir=manifest.parent)
         tmp_manifest = Path(name)
+        shareable(tmp_manifest)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

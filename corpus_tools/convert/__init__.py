@@ -28,7 +28,7 @@ from corpus_tools.convert import brat, doccano, inception, labelstudio, prodigy,
 from corpus_tools.convert.assemble import Conversion, ReadOptions, ToolDoc, assemble
 from corpus_tools.convert.mapping import LabelMap, load_label_map
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.jsonl import atomic_open
+from corpus_tools.jsonl import atomic_open, shareable
 from corpus_tools.problems import Problem, make_problem
 from corpus_tools.records import iter_records, require_valid
 
@@ -242,9 +242,7 @@ def _new_folder(output: Path) -> Iterator[Path]:
                                "new output folder (nothing is overwritten)")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the collection is not
+    shareable(tmp, directory=True)  # mkdtemp makes it private; the collection is not
     try:
         yield tmp
         if output.exists():
