@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check corpus_tools tests benchmarks
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run_all.py
 
 # Regenerate the files derived from the models and the problem catalogue.

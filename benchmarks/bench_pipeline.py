@@ -59,13 +59,8 @@ def run(docs: int, repeat: int) -> dict[str, dict[int, dict[str, float]]]:
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    results = run(args.docs, args.repeat)
-    small, large = args.docs, args.docs * 10
+def print_table(results: dict[str, dict[int, dict[str, float]]], small: int, large: int) -> None:
+    """A Markdown table: time at both sizes, growth, and the ratio to validate's time."""
     print(f"\n### merge and split: {small} and {large} documents, 3 annotators each\n")
     print(f"| command | s at {small} | s at {large} | growth for 10x data | x validate's time "
           f"at {large} | peak MiB at {large} |")
@@ -75,6 +70,14 @@ def main() -> None:
         a, b = by_size[small], by_size[large]
         print(f"| corpus {name} | {a['seconds']:.2f} | {b['seconds']:.2f} | "
               f"{b['seconds'] / a['seconds']:.1f}x | {b['seconds'] / base:.2f} | {b['peak_mib']:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print_table(run(args.docs, args.repeat), args.docs, args.docs * 10)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,10 +57,13 @@ def _child(module: str, name: str, args: list[str]) -> None:
     __import__(module)
     import harness  # the registry the benchmark module filled (this file runs as __main__)
 
-    work = harness.APPROACHES[name](args)  # imports and setup, not timed
-    start = time.perf_counter()
-    work()
-    seconds = time.perf_counter() - start
+    # Whatever an approach writes under the temporary folder goes when the child ends.
+    with tempfile.TemporaryDirectory(prefix="corpus-bench-") as scratch:
+        tempfile.tempdir = scratch
+        work = harness.APPROACHES[name](args)  # imports and setup, not timed
+        start = time.perf_counter()
+        work()
+        seconds = time.perf_counter() - start
     rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     print(json.dumps({"seconds": seconds, "peak_mib": rss / 1024}))

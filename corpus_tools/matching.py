@@ -11,7 +11,7 @@ by the items' positions, so the result does not depend on the order of the input
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from corpus_tools.schema import AUTHOR
@@ -162,4 +162,54 @@ def cluster(per_annotator: Mapping[str, Sequence[T]], score: Callable[[T, T], fl
             clusters[ci][annotator] = items[j]
             paired.add(j)
         clusters.extend({annotator: y} for j, y in enumerate(items) if j not in paired)
+    return clusters
+
+
+def cluster_exact(per_annotator: Mapping[str, Sequence[T]], key: Callable[[T], Hashable],
+                  tiebreak: Callable[[T, T], float] | None = None) -> list[dict[str, T]]:
+    """`cluster` with exact matching, in linear time: items match when their keys are equal.
+
+    The result is the one `cluster` gives when the score is 1 for equal keys and None otherwise
+    (and `bounds` returns the key, a non-empty span as in every valid record): the same clusters
+    in the same order. Since only equal keys pair, each key is settled on its own instead of
+    scoring every candidate pair: one cluster and one item of that key (the usual case) pair
+    directly; several are paired by the same greedy choice as `match_pairs` (the highest
+    summed `tiebreak` over the cluster's members, then the earlier cluster, then the earlier
+    item).
+
+    Returns:
+        The clusters, each `{annotator: item}`, in order of creation.
+    """
+    clusters: list[dict[str, T]] = []
+    by_key: dict[Hashable, list[int]] = {}
+    """Key -> the indices of the clusters with that key, oldest first."""
+    for annotator in sorted(per_annotator):
+        items = per_annotator[annotator]
+        keys = [key(y) for y in items]
+        groups: dict[Hashable, list[int]] = {}
+        for j, k in enumerate(keys):
+            groups.setdefault(k, []).append(j)
+        paired: set[int] = set()
+        for k, js in groups.items():
+            found = by_key.get(k)
+            if not found:
+                continue
+            if len(found) == 1 and len(js) == 1:
+                clusters[found[0]][annotator] = items[js[0]]
+                paired.add(js[0])
+                continue
+            candidates = sorted(
+                (-(sum(tiebreak(m, items[j]) for m in clusters[ci].values()) if tiebreak else 0), ci, j)
+                for ci in found for j in js)
+            used: set[int] = set()
+            for _t, ci, j in candidates:
+                if ci not in used and j not in paired:
+                    used.add(ci)
+                    paired.add(j)
+                    clusters[ci][annotator] = items[j]
+        # Unpaired items start clusters, in item order, as in `cluster`.
+        for j, y in enumerate(items):
+            if j not in paired:
+                by_key.setdefault(keys[j], []).append(len(clusters))
+                clusters.append({annotator: y})
     return clusters
