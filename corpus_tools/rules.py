@@ -162,15 +162,21 @@ def _clip(s: str, width: int = 60) -> str:
     return repr(s if len(s) <= width else s[: width - 3] + "...")
 
 
+def nearest(text: str, needle: str, near: int) -> int | None:
+    """Where `needle` occurs in `text` closest to position `near`, or None if nowhere."""
+    best, pos = None, text.find(needle) if needle else -1
+    while pos != -1:
+        if best is None or abs(pos - near) < abs(best - near):
+            best = pos
+        pos = text.find(needle, pos + 1)
+    return best
+
+
 def _locate_hint(text: str, covered: str, start: int) -> str:
     """Where the span text does occur, nearest to `start`, to tell a shift from a typo."""
     if not covered:
         return ""
-    best, pos = None, text.find(covered)
-    while pos != -1:
-        if best is None or abs(pos - start) < abs(best - start):
-            best = pos
-        pos = text.find(covered, pos + 1)
+    best = nearest(text, covered, start)
     if best is None:
         return "; the span text does not occur in the document"
     shift = best - start

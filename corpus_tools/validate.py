@@ -279,8 +279,14 @@ def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as u:
+        hint = " (it looks UTF-16 encoded, as some Windows tools save)" \
+            if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:8] else ""
         return ("invalid-utf8", "",
-                f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8; save the file as UTF-8")
+                f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8{hint}; save the file "
+                "as UTF-8")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return ("invalid-json", "", "the line starts with a byte-order mark (U+FEFF); save the "
+                "file as UTF-8 without BOM")
     where = f"{e.msg} at column {e.colno}"
     if "surrogate" in e.msg:
         return ("lone-surrogate", "",

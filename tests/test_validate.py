@@ -155,3 +155,14 @@ def test_gold_record_with_annotators_validates(tmp_path: Path):
     for layer in ("rhetorical_questions", "attributions", "stances"):
         rec[layer][0]["annotators"] = ["ann-a", "ann-b"]
     assert corpus_tools.validate([write_jsonl(tmp_path / "gold.jsonl", [rec])]).valid
+
+
+def test_byte_order_mark_and_utf16_files_get_a_hint(tmp_path: Path):
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(record()).encode() + b"\n")
+    utf16 = tmp_path / "utf16.jsonl"
+    utf16.write_bytes((json.dumps(record(doc_id="d2")) + "\n").encode("utf-16"))
+    report = corpus_tools.validate([bom, utf16])
+    first, second = report.problems[0], report.problems[1]
+    assert (first.code, first.line) == ("invalid-json", 1) and "byte-order mark" in first.message
+    assert (second.code, second.line) == ("invalid-utf8", 1) and "UTF-16" in second.message

@@ -18,6 +18,8 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from corpus_tools.rules import nearest
+
 Fragments = list[tuple[int, int]]
 """A span as the tool stores it: one or more `(start, end)` fragments in the tool's unit."""
 
@@ -250,11 +252,7 @@ def resolve(text: str, spans: Sequence[tuple[Fragments, str | None]], units: Seq
 
 def locate(text: str, needle: str, near: int) -> str:
     """Where `needle` occurs in `text`, nearest to `near`, worded for a message."""
-    best, pos = None, text.find(needle)
-    while pos != -1:
-        if best is None or abs(pos - near) < abs(best - near):
-            best = pos
-        pos = text.find(needle, pos + 1)
+    best = nearest(text, needle, near)
     if best is None:
         return "the span text does not occur in the document"
     return f"the span text occurs at [{best}, {best + len(needle)}) (code points)"
