@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/corpus build
+	$(BIN)/corpus agreement annotations/
 	$(BIN)/python scripts/demo_load.py out/dataset
 
 test: $(STAMP)
