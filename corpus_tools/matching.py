@@ -181,8 +181,7 @@ def cluster_exact(per_annotator: Mapping[str, Sequence[T]], key: Callable[[T], H
         The clusters, each `{annotator: item}`, in order of creation.
     """
     clusters: list[dict[str, T]] = []
-    by_key: dict[Hashable, list[int]] = {}
-    """Key -> the indices of the clusters with that key, oldest first."""
+    by_key: dict[Hashable, list[int]] = {}  # key -> indices of the clusters with it, oldest first
     for annotator in sorted(per_annotator):
         items = per_annotator[annotator]
         keys = [key(y) for y in items]

@@ -19,22 +19,29 @@ and the outputs are streamed to temporary files that replace the targets at the 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer, model_validator
 
+from corpus_tools import fastpath
 from corpus_tools.docindex import DocIndex
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.jsonl import atomic_open, dumps, iter_lines
-from corpus_tools.matching import MatchMode, cluster, key_span, normalise, similarity, span_score
-from corpus_tools.problems import CATALOGUE
+from corpus_tools.matching import (
+    MatchMode,
+    cluster,
+    cluster_exact,
+    normalise,
+    similarity,
+    span_score,
+)
 from corpus_tools.records import require_valid
-from corpus_tools.rules import check_record
 from corpus_tools.schema import AUTHOR, LAYERS, Meta, Name, Record
 
 PREFIX = {"rhetorical_questions": "q", "attributions": "t", "stances": "s"}
@@ -212,14 +219,14 @@ def merge(paths: Iterable[Path | str], *, output: Path, conflicts: Path,
                          layers={layer: LayerCounts() for layer in LAYERS})
     annotators: set[str] = set()
     with DocIndex(files) as index, atomic_open(output) as gold_f, atomic_open(conflicts) as conf_f:
-        for _doc_id, records in index:
-            gold, doc_conflicts = merger.merge_document(records, gold_name)
-            gold_f.write(dumps(gold.model_dump(mode="json", exclude_none=True)))
+        for doc_id in index.doc_ids():
+            gold, records, doc_conflicts = merger.merge_document(index.lines(doc_id), gold_name)
+            gold_f.write(dumps(gold))
             result.documents += 1
             result.records += len(records)
             annotators.update(r.annotator for r in records)
             for layer in LAYERS:
-                result.layers[layer].gold += len(getattr(gold, layer))
+                result.layers[layer].gold += len(gold[layer])
             for c in doc_conflicts:
                 _stamp(c, adjudicator)
                 counts = result.layers[c.layer]
@@ -311,37 +318,144 @@ def _stale_record(entry: _DecisionEntry, raw: dict[str, Any]) -> Conflict:
 
 
 # -- one document -----------------------------------------------------------------------------
+#
+# Merging takes a small multiple of the time validation takes, because:
+# - records are decoded into the msgspec structs of `fastpath`, not into `Record` models (the
+#   inputs have passed validation already);
+# - each item's comparable values are computed once, as a tuple: a cluster on which every
+#   annotator agrees (the usual case) is recognised by comparing tuples and needs no vote;
+# - with exact matching, a layer in which no annotator has two items on one span is clustered by
+#   grouping its items by span (`_Document._group_by_span`);
+# - the gold record is built directly as the dict a `Record` dump gives; it is valid by
+#   construction and not validated again (see `_Document._gold_record`).
+
+_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "rhetorical_questions": ("span", "kind", "answer"),
+    "attributions": ("content", "type", "source", "cue", "source_name", "nested_in"),
+    "stances": ("span", "target", "polarity", "holder"),
+}
+"""The attributes voted on in each layer, in the order of a version's `values`. The first is
+the span items are matched by; `holder` and `nested_in` hold the number of the referenced
+attribution's cluster (or `author` / None)."""
+
+_REFERENCE = {"attributions": _ATTRIBUTES["attributions"].index("nested_in"),
+              "stances": _ATTRIBUTES["stances"].index("holder")}
+"""Where the reference to an attribution is in the values of the layers that have one."""
+_NESTED_PARTS = tuple((part, _ATTRIBUTES["attributions"].index(part)) for part in ("source", "cue", "content"))
+_SPAN_ATTRIBUTES = {"span", "answer", "content", "source", "cue"}
+
+_KEY_FIELDS = {"rhetorical_questions": ("start", "end"), "attributions": ("content.start", "content.end"),
+               "stances": ("start", "end")}
+"""The span each layer's items are matched by, as `matching.key_span` (as attribute paths)."""
+_KEY = {layer: attrgetter(*names) for layer, names in _KEY_FIELDS.items()}
+_ORDER = {layer: attrgetter(*names, "id") for layer, names in _KEY_FIELDS.items()}
+"""Each annotator's items are taken by position, then id, so the result is independent of the
+order of the input lines."""
+
+_META_FIELDS = tuple(Meta.model_fields)
 
 
-@dataclass
+class _Record(fastpath.struct_for(Record)):  # type: ignore[misc]
+    """A record as the validator's fast path decodes it, but with the text left as raw JSON.
+
+    Every record of a document has the same text, so it is decoded once, for gold, instead of
+    once per annotator.
+    """
+
+    text: msgspec.Raw
+
+
+_DECODER = msgspec.json.Decoder(_Record)
+
+
+def _decode(raw: bytes) -> Any:
+    """A validated line as a `_Record`.
+
+    A line can pass validation through the models without decoding with msgspec (the fast path
+    only ever says "clean" or "look closer"); such a line takes the models' way here too.
+    """
+    try:
+        return _DECODER.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        record = Record.model_validate_json(raw).model_dump()
+        return msgspec.convert({**record, "text": msgspec.Raw(orjson.dumps(record["text"]))}, _Record)
+
+
+def _dump_item(item: Any) -> dict[str, Any]:
+    """An item as the models dump it with `exclude_none`: the fields in model order."""
+    return {k: v for k, v in msgspec.to_builtins(item).items() if v is not None}
+
+
+class _Normalise(dict[str | None, str | None]):
+    """`matching.normalise`, remembered: targets and source names repeat across a corpus."""
+
+    def __missing__(self, text: str | None) -> str | None:
+        if len(self) > 100_000:
+            self.clear()
+        value = self[text] = normalise(text)
+        return value
+
+
+# An item's values (`_ATTRIBUTES`), given its annotator's attribution ids -> cluster numbers.
+
+
+def _question_values(item: Any, _refs: dict[str, int], _norm: _Normalise) -> tuple[Any, ...]:
+    answer = item.answer
+    return (item.start, item.end), item.kind, None if answer is None else (answer.start, answer.end)
+
+
+def _attribution_values(item: Any, refs: dict[str, int], norm: _Normalise) -> tuple[Any, ...]:
+    content, source, cue, nested_in = item.content, item.source, item.cue, item.nested_in
+    return ((content.start, content.end), item.type,
+            None if source is None else (source.start, source.end),
+            None if cue is None else (cue.start, cue.end),
+            norm[item.source_name], None if nested_in is None else refs[nested_in])
+
+
+def _stance_values(item: Any, refs: dict[str, int], norm: _Normalise) -> tuple[Any, ...]:
+    holder = item.holder
+    return ((item.start, item.end), norm[item.target], item.polarity,
+            AUTHOR if holder == AUTHOR else refs[holder])
+
+
+_VALUES = {"rhetorical_questions": _question_values, "attributions": _attribution_values,
+           "stances": _stance_values}
+
+
+@dataclass(slots=True)
 class _Version:
     """One annotator's item inside a cluster, with its attributes in comparable form."""
 
     annotator: str
     item: Any
-    values: dict[str, Any]
-    raw: dict[str, Any]
+    values: tuple[Any, ...]
+    """The item's value of each of `_ATTRIBUTES[layer]`."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     """What a cluster would put into gold: attribute values (references as cluster numbers)."""
 
-    values: dict[str, Any]
-    raw: dict[str, Any]
-    annotators: list[str]
-    notes: list[str] = field(default_factory=list)
+    values: tuple[Any, ...]
+    sources: tuple[_Version, ...]
+    """For each attribute, the version whose value as written goes into gold (the first one
+    with the winning value: `target` and `source_name` are compared normalised)."""
+    cluster: _Cluster
+    """Its cluster: the annotators and notes of every version go into gold."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Cluster:
+    """The versions of one item by the annotators who proposed it (matched across annotators)."""
+
     layer: str
     number: int
     versions: list[_Version]
-    fingerprint: bytes = b""
-    """The versions' content, from which conflict ids are derived."""
-    duplicate: int = 0
-    """How many earlier clusters of the layer have the same fingerprint (duplicate items)."""
+    """One per annotator who proposed the item, in annotator order."""
+    annotators: list[str]
+    """The annotators of `versions`."""
+    fingerprint: bytes | None = None
+    """The versions' content, from which conflict ids are derived (computed when needed)."""
 
     @property
     def key(self) -> tuple[str, int]:
@@ -361,164 +475,200 @@ class _Merger:
         self.min_votes = min_votes
         self.decisions = decisions
         self.used: set[str] = set()
+        self.normalise = _Normalise()
 
     def unused(self) -> list[tuple[_DecisionEntry, int, dict[str, Any]]]:
         """Decisions that matched no conflict, in file order."""
         left = [v for k, v in self.decisions.items() if k not in self.used]
         return sorted(left, key=lambda v: v[1])
 
-    def merge_document(self, records: Sequence[Record], gold_name: str) -> tuple[Record, list[Conflict]]:
-        doc = _Document(self, records)
-        return doc.run(gold_name)
+    def merge_document(self, lines: Sequence[bytes], gold_name: str,
+                       ) -> tuple[dict[str, Any], list[Any], list[Conflict]]:
+        """Merge the lines of one document: `(gold record, input records, conflicts)`.
+
+        The gold record is a dict with the keys in the order of a `Record` dump.
+        """
+        records = [_decode(raw) for raw in lines]
+        doc = _Document(self, records, lines)
+        gold, conflicts = doc.run(gold_name)
+        return gold, records, conflicts
 
 
 class _Document:
     """The merge of one document: clusters, votes, decisions, references, gold ids."""
 
-    def __init__(self, merger: _Merger, records: Sequence[Record]) -> None:
+    def __init__(self, merger: _Merger, records: Sequence[Any], lines: Sequence[bytes]) -> None:
         self.m = merger
-        self.records = {r.annotator: r for r in records}
-        self.annotators = sorted(self.records)
-        self.doc_id = records[0].doc_id
-        self.text = records[0].text
+        self.lines = {r.annotator: raw for r, raw in zip(records, lines, strict=True)}
+        self.records = {r.annotator: r for r in sorted(records, key=lambda r: r.annotator)}
+        self.annotators = list(self.records)
+        first = self.records[self.annotators[0]]
+        self.doc_id = first.doc_id
+        self.text = msgspec.json.decode(first.text)
         n = len(self.annotators)
         self.threshold = 1 if n == 1 else (merger.min_votes or n // 2 + 1)
         self.conflicts: list[tuple[tuple[Any, ...], Conflict]] = []
-        self.counts: Counter[str] = Counter()
+        self.clusters: dict[str, list[_Cluster]] = {}
+        self._alike: dict[str, dict[tuple[Any, ...], list[_Cluster]]] = {}
+        self.one_per_span: set[str] = set()
+        """The layers in which no annotator has two items on one span."""
+        self.notes = any(it.note for r in records for layer in LAYERS for it in getattr(r, layer))
+        """Whether any item has a note (then gold items collect their versions' notes)."""
 
     # -- building clusters
 
     def _clusters(self) -> dict[str, list[_Cluster]]:
         m = self.m
         out: dict[str, list[_Cluster]] = {}
-        # Map each annotator's attribution ids to their cluster, for holder and nested_in.
-        attr_cluster: dict[tuple[str, str], int] = {}
+        # Each annotator's attribution ids -> their cluster number, for holder and nested_in.
+        refs: dict[str, dict[str, int]] = {a: {} for a in self.records}
         for layer in LAYERS:
-            per_annotator = {
-                a: sorted(getattr(r, layer), key=lambda it, layer=layer: (key_span(layer, it), it.id))
-                for a, r in self.records.items()
-            }
-
-            def score(x: Any, y: Any, layer: str = layer) -> float | None:
-                return span_score(key_span(layer, x), key_span(layer, y), m.match, m.overlap)
-
-            def tiebreak(x: Any, y: Any, layer: str = layer) -> float:
-                return similarity(layer, x, y)
-
-            groups = cluster(per_annotator, score, tiebreak,
-                             lambda it, layer=layer: key_span(layer, it))
-            groups.sort(key=lambda g, layer=layer: min((key_span(layer, it), a) for a, it in g.items()))
-            clusters = []
-            for number, group in enumerate(groups):
-                if layer == "attributions":
+            items = {a: getattr(r, layer) for a, r in self.records.items()}
+            groups = self._group_by_span(layer, items) if m.match == "exact" else None
+            if groups is None:
+                groups = self._match(layer, items)
+            else:
+                self.one_per_span.add(layer)
+            if layer == "attributions":
+                for number, group in enumerate(groups):
                     for a, it in group.items():
-                        attr_cluster[(a, it.id)] = number
-                clusters.append(_Cluster(layer, number, []))
-            out[layer] = clusters
+                        refs[a][it.id] = number
             # Values are computed once attributions are numbered (stances refer to them; nested
-            # attributions to other attributions, hence after the whole layer).
-            seen: Counter[bytes] = Counter()
-            for c, group in zip(clusters, groups, strict=True):
-                c.versions = [self._version(layer, a, group[a], attr_cluster) for a in sorted(group)]
-                c.fingerprint = orjson.dumps(
-                    [[v.annotator, self._fingerprint(v)] for v in c.versions], option=orjson.OPT_SORT_KEYS)
-                c.duplicate = seen[c.fingerprint]
-                seen[c.fingerprint] += 1
+            # attributions to other attributions, hence after the whole layer). A cluster's
+            # members are in annotator order (they join in that order).
+            values, norm = _VALUES[layer], m.normalise
+            out[layer] = [
+                _Cluster(layer, number, [_Version(a, it, values(it, refs[a], norm)) for a, it in group.items()],
+                         list(group))
+                for number, group in enumerate(groups)]
         return out
 
-    def _version(self, layer: str, annotator: str, item: Any,
-                 attr_cluster: dict[tuple[str, str], int]) -> _Version:
-        def span(s: Any) -> tuple[int, int] | None:
-            return None if s is None else (s.start, s.end)
+    def _group_by_span(self, layer: str, items: dict[str, list[Any]]) -> list[dict[str, Any]] | None:
+        """Exact matching in the usual case, where no annotator has two items on one span.
 
-        def dump(s: Any) -> dict[str, Any] | None:
-            return None if s is None else s.model_dump()
+        Then each span has one cluster, of every item on it: the clusters `_match` would
+        give, in the same order (by span), without sorting each annotator's items first.
+        Returns None when some annotator has two items on one span.
+        """
+        key = _KEY[layer]
+        by_span: dict[tuple[int, int], dict[str, Any]] = {}
+        for a in self.annotators:  # clusters list their members in annotator order
+            for it in items[a]:
+                k = key(it)
+                group = by_span.get(k)
+                if group is None:
+                    by_span[k] = {a: it}
+                elif a in group:
+                    return None
+                else:
+                    group[a] = it
+        return [by_span[k] for k in sorted(by_span)]
 
-        if layer == "rhetorical_questions":
-            values = {"span": (item.start, item.end), "kind": item.kind, "answer": span(item.answer)}
-            raw = {"span": {"start": item.start, "end": item.end, "text": item.text},
-                   "kind": item.kind, "answer": dump(item.answer)}
-        elif layer == "attributions":
-            parent = None if item.nested_in is None else attr_cluster[(annotator, item.nested_in)]
-            values = {"content": span(item.content), "type": item.type, "source": span(item.source),
-                      "cue": span(item.cue), "source_name": normalise(item.source_name),
-                      "nested_in": parent}
-            raw = {"content": dump(item.content), "type": item.type, "source": dump(item.source),
-                   "cue": dump(item.cue), "source_name": item.source_name, "nested_in": parent}
-        else:
-            holder = AUTHOR if item.holder == AUTHOR else attr_cluster[(annotator, item.holder)]
-            values = {"span": (item.start, item.end), "target": normalise(item.target),
-                      "polarity": item.polarity, "holder": holder}
-            raw = {"span": {"start": item.start, "end": item.end, "text": item.text},
-                   "target": item.target, "polarity": item.polarity, "holder": holder}
-        return _Version(annotator, item, values, raw)
+    def _match(self, layer: str, items: dict[str, list[Any]]) -> list[dict[str, Any]]:
+        """Cluster a layer's items (`matching.cluster`), ordered by position, then annotator."""
+        m, key = self.m, _KEY[layer]
+        # Each annotator's items by position, then id, so that ties between candidate pairs
+        # are broken independently of the order of the input lines.
+        per_annotator = {a: sorted(its, key=_ORDER[layer]) for a, its in items.items()}
+
+        def tiebreak(x: Any, y: Any) -> float:
+            return similarity(layer, x, y)
+
+        if m.match == "exact":
+            groups = cluster_exact(per_annotator, key, tiebreak)
+            # Members share the key, and the first member is the smallest annotator (they are
+            # taken in sorted order): the same order as the general sort below.
+            groups.sort(key=lambda g: (key(next(iter(g.values()))), next(iter(g))))
+            return groups
+
+        def score(x: Any, y: Any) -> float | None:
+            return span_score(key(x), key(y), m.match, m.overlap)
+
+        groups = cluster(per_annotator, score, tiebreak, key)
+        groups.sort(key=lambda g: min((key(it), a) for a, it in g.items()))
+        return groups
 
     # -- the merge
 
-    def run(self, gold_name: str) -> tuple[Record, list[Conflict]]:
-        clusters = self._clusters()
+    def run(self, gold_name: str) -> tuple[dict[str, Any], list[Conflict]]:
+        clusters = self.clusters = self._clusters()
         waiting: dict[tuple[str, int], _Candidate] = {}
         decided_references: dict[tuple[str, int], Conflict] = {}
         for layer in LAYERS:
+            refers = layer in _REFERENCE and bool(self.m.decisions)
             for c in clusters[layer]:
                 candidate = self._vote_or_decide(c)
-                if candidate is not None and layer in ("attributions", "stances") and \
-                        self._conflict_id(c, "reference") in self.m.decisions:
+                if candidate is not None and refers and self._conflict_id(c, "reference") in self.m.decisions:
                     # Decided as a reference conflict in an earlier round: the decision holds
                     # even if what the item refers to has entered gold since.
                     candidate = self._conflict(c, "reference", "decided while the attribution its "
                                                "holder or nested_in names was not in gold", [])
                     decided_references[c.key] = self.conflicts[-1][1]
                 if candidate is not None:
-                    waiting[c.key] = candidate
+                    waiting[layer, c.number] = candidate
         gold = self._resolve(clusters, waiting, decided_references)
-        record = self._gold_record(clusters, gold, gold_name)
+        record = self._gold_record(gold, gold_name)
         conflicts = [c for _k, c in sorted(self.conflicts, key=lambda kc: kc[0])]
         return record, conflicts
 
     def _vote_or_decide(self, c: _Cluster) -> _Candidate | None:
-        proposers = [v.annotator for v in c.versions]
-        n = len(self.annotators)
-        if len(c.versions) < self.threshold:
-            why = (f"proposed by {len(c.versions)} of {n} annotators ({', '.join(proposers)}); "
-                   f"{self.threshold} needed")
+        versions = c.versions
+        if len(versions) < self.threshold:
+            why = (f"proposed by {len(versions)} of {len(self.annotators)} annotators "
+                   f"({', '.join(v.annotator for v in versions)}); {self.threshold} needed")
             return self._conflict(c, "item", why, [])
-        winners: dict[str, Any] = {}
-        ties: dict[str, list[Any]] = {}
-        for attr in c.versions[0].values:
-            counts = Counter(v.values[attr] for v in c.versions)
+        values = versions[0].values
+        for v in versions:
+            if v.values != values:
+                return self._vote(c)
+        return _Candidate(values, (versions[0],) * len(values), c)  # all agree
+
+    def _vote(self, c: _Cluster) -> _Candidate | None:
+        """The plurality value of each attribute, or an `attribute` conflict on a tie."""
+        versions = c.versions
+        n = len(versions)
+        winners: list[Any] = []
+        sources: list[_Version] = []
+        ties: list[str] = []
+        # Each column holds one attribute's values, in the order of the versions.
+        for attr, column in zip(_ATTRIBUTES[c.layer], zip(*[v.values for v in versions], strict=True), strict=True):
+            if column.count(column[0]) == n:  # agreed
+                winners.append(column[0])
+                sources.append(versions[0])
+                continue
+            counts: dict[Any, int] = {}
+            for value in column:
+                counts[value] = counts.get(value, 0) + 1
             top = max(counts.values())
             best = [value for value, k in counts.items() if k == top]
             if len(best) == 1:
-                winners[attr] = best[0]
+                winners.append(best[0])
+                sources.append(versions[column.index(best[0])])  # the first with that value
             else:
-                ties[attr] = best
+                ties.append(attr)
         if ties:
             parts = []
             for attr in ties:
                 by_value: dict[str, list[str]] = {}
-                for v in c.versions:
+                for v in versions:
                     by_value.setdefault(self._show(c.layer, attr, v), []).append(v.annotator)
                 parts.append(f"no majority for {attr}: " + "; ".join(
                     f"{val} ({', '.join(anns)})" for val, anns in by_value.items()))
-            return self._conflict(c, "attribute", "; ".join(parts), list(ties))
-        raw = {attr: next(v.raw[attr] for v in c.versions if v.values[attr] == value)
-               for attr, value in winners.items()}
-        return _Candidate(winners, raw, proposers, self._notes(c.versions))
+            return self._conflict(c, "attribute", "; ".join(parts), ties)
+        return _Candidate(tuple(winners), tuple(sources), c)
 
     def _show(self, layer: str, attr: str, v: _Version) -> str:
-        value = v.raw[attr]
-        if isinstance(value, dict):
-            return f"[{value['start']}, {value['end']}) {value['text']!r}"
-        if attr in ("holder", "nested_in") and isinstance(value, int):
-            ref = v.item.holder if attr == "holder" else v.item.nested_in
-            content = next(a.content for a in self.records[v.annotator].attributions if a.id == ref)
-            return f"the attribution with content [{content.start}, {content.end})"
+        i = _ATTRIBUTES[layer].index(attr)
+        if attr in ("holder", "nested_in"):
+            if isinstance(v.values[i], int):
+                ref = v.item.holder if attr == "holder" else v.item.nested_in
+                content = next(a.content for a in self.records[v.annotator].attributions if a.id == ref)
+                return f"the attribution with content [{content.start}, {content.end})"
+            return repr(v.values[i])
+        value = v.item if attr == "span" else getattr(v.item, attr)
+        if attr in _SPAN_ATTRIBUTES and value is not None:
+            return f"[{value.start}, {value.end}) {value.text!r}"
         return repr(value)
-
-    @staticmethod
-    def _notes(versions: Sequence[_Version]) -> list[str]:
-        return [f"{v.annotator}: {v.item.note}" for v in versions if v.item.note]
 
     def _conflict(self, c: _Cluster, kind: ConflictKind, why: str, attributes: list[str],
                   ) -> _Candidate | None:
@@ -527,8 +677,7 @@ class _Document:
         conflict = Conflict(
             id=cid, doc_id=self.doc_id, layer=c.layer, kind=kind, status="open", why=why,
             attributes=attributes,
-            versions=[Version(annotator=a, item=None if (v := c.version(a)) is None else
-                              v.item.model_dump(mode="json", exclude_none=True))
+            versions=[Version(annotator=a, item=None if (v := c.version(a)) is None else _dump_item(v.item))
                       for a in self.annotators])
         sort_key = (list(LAYERS).index(c.layer), c.number, ["item", "attribute", "reference"].index(kind))
         self.conflicts.append((sort_key, conflict))
@@ -549,25 +698,48 @@ class _Document:
             raise CorpusToolsError(
                 f"{self.m.source}:{line}: conflict {cid} accepts {decision.accept!r}, who has no "
                 f"version of this item (versions by: {proposed}); accept one of them or reject")
-        return _Candidate(dict(version.values), dict(version.raw),
-                          [v.annotator for v in c.versions], self._notes(c.versions))
+        return _Candidate(version.values, (version,) * len(version.values), c)
 
     def _conflict_id(self, c: _Cluster, kind: str) -> str:
         # The id covers the versions' content (references as the referenced content span), so a
         # decision stops applying, and is reported stale, as soon as an annotator changes it.
-        blob = orjson.dumps([self.doc_id, c.layer, kind]) + c.fingerprint
+        blob = orjson.dumps([self.doc_id, c.layer, kind]) + self._fingerprint(c)
         cid = "c-" + hashlib.sha1(blob).hexdigest()[:12]
         # Identical clusters arise only from an annotator's duplicate items; number them.
-        return cid if c.duplicate == 0 else f"{cid}-{c.duplicate + 1}"
+        duplicate = self._duplicate(c)
+        return cid if duplicate == 0 else f"{cid}-{duplicate + 1}"
 
-    def _fingerprint(self, v: _Version) -> dict[str, Any]:
-        fp = v.item.model_dump(mode="json", exclude={"id", "note", "annotators"})
+    def _fingerprint(self, c: _Cluster) -> bytes:
+        if c.fingerprint is None:
+            c.fingerprint = orjson.dumps([[v.annotator, self._content(v)] for v in c.versions],
+                                         option=orjson.OPT_SORT_KEYS)
+        return c.fingerprint
+
+    def _content(self, v: _Version) -> dict[str, Any]:
+        """The item without id, note and annotators, references as the referenced content span."""
+        fp = msgspec.to_builtins(v.item)
+        for name in ("id", "note", "annotators"):
+            del fp[name]
         for ref in ("holder", "nested_in"):
             target = fp.get(ref)
             if target is not None and target != AUTHOR:
                 parent = next(a for a in self.records[v.annotator].attributions if a.id == target)
                 fp[ref] = [parent.content.start, parent.content.end]
         return fp
+
+    def _duplicate(self, c: _Cluster) -> int:
+        """How many earlier clusters of the layer have the same fingerprint (duplicate items)."""
+        if c.layer in self.one_per_span:
+            return 0  # equal fingerprints need an annotator with two items on one span
+        alike = self._alike.get(c.layer)
+        if alike is None:
+            # Equal fingerprints imply the same annotators with the same spans: only clusters
+            # that share those need their fingerprints compared.
+            alike = self._alike[c.layer] = {}
+            for d in self.clusters[c.layer]:
+                alike.setdefault(_shape(d), []).append(d)
+        fingerprint = self._fingerprint(c)
+        return sum(1 for d in alike[_shape(c)] if d.number < c.number and self._fingerprint(d) == fingerprint)
 
     def _resolve(self, clusters: dict[str, list[_Cluster]], waiting: dict[tuple[str, int], _Candidate],
                  conflicted: dict[tuple[str, int], Conflict]) -> dict[tuple[str, int], _Candidate]:
@@ -607,68 +779,147 @@ class _Document:
 
     def _blocked(self, layer: str, cand: _Candidate, gold: dict[tuple[str, int], _Candidate]) -> str | None:
         """Why `cand` cannot enter gold yet (its reference is not in gold), or None."""
-        ref_attr = {"attributions": "nested_in", "stances": "holder"}.get(layer)
-        if ref_attr is None:
+        index = _REFERENCE.get(layer)
+        if index is None:
             return None
-        ref = cand.values[ref_attr]
+        ref = cand.values[index]
         if ref is None or ref == AUTHOR:
             return None
         parent = gold.get(("attributions", ref))
         if parent is None:
-            return (f"its {ref_attr} is an attribution that is not in gold (decide the conflict "
-                    "on that attribution first, or accept a version that does not refer to it)")
+            return (f"its {_ATTRIBUTES[layer][index]} is an attribution that is not in gold (decide "
+                    "the conflict on that attribution first, or accept a version that does not "
+                    "refer to it)")
         if layer == "attributions":
-            lo, hi = parent.values["content"]
-            for part in ("source", "cue", "content"):
-                b = cand.values[part]
+            lo, hi = parent.values[0]
+            for part, i in _NESTED_PARTS:
+                b = cand.values[i]
                 if b is not None and not (lo <= b[0] and b[1] <= hi):
                     return (f"its {part} [{b[0]}, {b[1]}) is not inside the content [{lo}, {hi}) "
                             "of the attribution it is nested_in")
         return None
 
-    def _gold_record(self, clusters: dict[str, list[_Cluster]], gold: dict[tuple[str, int], _Candidate],
-                     gold_name: str) -> Record:
-        gold_ids: dict[tuple[str, int], str] = {}
-        for layer in LAYERS:
-            keys = sorted((k for k in gold if k[0] == layer), key=lambda k: _sort_value(gold[k].values))
-            for i, k in enumerate(keys, start=1):
-                gold_ids[k] = f"{PREFIX[layer]}{i}"
-        out: dict[str, Any] = {"doc_id": self.doc_id, "annotator": gold_name, "text": self.text,
-                               "meta": self._meta()}
-        for layer in LAYERS:
-            items = []
-            for k in sorted((k for k in gold if k[0] == layer), key=lambda k: int(gold_ids[k][1:])):
-                cand = gold[k]
-                item: dict[str, Any] = {"id": gold_ids[k]}
-                for attr, value in cand.raw.items():
-                    if attr == "span":
-                        item.update(value)
-                    elif attr == "holder":
-                        item[attr] = AUTHOR if value == AUTHOR else gold_ids[("attributions", value)]
-                    elif attr == "nested_in":
-                        item[attr] = None if value is None else gold_ids[("attributions", value)]
-                    else:
-                        item[attr] = value
-                item["annotators"] = sorted(cand.annotators)
-                if cand.notes:
-                    item["note"] = " | ".join(cand.notes)
-                items.append(item)
-            out[layer] = items
-        problems = [f for f in check_record(out) if CATALOGUE[f[0]].severity == "error"]
-        if problems:  # a bug: references are resolved before items enter gold
-            raise RuntimeError(f"merge produced an invalid gold record for {self.doc_id}: {problems}")
-        return Record.model_validate(out)
+    # -- the gold record
+
+    def _gold_record(self, gold: dict[tuple[str, int], _Candidate], gold_name: str) -> dict[str, Any]:
+        """The gold record, as `Record.model_dump(mode="json", exclude_none=True)` writes it.
+
+        It is valid by construction, so it is not validated again: every span comes from a
+        valid input on the same text, ids are generated, and `_resolve` admits an item only
+        once the attribution it refers to is in gold (and, for `nested_in`, contains it).
+        `tests/test_merge.py` validates the gold made from generated annotations.
+        """
+        by_layer: dict[str, list[_Candidate]] = {layer: [] for layer in LAYERS}
+        for (layer, _number), cand in gold.items():
+            by_layer[layer].append(cand)
+        for layer, cands in by_layer.items():
+            cands.sort(key=lambda cand: cand.values[0])
+            if layer not in self.one_per_span:
+                _break_ties(layer, cands)
+        # Gold ids are numbered in that order; stances and nested attributions refer to them.
+        attribution_ids = {cand.cluster.number: f"{PREFIX['attributions']}{i}"
+                           for i, cand in enumerate(by_layer["attributions"], start=1)}
+        record = {"doc_id": self.doc_id, "annotator": gold_name, "text": self.text, "meta": self._meta()}
+        for layer, cands in by_layer.items():
+            build, prefix = _GOLD_ITEM[layer], PREFIX[layer]
+            items = [build(cand, f"{prefix}{i}", attribution_ids) for i, cand in enumerate(cands, start=1)]
+            if self.notes:
+                items = [_with_notes(item, cand.cluster.versions) for item, cand in zip(items, cands, strict=True)]
+            record[layer] = items
+        return record
 
     def _meta(self) -> dict[str, Any]:
         # Field by field, the first value given, in annotator order.
+        metas = [self.records[a].meta for a in self.annotators]
+        if all(meta == metas[0] for meta in metas):  # the usual case: the same meta
+            metas = metas[:1]
         merged: dict[str, Any] = {}
-        for a in self.annotators:
-            for k, v in self.records[a].meta.model_dump(exclude_unset=True, exclude_none=True).items():
-                merged.setdefault(k, v)
-        return Meta.model_validate(merged).model_dump(exclude_none=True)
+        for name in _META_FIELDS:
+            for meta in metas:
+                value = getattr(meta, name)
+                if value is not None:
+                    merged[name] = value
+                    break
+        if len({meta.language for meta in metas}) > 1:
+            # The first language *given*: a record without one says nothing (though it reads
+            # as the default), which only the line itself tells.
+            given = (orjson.loads(self.lines[a]).get("meta", {}).get("language") for a in self.annotators)
+            merged["language"] = next((v for v in given if v is not None), merged["language"])
+        return merged
 
 
-def _sort_value(values: dict[str, Any]) -> tuple[tuple[int, int], str]:
-    # Position first (the matching span), then the other values, to order gold items.
-    key = values.get("span") or values["content"]
-    return key, orjson.dumps(values, option=orjson.OPT_SORT_KEYS).decode()
+def _shape(c: _Cluster) -> tuple[tuple[str, Any], ...]:
+    return tuple((v.annotator, v.values[0]) for v in c.versions)
+
+
+# The gold item of a candidate in each layer: every field as its source version wrote it, in the
+# order of the model's fields, without null ones (as a model dump with `exclude_none`).
+
+
+def _with_notes(item: dict[str, Any], versions: list[_Version]) -> dict[str, Any]:
+    """A gold item with its versions' notes, if any, joined into `note` after `annotators`."""
+    for v in versions:
+        if v.item.note:
+            note = " | ".join(f"{v.annotator}: {v.item.note}" for v in versions if v.item.note)
+            head = {"id": item.pop("id"), "annotators": item.pop("annotators"), "note": note}
+            return head | item
+    return item
+
+
+def _gold_question(cand: _Candidate, gold_id: str, _ids: dict[int, str]) -> dict[str, Any]:
+    q, c = cand.sources[0].item, cand.cluster
+    item = {"id": gold_id, "annotators": c.annotators, "start": q.start, "end": q.end, "text": q.text,
+            "kind": cand.values[1]}
+    answer = cand.sources[2].item.answer
+    if answer is not None:
+        item["answer"] = {"start": answer.start, "end": answer.end, "text": answer.text}
+    return item
+
+
+def _gold_attribution(cand: _Candidate, gold_id: str, ids: dict[int, str]) -> dict[str, Any]:
+    values, sources, c = cand.values, cand.sources, cand.cluster
+    item = {"id": gold_id, "annotators": c.annotators, "type": values[1]}
+    source, cue, content = sources[2].item.source, sources[3].item.cue, sources[0].item.content
+    if source is not None:
+        item["source"] = {"start": source.start, "end": source.end, "text": source.text}
+    if cue is not None:
+        item["cue"] = {"start": cue.start, "end": cue.end, "text": cue.text}
+    item["content"] = {"start": content.start, "end": content.end, "text": content.text}
+    source_name = sources[4].item.source_name
+    if source_name is not None:
+        item["source_name"] = source_name
+    if values[5] is not None:
+        item["nested_in"] = ids[values[5]]
+    return item
+
+
+def _gold_stance(cand: _Candidate, gold_id: str, ids: dict[int, str]) -> dict[str, Any]:
+    values, s, c = cand.values, cand.sources[0].item, cand.cluster
+    holder = values[3]
+    item = {"id": gold_id, "annotators": c.annotators, "start": s.start, "end": s.end, "text": s.text,
+            "target": cand.sources[1].item.target, "polarity": values[2],
+            "holder": AUTHOR if holder == AUTHOR else ids[holder]}
+    return item
+
+
+_GOLD_ITEM = {"rhetorical_questions": _gold_question, "attributions": _gold_attribution,
+              "stances": _gold_stance}
+# The builders above write the fields in this order; a change to the models must change them.
+assert {layer: tuple(model.model_fields) for layer, model in LAYERS.items()} == {
+    "rhetorical_questions": ("id", "annotators", "note", "start", "end", "text", "kind", "answer"),
+    "attributions": ("id", "annotators", "note", "type", "source", "cue", "content", "source_name",
+                     "nested_in"),
+    "stances": ("id", "annotators", "note", "start", "end", "text", "target", "polarity", "holder"),
+}, "the item models changed: update the gold item builders of corpus_tools.merge"
+
+
+def _break_ties(layer: str, cands: list[_Candidate]) -> None:
+    """Order gold items on the same span (sorted by span already) by their other values.
+
+    The values, as sorted-key JSON, are serialised only when there are such items (never in a
+    layer grouped by span, where each span has one cluster).
+    """
+    if len({cand.values[0] for cand in cands}) < len(cands):
+        names = _ATTRIBUTES[layer]
+        cands.sort(key=lambda cand: (cand.values[0], orjson.dumps(dict(zip(names, cand.values, strict=True)),
+                                                                  option=orjson.OPT_SORT_KEYS).decode()))
