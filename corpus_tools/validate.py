@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -32,9 +32,11 @@ _LABEL_FIELDS = {field for field, _m, _n in LABELS.values()}
 _NAME_FIELDS = {"doc_id", "annotator", "id", "holder", "nested_in", "annotators"}
 
 
-@dataclass(frozen=True)
-class LineKey:
-    """What the cross-line checks keep of a structurally readable line."""
+class LineKey(NamedTuple):
+    """What the cross-line checks keep of a structurally readable line.
+
+    A tuple rather than a dataclass: with `--jobs`, one is pickled per line from the workers.
+    """
 
     doc_id: str
     annotator: str
