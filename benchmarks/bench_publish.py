@@ -52,8 +52,8 @@ def corpus_publish(args: list[str]) -> Callable[[], None]:
     from corpus_tools.publish import publish
 
     split_dir, out = Path(args[0]), Path(tempfile.mkdtemp()) / "dataset"
-    validate = args[1] == "validate"
-    return lambda: publish(split_dir, output=out, validate=validate)
+    validate, jobs = args[1] != "trust", 2 if args[1] == "validate-jobs2" else 1
+    return lambda: publish(split_dir, output=out, validate=validate, jobs=jobs)
 
 
 def run(docs: int, repeat: int) -> dict[str, dict[str, float]]:
@@ -73,6 +73,7 @@ def run(docs: int, repeat: int) -> dict[str, dict[str, float]]:
         "Dataset.from_generator + to_parquet": ("from-generator", [str(split_dir)]),
         "corpus publish (inputs already validated)": ("corpus-publish", [str(split_dir), "trust"]),
         "corpus publish (validating its inputs)": ("corpus-publish", [str(split_dir), "validate"]),
+        "corpus publish --jobs 2 (validating in 2 processes)": ("corpus-publish", [str(split_dir), "validate-jobs2"]),
     }
     results = {}
     for label, (name, args) in rows.items():

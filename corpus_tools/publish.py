@@ -155,6 +155,7 @@ def publish(
     token: str | None = None,
     metadata: CardMetadata | None = None,
     validate: bool = True,
+    jobs: int = 1,
     api: Any = None,
     progress: Progress | None = None,
 ) -> PublishResult:
@@ -173,6 +174,7 @@ def publish(
         metadata: the card's name, licence and citation; `CardMetadata()` when None.
         validate: validate the inputs first (pass False when they were just validated, as
             `build` does).
+        jobs: processes to validate the inputs in (see `corpus_tools.validate`).
         api: a `huggingface_hub.HfApi`-like object (for tests); a real one when None.
         progress: called as `progress(step, done, total)` while writing.
 
@@ -204,9 +206,9 @@ def publish(
 
     reports: list[Report] = []
     if validate:
-        reports.append(require_valid(split_files.values())[1])
+        reports.append(require_valid(split_files.values(), jobs=jobs)[1])
         if annotator_files:
-            reports.append(require_valid(annotator_files)[1])
+            reports.append(require_valid(annotator_files, jobs=jobs)[1])
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with _system_memory_pool():

@@ -17,15 +17,16 @@ from corpus_tools.schema import Record
 from corpus_tools.validate import validate
 
 
-def require_valid(paths: Iterable[Path | str]) -> tuple[list[Path], Report]:
-    """Validate `paths`; return the files and the report (which may hold warnings).
+def require_valid(paths: Iterable[Path | str], *, jobs: int = 1) -> tuple[list[Path], Report]:
+    """Validate `paths` (in `jobs` processes); return the files and the report (which may hold
+    warnings).
 
     Raises:
         InvalidInputError: carrying the report, when there are errors.
         CorpusToolsError: when a path does not exist.
     """
     paths = [Path(p) for p in paths]
-    report = validate(paths)
+    report = validate(paths, jobs=jobs)
     if not report.valid:
         raise InvalidInputError(report)
     return expand_paths(paths), report

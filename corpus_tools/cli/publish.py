@@ -25,6 +25,7 @@ def publish(
     push: Annotated[str | None, typer.Option("--push", help="Upload the result to this Hub dataset (user/name), in one commit.")] = None,
     force: Annotated[bool, typer.Option("--force", help="With --push: replace the contents of an existing Hub dataset.")] = False,
     token: Annotated[str | None, typer.Option("--token", help="Hub token [default: HF_TOKEN or the stored login]; never printed.", envvar="HF_TOKEN", show_envvar=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Validate the inputs in N processes.")] = 1,
 ) -> None:
     """Write a Hugging Face dataset (parquet + dataset card) from a split folder.
 
@@ -37,7 +38,7 @@ def publish(
 
     with _progress() as progress, _invalid_input():
         result = publish_dataset(split_dir, output=output, annotators=annotators, push=push,
-                                 force=force, token=token, progress=progress)
+                                 force=force, token=token, jobs=jobs, progress=progress)
     out(render_publish(result))
 
 
