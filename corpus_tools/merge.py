@@ -7,10 +7,15 @@ one line of the conflicts file, with every annotator's version and an empty `dec
 adjudicator. The conflicts file with decisions filled in is the decisions file (the adjudication
 log): merging again with it applies the decisions. See `docs/merge.md` for the full semantics.
 
+An adjudicator may also write items of their own: a conflict decided `{"replace": <item>}`, and
+correction lines that replace, remove or add gold items the annotators agreed on (or never gave);
+`corpus_tools.corrections` applies them to the few documents that have any.
+
 Nothing is lost: every input item either counts towards a gold item (its annotator is listed in
-the gold item's `annotators`) or is a version in a conflict. Gold items that refer to an
-attribution (`holder`, `nested_in`) enter gold only once that attribution has; otherwise they
-become `reference` conflicts, so the gold file always validates.
+the gold item's `annotators`), is a version in a conflict, or was removed or replaced by a
+correction line, which stays in the log. Gold items that refer to an attribution (`holder`,
+`nested_in`) enter gold only once that attribution has; otherwise they become `reference`
+conflicts, so the gold file always validates.
 
 The inputs are indexed, not loaded: documents are read one at a time by seeking to their lines,
 and the outputs are streamed to temporary files that replace the targets at the end.
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +34,8 @@ import msgspec
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer, model_validator
 
-from corpus_tools import fastpath
+from corpus_tools import corrections, fastpath
+from corpus_tools.corrections import PREFIX, CorrectionDecision, CorrectionEntry, Outcome
 from corpus_tools.docindex import DocIndex
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.jsonl import atomic_open, dumps, iter_lines
@@ -44,9 +50,6 @@ from corpus_tools.matching import (
 from corpus_tools.records import require_valid
 from corpus_tools.schema import AUTHOR, LAYERS, Meta, Name, Record
 
-PREFIX = {"rhetorical_questions": "q", "attributions": "t", "stances": "s"}
-"""The prefix of gold item ids in each layer: `q1`, `t1`, `s1`, ..."""
-
 ConflictKind = Literal["item", "attribute", "reference"]
 Status = Literal["open", "decided", "stale"]
 
@@ -55,7 +58,8 @@ Status = Literal["open", "decided", "stale"]
 
 
 class Decision(BaseModel):
-    """An adjudicator's decision on a conflict: accept one annotator's version, or reject all."""
+    """An adjudicator's decision on a conflict: accept one annotator's version, reject all, or
+    replace them with the adjudicator's own."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -63,17 +67,25 @@ class Decision(BaseModel):
     """The annotator whose version (the whole item as they annotated it) goes into gold."""
     reject: Literal[True] | None = None
     """`true`: nothing of this conflict goes into gold."""
+    replace: dict[str, Any] | None = None
+    """The adjudicator's version of the item (annotator format, `id` optional; a reference to an
+    attribution as `"@START-END"`), which goes into gold instead of the annotators'."""
 
     @model_validator(mode="after")
     def _one_of(self) -> Decision:
-        if (self.accept is None) == (self.reject is None):
-            raise ValueError('give exactly one of {"accept": "<annotator>"} or {"reject": true}')
+        if sum(v is not None for v in (self.accept, self.reject, self.replace)) != 1:
+            raise ValueError(_ONE_DECISION)
         return self
 
     @model_serializer
     def _dump(self) -> dict[str, Any]:
         # Written back as the adjudicator wrote it: only the key that was given.
-        return {"accept": self.accept} if self.accept is not None else {"reject": True}
+        if self.accept is not None:
+            return {"accept": self.accept}
+        return {"reject": True} if self.reject else {"replace": self.replace}
+
+
+_ONE_DECISION = 'give exactly one of {"accept": "<annotator>"}, {"reject": true} or {"replace": <item>}'
 
 
 class Version(BaseModel):
@@ -104,7 +116,7 @@ class Conflict(BaseModel):
     versions: list[Version]
     """Every annotator of the document, sorted by name."""
     decision: Decision | None = None
-    """To fill in: `{"accept": "<annotator>"}` or `{"reject": true}`."""
+    """To fill in: `{"accept": "<annotator>"}`, `{"reject": true}` or `{"replace": <item>}`."""
     adjudicator: str | None = None
     """Who decided (stamped by `--adjudicator` when left empty)."""
     reason: str | None = None
@@ -134,18 +146,33 @@ class LayerCounts(BaseModel):
     decided: int = 0
     """Conflicts whose decision was applied (accepted into gold or rejected)."""
     stale: int = 0
-    """Decisions whose conflict no longer arises (kept in the conflicts file, marked stale)."""
+    """Decisions whose conflict no longer arises, and corrections that no longer apply (kept in
+    the conflicts file, marked stale)."""
+    replaced: int = 0
+    """Gold items replaced by correction lines."""
+    removed: int = 0
+    """Gold items removed by correction lines."""
+    added: int = 0
+    """Items added to gold by correction lines."""
+
+    @property
+    def corrections(self) -> int:
+        """Correction lines applied."""
+        return self.replaced + self.removed + self.added
 
 
 class StaleDecision(BaseModel):
-    """A decision that matched no conflict of this run: the annotations changed since."""
+    """A decision that matched no conflict of this run, or a correction that matched no gold
+    item: the annotations changed since."""
 
-    id: str
+    id: str | None
+    """The conflict's id; None for a correction line."""
     doc_id: str | None
     layer: str | None
-    decision: Decision
+    decision: Decision | CorrectionDecision
     line: int
     """Line of the decisions file."""
+    why: str = "no such conflict any more"
 
 
 class MergeResult(BaseModel):
@@ -212,15 +239,18 @@ def merge(paths: Iterable[Path | str], *, output: Path, conflicts: Path,
     for target in (output, conflicts):
         if target.resolve() in resolved:
             raise CorpusToolsError(f"{target}: is one of the input files; write it elsewhere")
-    table = read_decisions(decisions) if decisions is not None else {}
-    merger = _Merger(match, overlap, min_votes, table, decisions)  # type: ignore[arg-type]
+    table = read_decisions(decisions) if decisions is not None else Decisions()
+    merger = _Merger(match, overlap, min_votes, table, decisions, adjudicator)  # type: ignore[arg-type]
     result = MergeResult(output=str(output), conflicts_file=str(conflicts),
                          warnings=report.summary.warnings,
                          layers={layer: LayerCounts() for layer in LAYERS})
     annotators: set[str] = set()
+    # Correction lines and stale decisions follow the conflicts, in the order of the decisions
+    # file (the order corrections apply in), so appended lines stay where they were appended.
+    tail: list[tuple[int, bytes]] = []
     with DocIndex(files) as index, atomic_open(output) as gold_f, atomic_open(conflicts) as conf_f:
         for doc_id in index.doc_ids():
-            gold, records, doc_conflicts = merger.merge_document(index.lines(doc_id), gold_name)
+            gold, records, doc_conflicts, outcomes = merger.merge_document(index.lines(doc_id), gold_name)
             gold_f.write(dumps(gold))
             result.documents += 1
             result.records += len(records)
@@ -235,52 +265,113 @@ def merge(paths: Iterable[Path | str], *, output: Path, conflicts: Path,
                 else:
                     counts.conflicts += 1
                 conf_f.write(dumps(c.model_dump(mode="json")))
+            tail.extend((outcome.entry.line, _record_outcome(outcome, result)) for outcome in outcomes)
         for entry, line, raw in merger.unused():
             stale = _stale_record(entry, raw)  # not stamped: this run did not apply it
-            conf_f.write(dumps(stale.model_dump(mode="json")))
             if stale.layer in result.layers:
                 result.layers[stale.layer].stale += 1
             assert entry.decision is not None
             result.stale.append(StaleDecision(id=entry.id, doc_id=stale.doc_id or None,
                                               layer=stale.layer or None, decision=entry.decision,
                                               line=line))
+            tail.append((line, dumps(stale.model_dump(mode="json"))))
+        for entry in merger.unused_corrections():
+            why = (f"no document {entry.correction.doc_id!r} among the inputs; fix doc_id or "
+                   "delete this line")
+            tail.append((entry.line, _record_outcome(Outcome(entry, "stale", why, None), result)))
+        for _line, raw in sorted(tail, key=lambda t: t[0]):
+            conf_f.write(raw)
+    result.stale.sort(key=lambda s: s.line)
     result.annotators = sorted(annotators)
     return result
 
 
-def read_decisions(path: Path) -> dict[str, tuple[_DecisionEntry, int, dict[str, Any]]]:
-    """The decided lines of a decisions file: `id -> (entry, line number, raw object)`.
+def _record_outcome(outcome: Outcome, result: MergeResult) -> bytes:
+    """Count a correction's outcome in `result`; return its line for the conflicts file."""
+    c = outcome.entry.correction
+    counts = result.layers[c.layer]
+    if outcome.status == "stale":
+        counts.stale += 1
+        result.stale.append(StaleDecision(id=None, doc_id=c.doc_id, layer=c.layer, decision=c.decision,
+                                          line=outcome.entry.line, why=outcome.why))
+    else:
+        done = {"replace": "replaced", "remove": "removed", "add": "added"}[c.decision.action]
+        setattr(counts, done, getattr(counts, done) + 1)
+    written = c.model_copy(update={"status": outcome.status, "why": outcome.why,
+                                   "adjudicator": c.adjudicator or outcome.adjudicator})
+    return dumps(written.model_dump(mode="json"))
 
-    Lines whose `decision` is null are skipped (they are open conflicts of an earlier run).
+
+@dataclass
+class Decisions:
+    """A decisions file as read: decided conflicts and correction lines."""
+
+    conflicts: dict[str, tuple[_DecisionEntry, int, dict[str, Any]]] = field(default_factory=dict)
+    """`id -> (entry, line number, raw object)` of the decided conflicts."""
+    corrections: dict[str, list[CorrectionEntry]] = field(default_factory=dict)
+    """`doc_id -> correction lines`, in file order."""
+
+
+def read_decisions(path: Path) -> Decisions:
+    """The decided conflicts and the correction lines of a decisions file.
+
+    Conflict lines whose `decision` is null are skipped (open conflicts of an earlier run).
 
     Raises:
-        CorpusToolsError: when the file is missing, a line is not JSON, or a decision is
-            malformed (naming the file and line).
+        CorpusToolsError: when the file is missing, a line is not JSON, or a decision or
+            correction is malformed (naming the file and line).
     """
     path = Path(path)
     if not path.is_file():
         raise CorpusToolsError(f"{path}: no such decisions file")
-    table: dict[str, tuple[_DecisionEntry, int, dict[str, Any]]] = {}
+    out = Decisions()
     for number, raw in iter_lines(path):
         if not raw.strip():
             continue
         try:
             obj = orjson.loads(raw)
-            entry = _DecisionEntry.model_validate(obj)
         except orjson.JSONDecodeError as e:
             raise CorpusToolsError(f"{path}:{number}: not valid JSON: {e}") from None
-        except ValidationError as e:
-            first = e.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise CorpusToolsError(f"{path}:{number}: {where}: {first['msg']}; a decision is "
-                                   '{"accept": "<annotator>"} or {"reject": true}') from None
-        if entry.decision is None:
+        if isinstance(obj, dict) and obj.get("kind") == "correction":
+            entry = _read_correction(obj, path, number)
+            out.corrections.setdefault(entry.correction.doc_id, []).append(entry)
             continue
-        if entry.id in table:
-            raise CorpusToolsError(f"{path}:{number}: conflict {entry.id} is decided again "
-                                   f"(first at line {table[entry.id][1]}); keep one decision")
-        table[entry.id] = (entry, number, obj)
-    return table
+        try:
+            decided = _DecisionEntry.model_validate(obj)
+        except ValidationError as e:
+            raise CorpusToolsError(f"{path}:{number}: {_first_error(e)}; a decision is "
+                                   '{"accept": "<annotator>"}, {"reject": true} or '
+                                   '{"replace": <item>}') from None
+        if decided.decision is None:
+            continue
+        if decided.id in out.conflicts:
+            raise CorpusToolsError(f"{path}:{number}: conflict {decided.id} is decided again "
+                                   f"(first at line {out.conflicts[decided.id][1]}); keep one decision")
+        out.conflicts[decided.id] = (decided, number, obj)
+    return out
+
+
+def _read_correction(obj: dict[str, Any], path: Path, number: int) -> CorrectionEntry:
+    where = f"{path}:{number}"
+    try:
+        correction = corrections.Correction.model_validate(obj)
+    except ValidationError as e:
+        raise CorpusToolsError(f'{where}: {_first_error(e)}; a correction\'s decision is '
+                               '{"replace": <item>}, {"remove": true} or {"add": <item>}') from None
+    given = correction.decision.replace or correction.decision.add
+    item = None
+    if given is not None:
+        try:
+            item = corrections.parse_item(correction.layer, given)
+        except ValueError as e:
+            raise CorpusToolsError(f"{where}: decision.{correction.decision.action}: {e}") from None
+    return CorrectionEntry(correction, number, item)
+
+
+def _first_error(e: ValidationError) -> str:
+    first = e.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def _check_name(what: str, value: str) -> None:
@@ -442,6 +533,9 @@ class _Candidate:
     with the winning value: `target` and `source_name` are compared normalised)."""
     cluster: _Cluster
     """Its cluster: the annotators and notes of every version go into gold."""
+    replacement: tuple[dict[str, Any], int] | None = None
+    """For a conflict decided `replace`: the gold item the adjudicator wrote (references as
+    `"@START-END"`, no id yet) and the line of the decision."""
 
 
 @dataclass(slots=True)
@@ -467,13 +561,16 @@ class _Cluster:
 
 class _Merger:
     def __init__(self, match: MatchMode, overlap: float, min_votes: int | None,
-                 decisions: dict[str, tuple[_DecisionEntry, int, dict[str, Any]]],
-                 source: Path | None = None) -> None:
+                 decisions: Decisions, source: Path | None = None,
+                 adjudicator: str | None = None) -> None:
         self.source = source
         self.match = match
         self.overlap = overlap
         self.min_votes = min_votes
-        self.decisions = decisions
+        self.decisions = decisions.conflicts
+        self.corrections = dict(decisions.corrections)
+        """The correction lines of the documents not merged yet."""
+        self.adjudicator = adjudicator
         self.used: set[str] = set()
         self.normalise = _Normalise()
 
@@ -482,16 +579,26 @@ class _Merger:
         left = [v for k, v in self.decisions.items() if k not in self.used]
         return sorted(left, key=lambda v: v[1])
 
+    def unused_corrections(self) -> list[CorrectionEntry]:
+        """Correction lines of documents that are not among the inputs, in file order."""
+        return sorted((e for entries in self.corrections.values() for e in entries), key=lambda e: e.line)
+
     def merge_document(self, lines: Sequence[bytes], gold_name: str,
-                       ) -> tuple[dict[str, Any], list[Any], list[Conflict]]:
-        """Merge the lines of one document: `(gold record, input records, conflicts)`.
+                       ) -> tuple[dict[str, Any], list[Any], list[Conflict], list[Outcome]]:
+        """Merge the lines of one document: `(gold record, input records, conflicts, what
+        became of its correction lines)`.
 
         The gold record is a dict with the keys in the order of a `Record` dump.
         """
         records = [_decode(raw) for raw in lines]
         doc = _Document(self, records, lines)
         gold, conflicts = doc.run(gold_name)
-        return gold, records, conflicts
+        entries = self.corrections.pop(doc.doc_id, [])
+        outcomes: list[Outcome] = []
+        if entries or doc.written:  # rare: the slow path
+            outcomes = corrections.apply(gold, entries, doc.written, source=self.source,
+                                         adjudicator=self.adjudicator)
+        return gold, records, conflicts, outcomes
 
 
 class _Document:
@@ -514,6 +621,8 @@ class _Document:
         """The layers in which no annotator has two items on one span."""
         self.notes = any(it.note for r in records for layer in LAYERS for it in getattr(r, layer))
         """Whether any item has a note (then gold items collect their versions' notes)."""
+        self.written: dict[int, int] = {}
+        """`id(gold item) -> line` of the gold items that `replace` decisions wrote."""
 
     # -- building clusters
 
@@ -692,6 +801,8 @@ class _Document:
         conflict.status = "decided"
         if decision.reject:
             return None
+        if decision.replace is not None:
+            return self._replacement(c, decision.replace, entry, line)
         version = c.version(decision.accept or "")
         if version is None:
             proposed = ", ".join(v.annotator for v in c.versions)
@@ -699,6 +810,26 @@ class _Document:
                 f"{self.m.source}:{line}: conflict {cid} accepts {decision.accept!r}, who has no "
                 f"version of this item (versions by: {proposed}); accept one of them or reject")
         return _Candidate(version.values, (version,) * len(version.values), c)
+
+    def _replacement(self, c: _Cluster, given: dict[str, Any], entry: _DecisionEntry, line: int,
+                     ) -> _Candidate:
+        """The candidate of a conflict decided `{"replace": <item>}`: the adjudicator's item,
+        with the cluster's annotators (and their notes, then the adjudicator's reason)."""
+        where = f"{self.m.source}:{line}"
+        try:
+            item = corrections.parse_item(c.layer, given)
+        except ValueError as e:
+            raise CorpusToolsError(f"{where}: decision.replace: {e}") from None
+        who = corrections.check_adjudicator(entry.adjudicator or self.m.adjudicator, where)
+        notes = " | ".join(f"{v.annotator}: {v.item.note}" for v in c.versions if v.item.note) or None
+        gold = item.gold(list(c.annotators), corrections.adjudicator_note(notes, who, item, entry.reason))
+        # The item's values, as the votes compare them; a reference stays "@START-END" (it is
+        # resolved once the document's gold is complete), which never blocks it (`_blocked`).
+        model = LAYERS[c.layer]
+        struct = msgspec.convert({**gold, "id": "x", "annotators": None}, fastpath.struct_for(model))
+        ref = gold.get(corrections.REFERENCE.get(c.layer, ""))
+        values = _VALUES[c.layer](struct, {ref: ref} if isinstance(ref, str) else {}, self.m.normalise)
+        return _Candidate(values, (), c, (gold, line))
 
     def _conflict_id(self, c: _Cluster, kind: str) -> str:
         # The id covers the versions' content (references as the referenced content span), so a
@@ -783,7 +914,7 @@ class _Document:
         if index is None:
             return None
         ref = cand.values[index]
-        if ref is None or ref == AUTHOR:
+        if not isinstance(ref, int):  # None, author, or an adjudicator's "@START-END"
             return None
         parent = gold.get(("attributions", ref))
         if parent is None:
@@ -822,11 +953,20 @@ class _Document:
         record = {"doc_id": self.doc_id, "annotator": gold_name, "text": self.text, "meta": self._meta()}
         for layer, cands in by_layer.items():
             build, prefix = _GOLD_ITEM[layer], PREFIX[layer]
-            items = [build(cand, f"{prefix}{i}", attribution_ids) for i, cand in enumerate(cands, start=1)]
+            items = [build(cand, f"{prefix}{i}", attribution_ids) if cand.replacement is None
+                     else self._written(cand.replacement, f"{prefix}{i}")
+                     for i, cand in enumerate(cands, start=1)]
             if self.notes:
-                items = [_with_notes(item, cand.cluster.versions) for item, cand in zip(items, cands, strict=True)]
+                items = [item if cand.replacement is not None else _with_notes(item, cand.cluster.versions)
+                         for item, cand in zip(items, cands, strict=True)]
             record[layer] = items
         return record
+
+    def _written(self, replacement: tuple[dict[str, Any], int], gold_id: str) -> dict[str, Any]:
+        item, line = replacement
+        item = {**item, "id": gold_id}
+        self.written[id(item)] = line
+        return item
 
     def _meta(self) -> dict[str, Any]:
         # Field by field, the first value given, in annotator order.

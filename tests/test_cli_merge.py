@@ -22,7 +22,7 @@ def test_merge_then_adjudicate_then_merge_again(tmp_path: Path) -> None:
     gold, log = tmp_path / "gold" / "gold.jsonl", tmp_path / "adjudication" / "conflicts.jsonl"
     result = runner.invoke(app, ["merge", str(inputs), "--output", str(gold), "--conflicts", str(log)])
     assert result.exit_code == 0, result.output
-    assert "merged 2 document(s) from 4 record(s) by 3 annotator(s)" in result.stdout
+    assert f"merge: 2 document(s) from 4 record(s) by 3 annotator(s) -> {gold}" in result.stdout
     assert "stances: 2 in gold, 2 open conflict(s), 0 decided, 0 stale decision(s)" in result.stdout
     assert f"4 conflict(s) await a decision in {log}" in result.stdout
     assert runner.invoke(app, ["validate", str(gold)]).exit_code == 0

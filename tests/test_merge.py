@@ -361,12 +361,16 @@ def corpus(draw: Any) -> list[dict[str, Any]]:
 
 
 def assert_nothing_lost(records: list[dict[str, Any]], gold: list[dict[str, Any]],
-                        conflicts: list[dict[str, Any]], match: str) -> None:
-    """Each input item counts towards a gold item that matches it, or is a version in a conflict."""
+                        log: list[dict[str, Any]], match: str) -> None:
+    """Each input item counts towards a gold item that matches it, is a version in a conflict, or
+    is accounted for by a correction line of the log that removed or replaced its gold item."""
     gold_by_doc = {g["doc_id"]: Record.model_validate(g) for g in gold}
     assert sorted(gold_by_doc) == sorted({r["doc_id"] for r in records})
+    conflicts = [c for c in log if c.get("kind") != "correction"]
     in_conflicts = {(c["doc_id"], c["layer"], v["annotator"], json.dumps(v["item"], sort_keys=True))
                     for c in conflicts for v in c["versions"] if v["item"] is not None}
+    corrected = [(c["doc_id"], c["layer"], (c["match"]["start"], c["match"]["end"])) for c in log
+                 if c.get("kind") == "correction" and c["status"] == "applied" and c["match"] is not None]
     for rec in records:
         model = Record.model_validate(rec)
         g = gold_by_doc[rec["doc_id"]]
@@ -375,6 +379,10 @@ def assert_nothing_lost(records: list[dict[str, Any]], gold: list[dict[str, Any]
                 counted = any(rec["annotator"] in (gi.annotators or []) and
                               span_score(_key_span(layer, gi), _key_span(layer, item), match, 0.5) is not None
                               for gi in getattr(g, layer))
+                counted = counted or any(
+                    (doc, lay) == (rec["doc_id"], layer)
+                    and span_score(key, _key_span(layer, item), match, 0.5) is not None
+                    for doc, lay, key in corrected)
                 dumped = json.dumps(item.model_dump(mode="json", exclude_none=True), sort_keys=True)
                 assert counted or (rec["doc_id"], layer, rec["annotator"], dumped) in in_conflicts, \
                     (rec["doc_id"], layer, rec["annotator"], dumped)
@@ -398,10 +406,16 @@ def test_nothing_is_lost(tmp_path: Path, records: list[dict[str, Any]], choices:
     for _round in range(2):
         for c in conflicts:
             if c["status"] == "open" and c["decision"] is None:
-                proposed = [v["annotator"] for v in c["versions"] if v["item"] is not None]
-                c["decision"] = choices.choice([None, {"reject": True}, {"accept": choices.choice(proposed)}])
+                proposed = [v["item"] for v in c["versions"] if v["item"] is not None]
+                version = choices.choice(proposed)
+                options = [None, {"reject": True}, {"accept": c["versions"][[v["item"] for v in c["versions"]].index(version)]["annotator"]}]
+                if version.get("holder", "author") == "author" and version.get("nested_in") is None:
+                    # the adjudicator's own version: here, one annotator's without its note
+                    options.append({"replace": {k: v for k, v in version.items() if k not in ("id", "note")}})
+                c["decision"] = choices.choice(options)
         write_jsonl(log, conflicts)
-        result = merge([src], output=tmp_path / "gold.jsonl", conflicts=log, decisions=log, match=match)
+        result = merge([src], output=tmp_path / "gold.jsonl", conflicts=log, decisions=log, match=match,
+                       adjudicator="adj-1")
         assert result.stale == []
         gold, after = read(tmp_path / "gold.jsonl"), read(log)
         assert validate([tmp_path / "gold.jsonl"]).valid

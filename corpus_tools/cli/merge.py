@@ -12,6 +12,7 @@ from corpus_tools.agreement import agreement as compute_agreement
 from corpus_tools.cli.app import app, err, handle_errors, out
 from corpus_tools.cli.render import report_text
 from corpus_tools.errors import InvalidInputError
+from corpus_tools.merge import MergeResult
 from corpus_tools.merge import merge as run_merge
 
 
@@ -44,9 +45,11 @@ def merge(
 ) -> None:
     """Merge annotators into gold by majority vote; write what they disagree on as conflicts.
 
-    Fill in the `decision` of each conflict ({"accept": "<annotator>"} or {"reject": true})
-    and merge again with --decisions to apply them. Exit status: 0 merged (open conflicts
-    included), 1 invalid inputs, 2 usage error. See docs/merge.md.
+    Fill in the `decision` of each conflict ({"accept": "<annotator>"}, {"reject": true} or
+    {"replace": <item>}), add correction lines to fix gold items the annotators agreed on, and
+    merge again with --decisions to apply them. Exit status: 0 merged (open conflicts
+    included), 1 invalid inputs, 2 usage error (also a correction that is ambiguous or makes
+    gold invalid). See docs/merge.md.
 
     Example: corpus merge annotations/ -o gold/gold.jsonl -c adjudication/conflicts.jsonl -d adjudication/conflicts.jsonl --adjudicator alice
     """
@@ -57,17 +60,24 @@ def merge(
     except InvalidInputError as e:
         err(report_text(e.report))  # type: ignore[arg-type]
         raise typer.Exit(code=1) from None
+    render_merge(result, decisions)
+
+
+def render_merge(result: MergeResult, decisions: Path | None) -> None:
+    """Print what a merge did: stale decisions to stderr, counts per layer to stdout."""
     for stale in result.stale:
-        err(f"{decisions}:{stale.line}: stale decision {stale.id} ({stale.doc_id}, {stale.layer}): "
-            "no such conflict any more; kept in the conflicts file, marked stale")
-    out(f"merged {result.documents} document(s) from {result.records} record(s) by "
-        f"{len(result.annotators)} annotator(s)")
+        what = "correction" if stale.id is None else f"decision {stale.id}"
+        err(f"{decisions}:{stale.line}: stale {what} ({stale.doc_id}, {stale.layer}): {stale.why}; "
+            "kept in the conflicts file, marked stale")
+    out(f"merge: {result.documents} document(s) from {result.records} record(s) by "
+        f"{len(result.annotators)} annotator(s) -> {result.output}")
     for layer, c in result.layers.items():
         out(f"  {layer}: {c.gold} in gold, {c.conflicts} open conflict(s), {c.decided} decided, "
-            f"{c.stale} stale decision(s)")
-    out(f"wrote {result.output} and {result.conflicts_file}")
+            f"{c.stale} stale decision(s); corrections: {c.replaced} replaced, {c.removed} removed, "
+            f"{c.added} added")
+    out(f"  conflicts and decisions: {result.conflicts_file}")
     if result.open_conflicts:
-        out(f"{result.open_conflicts} conflict(s) await a decision in {result.conflicts_file}")
+        out(f"  {result.open_conflicts} conflict(s) await a decision in {result.conflicts_file}")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from corpus_tools.cli.app import app, err, handle_errors, out
+from corpus_tools.cli.merge import render_merge
 from corpus_tools.cli.render import report_text
 from corpus_tools.errors import InvalidInputError
 
@@ -65,12 +66,7 @@ def build(
             "warning(s); see `corpus validate`")
     if settings.decisions is not None and not result.decisions_applied:
         err(f"note: no decisions file at {settings.decisions} yet; open conflicts are left out of gold")
-    out(f"merge: {merged.documents} document(s) from {merged.records} record(s) by "
-        f"{len(merged.annotators)} annotator(s) -> {merged.output}")
-    for layer, c in merged.layers.items():
-        out(f"  {layer}: {c.gold} in gold, {c.conflicts} open conflict(s), {c.decided} decided")
-    if merged.open_conflicts:
-        out(f"  {merged.open_conflicts} conflict(s) await a decision in {merged.conflicts_file}")
+    render_merge(merged, settings.decisions)
     out("split: " + ", ".join(f"{s} {c.documents}" for s, c in splitted.counts.items())
         + f" document(s) -> {splitted.output}")
     for leak in splitted.leakage:
