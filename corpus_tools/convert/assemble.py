@@ -10,13 +10,16 @@ the record it built, so that what it returns as clean also passes `corpus valida
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from corpus_tools.convert import mapping as m
 from corpus_tools.convert.offsets import UNITS, Fragments, Matcher, exact, resolve
+from corpus_tools.jsonl import iter_lines
 from corpus_tools.problems import Problem, make_problem
 from corpus_tools.schema import AUTHOR, Meta, Record
 from corpus_tools.validate import check_line
@@ -399,3 +402,21 @@ def file_problem(code: str, file: object, line: int | None, where: str | None,
                  message: str) -> Problem:
     """A problem of a tool file as a whole (not of one span)."""
     return make_problem(code, str(file), line, where, message)
+
+
+def json_lines(path: Path, read_object: Callable[[int, Any], Iterator[ToolDoc | Problem]]
+               ) -> Iterator[ToolDoc | Problem]:
+    """For a JSONL export: `read_object(line, obj)` for each non-blank line, and a problem (not an
+    exception) for a line that is not JSON or a file that cannot be read."""
+    try:
+        for n, raw in iter_lines(path):
+            if not raw.strip():
+                continue
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError as e:
+                yield file_problem("import-bad-format", path, n, None, f"not valid JSON: {e}")
+                continue
+            yield from read_object(n, obj)
+    except OSError as e:
+        yield file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")

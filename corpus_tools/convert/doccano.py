@@ -22,11 +22,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from corpus_tools.convert import mapping as m
-from corpus_tools.convert.assemble import ReadOptions, ToolDoc, ToolRelation, ToolSpan, file_problem
-from corpus_tools.jsonl import iter_lines
+from corpus_tools.convert.assemble import (
+    ReadOptions,
+    ToolDoc,
+    ToolRelation,
+    ToolSpan,
+    file_problem,
+    json_lines,
+)
 from corpus_tools.problems import Problem
 
 TOOL = "doccano"
@@ -40,20 +44,10 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
             yield file_problem("import-pooled-annotations", path, None, None,
                                "all.jsonl pools every annotator's spans (collaborative project); "
                                "they are imported as one annotator named 'all'")
-        try:
-            for n, raw in iter_lines(path):
-                if raw.strip():
-                    yield from _read_line(path, n, raw, opts)
-        except OSError as e:
-            yield file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")
+        yield from json_lines(path, lambda n, obj, path=path: _read_object(path, n, obj, opts))
 
 
-def _read_line(path: Path, n: int, raw: bytes, opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        yield file_problem("import-bad-format", path, n, None, f"not valid JSON: {e}")
-        return
+def _read_object(path: Path, n: int, obj: Any, opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
     text = obj.get("text", obj.get("data")) if isinstance(obj, dict) else None
     if not isinstance(text, str):
         yield file_problem("import-bad-format", path, n, None,

@@ -16,11 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from corpus_tools.convert import mapping as m
-from corpus_tools.convert.assemble import ReadOptions, ToolDoc, ToolRelation, ToolSpan, file_problem
-from corpus_tools.jsonl import iter_lines
+from corpus_tools.convert.assemble import (
+    ReadOptions,
+    ToolDoc,
+    ToolRelation,
+    ToolSpan,
+    file_problem,
+    json_lines,
+)
 from corpus_tools.problems import Problem
 
 TOOL = "Prodigy"
@@ -39,20 +43,10 @@ _SPAN_KEYS = {"start", "end", "label", "token_start", "token_end", "text", "type
 def read(paths: list[Path], opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
     """Yield one `ToolDoc` per accepted line."""
     for path in paths:
-        try:
-            for n, raw in iter_lines(path):
-                if raw.strip():
-                    yield from _read_line(path, n, raw, opts)
-        except OSError as e:
-            yield file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")
+        yield from json_lines(path, lambda n, obj, path=path: _read_object(path, n, obj, opts))
 
 
-def _read_line(path: Path, n: int, raw: bytes, opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        yield file_problem("import-bad-format", path, n, None, f"not valid JSON: {e}")
-        return
+def _read_object(path: Path, n: int, obj: Any, opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
     if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
         yield file_problem("import-bad-format", path, n, None,
                            "the line has no `text` string; is it `prodigy db-out` output?")
