@@ -86,12 +86,18 @@ def _constraints(metadata: list[Any]) -> dict[str, Any]:
         if isinstance(m, MinLen):
             out["min_length"] = m.min_length
         elif getattr(m, "pattern", None) not in (None, NAME_PATTERN):
-            out["pattern"] = m.pattern
+            out["pattern"] = _anchored(m.pattern)
         elif isinstance(m, FieldInfo):
             out.update(_constraints(m.metadata))
         elif getattr(m, "min_length", None) is not None:
             out["min_length"] = m.min_length
     return out
+
+
+def _anchored(pattern: str) -> str:
+    """The pattern as Pydantic applies it: msgspec uses Python's `re.search`, where a final `$`
+    also matches before a trailing newline ("2017\n"); `\\Z` matches only at the very end."""
+    return pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith(r"\$") else pattern
 
 
 _DECODER = msgspec.json.Decoder(struct_for(Record))

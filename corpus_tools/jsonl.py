@@ -34,17 +34,26 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 def expand_paths(paths: Iterable[Path], pattern: str = "*.jsonl") -> list[Path]:
     """Files named by `paths`, recursing into folders for `pattern`, in a stable order.
 
+    A file named twice (directly, or also through its folder) is listed once, so that it is
+    not reported as duplicating itself.
+
     Raises:
         CorpusToolsError: when a path does not exist (a usage error, not a data problem).
     """
     out: list[Path] = []
+    seen: set[Path] = set()
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob(pattern) if q.is_file()))
+            found = sorted(q for q in p.rglob(pattern) if q.is_file())
         elif p.exists():
-            out.append(p)
+            found = [p]
         else:
             raise CorpusToolsError(f"{p}: no such file or folder")
+        for q in found:
+            key = q.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(q)
     return out
 
 
@@ -93,21 +102,3 @@ def write_jsonl(path: Path, rows: Iterable[Any]) -> int:
             f.write(dumps(row))
             n += 1
     return n
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    """Yield `(line_number, parsed_object)` for each non-blank line of a trusted JSONL file.
-
-    For files already validated or written by this toolkit; annotator files go through
-    `corpus_tools.validate`, which reports bad lines instead of raising.
-
-    Raises:
-        CorpusToolsError: on a line that is not valid JSON, naming file and line.
-    """
-    for number, raw in iter_lines(path):
-        if not raw.strip():
-            continue
-        try:
-            yield number, orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            raise CorpusToolsError(f"{path}:{number}: not valid JSON: {e}") from None

@@ -234,6 +234,9 @@ def merge(paths: Iterable[Path | str], *, output: Path, conflicts: Path,
         if value is not None:
             _check_name(name, value)
     output, conflicts = Path(output), Path(conflicts)
+    if output.resolve() == conflicts.resolve():
+        raise CorpusToolsError(f"{output}: --output and --conflicts name the same file; the gold "
+                               "would overwrite the adjudication log")
     files, report = require_valid(paths)
     resolved = {f.resolve() for f in files}
     for target in (output, conflicts):

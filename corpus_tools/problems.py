@@ -245,6 +245,11 @@ class ReportBuilder:
         self.files = 0
         self.records = 0
 
+    def shown(self, code: str) -> bool:
+        """Whether the next problem of `code` would be listed (not ignored, not over the cap)."""
+        return code not in self.ignore and (self.max_per_code is None
+                                             or self.counts[code] < self.max_per_code)
+
     def add(self, problem: Problem) -> None:
         if problem.code in self.ignore:
             return

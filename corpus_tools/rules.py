@@ -96,9 +96,25 @@ def check_span(text: str, span: dict[str, Any], path: str) -> Iterator[Finding]:
 
 
 def splits_word(text: str, start: int, end: int) -> bool:
-    """Whether `[start, end)` cuts a word: a letter or digit on both sides of a boundary."""
-    return ((start > 0 and text[start - 1].isalnum() and text[start].isalnum())
-            or (end < len(text) and text[end].isalnum() and text[end - 1].isalnum()))
+    """Whether `[start, end)` cuts a word: a letter or digit on both sides of a boundary.
+
+    Scripts written without spaces between words (Chinese, Japanese, Thai, ...) have no such
+    boundaries to check, so their characters never count as cutting a word.
+    """
+    return ((start > 0 and _in_word(text[start - 1]) and _in_word(text[start]))
+            or (end < len(text) and _in_word(text[end]) and _in_word(text[end - 1])))
+
+
+def _in_word(c: str) -> bool:
+    return c.isalnum() and not _unspaced(c)
+
+
+def _unspaced(c: str) -> bool:
+    o = ord(c)
+    # Thai, Lao, Tibetan, Myanmar, Khmer; CJK, kana, Hangul and the rest from U+2E80 upwards
+    # (Latin, Greek, Cyrillic, Arabic, Hebrew and Indic scripts lie below).
+    return 0x0E00 <= o <= 0x109F or 0x1780 <= o <= 0x17FF or 0x2E80 <= o <= 0xD7FF \
+        or 0xF900 <= o <= 0xFAFF or o >= 0x20000
 
 
 def _check_nesting(attributions: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Finding]:

@@ -169,6 +169,8 @@ def split(
     """
     output = Path(output)
     manifest = Path(manifest) if manifest is not None else output / MANIFEST_NAME
+    if manifest.resolve() in {(output / f"{s}.jsonl").resolve() for s in SPLITS}:
+        raise CorpusToolsError(f"{manifest}: the manifest cannot be one of the split files")
     ratio_map = _check_ratios(ratios)
     group_path = _check_group_path(group_by) if group_by is not None else None
     previous = _read_manifest(manifest, seed=seed, ratios=ratio_map, group_by=group_by)

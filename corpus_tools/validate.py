@@ -133,10 +133,12 @@ def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
         raise CorpusToolsError(f"unknown problem code(s) for --ignore: {', '.join(unknown)}")
     if jobs < 1:
         raise CorpusToolsError(f"--jobs must be at least 1, not {jobs}")
+    if max_problems is not None and max_problems < 0:
+        raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
     files = expand_paths(Path(p) for p in paths)
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
-    corpus = CorpusChecks()
+    corpus = CorpusChecks(shown=builder.shown)
     chunks = _chunks(files)
     with _mapper(jobs) as mapper:
         line_base: dict[Path, int] = {}
@@ -213,9 +215,12 @@ def _mapper(jobs: int) -> Iterator[Callable[..., Iterator[Any]]]:
 class CorpusChecks:
     """The checks across lines and files: one line per (doc_id, annotator), no text drift."""
 
-    def __init__(self) -> None:
+    def __init__(self, shown: Callable[[str], bool] = lambda code: True) -> None:
         self.pairs: dict[tuple[str, str], tuple[str, int]] = {}
         self.texts: dict[str, tuple[LineKey, str, int, int]] = {}
+        # Whether a problem of a code will be listed; if not, its message is not worth the
+        # disk reads that text drift's first-difference detail costs.
+        self.shown = shown
 
     def add(self, key: LineKey, file: str, line: int, byte_offset: int) -> list[Finding]:
         findings: list[Finding] = []
@@ -231,18 +236,21 @@ class CorpusChecks:
         if first is None:
             self.texts[key.doc_id] = (key, file, line, byte_offset)
         elif (first[0].text_hash, first[0].text_len) != (key.text_hash, key.text_len):
-            findings.append(("text-drift", "text", _drift_message(key, first, file, line)))
+            here = byte_offset if self.shown("text-drift") else None
+            findings.append(("text-drift", "text", _drift_message(key, first, file, here)))
         return findings
 
 
 def _drift_message(key: LineKey, first: tuple[LineKey, str, int, int], file: str,
-                   line: int) -> str:
-    first_key, f0, l0, byte_offset = first
+                   byte_offset: int | None) -> str:
+    """The text-drift message; with the line's byte offset, it names the first difference."""
+    first_key, f0, l0, first_offset = first
     where = f"{f0}:{l0}"
     detail = f"lengths {key.text_len} here and {first_key.text_len} there"
     # Only hashes are kept in memory; read both texts back to say where they differ.
-    there = _read_text(Path(f0), byte_offset)
-    here = _read_text_at_line(Path(file), line)
+    there = here = None
+    if byte_offset is not None:
+        there, here = _read_text(Path(f0), first_offset), _read_text(Path(file), byte_offset)
     if there is not None and here is not None:
         i = next((i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
                  min(len(here), len(there)))
@@ -260,18 +268,6 @@ def _read_text(path: Path, byte_offset: int) -> str | None:
     except (OSError, orjson.JSONDecodeError, AttributeError):
         return None
     return text if isinstance(text, str) else None
-
-
-def _read_text_at_line(path: Path, line: int) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            for number, raw in enumerate(f, start=1):
-                if number == line:
-                    text = orjson.loads(raw).get("text")
-                    return text if isinstance(text, str) else None
-    except (OSError, orjson.JSONDecodeError, AttributeError):
-        return None
-    return None
 
 
 # -- turning parse and model errors into findings ------------------------------------------

@@ -112,3 +112,11 @@ def test_help_has_examples() -> None:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Example:" in result.stdout
+
+
+def test_gold_and_conflicts_cannot_be_the_same_file(tmp_path: Path) -> None:
+    inputs = three_annotators(tmp_path)
+    same = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["merge", str(inputs), "-o", str(same), "-c", str(same)])
+    assert result.exit_code == 2 and "same file" in result.output
+    assert not same.exists()

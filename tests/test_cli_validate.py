@@ -120,3 +120,11 @@ def test_python_dash_m_runs_the_cli():
                             text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "span-text-mismatch" in result.stdout
+
+
+def test_an_output_path_under_a_file_is_a_usage_error_not_a_traceback(tmp_path: Path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    result = runner.invoke(app, ["schema", "--output", str(blocker / "schema")])
+    assert result.exit_code == 2
+    assert "error:" in result.output and "Traceback" not in result.output

@@ -30,7 +30,7 @@ validate = importlib.import_module("corpus_tools.validate")
 INVALID = Path(__file__).parent / "data" / "invalid"
 
 TRICKY = st.sampled_from([
-    None, True, False, 0, -1, 1.0, 3.5, 10**20, "", " ", "a\n", "q 1", "-q", "é", "😀", "x" * 129,
+    None, True, False, 0, -1, 1.0, 3.5, 10**20, "", " ", "a\n", "q 1", "-q", "é", "😀", "x" * 129, "2017\n",
     "author", "t0", "q0", "favor", "hypophora", "direct", "2017-11-26", "2017-1", [], {}, [1],
     {"start": 0, "end": 1, "text": "x"},
 ])
@@ -160,6 +160,7 @@ EDGE_CASES = {
     "boolean offset": _edited(lambda r: r["stances"][0].update(end=True)),
     "empty target": _edited(lambda r: r["stances"][0].update(target="")),
     "null text": _edited(lambda r: r.update(text=None)),
+    "date with a final newline": _edited(lambda r: r["meta"].update(published="2017\n")),
 }
 
 

@@ -166,3 +166,22 @@ def test_byte_order_mark_and_utf16_files_get_a_hint(tmp_path: Path):
     first, second = report.problems[0], report.problems[1]
     assert (first.code, first.line) == ("invalid-json", 1) and "byte-order mark" in first.message
     assert (second.code, second.line) == ("invalid-utf8", 1) and "UTF-16" in second.message
+
+
+def test_a_file_named_twice_is_read_once(tmp_path: Path):
+    path = write_jsonl(tmp_path / "a.jsonl", [record()])
+    report = corpus_tools.validate([path, tmp_path, path])
+    assert report.valid and report.summary.files == 1, report.problems
+
+
+def test_spans_in_unspaced_scripts_do_not_cut_words(tmp_path: Path):
+    text = "他说：这是疯狂。"
+    stance = {"id": "s1", "start": 5, "end": 7, "text": "疯狂", "target": "这",
+              "polarity": "against", "holder": "author"}
+    rec = record(text=text, stances=[stance])
+    assert corpus_tools.validate([write_jsonl(tmp_path / "zh.jsonl", [rec])], strict=True).valid
+
+
+def test_negative_max_problems_is_a_usage_error(tmp_path: Path):
+    with pytest.raises(CorpusToolsError, match="max-problems"):
+        corpus_tools.validate([INVALID], max_problems=-1)

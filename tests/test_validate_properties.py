@@ -59,8 +59,11 @@ def records(draw: Any, doc_id: str) -> dict[str, Any]:
     stances = [{**item("s", i), **draw(spans(text)), "target": "x",
                 "polarity": draw(label["stances"]), "holder": draw(st.sampled_from(holders))}
                for i in range(draw(st.integers(0, 3)))]
-    return {"doc_id": doc_id, "annotator": "gen", "text": text, "rhetorical_questions": questions,
-            "attributions": attributions, "stances": stances}
+    meta = draw(st.fixed_dictionaries({}, optional={
+        "title": st.text(max_size=5), "published": st.sampled_from(["2017", "2017-11", "2017-11-26"]),
+        "language": st.sampled_from(["en", "de"])}))
+    return {"doc_id": doc_id, "annotator": "gen", "text": text, "meta": meta,
+            "rhetorical_questions": questions, "attributions": attributions, "stances": stances}
 
 
 def _corrupt(rec: dict[str, Any], how: int) -> str:

@@ -34,7 +34,8 @@ class ReportFormat(str, Enum):
 
 
 def handle_errors(func: F) -> F:
-    """Turn a `CorpusToolsError` into a one-line message on stderr and exit status 2."""
+    """Turn a `CorpusToolsError`, or an `OSError` from writing, into a one-line message on stderr
+    and exit status 2."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -42,6 +43,10 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except CorpusToolsError as e:
             typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(code=2) from None
+        except OSError as e:  # e.g. an output path under a file, a full disk
+            where = f"{e.filename}: " if e.filename else ""
+            typer.echo(f"error: {where}{e.strerror or e}", err=True)
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -30,7 +30,7 @@ def validate(
 
     Example: corpus validate annotations/ --format github
     """
-    report = corpus_tools.validate(paths, ignore=ignore, max_problems=max_problems or None,
+    report = corpus_tools.validate(paths, ignore=ignore, max_problems=None if max_problems == 0 else max_problems,
                                    strict=strict, jobs=jobs)
     render = {ReportFormat.text: report_text, ReportFormat.json: report_json,
               ReportFormat.github: report_github}[fmt]
