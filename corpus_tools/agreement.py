@@ -31,7 +31,16 @@ from pydantic import BaseModel
 
 from corpus_tools.docindex import DocIndex
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.matching import Bounds, cluster, jaccard, key_span, match_pairs, normalise, span_score
+from corpus_tools.matching import (
+    Bounds,
+    cluster,
+    jaccard,
+    key_span,
+    match_pairs,
+    normalise,
+    span_bounds,
+    span_score,
+)
 from corpus_tools.records import require_valid
 from corpus_tools.schema import AUTHOR, LABELS, LAYERS, Record
 
@@ -205,16 +214,12 @@ def _entries(layer: str, record: Record) -> list[_Entry]:
     for item in getattr(record, layer):
         extras: tuple[tuple[str, Any], ...] = ()
         if layer == "attributions":
-            extras = (("span", _b(item.source)), ("span", _b(item.cue)), ("eq", item.type))
+            extras = (("span", span_bounds(item.source)), ("span", span_bounds(item.cue)), ("eq", item.type))
         elif layer == "stances":
             holder = AUTHOR if item.holder == AUTHOR else content[item.holder]
             extras = (("eq", normalise(item.target)), ("eq", item.polarity), ("holder", holder))
         out.append(_Entry(key_span(layer, item), getattr(item, label_field), extras))
     return sorted(out, key=lambda e: (e.key, e.label, repr(e.extras)))
-
-
-def _b(span: Any) -> Bounds | None:
-    return None if span is None else (span.start, span.end)
 
 
 def _extras_match(x: _Entry, y: _Entry, lenient: bool, overlap: float) -> bool:
@@ -321,7 +326,7 @@ def cohen_kappa(pairs: Counter[tuple[str, str]]) -> tuple[float | None, float | 
     """Cohen's kappa and observed agreement of two raters from counts of their label pairs.
 
     kappa = (p_o - p_e) / (1 - p_e), with p_o the share of pairs with equal labels and
-    p_e = sum over labels k of p_a(k)·p_b(k), each rater's own label distribution.
+    p_e = sum over labels k of p_a(k)·pspan_bounds(k), each rater's own label distribution.
 
     Returns:
         `(kappa, p_o)`; kappa is None when there are no pairs or p_e = 1 (both raters used one

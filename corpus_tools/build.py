@@ -141,6 +141,28 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
     return config.model_copy(update=updates)
 
 
+def _check_settings(config: BuildConfig) -> None:
+    """Check every setting before any step writes anything."""
+    from corpus_tools.split import check_group_path, check_ratios
+
+    try:
+        check_ratios(config.ratios)
+        if config.group_by is not None:
+            check_group_path(config.group_by)
+    except CorpusToolsError as e:
+        raise CorpusToolsError(f"[tool.corpus]: {e}") from None
+    inputs = [Path(p).resolve() for p in config.annotations]
+    outputs = {"gold": config.gold, "conflicts": config.conflicts, "split_dir": config.split_dir,
+               "output": config.output}
+    for key, value in outputs.items():
+        target = Path(value).resolve()
+        for source in inputs:
+            if target == source or source in target.parents:
+                # Outputs among the annotations would be read back as another annotator.
+                raise CorpusToolsError(f"[tool.corpus] {key} = {str(value)!r} lies inside the "
+                                       f"annotations {str(source)!r}; write it elsewhere")
+
+
 def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResult:
     """Validate the annotations, merge them into gold, split it, and publish the dataset.
 
@@ -167,6 +189,8 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
     def step(name: str, done: int) -> None:
         if progress is not None:
             progress(name, done, 1)
+
+    _check_settings(config)
 
     step("validate", 0)
     report = validate(config.annotations)

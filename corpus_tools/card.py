@@ -10,6 +10,7 @@ licence and rights notice from every document's `meta`.
 from __future__ import annotations
 
 import datetime
+import os
 from typing import TYPE_CHECKING, Any
 
 from datasets import ClassLabel, DatasetInfo, List, SplitDict, SplitInfo, Value
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 from corpus_tools import __version__
 from corpus_tools import features as feats
 from corpus_tools.features import _strip_optional
-from corpus_tools.schema import LABELS, LAYERS, Record, Span, label_descriptions
+from corpus_tools.schema import LABELS, LAYERS, Record, Span, label_descriptions, model_of
 
 if TYPE_CHECKING:
     from corpus_tools.publish import CardMetadata, PublishResult
@@ -74,9 +75,10 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
 
 def size_category(n: int) -> str:
     """The Hub's `size_categories` value for `n` examples."""
-    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-              (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
-    return next((name for bound, name in bounds if n < bound), "n>1T" if n >= 10**12 else "100M<n<1B")
+    bounds = [(10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"),
+              (10**7, "1M<n<10M"), (10**8, "10M<n<100M"), (10**9, "100M<n<1B"),
+              (10**10, "1B<n<10B"), (10**11, "10B<n<100B"), (10**12, "100B<n<1T")]
+    return next((name for bound, name in bounds if n < bound), "n>1T")
 
 
 def render_rights(result: PublishResult, *, metadata: CardMetadata) -> str:
@@ -161,7 +163,7 @@ def _field_rows(model: type[BaseModel], features: dict[str, Any], prefix: str) -
         feature = features[name]
         inner = _strip_optional(info.annotation)
         optional = inner is not info.annotation and _is_optional(info.annotation)
-        sub_model = _model_of(inner)
+        sub_model = model_of(inner)
         path = prefix + name
         if sub_model is Span:
             rows.append((path, "span" + (", nullable" if optional else ""), info.description or ""))
@@ -175,15 +177,6 @@ def _field_rows(model: type[BaseModel], features: dict[str, Any], prefix: str) -
 
 def _is_optional(annotation: Any) -> bool:
     return type(None) in getattr(annotation, "__args__", ())
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    args = getattr(annotation, "__args__", ())
-    if len(args) == 1:
-        return _model_of(_strip_optional(args[0]))
-    return None
 
 
 def _type_name(feature: Any) -> str:
@@ -298,11 +291,20 @@ def _citation(metadata: CardMetadata) -> str:
 
 def _bibtex(metadata: CardMetadata) -> str:
     fields = {"title": "{" + metadata.pretty_name + "}", "author": "{corpus-tools maintainers}",
-              "year": str(datetime.date.today().year), "note": "{Built with corpus-tools}"}
+              "year": str(_build_year()), "note": "{Built with corpus-tools}"}
     if metadata.homepage:
         fields["howpublished"] = "{\\url{" + metadata.homepage + "}}"
     body = ",\n".join(f"  {k} = {v}" for k, v in fields.items())
     return f"@misc{{corpus_tools_dataset,\n{body}\n}}"
+
+
+def _build_year() -> int:
+    """This year, or the year of `SOURCE_DATE_EPOCH` when set (reproducible builds' convention),
+    so that a rebuild of the same data can give the same card."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc).year
+    return datetime.date.today().year
 
 
 def _cell(text: str | None) -> str:

@@ -57,11 +57,6 @@ def read_schema() -> pa.Schema:
     return pa.schema([pa.field(name, _read_type(feature)) for name, feature in features().items()])
 
 
-def label_names() -> dict[str, tuple[str, ...]]:
-    """`{"rhetorical_questions.kind": names, ...}`: each ClassLabel column and its names."""
-    return {f"{layer}.{field}": names for layer, (field, _m, names) in LABELS.items()}
-
-
 def conform(table: pa.Table) -> pa.Table:
     """Turn a table of `read_schema()` into one of `arrow_schema()`.
 

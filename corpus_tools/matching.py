@@ -55,15 +55,16 @@ def similarity(layer: str, x: Any, y: Any) -> int:
     one annotator on the same span with different targets.
     """
     if layer == "rhetorical_questions":
-        return 2 * (x.kind == y.kind) + (_b(x.answer) == _b(y.answer))
+        return 2 * (x.kind == y.kind) + (span_bounds(x.answer) == span_bounds(y.answer))
     if layer == "attributions":
-        return (2 * (x.type == y.type) + (_b(x.source) == _b(y.source)) + (_b(x.cue) == _b(y.cue))
+        return (2 * (x.type == y.type) + (span_bounds(x.source) == span_bounds(y.source)) + (span_bounds(x.cue) == span_bounds(y.cue))
                 + (normalise(x.source_name) == normalise(y.source_name)))
     return (2 * (normalise(x.target) == normalise(y.target)) + 2 * (x.polarity == y.polarity)
             + ((x.holder == AUTHOR) == (y.holder == AUTHOR)))
 
 
-def _b(span: Any) -> Bounds | None:
+def span_bounds(span: Any) -> Bounds | None:
+    """`(start, end)` of a span object, or None for an absent (optional) span."""
     return None if span is None else (span.start, span.end)
 
 

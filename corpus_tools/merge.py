@@ -237,6 +237,12 @@ def merge(paths: Iterable[Path | str], *, output: Path, conflicts: Path,
     if output.resolve() == conflicts.resolve():
         raise CorpusToolsError(f"{output}: --output and --conflicts name the same file; the gold "
                                "would overwrite the adjudication log")
+    if decisions is not None and output.resolve() == Path(decisions).resolve():
+        raise CorpusToolsError(f"{output}: --output is the --decisions file; the gold would "
+                               "overwrite the adjudication log")
+    for option, target in (("--output", output), ("--conflicts", conflicts)):
+        if target.is_dir():
+            raise CorpusToolsError(f"{option} {target} is a folder; give a file path")
     files, report = require_valid(paths)
     resolved = {f.resolve() for f in files}
     for target in (output, conflicts):

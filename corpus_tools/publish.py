@@ -45,11 +45,8 @@ from corpus_tools.jsonl import expand_paths, shareable
 from corpus_tools.problems import Report
 from corpus_tools.records import require_valid
 from corpus_tools.schema import LABELS
+from corpus_tools.split import MANIFEST_NAME, SPLITS
 
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
-"""The splits of the default config, as `corpus split` writes them (`<split>.jsonl`)."""
-
-MANIFEST_NAME = "splits.json"
 DEFAULT_CONFIG = "default"
 ANNOTATORS_CONFIG = "annotators"
 ANNOTATORS_SPLIT = "train"
@@ -642,9 +639,15 @@ def _check_output(output: Path, inputs: list[Path]) -> None:
         if not output.is_dir():
             raise CorpusToolsError(f"--output {output} is a file; give a folder")
         entries = {p.name for p in output.iterdir()}
-        if entries and not {"README.md", "data"} <= entries:
-            raise CorpusToolsError(f"--output {output} is a folder that does not look like a "
-                                   "dataset written by `corpus publish`; remove it or choose another")
+        # Replace only what publish itself wrote: a folder with anything else (a .git of a Hub
+        # clone, other data) is refused, never deleted.
+        ours = {"README.md", "LICENSE.md", MANIFEST_NAME, "data"}
+        if entries and not ({"README.md", "data", MANIFEST_NAME} <= entries and entries <= ours):
+            others = sorted(entries - ours)
+            why = f"it also holds {', '.join(others[:5])}" if others else \
+                "it does not look like a dataset written by `corpus publish`"
+            raise CorpusToolsError(f"--output {output}: {why}; publish replaces the whole folder, "
+                                   "so give a new or earlier-published folder")
 
 
 def _replace_dir(tmp: Path, output: Path) -> None:

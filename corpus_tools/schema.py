@@ -169,6 +169,17 @@ LABELS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 """For each layer: its closed label field, the model, and the label names in a fixed order."""
 
 
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model a field annotation holds (`Span | None` -> `Span`, `list[Stance]` -> `Stance`)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def label_descriptions() -> dict[str, str]:
     """Description of each label field, taken from the models (for docs and the dataset card)."""
     out = {}

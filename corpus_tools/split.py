@@ -171,8 +171,10 @@ def split(
     manifest = Path(manifest) if manifest is not None else output / MANIFEST_NAME
     if manifest.resolve() in {(output / f"{s}.jsonl").resolve() for s in SPLITS}:
         raise CorpusToolsError(f"{manifest}: the manifest cannot be one of the split files")
-    ratio_map = _check_ratios(ratios)
-    group_path = _check_group_path(group_by) if group_by is not None else None
+    if not 0 <= seed < 2**63:
+        raise CorpusToolsError(f"--seed must be between 0 and 2**63 - 1, not {seed}")
+    ratio_map = check_ratios(ratios)
+    group_path = check_group_path(group_by) if group_by is not None else None
     previous = _read_manifest(manifest, seed=seed, ratios=ratio_map, group_by=group_by)
     paths = [Path(p) for p in paths]
     _check_not_overwriting_inputs(expand_paths(paths), output)
@@ -198,7 +200,7 @@ def split(
 # -- options and the previous manifest
 
 
-def _check_ratios(ratios: Iterable[Any]) -> dict[str, float]:
+def check_ratios(ratios: Iterable[Any]) -> dict[str, float]:
     try:
         values = [float(r) for r in ratios]
     except (TypeError, ValueError):
@@ -234,7 +236,7 @@ def _is_optional_str(ann: Any) -> bool:
     return is_union and set(typing.get_args(ann)) == {str, type(None)}
 
 
-def _check_group_path(group_by: str) -> tuple[str, ...]:
+def check_group_path(group_by: str) -> tuple[str, ...]:
     allowed = group_paths()
     if group_by not in allowed:
         raise CorpusToolsError(f"cannot group by {group_by!r}: not a text field of a record; "

@@ -26,10 +26,9 @@ from corpus_tools.errors import CorpusToolsError
 from corpus_tools.jsonl import expand_paths
 from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
 from corpus_tools.rules import Finding, check_record
-from corpus_tools.schema import LABELS, Record
+from corpus_tools.schema import LABELS, Record, model_of
 
 _LABEL_FIELDS = {field for field, _m, _n in LABELS.values()}
-_NAME_FIELDS = {"doc_id", "annotator", "id", "holder", "nested_in", "annotators"}
 
 
 class LineKey(NamedTuple):
@@ -135,7 +134,11 @@ def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
         raise CorpusToolsError(f"--jobs must be at least 1, not {jobs}")
     if max_problems is not None and max_problems < 0:
         raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
-    files = expand_paths(Path(p) for p in paths)
+    paths = [Path(p) for p in paths]
+    files = expand_paths(paths)
+    if not files:
+        # A mistyped folder must not pass CI as "valid: 0 file(s)".
+        raise CorpusToolsError(f"no *.jsonl file found in {', '.join(map(str, paths))}")
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
     corpus = CorpusChecks(shown=builder.shown)
@@ -311,7 +314,7 @@ def _structure_findings(error: ValidationError) -> Iterator[Finding]:
             code = "invalid-label" if field in _LABEL_FIELDS else "invalid-value"
             yield (code, path, f"{_show(err['input'])} is not allowed: {err['msg'].lower()}")
         elif kind == "string_pattern_mismatch":
-            code = "invalid-name" if field in _NAME_FIELDS or isinstance(loc[-1], int) \
+            code = "invalid-name" if field in fastpath.NAME_FIELDS or isinstance(loc[-1], int) \
                 else "invalid-value"
             yield (code, path, f"{_show(err['input'])} does not match the pattern "
                    f"{err.get('ctx', {}).get('pattern')}")
@@ -340,18 +343,8 @@ def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
         info = model.model_fields.get(part)
         if info is None:
             return []
-        model = _model_of(info.annotation) or model
+        model = model_of(info.annotation) or model
     return list(model.model_fields)
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _json_type(value: Any) -> str:

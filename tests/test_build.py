@@ -97,3 +97,17 @@ def _read(path: Path) -> list[dict]:
     import json
 
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"gold": "annotations/gold.jsonl"}, "lies inside the annotations"),
+    ({"ratios": (0.5, 0.5, 0.5)}, r"\[tool.corpus\]: .*sum"),
+    ({"group_by": "meta.nope"}, r"\[tool.corpus\]: .*meta.nope"),
+])
+def test_settings_are_checked_before_anything_is_written(tmp_path, change, message):
+    config = load_config(project(tmp_path / "p"))
+    updates = {k: (tmp_path / "p" / v if k == "gold" else v) for k, v in change.items()}
+    with pytest.raises(CorpusToolsError, match=message):
+        build(config.model_copy(update=updates))
+    assert not (tmp_path / "p" / "out").exists()
+    assert not (tmp_path / "p" / "annotations" / "gold.jsonl").exists()

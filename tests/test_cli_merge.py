@@ -120,3 +120,18 @@ def test_gold_and_conflicts_cannot_be_the_same_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["merge", str(inputs), "-o", str(same), "-c", str(same)])
     assert result.exit_code == 2 and "same file" in result.output
     assert not same.exists()
+
+
+def test_agreement_gate_fails_when_nothing_could_be_compared(tmp_path: Path) -> None:
+    one = write_jsonl(tmp_path / "a.jsonl", [record(annotator="ann-a")])
+    result = runner.invoke(app, ["agreement", str(one), "--min-f1", "0.5"])
+    assert result.exit_code == 1 and "needs two annotators" in result.output
+
+
+def test_gold_cannot_overwrite_the_decisions_file(tmp_path: Path) -> None:
+    inputs = three_annotators(tmp_path)
+    log = tmp_path / "log.jsonl"
+    log.write_text("")
+    result = runner.invoke(app, ["merge", str(inputs), "-o", str(log), "-c", str(tmp_path / "c.jsonl"),
+                                 "-d", str(log)])
+    assert result.exit_code == 2 and "--decisions" in result.output

@@ -128,3 +128,9 @@ def test_an_output_path_under_a_file_is_a_usage_error_not_a_traceback(tmp_path: 
     result = runner.invoke(app, ["schema", "--output", str(blocker / "schema")])
     assert result.exit_code == 2
     assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_a_folder_without_jsonl_files_is_a_usage_error(tmp_path: Path):
+    # A mistyped folder must not pass CI as "valid: 0 file(s)".
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 2 and "no *.jsonl file found" in result.output

@@ -255,7 +255,7 @@ def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path, split_dir):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("precious")
-    with pytest.raises(CorpusToolsError, match="does not look like a dataset"):
+    with pytest.raises(CorpusToolsError, match=r"also holds notes\.txt"):
         publish(split_dir, output=out)
     assert (out / "notes.txt").read_text() == "precious"
 
@@ -389,3 +389,15 @@ def test_gold_file_with_several_records_per_document_and_defaults(tmp_path):
     row = load(out, tmp_path / "cache")["train"][0]
     assert row["rhetorical_questions"] == [] and row["meta"]["language"] == "en"
     assert decode(row) == as_model(bare)
+
+
+def test_publish_refuses_to_replace_a_folder_holding_other_files(tmp_path, split_dir):
+    # A folder that looks like an earlier output but also holds a .git (a Hub clone, say).
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "README.md").write_text("my project")
+    (project / "splits.json").write_text("{}")
+    (project / ".git").mkdir()
+    with pytest.raises(CorpusToolsError, match=r"also holds \.git"):
+        publish(split_dir, output=project)
+    assert (project / ".git").is_dir() and (project / "README.md").read_text() == "my project"

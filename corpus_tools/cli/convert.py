@@ -49,8 +49,13 @@ def import_(
 
     Example: corpus import labelstudio export.json --output annotations/ls.jsonl --label-map map.toml
     """
+    inputs = {q.resolve() for p in paths for q in ([p] if not p.is_dir() else p.rglob("*"))}
+    if output.resolve() in inputs:
+        raise CorpusToolsError(f"--output {output} is one of the export files; write elsewhere")
     result = import_records(fmt.value, paths, annotator=annotator, label_map=label_map,
                             predictions=predictions)
+    if not result.documents and result.valid:
+        raise CorpusToolsError(f"no document found in {', '.join(map(str, paths))}; nothing written")
     write = result.valid or partial
     if write:
         write_jsonl(output, result.records)

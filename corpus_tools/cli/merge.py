@@ -108,5 +108,9 @@ def agreement(
                  if la.f1["strict"] is not None and la.f1["strict"] < min_f1]
         for layer, f1 in below:
             err(f"{layer}: strict span F1 {f1:.3f} is below --min-f1 {min_f1:g}")
+        if all(la.f1["strict"] is None for la in report.layers.values()):
+            # A gate that compared nothing must not pass (a mistyped path, one annotator).
+            err("no strict F1 could be computed: --min-f1 needs two annotators of a shared document")
+            raise typer.Exit(code=1)
         if below:
             raise typer.Exit(code=1)

@@ -119,6 +119,8 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
         if not p.exists():
             raise CorpusToolsError(f"{p}: no such file or folder")
         files.extend(sorted(p.rglob(pattern)) if p.is_dir() and pattern else [p])
+    if not files:
+        raise CorpusToolsError(f"no {fmt} export file found in {', '.join(map(str, paths))}")
     lmap = load_label_map(label_map)
     opts = ReadOptions(lmap=lmap, annotator=annotator, predictions=predictions)
     result = ImportResult()
@@ -214,10 +216,10 @@ def export_config(tool: str, output: Path) -> ExportResult:
 
     `labelstudio-config` writes `label_config.xml`; `brat-config` writes `annotation.conf` and
     `visual.conf` (put them at the top of the brat collection). Existing files of those names
-    are replaced; other files in the folder are left alone.
+    are never replaced (a project may have customised them); other files are left alone.
 
     Raises:
-        CorpusToolsError: on an unknown tool name.
+        CorpusToolsError: on an unknown tool name, or when a file to write exists.
     """
     contents = {
         "labelstudio-config": {"label_config.xml": labelstudio.config_xml},
@@ -226,6 +228,10 @@ def export_config(tool: str, output: Path) -> ExportResult:
     if tool not in contents:
         raise CorpusToolsError(f"unknown configuration {tool!r}; use one of {', '.join(contents)}")
     result = ExportResult(output=Path(output))
+    existing = [Path(output) / n for n in contents[tool] if (Path(output) / n).exists()]
+    if existing:
+        raise CorpusToolsError(f"{', '.join(map(str, existing))}: already exists; remove it or "
+                               "choose another folder (a customised configuration is not replaced)")
     for name, make in contents[tool].items():
         path = Path(output) / name
         with atomic_open(path, "w") as f:

@@ -141,6 +141,8 @@ class LabelMap:
 
     def annotator(self, tool_id: object) -> str:
         """Annotator name for a tool's user id: mapped, or made safe as a name."""
+        if tool_id is None or tool_id == "":
+            return "unknown"  # the tool recorded no user: better than the name "None"
         key = str(tool_id)
         if key in self.annotators:
             return self.annotators[key]
