@@ -65,7 +65,7 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     except orjson.JSONDecodeError as e:
         return [_decode_finding(raw, e)], None
     if not isinstance(obj, dict):
-        return [("not-an-object", "", f"the line is a JSON {type(obj).__name__}, "
+        return [("not-an-object", "", f"the line is a JSON {_json_type(obj)}, "
                  "not an object; each line must be one record object")], None
     findings: list[Finding] = []
     try:
@@ -320,8 +320,8 @@ def _structure_findings(error: ValidationError) -> Iterator[Finding]:
                    f"{err.get('ctx', {}).get('pattern')}")
         elif kind.endswith("_type") or kind in ("model_attributes_type", "dict_type",
                                                  "list_type", "none_required"):
-            yield ("wrong-type", path, f"{err['msg'].lower()}, got {_json_type(err['input'])} "
-                   f"{_show(err['input'])}")
+            got = "null" if err["input"] is None else f"{_json_type(err['input'])} {_show(err['input'])}"
+            yield ("wrong-type", path, f"{err['msg'].lower()}, got {got}")
         else:
             yield ("invalid-value", path, f"{_show(err['input'])}: {err['msg']}")
 

@@ -29,3 +29,18 @@ def test_without_the_broken_span_the_document_imports_from_utf16(tmp_path):
     att = rec["attributions"][0]
     assert att["cue"]["text"] == "say" and att["content"]["text"] == "nobody"
     assert {c.unit for c in result.conversions} == {"utf16"}
+
+
+def test_a_span_with_a_broken_offset_is_reported_not_dropped(tmp_path):
+    cas = json.loads(FILE.read_text(encoding="utf-8"))
+    cas["%FEATURE_STRUCTURES"] = [fs for fs in cas["%FEATURE_STRUCTURES"] if fs["%ID"] != 7]
+    spans = [fs for fs in cas["%FEATURE_STRUCTURES"] if "begin" in fs and "@Governor" not in fs
+             and fs["%TYPE"].startswith("webanno.custom")]
+    spans[0]["begin"] = "x"
+    path = tmp_path / "annotation" / "doc1.txt" / "alice.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(cas, ensure_ascii=False), encoding="utf-8")
+    result = import_records("inception", [tmp_path])
+    p = only(result, "import-bad-format")
+    assert "'x'" in p.message and f"%ID {spans[0]['%ID']}" in str(p)
+    assert not result.valid

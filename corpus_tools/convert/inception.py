@@ -88,8 +88,13 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
                                                   str(fs.get("@Dependent")), where))
                 continue
             begin, end = fs.get("begin", fs.get("^begin")), fs.get("end", fs.get("^end"))
-            if type(begin) is not int or type(end) is not int:
+            if begin is None and end is None:
                 continue  # not an annotation over the text
+            if type(begin) is not int or type(end) is not int:
+                yield file_problem("import-bad-format", path, None, where,
+                                   f"begin {begin!r} and end {end!r} must both be integers; the "
+                                   "span is not imported")
+                continue
             doc.spans.append(ToolSpan(key=str(fs.get("%ID")), labels=[label],
                                       fragments=[(begin, end)], fields=strings, where=where))
         yield doc
