@@ -26,6 +26,17 @@ def test_publish(tmp_path):
     assert datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))["train"].num_rows == 3
 
 
+def test_publish_card_name_and_licence_from_options(tmp_path):
+    split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
+    out = tmp_path / "dataset"
+    result = runner.invoke(app, ["publish", str(split_dir), "-o", str(out), "--name", "Test corpus",
+                                 "--license", "cc0-1.0"])
+    assert result.exit_code == 0, result.output
+    card = card_yaml(out)
+    assert card["pretty_name"] == "Test corpus"
+    assert "The annotations are released under `cc0-1.0`" in (out / "README.md").read_text()
+
+
 def test_publish_missing_split_folder_is_a_usage_error(tmp_path):
     result = runner.invoke(app, ["publish", str(tmp_path / "nope"), "--output", str(tmp_path / "d")])
     assert result.exit_code == 2, result.output

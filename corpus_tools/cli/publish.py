@@ -27,6 +27,8 @@ def publish(
     force: Annotated[bool, typer.Option("--force", help="With --push: replace the contents of an existing Hub dataset.")] = False,
     token: Annotated[str | None, typer.Option("--token", help="Hub token [default: HF_TOKEN or the stored login]; never printed.", envvar="HF_TOKEN", show_envvar=False)] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Validate the inputs in N processes.")] = 1,
+    name: Annotated[str | None, typer.Option("--name", help="The dataset's name on its card.")] = None,
+    license_id: Annotated[str | None, typer.Option("--license", help="Licence of the annotations, a Hub licence id [default: cc-by-4.0].")] = None,
 ) -> None:
     """Write a Hugging Face dataset (parquet + dataset card) from a split folder.
 
@@ -35,11 +37,16 @@ def publish(
 
     Example: corpus publish out/splits --output out/dataset --annotators annotations/
     """
+    from corpus_tools.publish import CardMetadata
     from corpus_tools.publish import publish as publish_dataset
 
+    defaults = CardMetadata()
+    metadata = CardMetadata(pretty_name=name or defaults.pretty_name,
+                            license=license_id or defaults.license)
     with _progress() as progress, _invalid_input():
         result = publish_dataset(split_dir, output=output, annotators=annotators, push=push,
-                                 force=force, token=token, jobs=jobs, progress=progress)
+                                 force=force, token=token, jobs=jobs, metadata=metadata,
+                                 progress=progress)
     out(render_publish(result))
 
 
