@@ -14,10 +14,11 @@ import tempfile
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from datasets import get_dataset_config_names, load_dataset
+from datasets import disable_progress_bars, get_dataset_config_names, load_dataset
 
 
 def main(path: str, cache: str) -> int:
+    disable_progress_bars()  # the summary is the output; progress bars would drown it
     configs = get_dataset_config_names(path)
     print(f"{path}: configs {', '.join(configs)}")
     ds = load_dataset(path, cache_dir=cache)
