@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer, m
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.jsonl import dumps
 from corpus_tools.problems import CATALOGUE
-from corpus_tools.schema import AUTHOR, LAYERS, Name
+from corpus_tools.schema import AUTHOR, LAYERS, NAME_RULE, is_name
 from corpus_tools.validate import check_line_fully, format_path
 
 REFERENCE = {"attributions": "nested_in", "stances": "holder"}
@@ -215,10 +215,6 @@ def adjudicator_note(notes: str | None, adjudicator: str, item: Item | None, rea
     return " | ".join(parts) or None
 
 
-class _NameModel(BaseModel):
-    name: Name
-
-
 def check_adjudicator(name: str | None, where: str) -> str:
     """The adjudicator of an adjudicator's item: required, as it goes into gold.
 
@@ -228,12 +224,8 @@ def check_adjudicator(name: str | None, where: str) -> str:
     if name is None:
         raise CorpusToolsError(f'{where}: the item goes into gold in the adjudicator\'s name; give '
                                '"adjudicator" in the line or run with --adjudicator NAME')
-    try:
-        _NameModel(name=name)
-    except ValidationError:
-        raise CorpusToolsError(f"{where}: adjudicator {name!r} is not a valid name (1 to 128 "
-                               "characters from A-Z a-z 0-9 . _ - starting with a letter or "
-                               "digit)") from None
+    if not is_name(name):
+        raise CorpusToolsError(f"{where}: adjudicator {name!r} is not a valid name ({NAME_RULE})")
     return name
 
 

@@ -17,7 +17,6 @@ path says clean, the reference checks find nothing.
 
 from __future__ import annotations
 
-import re
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -27,7 +26,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from corpus_tools.rules import splits_word
-from corpus_tools.schema import AUTHOR, NAME_PATTERN, Record
+from corpus_tools.schema import AUTHOR, NAME_PATTERN, Record, is_name
 
 NAME_FIELDS = {"doc_id", "annotator", "id", "annotators", "holder", "nested_in"}
 """Fields whose values are names: `is_clean` checks them with a cache instead of msgspec's
@@ -116,14 +115,13 @@ def decode(raw: bytes) -> Any | None:
 
 
 _GOOD_NAMES: set[str] = set()
-_NAME_MATCH = re.compile(NAME_PATTERN).fullmatch  # fullmatch: `$` alone would allow "a\n"
 
 
 def _name_ok(name: str) -> bool:
     # Names repeat (q1, s3, ann-a), so most checks are one set lookup.
     if name in _GOOD_NAMES:
         return True
-    if _NAME_MATCH(name) is None:
+    if not is_name(name):
         return False
     if len(_GOOD_NAMES) > 100_000:
         _GOOD_NAMES.clear()

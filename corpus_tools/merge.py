@@ -48,7 +48,7 @@ from corpus_tools.matching import (
     span_score,
 )
 from corpus_tools.records import require_valid
-from corpus_tools.schema import AUTHOR, LAYERS, Meta, Name, Record
+from corpus_tools.schema import AUTHOR, LAYERS, NAME_RULE, Meta, Name, Record, is_name
 
 ConflictKind = Literal["item", "attribute", "reference"]
 Status = Literal["open", "decided", "stale"]
@@ -384,15 +384,8 @@ def _first_error(e: ValidationError) -> str:
 
 
 def _check_name(what: str, value: str) -> None:
-    try:
-        _NameModel(name=value)
-    except ValidationError:
-        raise CorpusToolsError(f"{what} {value!r} is not a valid name (1 to 128 characters "
-                               "from A-Z a-z 0-9 . _ - starting with a letter or digit)") from None
-
-
-class _NameModel(BaseModel):
-    name: Name
+    if not is_name(value):
+        raise CorpusToolsError(f"{what} {value!r} is not a valid name ({NAME_RULE})")
 
 
 def _stamp(conflict: Conflict, adjudicator: str | None) -> None:

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from corpus_tools.schema import NAME_RULE
+
 Severity = Literal["error", "warning"]
 
 
@@ -69,7 +71,7 @@ CATALOGUE: dict[str, Check] = {
               "definitions)."),
         Check("invalid-name", "error", "structure",
               "A `doc_id`, `annotator` or `id` has characters that are not allowed.",
-              "Use 1 to 128 characters from A-Z a-z 0-9 . _ - starting with a letter or digit."),
+              f"Use {NAME_RULE}."),
         Check("invalid-value", "error", "structure",
               "A field's value is not allowed.",
               "Follow the constraint given in the message."),

@@ -14,12 +14,27 @@ proposed it.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 """Pattern of `doc_id`, `annotator` and annotation `id`s: safe as file names and URLs."""
+
+NAME_RULE = "1 to 128 characters from A-Z a-z 0-9 . _ - starting with a letter or digit"
+"""`NAME_PATTERN` in words, for messages."""
+
+_NAME = re.compile(NAME_PATTERN)
+
+
+def is_name(value: Any) -> bool:
+    """Whether `value` is a valid `doc_id`, `annotator` or item id, as the models judge it.
+
+    `fullmatch`, because Python's `$` also matches before a final newline ("a\\n").
+    """
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
+
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 Offset = Annotated[int, Field(json_schema_extra={"minimum": 0})]

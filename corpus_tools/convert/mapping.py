@@ -34,10 +34,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.schema import LABELS, NAME_PATTERN
+from corpus_tools.schema import (
+    LABELS,
+    is_name,
+)
 
 QUESTION_KINDS: tuple[str, ...] = LABELS["rhetorical_questions"][2]
 ATTRIBUTION_TYPES: tuple[str, ...] = LABELS["attributions"][2]
@@ -152,7 +154,7 @@ class LabelMap:
 def safe_name(raw: str, fallback: str = "unknown") -> str:
     """`raw` turned into a valid name (`alice@example.org` -> `alice-example.org`)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-._")[:128]
-    return name if re.match(NAME_PATTERN, name) else fallback
+    return name if is_name(name) else fallback
 
 
 _SECTIONS = {"labels", "relations", "fields", "values", "annotators", "defaults"}
@@ -230,8 +232,3 @@ def format_note(fields: dict[str, str]) -> str:
     if fields.get("note"):
         parts.append(f"note: {fields['note']}")
     return re.sub(r"[\t\r\n]+", " ", NOTE_SEPARATOR.join(parts))
-
-
-def is_name(value: Any) -> bool:
-    """Whether `value` is a valid `doc_id`, `annotator` or item id."""
-    return isinstance(value, str) and re.match(NAME_PATTERN, value) is not None
