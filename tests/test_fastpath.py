@@ -7,6 +7,7 @@ generated valid records and the same records broken at a random place in a rando
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 from pathlib import Path
@@ -29,6 +30,8 @@ validate = importlib.import_module("corpus_tools.validate")
 
 INVALID = Path(__file__).parent / "data" / "invalid"
 
+# Drawn through copy.deepcopy: sampled_from returns the same objects each time, and a shared
+# {} or [] placed twice could be added into itself, making a cyclic record.
 TRICKY = st.sampled_from([
     None, True, False, 0, -1, 1.0, 3.5, 10**20, "", " ", "a\n", "q 1", "-q", "é", "😀", "x" * 129, "2017\n",
     "author", "t0", "q0", "favor", "hypophora", "direct", "2017-11-26", "2017-1", [], {}, [1],
@@ -67,11 +70,11 @@ def mutated_lines(draw: Any) -> bytes:
             parent = parent[part]
         key = path[-1]
         if action == "replace":
-            parent[key] = draw(TRICKY)
+            parent[key] = draw(TRICKY.map(copy.deepcopy))
         elif action == "delete":
             del parent[key]
         elif action == "add" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(["extra", "Start", "kind", "id", "answer"]))] = draw(TRICKY)
+            parent[draw(st.sampled_from(["extra", "Start", "kind", "id", "answer"]))] = draw(TRICKY.map(copy.deepcopy))
         elif action == "shift" and isinstance(parent, dict) and type(parent.get(key)) is int:
             parent[key] += draw(st.sampled_from([-1, 1]))
         elif action == "retarget":
