@@ -117,6 +117,17 @@ class AgreementReport(BaseModel):
     annotators: list[str] = []
     layers: dict[str, LayerAgreement] = {}
 
+    def below(self, min_f1: float) -> list[str]:
+        """Why the report fails a gate of `min_f1` on each layer's strict span F1 (empty: it
+        passes). A gate that compared nothing fails: a mistyped path or a single annotator must
+        not pass CI."""
+        check_threshold(min_f1, "--min-f1")
+        strict = {layer: la.f1.get("strict") for layer, la in self.layers.items()}
+        if all(f1 is None for f1 in strict.values()):
+            return ["no strict F1 could be computed: --min-f1 needs two annotators of a shared document"]
+        return [f"{layer}: strict span F1 {f1:.3f} is below --min-f1 {min_f1:g}"
+                for layer, f1 in strict.items() if f1 is not None and f1 < min_f1]
+
     def to_json(self) -> str:
         """The report as indented JSON, every F1 value included."""
         data = self.model_dump(mode="json")
@@ -164,6 +175,18 @@ class AgreementReport(BaseModel):
                   f"matching: Jaccard overlap ≥ {self.overlap:g}; labelled: the label in brackets must "
                   "agree too; κ and α are on that label for leniently matched items; n/a: undefined."]
         return "\n".join(lines)
+
+
+def check_threshold(value: float, option: str) -> float:
+    """`value`, checked to be a score threshold in [0, 1] (NaN compares false with everything,
+    so a gate of NaN would pass anything).
+
+    Raises:
+        CorpusToolsError: when it is not.
+    """
+    if not 0.0 <= value <= 1.0:
+        raise CorpusToolsError(f"{option} must be a number from 0 to 1, not {value}")
+    return value
 
 
 def _fmt(value: float | None) -> str:

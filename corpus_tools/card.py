@@ -10,7 +10,10 @@ licence and rights notice from every document's `meta`.
 from __future__ import annotations
 
 import datetime
+import json
 import os
+import re
+import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from datasets import ClassLabel, DatasetInfo, List, SplitDict, SplitInfo, Value
@@ -25,12 +28,13 @@ from corpus_tools.schema import LABELS, LAYERS, Record, Span, label_descriptions
 
 if TYPE_CHECKING:
     from corpus_tools.publish import CardMetadata, PublishResult
+    from corpus_tools.split import Manifest
 
 TASK_CATEGORIES = ["text-classification", "token-classification"]
 TAGS = ["rhetorical-questions", "attribution", "reported-speech", "stance", "argument-mining"]
 
 
-def render_card(result: PublishResult, *, metadata: CardMetadata, manifest: dict[str, Any],
+def render_card(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest,
                 agreement: str | None, download_sizes: dict[str, int]) -> str:
     """The whole `README.md`: YAML header and Markdown body."""
     return f"---\n{card_yaml(result, metadata=metadata, download_sizes=download_sizes)}---\n\n" \
@@ -83,18 +87,18 @@ def size_category(n: int) -> str:
 
 def render_rights(result: PublishResult, *, metadata: CardMetadata) -> str:
     """`LICENSE.md`: the dataset's licence and every document's licence and rights notice."""
-    return f"# Licences of {metadata.pretty_name}\n\n{_rights(result, metadata, level=2)}"
+    return f"# Licences of {md(metadata.pretty_name)}\n\n{_rights(result, metadata, level=2)}"
 
 
 # -- the body ---------------------------------------------------------------------------------
 
 
-def _body(result: PublishResult, *, metadata: CardMetadata, manifest: dict[str, Any],
+def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest,
           agreement: str | None) -> str:
     default = result.configs["default"]
     n_docs = len(result.documents)
     parts = [
-        f"# {metadata.pretty_name}\n",
+        f"# {md(metadata.pretty_name)}\n",
         f"{n_docs} documents annotated with three layers: rhetorical questions, attributions "
         "(reported speech and thought) and stance. Offsets are Unicode code points into the exact "
         "document text, half-open `[start, end)`: `text[start:end]` is the span's `text`, as in "
@@ -125,13 +129,13 @@ def _body(result: PublishResult, *, metadata: CardMetadata, manifest: dict[str, 
 
 
 def _loading(result: PublishResult, metadata: CardMetadata) -> str:
-    where = metadata.repo_id or str(result.output)
+    where = json.dumps(metadata.repo_id or str(result.output), ensure_ascii=False)
     lines = [
         "## How to load it\n",
         "```python",
         "from datasets import load_dataset",
         "",
-        f'ds = load_dataset("{where}")              # train, validation, test',
+        f'ds = load_dataset({where})              # train, validation, test',
         'row = ds["train"][0]',
         'q = row["rhetorical_questions"][0]',
         'assert row["text"][q["start"]:q["end"]] == q["text"]',
@@ -139,7 +143,7 @@ def _loading(result: PublishResult, metadata: CardMetadata) -> str:
         'print(kind.int2str(q["kind"]))',
     ]
     if "annotators" in result.configs:
-        lines += ["", f'raw = load_dataset("{where}", "annotators", split="train")  # one row per annotator line']
+        lines += ["", f'raw = load_dataset({where}, "annotators", split="train")  # one row per annotator line']
     lines += ["```", "",
               "Labels are stored as `ClassLabel` indices; `features[...].int2str` gives their names. "
               "Optional spans (`answer`, `source`, `cue`) are `None` when absent.\n"]
@@ -226,28 +230,24 @@ def _counts(result: PublishResult) -> str:
     return "\n".join(lines)
 
 
-def _splits(manifest: dict[str, Any], result: PublishResult) -> str:
-    ratios = manifest.get("ratios") or {}
-    group_by = manifest.get("group_by")
+def _splits(manifest: Manifest, result: PublishResult) -> str:
+    group_by = manifest.group_by
     lines = ["## How the splits were made\n",
              "The splits were made with `corpus split`, which assigns whole documents (every "
              "annotator's record of a document) to one split."]
     if group_by:
-        lines.append(f"Documents were grouped by `{group_by}`: documents sharing a value always "
+        lines.append(f"Documents were grouped by {code(group_by)}: documents sharing a value always "
                      "share a split, so no group is seen on both sides of an evaluation.")
     else:
         lines.append("Each document was its own group.")
     lines.append("Documents with identical text are kept together too.\n")
-    lines += [f"- seed: `{manifest.get('seed')}`",
-              "- target ratios: " + (", ".join(f"{k} {v}" for k, v in ratios.items()) or "not recorded"),
-              f"- grouping: {f'`{group_by}`' if group_by else 'none (by document)'}"]
-    counts = manifest.get("counts") or {}
-    if isinstance(counts, dict) and counts:
+    lines += [f"- seed: {code(str(manifest.seed))}",
+              "- target ratios: " + ", ".join(f"{k} {v:g}" for k, v in manifest.ratios.items()),
+              f"- grouping: {code(group_by) if group_by else 'none (by document)'}"]
+    if manifest.counts:
         lines.append("- documents (groups) per split: " + ", ".join(
-            f"{s} {c.get('documents', '?')} ({c.get('groups', '?')})"
-            for s, c in counts.items() if isinstance(c, dict)))
-    leakage = manifest.get("leakage") or []
-    lines.append(f"- identical texts under different `doc_id`s in different splits: {len(leakage)}")
+            f"{s} {c.documents} ({c.groups})" for s, c in manifest.counts.items()))
+    lines.append(f"- identical texts under different `doc_id`s in different splits: {len(manifest.leakage)}")
     if result.empty_splits:
         lines.append(f"- left out because they hold no documents: {', '.join(result.empty_splits)}")
     lines += ["", "The manifest `splits.json` (shipped with the data) lists every document's and "
@@ -262,38 +262,38 @@ def _rights(result: PublishResult, metadata: CardMetadata, *, level: int) -> str
     for d in result.documents:
         by_license[d.license or "not given"] = by_license.get(d.license or "not given", 0) + 1
     lines = [f"{h} Licence and rights\n",
-             f"The annotations are released under `{metadata.license}`. The texts keep their own "
+             f"The annotations are released under {code(metadata.license)}. The texts keep their own "
              "licences, listed per document below with the rights notice that must travel with "
              "each text (it is also in every row's `meta.rights`)."]
     if result.license == "other":
         lines.append("Some texts are not under the dataset's own licence, so the card declares "
-                     f"`license: other` (`{metadata.license_name}`): reuse each text under its own "
+                     f"`license: other` ({code(metadata.license_name)}): reuse each text under its own "
                      "terms.")
     lines += ["", "| text licence | documents |", "|---|---:|"]
-    lines += [f"| `{lic}` | {n} |" for lic, n in sorted(by_license.items())]
+    lines += [f"| {cell(lic)} | {n} |" for lic, n in sorted(by_license.items())]
     lines.append("")
     for d in result.documents:
-        lines.append(f"{h}# `{d.doc_id}`\n")
-        facts = [("title", d.title), ("author", d.author), ("source", d.source), ("url", d.url),
-                 ("licence", d.license or "not given"), ("licence url", d.license_url),
-                 ("split", d.split)]
+        lines.append(f"{h}# `{d.doc_id}`\n")  # doc_ids are names: letters, digits, . _ -
+        facts = [("title", md(d.title)), ("author", md(d.author)), ("source", md(d.source)),
+                 ("url", link(d.url)), ("licence", md(d.license or "not given")),
+                 ("licence url", link(d.license_url)), ("split", d.split)]
         lines += [f"- {k}: {v}" for k, v in facts if v]
         if d.rights:
-            lines += ["", "> " + "\n> ".join(d.rights.splitlines())]
+            lines += ["", quote(d.rights)]
         lines.append("")
     return "\n".join(lines)
 
 
 def _citation(metadata: CardMetadata) -> str:
-    entry = metadata.citation or _bibtex(metadata)
-    return f"## Citation\n\n```bibtex\n{entry.strip()}\n```\n"
+    entry = (metadata.citation or _bibtex(metadata)).strip()
+    return f"## Citation\n\n{fenced(entry, 'bibtex')}\n"
 
 
 def _bibtex(metadata: CardMetadata) -> str:
-    fields = {"title": "{" + metadata.pretty_name + "}", "author": "{corpus-tools maintainers}",
+    fields = {"title": "{" + bibtex(metadata.pretty_name) + "}", "author": "{corpus-tools maintainers}",
               "year": str(_build_year()), "note": "{Built with corpus-tools}"}
-    if metadata.homepage:
-        fields["howpublished"] = "{\\url{" + metadata.homepage + "}}"
+    if metadata.homepage and _is_web_url(metadata.homepage):
+        fields["howpublished"] = "{\\url{" + bibtex(metadata.homepage) + "}}"
     body = ",\n".join(f"  {k} = {v}" for k, v in fields.items())
     return f"@misc{{corpus_tools_dataset,\n{body}\n}}"
 
@@ -308,4 +308,77 @@ def _build_year() -> int:
 
 
 def _cell(text: str | None) -> str:
+    # For the models' own descriptions, whose backticks are meant as code.
     return " ".join((text or "").split()).replace("|", "\\|")
+
+
+# -- escaping: every value that comes from the data goes through one of these --------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def md(text: str | None) -> str:
+    """`text` as inline Markdown that shows it literally: one line, with every character that
+    could start markup or HTML (headings, links, tags, emphasis, tables) escaped."""
+    if not text:
+        return ""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split())).replace("&", "&amp;")
+
+
+def cell(text: str | None) -> str:
+    """`text` for a Markdown table cell: `md`, so a `|` or a line break cannot add a cell or a row."""
+    return md(text)
+
+
+def code(text: str) -> str:
+    """`text` as an inline code span, with a fence longer than any run of backticks in it."""
+    text = " ".join(text.split())
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def fenced(text: str, lang: str = "") -> str:
+    """A fenced code block holding `text`, fenced with more backticks than it holds in a row."""
+    run = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (run + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
+def quote(text: str) -> str:
+    """A multi-line notice as a Markdown block quote, each line shown literally."""
+    return "\n".join("> " + _md_line(line) if line.strip() else ">" for line in text.splitlines())
+
+
+def _md_line(line: str) -> str:
+    escaped = _MD_SPECIAL.sub(r"\\\1", line.strip()).replace("&", "&amp;")
+    # A line that starts like a list item, a rule or a setext heading underline stays text.
+    if re.match(r"[-=.:]", escaped) or re.match(r"\d+[.)]", escaped):
+        escaped = "\\" + escaped if not escaped[0].isdigit() else re.sub(r"^(\d+)([.)])", r"\1\\\2", escaped)
+    return escaped
+
+
+def link(url: str | None) -> str:
+    """A link for an http(s) URL; anything else (a `javascript:` URL, a typo) as plain text."""
+    if not url:
+        return ""
+    if _is_web_url(url):
+        return "<" + urllib.parse.quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._") + ">"
+    return md(url)
+
+
+def _is_web_url(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url.strip())
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and not any(
+        c.isspace() or c in "<>\"" for c in url.strip())
+
+
+_BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#",
+                   "&": r"\&", "$": r"\$", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}
+
+
+def bibtex(text: str) -> str:
+    """`text` for a braced BibTeX field: one line, with braces and TeX specials escaped, so
+    the entry always parses."""
+    return "".join(_BIBTEX_SPECIAL.get(c, c) for c in " ".join(text.split()))

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer, model_validator
 
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.jsonl import dumps
+from corpus_tools.files import dumps
 from corpus_tools.problems import CATALOGUE
 from corpus_tools.schema import AUTHOR, LAYERS, NAME_RULE, is_name
 from corpus_tools.validate import check_line_fully, format_path

@@ -16,6 +16,7 @@ from typing import BinaryIO
 import msgspec
 import orjson
 
+from corpus_tools.files import is_blank
 from corpus_tools.schema import Record
 
 
@@ -52,7 +53,7 @@ class DocIndex:
             # 8 KiB would cost a read per line or two.
             with open(path, "rb", buffering=1 << 16) as f:
                 for line in f:
-                    if line.strip():
+                    if not is_blank(line):
                         self.index.setdefault(_doc_id(line), []).append((number, offset, len(line)))
                     offset += len(line)
 

@@ -1,5 +1,12 @@
 """The one exception the toolkit raises when it cannot run (as opposed to problems in the data)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from corpus_tools.problems import Report
+
 
 class CorpusToolsError(Exception):
     """A command cannot run: a missing path, a bad option, an unusable configuration.
@@ -12,6 +19,6 @@ class CorpusToolsError(Exception):
 class InvalidInputError(CorpusToolsError):
     """Input files failed validation; `report` says why. The CLI prints the report, exits 1."""
 
-    def __init__(self, report: object) -> None:
+    def __init__(self, report: Report) -> None:
         super().__init__("the input files are not valid; see the validation report")
         self.report = report

@@ -10,6 +10,10 @@ path therefore never reports anything itself; it can only say "clean" or "look c
   hand), with unknown fields forbidden and strict types, so decoding a line both parses and
   checks its structure, several times faster than Pydantic.
 - Rules: `is_clean` tests the conditions of `corpus_tools.rules` on the decoded structs.
+- Duplicate keys: JSON parsers keep the last of two equal keys silently, but Arrow (which
+  `corpus publish` reads with) refuses them, so a line with one must not pass as clean.
+  `may_repeat_a_key` compares the line's `:` count with the keys the structs hold: the validator's
+  structs keep which fields were *present* (absent ones are `UNSET`), so no key can hide.
 
 Correctness rests on one property, tested on generated valid and broken records: when the fast
 path says clean, the reference checks find nothing.
@@ -33,45 +37,54 @@ NAME_FIELDS = {"doc_id", "annotator", "id", "annotators", "holder", "nested_in"}
 per-value regex, which costs as much as the whole parse. A test keeps this set equal to the
 fields the models constrain with `NAME_PATTERN`."""
 
-_STRUCTS: dict[type[BaseModel], type[msgspec.Struct]] = {}
+_STRUCTS: dict[tuple[type[BaseModel], bool], type[msgspec.Struct]] = {}
+UNSET = msgspec.UNSET
 
 
-def struct_for(model: type[BaseModel]) -> type[msgspec.Struct]:
-    """The msgspec `Struct` equivalent of a Pydantic model (cached), built from its fields."""
-    if model not in _STRUCTS:
-        fields = []
+def struct_for(model: type[BaseModel], *, presence: bool = False) -> type[msgspec.Struct]:
+    """The msgspec `Struct` equivalent of a Pydantic model (cached), built from its fields.
+
+    With `presence`, an optional field that the JSON leaves out is `UNSET` instead of its
+    default, so a decoded struct tells which keys the line had (the validator needs that to
+    find duplicate keys); without, it holds the model's defaults (what merge works on).
+    """
+    key = (model, presence)
+    if key not in _STRUCTS:
+        fields: list[Any] = []
         for name, info in model.model_fields.items():
-            tp = _convert(info.annotation, info.metadata)
+            tp = _convert(info.annotation, info.metadata, presence)
             if info.is_required():
                 fields.append((name, tp))
+            elif presence:
+                fields.append((name, Union[tp, msgspec.UnsetType], UNSET))  # noqa: UP007
             elif info.default_factory is not None:
                 fields.append((name, tp, msgspec.field(default_factory=info.default_factory)))
             else:
                 default = info.default
                 fields.append((name, tp, msgspec.field(default_factory=list) if default == []
                                else default))
-        _STRUCTS[model] = msgspec.defstruct(model.__name__, fields, forbid_unknown_fields=True,
-                                            kw_only=True)
-    return _STRUCTS[model]
+        _STRUCTS[key] = msgspec.defstruct(model.__name__, fields, forbid_unknown_fields=True,
+                                          kw_only=True)
+    return _STRUCTS[key]
 
 
-def _convert(tp: Any, metadata: list[Any]) -> Any:
+def _convert(tp: Any, metadata: list[Any], presence: bool) -> Any:
     """Translate one field annotation (and its constraints) into a msgspec type."""
     if get_origin(tp) is Annotated:
         base, *extra = get_args(tp)
-        return _convert(base, [*metadata, *extra])
+        return _convert(base, [*metadata, *extra], presence)
     constraints = _constraints(metadata)
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
         # Pydantic applies a field's constraints to each arm of an optional (str | None).
-        return Union[tuple(_convert(a, metadata) for a in get_args(tp))]  # noqa: UP007
+        return Union[tuple(_convert(a, metadata, presence) for a in get_args(tp))]  # noqa: UP007
     if origin is list:
         (item,) = get_args(tp)
-        return list[_convert(item, [])]  # type: ignore[misc]
+        return list[_convert(item, [], presence)]  # type: ignore[misc]
     if origin is Literal:
         return tp
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return struct_for(tp)
+        return struct_for(tp, presence=presence)
     if tp is type(None):
         return tp
     if tp in (str, int):
@@ -99,11 +112,13 @@ def _anchored(pattern: str) -> str:
     return pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith(r"\$") else pattern
 
 
-_DECODER = msgspec.json.Decoder(struct_for(Record))
+_DECODER = msgspec.json.Decoder(struct_for(Record, presence=True))
+_ENCODER = msgspec.json.Encoder()
 
 
 def decode(raw: bytes) -> Any | None:
-    """The line as a record struct, or None when it does not decode into the structure.
+    """The line as a record struct (absent optional fields `UNSET`), or None when it does not
+    decode into the structure.
 
     msgspec rejects invalid UTF-8 (with `UnicodeDecodeError`) and lone surrogate escapes, as
     the reference path does.
@@ -112,6 +127,21 @@ def decode(raw: bytes) -> Any | None:
         return _DECODER.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
         return None
+
+
+def may_repeat_a_key(raw: bytes, rec: Any) -> bool:
+    """Whether the line may hold an object with a key given twice (then it is not clean).
+
+    Outside strings, every `:` of a JSON line separates a key from its value. Re-encoding the
+    decoded struct (present fields only, the long `text` left out) gives one `:` per key it
+    kept plus those inside its strings; the line has one more for every repeated key. An
+    escaped colon (`\\u003a`) would break the count, so such a line is never called clean.
+    """
+    if b"\\u003" in raw:
+        return True
+    outside_text = raw.count(b":") - rec.text.count(":")
+    kept = _ENCODER.encode(msgspec.structs.replace(rec, text="")).count(b":")
+    return outside_text != kept
 
 
 _GOOD_NAMES: set[str] = set()
@@ -130,7 +160,11 @@ def _name_ok(name: str) -> bool:
 
 
 def _item_names_ok(item: Any) -> bool:
-    return _name_ok(item.id) and (item.annotators is None or all(map(_name_ok, item.annotators)))
+    return _name_ok(item.id) and (_absent(item.annotators) or all(map(_name_ok, item.annotators)))
+
+
+def _absent(value: Any) -> bool:
+    return value is None or value is UNSET
 
 
 def is_clean(rec: Any) -> bool:
@@ -140,23 +174,23 @@ def is_clean(rec: Any) -> bool:
     text = rec.text
     n = len(text)
     ids: set[str] = set()
-    for q in rec.rhetorical_questions:
+    for q in rec.rhetorical_questions or ():
         if q.id in ids or not _item_names_ok(q) or not _span_ok(text, n, q.start, q.end, q.text):
             return False
         ids.add(q.id)
         a = q.answer
-        if a is not None and (q.kind != "hypophora" or not _span_ok(text, n, a.start, a.end, a.text)):
+        if not _absent(a) and (q.kind != "hypophora" or not _span_ok(text, n, a.start, a.end, a.text)):
             return False
     attributions = {}
-    for t in rec.attributions:
+    for t in rec.attributions or ():
         if t.id in ids or not _item_names_ok(t):
             return False
         ids.add(t.id)
         attributions[t.id] = t
         for s in (t.source, t.cue, t.content):
-            if s is not None and not _span_ok(text, n, s.start, s.end, s.text):
+            if not _absent(s) and not _span_ok(text, n, s.start, s.end, s.text):
                 return False
-    for s in rec.stances:
+    for s in rec.stances or ():
         if s.id in ids or not _item_names_ok(s) or not _span_ok(text, n, s.start, s.end, s.text):
             return False
         ids.add(s.id)
@@ -165,7 +199,7 @@ def is_clean(rec: Any) -> bool:
             if holder is None or not (holder.content.start <= s.start and s.end <= holder.content.end):
                 return False
     # nested_in and holder name existing attributions, whose ids were checked above.
-    return all(t.nested_in is None or _nesting_ok(t, attributions) for t in rec.attributions)
+    return all(_absent(t.nested_in) or _nesting_ok(t, attributions) for t in rec.attributions or ())
 
 
 def _span_ok(text: str, n: int, start: int, end: int, covered: str) -> bool:
@@ -184,7 +218,7 @@ def _nesting_ok(t: Any, attributions: dict[str, Any]) -> bool:
         if current.id in seen:
             return False
         seen.add(current.id)
-        current = attributions.get(current.nested_in) if current.nested_in is not None else None
+        current = None if _absent(current.nested_in) else attributions.get(current.nested_in)
     lo, hi = parent.content.start, parent.content.end
-    return all(s is None or (lo <= s.start and s.end <= hi) for s in (t.source, t.cue, t.content))
+    return all(_absent(s) or (lo <= s.start and s.end <= hi) for s in (t.source, t.cue, t.content))
 

@@ -38,7 +38,7 @@ from corpus_tools import corrections, fastpath
 from corpus_tools.corrections import PREFIX, CorrectionDecision, CorrectionEntry, Outcome
 from corpus_tools.docindex import DocIndex
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.jsonl import atomic_open, dumps, iter_lines
+from corpus_tools.files import Outputs, display, dumps, iter_json_lines, same_file
 from corpus_tools.matching import (
     MatchMode,
     cluster,
@@ -47,6 +47,7 @@ from corpus_tools.matching import (
     similarity,
     span_score,
 )
+from corpus_tools.problems import Report
 from corpus_tools.records import require_valid
 from corpus_tools.schema import AUTHOR, LAYERS, NAME_RULE, Meta, Name, Record, is_name
 
@@ -234,21 +235,31 @@ def merge(paths: Iterable[Path | str], *, output: Path, conflicts: Path,
         if value is not None:
             _check_name(name, value)
     output, conflicts = Path(output), Path(conflicts)
-    if output.resolve() == conflicts.resolve():
-        raise CorpusToolsError(f"{output}: --output and --conflicts name the same file; the gold "
-                               "would overwrite the adjudication log")
-    if decisions is not None and output.resolve() == Path(decisions).resolve():
-        raise CorpusToolsError(f"{output}: --output is the --decisions file; the gold would "
+    if same_file(output, conflicts):
+        raise CorpusToolsError(f"{display(output)}: --output and --conflicts name the same file; the "
+                               "gold would overwrite the adjudication log")
+    if decisions is not None and same_file(output, decisions):
+        raise CorpusToolsError(f"{display(output)}: --output is the --decisions file; the gold would "
                                "overwrite the adjudication log")
-    for option, target in (("--output", output), ("--conflicts", conflicts)):
-        if target.is_dir():
-            raise CorpusToolsError(f"{option} {target} is a folder; give a file path")
-    files, report = require_valid(paths)
-    resolved = {f.resolve() for f in files}
-    for target in (output, conflicts):
-        if target.resolve() in resolved:
-            raise CorpusToolsError(f"{target}: is one of the input files; write it elsewhere")
-    table = read_decisions(decisions) if decisions is not None else Decisions()
+    with Outputs("corpus merge") as outputs:
+        gold_temp = outputs.file(output, option="--output")
+        conflicts_temp = outputs.file(conflicts, option="--conflicts")
+        table = read_decisions(decisions) if decisions is not None else Decisions()
+        files, report = require_valid(paths)
+        for option, target in (("--output", output), ("--conflicts", conflicts)):
+            if any(same_file(target, f) for f in files):
+                raise CorpusToolsError(f"{option} {display(target)}: is one of the input files; "
+                                       "write it elsewhere")
+        result = _merge(files, report, table, gold_temp, conflicts_temp, output=output,
+                        conflicts=conflicts, decisions=decisions, match=match, overlap=overlap,
+                        min_votes=min_votes, adjudicator=adjudicator, gold_name=gold_name)
+        outputs.commit()
+    return result
+
+
+def _merge(files: list[Path], report: Report, table: Decisions, gold_temp: Path, conflicts_temp: Path,
+           *, output: Path, conflicts: Path, decisions: Path | None, match: str, overlap: float,
+           min_votes: int | None, adjudicator: str | None, gold_name: str) -> MergeResult:
     merger = _Merger(match, overlap, min_votes, table, decisions, adjudicator)  # type: ignore[arg-type]
     result = MergeResult(output=str(output), conflicts_file=str(conflicts),
                          warnings=report.summary.warnings,
@@ -257,7 +268,7 @@ def merge(paths: Iterable[Path | str], *, output: Path, conflicts: Path,
     # Correction lines and stale decisions follow the conflicts, in the order of the decisions
     # file (the order corrections apply in), so appended lines stay where they were appended.
     tail: list[tuple[int, bytes]] = []
-    with DocIndex(files) as index, atomic_open(output) as gold_f, atomic_open(conflicts) as conf_f:
+    with DocIndex(files) as index, open(gold_temp, "wb") as gold_f, open(conflicts_temp, "wb") as conf_f:
         for doc_id in index.doc_ids():
             gold, records, doc_conflicts, outcomes = merger.merge_document(index.lines(doc_id), gold_name)
             gold_f.write(dumps(gold))
@@ -331,16 +342,8 @@ def read_decisions(path: Path) -> Decisions:
             correction is malformed (naming the file and line).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CorpusToolsError(f"{path}: no such decisions file")
     out = Decisions()
-    for number, raw in iter_lines(path):
-        if not raw.strip():
-            continue
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            raise CorpusToolsError(f"{path}:{number}: not valid JSON: {e}") from None
+    for number, obj in iter_json_lines(path, "decisions file"):
         if isinstance(obj, dict) and obj.get("kind") == "correction":
             entry = _read_correction(obj, path, number)
             out.corrections.setdefault(entry.correction.doc_id, []).append(entry)
@@ -348,20 +351,20 @@ def read_decisions(path: Path) -> Decisions:
         try:
             decided = _DecisionEntry.model_validate(obj)
         except ValidationError as e:
-            raise CorpusToolsError(f"{path}:{number}: {_first_error(e)}; a decision is "
+            raise CorpusToolsError(f"{display(path)}:{number}: {_first_error(e)}; a decision is "
                                    '{"accept": "<annotator>"}, {"reject": true} or '
                                    '{"replace": <item>}') from None
         if decided.decision is None:
             continue
         if decided.id in out.conflicts:
-            raise CorpusToolsError(f"{path}:{number}: conflict {decided.id} is decided again "
+            raise CorpusToolsError(f"{display(path)}:{number}: conflict {decided.id} is decided again "
                                    f"(first at line {out.conflicts[decided.id][1]}); keep one decision")
         out.conflicts[decided.id] = (decided, number, obj)
     return out
 
 
 def _read_correction(obj: dict[str, Any], path: Path, number: int) -> CorrectionEntry:
-    where = f"{path}:{number}"
+    where = f"{display(path)}:{number}"
     try:
         correction = corrections.Correction.model_validate(obj)
     except ValidationError as e:

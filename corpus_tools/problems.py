@@ -51,6 +51,11 @@ CATALOGUE: dict[str, Check] = {
         Check("not-an-object", "error", "file",
               "The line is valid JSON but not an object.",
               "Each line must be one JSON object (one annotator's record of one document)."),
+        Check("duplicate-key", "error", "file",
+              "An object in the line has the same key twice.",
+              "Keep one of the two; JSON readers disagree on which value counts (most keep the "
+              "last, Arrow refuses the line), so the record would mean different things to "
+              "different tools."),
         Check("blank-line", "warning", "file",
               "The line is empty.",
               "Remove blank lines; JSONL has one record per line."),

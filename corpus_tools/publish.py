@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
@@ -41,11 +40,11 @@ from pydantic import BaseModel
 
 from corpus_tools import features as feats
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.jsonl import expand_paths, shareable
+from corpus_tools.files import RECORD_NAME, Outputs, display, input_files
 from corpus_tools.problems import Report
 from corpus_tools.records import require_valid
 from corpus_tools.schema import LABELS
-from corpus_tools.split import MANIFEST_NAME, SPLITS
+from corpus_tools.split import MANIFEST_NAME, SPLITS, Manifest, load_manifest
 
 DEFAULT_CONFIG = "default"
 ANNOTATORS_CONFIG = "annotators"
@@ -195,7 +194,7 @@ def publish(
         if not path.is_file():
             raise CorpusToolsError(f"{path}: no such file; {split_dir} is not a complete split "
                                    "folder (make one with `corpus split`)")
-    annotator_files = expand_paths(Path(p) for p in annotators) if annotators else []
+    annotator_files = input_files(annotators) if annotators else []
     if annotators is not None and not annotator_files:
         raise CorpusToolsError("--annotators names no *.jsonl file")
     _check_output(output, [*split_files.values(), manifest_path, *annotator_files])
@@ -207,69 +206,63 @@ def publish(
         if annotator_files:
             reports.append(require_valid(annotator_files, jobs=jobs)[1])
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with _system_memory_pool():
-        tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
-        try:
-            shareable(tmp, directory=True)  # mkdtemp makes it private; the result is meant to be shared
-            collector = _Documents(manifest, manifest_path)
-            configs: dict[str, dict[str, SplitSummary]] = {DEFAULT_CONFIG: {}}
-            empty: list[str] = []
-            for split, path in split_files.items():
-                summary = _write_split([path], tmp, DEFAULT_CONFIG, split, progress,
-                                       on_table=lambda table, split=split: collector.add(table, split))
-                collector.check_count(split, summary.rows)
-                # `datasets` cannot load a split without rows, so an empty split is left out.
-                if summary.rows:
-                    configs[DEFAULT_CONFIG][split] = summary
-                else:
-                    empty.append(split)
-            if not configs[DEFAULT_CONFIG]:
-                raise CorpusToolsError(f"{split_dir}: every split is empty; nothing to publish")
-            agreement_table = None
-            if annotator_files:
-                summary = _write_split(annotator_files, tmp, ANNOTATORS_CONFIG, ANNOTATORS_SPLIT, progress)
-                if not summary.rows:
-                    raise CorpusToolsError("the --annotators files hold no records")
-                configs[ANNOTATORS_CONFIG] = {ANNOTATORS_SPLIT: summary}
-                agreement_table = _agreement_table(annotator_files)
-            shutil.copyfile(manifest_path, tmp / MANIFEST_NAME)
+    with _system_memory_pool(), Outputs("corpus publish") as outputs:
+        tmp = outputs.folder(output)
+        collector = _Documents(manifest, manifest_path)
+        configs: dict[str, dict[str, SplitSummary]] = {DEFAULT_CONFIG: {}}
+        empty: list[str] = []
+        for split, path in split_files.items():
+            summary = _write_split([path], tmp, DEFAULT_CONFIG, split, progress,
+                                   on_table=lambda table, split=split: collector.add(table, split))
+            collector.check_count(split, summary.rows)
+            # `datasets` cannot load a split without rows, so an empty split is left out.
+            if summary.rows:
+                configs[DEFAULT_CONFIG][split] = summary
+            else:
+                empty.append(split)
+        if not configs[DEFAULT_CONFIG]:
+            raise CorpusToolsError(f"{display(split_dir)}: every split is empty; nothing to publish")
+        agreement_table = None
+        if annotator_files:
+            summary = _write_split(annotator_files, tmp, ANNOTATORS_CONFIG, ANNOTATORS_SPLIT, progress)
+            if not summary.rows:
+                raise CorpusToolsError("the --annotators files hold no records")
+            configs[ANNOTATORS_CONFIG] = {ANNOTATORS_SPLIT: summary}
+            agreement_table = _agreement_table(annotator_files)
+        shutil.copyfile(manifest_path, tmp / MANIFEST_NAME)
 
-            from corpus_tools.card import render_card, render_rights
+        from corpus_tools.card import render_card, render_rights
 
-            documents = collector.documents()
-            card_license = _card_license(metadata, documents)
-            languages = sorted({d.language for d in documents}) or ["en"]
-            result = PublishResult(output=output, configs=configs, empty_splits=empty,
-                                   documents=documents, license=card_license, languages=languages,
-                                   validation=reports)
+        documents = collector.documents()
+        card_license = _card_license(metadata, documents)
+        languages = sorted({d.language for d in documents}) or ["en"]
+        result = PublishResult(output=output, configs=configs, empty_splits=empty,
+                               documents=documents, license=card_license, languages=languages,
+                               validation=reports)
 
-            def write_card() -> None:
-                card = render_card(result, metadata=metadata, manifest=manifest,
-                                   agreement=agreement_table, download_sizes=_download_sizes(tmp, configs))
-                (tmp / "README.md").write_text(card, encoding="utf-8")
+        def write_card() -> None:
+            card = render_card(result, metadata=metadata, manifest=manifest,
+                               agreement=agreement_table, download_sizes=_download_sizes(tmp, configs))
+            (tmp / "README.md").write_text(card, encoding="utf-8")
 
+        write_card()
+        (tmp / "LICENSE.md").write_text(render_rights(result, metadata=metadata), encoding="utf-8")
+        if progress:
+            progress("verify", 0, 1)
+        recorded = verify(tmp, {c: {s: v.rows for s, v in splits.items()} for c, splits in configs.items()})
+        if progress:
+            progress("verify", 1, 1)
+        # `datasets` computes num_bytes itself while loading and does not check it; if ours
+        # differs (Arrow buffer padding), record its figure so the card matches what it reports.
+        changed = False
+        for config, splits in recorded.items():
+            for split, num_bytes in splits.items():
+                if configs[config][split].num_bytes != num_bytes:
+                    configs[config][split].num_bytes = num_bytes
+                    changed = True
+        if changed:
             write_card()
-            (tmp / "LICENSE.md").write_text(render_rights(result, metadata=metadata), encoding="utf-8")
-            if progress:
-                progress("verify", 0, 1)
-            recorded = verify(tmp, {c: {s: v.rows for s, v in splits.items()} for c, splits in configs.items()})
-            if progress:
-                progress("verify", 1, 1)
-            # `datasets` computes num_bytes itself while loading and does not check it; if ours
-            # differs (Arrow buffer padding), record its figure so the card matches what it reports.
-            changed = False
-            for config, splits in recorded.items():
-                for split, num_bytes in splits.items():
-                    if configs[config][split].num_bytes != num_bytes:
-                        configs[config][split].num_bytes = num_bytes
-                        changed = True
-            if changed:
-                write_card()
-            _replace_dir(tmp, output)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        outputs.commit()
     if hub is not None:
         result.pushed = hub.upload(output, metadata)
     return result
@@ -278,36 +271,29 @@ def publish(
 # -- reading the split folder -----------------------------------------------------------------
 
 
-def _read_manifest(split_dir: Path) -> tuple[Path, dict[str, Any]]:
+def _read_manifest(split_dir: Path) -> tuple[Path, Manifest]:
     if not split_dir.is_dir():
-        raise CorpusToolsError(f"{split_dir}: no such folder (make one with `corpus split`)")
+        raise CorpusToolsError(f"{display(split_dir)}: no such folder (make one with `corpus split`)")
     path = split_dir / MANIFEST_NAME
-    if not path.is_file():
-        raise CorpusToolsError(f"{path}: no such file; {split_dir} is not a split folder "
-                               "(make one with `corpus split`)")
-    try:
-        data = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as e:
-        raise CorpusToolsError(f"{path}: not valid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise CorpusToolsError(f"{path}: not a split manifest (expected a JSON object)")
-    return path, data
+    if not path.exists():
+        raise CorpusToolsError(f"{display(path)}: no such file; {display(split_dir)} is not a split "
+                               "folder (make one with `corpus split`)")
+    return path, load_manifest(path)
 
 
 class _Documents:
     """Collects each document's rights while writing, and checks the files against the manifest."""
 
-    def __init__(self, manifest: dict[str, Any], path: Path) -> None:
+    def __init__(self, manifest: Manifest, path: Path) -> None:
         self.manifest = manifest
         self.path = path
-        assigned = manifest.get("documents")
-        self.assigned: dict[str, str] | None = assigned if isinstance(assigned, dict) else None
+        self.assigned: dict[str, str] = dict(manifest.documents)
         self.docs: dict[str, DocumentRights] = {}
 
     def add(self, table: pa.Table, split: str) -> None:
         for row in table.select(["doc_id", "meta"]).to_pylist():
             doc_id = row["doc_id"]
-            if self.assigned is not None and self.assigned.get(doc_id) != split:
+            if self.assigned.get(doc_id) != split:
                 where = self.assigned.get(doc_id)
                 said = f"puts it in {where}" if where else "does not list it"
                 raise CorpusToolsError(
@@ -323,12 +309,11 @@ class _Documents:
                        if k in _RIGHTS_FIELDS and v is not None})
 
     def check_count(self, split: str, rows: int) -> None:
-        counts = self.manifest.get("counts")
-        entry = counts.get(split) if isinstance(counts, dict) else None
-        if not isinstance(entry, dict):
+        entry = self.manifest.counts.get(split)  # type: ignore[call-overload]
+        if entry is None:
             return
-        expected = entry.get("records", entry.get("documents"))
-        if isinstance(expected, int) and expected != rows:
+        expected = entry.records
+        if expected != rows:
             raise CorpusToolsError(
                 f"{self.path.parent / (split + '.jsonl')} has {rows} record(s) but {self.path} "
                 f"counts {expected}; the split folder was changed by hand: run `corpus split` again")
@@ -629,41 +614,14 @@ def _quiet_offline() -> Iterator[None]:
 
 
 def _check_output(output: Path, inputs: list[Path]) -> None:
-    """Refuse an output that would clobber the inputs or a folder that is not ours."""
-    out = output.resolve()
+    """Refuse an output that would clobber the inputs (whether the folder may be replaced at all
+    is `files.Outputs.folder`'s decision)."""
+    out = Path(os.path.realpath(output))
     for path in inputs:
-        p = path.resolve()
+        p = Path(os.path.realpath(path))
         if p == out or out in p.parents:
-            raise CorpusToolsError(f"--output {output} holds the input {path}; choose another folder")
-    if output.exists():
-        if not output.is_dir():
-            raise CorpusToolsError(f"--output {output} is a file; give a folder")
-        entries = {p.name for p in output.iterdir()}
-        # Replace only what publish itself wrote: a folder with anything else (a .git of a Hub
-        # clone, other data) is refused, never deleted.
-        ours = {"README.md", "LICENSE.md", MANIFEST_NAME, "data"}
-        if entries and not ({"README.md", "data", MANIFEST_NAME} <= entries and entries <= ours):
-            others = sorted(entries - ours)
-            why = f"it also holds {', '.join(others[:5])}" if others else \
-                "it does not look like a dataset written by `corpus publish`"
-            raise CorpusToolsError(f"--output {output}: {why}; publish replaces the whole folder, "
-                                   "so give a new or earlier-published folder")
-
-
-def _replace_dir(tmp: Path, output: Path) -> None:
-    """Move `tmp` onto `output`; an existing `output` is removed only once `tmp` is in place."""
-    if not output.exists():
-        os.replace(tmp, output)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.old-", dir=output.parent))
-    os.rmdir(old)
-    os.replace(output, old)
-    try:
-        os.replace(tmp, output)
-    except BaseException:
-        os.replace(old, output)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+            raise CorpusToolsError(f"--output {display(output)} holds the input {display(path)}; "
+                                   "choose another folder")
 
 
 # -- the Hub ----------------------------------------------------------------------------------
@@ -683,7 +641,8 @@ class _Hub:
                 repo_id=self.repo_id, folder_path=str(folder), repo_type="dataset", token=self.token,
                 commit_message=f"Publish {metadata.pretty_name} with corpus-tools",
                 # Replacing a dataset: drop old parquet shards that the new upload does not have.
-                delete_patterns=["data/**"] if self.exists else None)
+                delete_patterns=["data/**"] if self.exists else None,
+                ignore_patterns=[RECORD_NAME])
         except Exception as e:  # network and Hub errors, reported without the token
             raise CorpusToolsError(f"pushing to the Hub dataset {self.repo_id} failed: "
                                    f"{_scrub(e, self.token)} (the dataset is in {folder})") from None

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from corpus_tools.errors import InvalidInputError
-from corpus_tools.jsonl import expand_paths
+from corpus_tools.files import input_files, is_blank
 from corpus_tools.problems import Report
 from corpus_tools.schema import Record
 from corpus_tools.validate import validate
@@ -29,7 +29,7 @@ def require_valid(paths: Iterable[Path | str], *, jobs: int = 1) -> tuple[list[P
     report = validate(paths, jobs=jobs)
     if not report.valid:
         raise InvalidInputError(report)
-    return expand_paths(paths), report
+    return input_files(paths), report
 
 
 def iter_records(files: Iterable[Path]) -> Iterator[tuple[Path, int, Record]]:
@@ -37,5 +37,5 @@ def iter_records(files: Iterable[Path]) -> Iterator[tuple[Path, int, Record]]:
     for path in files:
         with open(path, "rb") as f:
             for number, raw in enumerate(f, start=1):
-                if raw.strip():
+                if not is_blank(raw):
                     yield path, number, Record.model_validate_json(raw)

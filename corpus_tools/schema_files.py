@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from corpus_tools.jsonl import atomic_open
+from corpus_tools.files import atomic_open
 from corpus_tools.schema import json_schema
 
 SCHEMA_FILE = "record.schema.json"

@@ -21,25 +21,22 @@ index is kept in memory, never the records.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import os
-import shutil
-import tempfile
 import types
 import typing
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
-from corpus_tools.jsonl import expand_paths, shareable
+from corpus_tools.files import Outputs, display, input_files, is_blank, read_text, same_file
 from corpus_tools.problems import Report, ReportBuilder, make_problem
 from corpus_tools.records import require_valid
 from corpus_tools.schema import LABELS, Record
@@ -169,15 +166,15 @@ def split(
     """
     output = Path(output)
     manifest = Path(manifest) if manifest is not None else output / MANIFEST_NAME
-    if manifest.resolve() in {(output / f"{s}.jsonl").resolve() for s in SPLITS}:
-        raise CorpusToolsError(f"{manifest}: the manifest cannot be one of the split files")
+    if any(same_file(manifest, output / f"{s}.jsonl") for s in SPLITS):
+        raise CorpusToolsError(f"{display(manifest)}: the manifest cannot be one of the split files")
     if not 0 <= seed < 2**63:
         raise CorpusToolsError(f"--seed must be between 0 and 2**63 - 1, not {seed}")
     ratio_map = check_ratios(ratios)
     group_path = check_group_path(group_by) if group_by is not None else None
     previous = _read_manifest(manifest, seed=seed, ratios=ratio_map, group_by=group_by)
     paths = [Path(p) for p in paths]
-    _check_not_overwriting_inputs(expand_paths(paths), output)
+    _check_places(paths, output, manifest)
 
     files, report = require_valid(paths)
     index = _index(files, group_path, group_by)
@@ -252,55 +249,96 @@ class _Previous:
     groups: dict[str, str] = field(default_factory=dict)
 
 
+SplitName = Literal["train", "validation", "test"]
+
+
+class _Removed(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    documents: dict[str, SplitName] = {}
+    groups: dict[str, SplitName] = {}
+
+
+class Manifest(BaseModel):
+    """`splits.json` as `corpus split` writes it, checked field by field when read back (by
+    split, to extend it, and by publish, which puts its figures on the card)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    version: Literal[1]
+    seed: int
+    ratios: dict[SplitName, float]
+    group_by: str | None = None
+    documents: dict[str, SplitName] = {}
+    groups: dict[str, SplitName] = {}
+    counts: dict[SplitName, SplitCounts] = {}
+    labels: dict[SplitName, dict[str, dict[str, int]]] = {}
+    leakage: list[Leak] = []
+    removed: _Removed = _Removed()
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and check a split manifest.
+
+    Raises:
+        CorpusToolsError: naming the file and the first wrong field.
+    """
+    text = read_text(path, "split manifest")
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as e:
+        raise CorpusToolsError(f"{display(path)}: the split manifest is not valid JSON: {e}") from None
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        raise CorpusToolsError(f"{display(path)}: not a split manifest of version {MANIFEST_VERSION} "
+                               "(write one with `corpus split`)")
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the manifest"
+        raise CorpusToolsError(f"{display(path)}: {where}: {first['msg']} (the split manifest was "
+                               "changed by hand; write it again with `corpus split`)") from None
+    if set(manifest.ratios) != set(SPLITS):
+        raise CorpusToolsError(f"{display(path)}: ratios: must give train, validation and test")
+    return manifest
+
+
 def _read_manifest(path: Path, *, seed: int, ratios: dict[str, float],
                    group_by: str | None) -> _Previous | None:
     if not path.exists():
         return None
-    try:
-        data = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as e:
-        raise CorpusToolsError(f"{path}: cannot read the split manifest: {e}") from None
-    bad = f"{path}: not a split manifest of version {MANIFEST_VERSION}"
-    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        raise CorpusToolsError(bad)
-    old_ratios = data.get("ratios")
-    if not isinstance(old_ratios, dict) or set(old_ratios) != set(SPLITS):
-        raise CorpusToolsError(f"{bad}: `ratios` must map train, validation and test to numbers")
+    data = load_manifest(path)
     # Other options would place new documents by other rules than the old ones; refuse rather
     # than silently mix two splitting schemes in one manifest.
     differences = []
-    if data.get("seed") != seed:
-        differences.append(f"--seed {data.get('seed')} (not {seed})")
-    if any(not isinstance(old_ratios[s], int | float) or abs(old_ratios[s] - ratios[s]) > 1e-9
-           for s in SPLITS):
-        old = ",".join(f"{old_ratios[s]:g}" if isinstance(old_ratios[s], int | float)
-                       else repr(old_ratios[s]) for s in SPLITS)
+    if data.seed != seed:
+        differences.append(f"--seed {data.seed} (not {seed})")
+    if any(abs(data.ratios[s] - ratios[s]) > 1e-9 for s in SPLITS):
+        old = ",".join(f"{data.ratios[s]:g}" for s in SPLITS)
         differences.append(f"--ratios {old} (not {','.join(f'{ratios[s]:g}' for s in SPLITS)})")
-    old_group = data.get("group_by")
-    if old_group != group_by:
-        differences.append(f"--group-by {old_group or 'none'} (not {group_by or 'none'})")
+    if data.group_by != group_by:
+        differences.append(f"--group-by {data.group_by or 'none'} (not {group_by or 'none'})")
     if differences:
-        raise CorpusToolsError(f"{path} was made with {', '.join(differences)}; run with the same "
-                               "options to extend it, or pass another --manifest to make a new split")
-    previous = _Previous()
-    removed = data.get("removed") or {}
-    for key, target in (("documents", previous.documents), ("groups", previous.groups)):
-        for source in (data.get(key), removed.get(key) if isinstance(removed, dict) else None):
-            if source is None:
-                continue
-            if not isinstance(source, dict) or any(
-                    not isinstance(k, str) or v not in SPLITS for k, v in source.items()):
-                raise CorpusToolsError(f"{bad}: `{key}` must map names to train, validation or test")
-            target.update(source)
-    return previous
+        raise CorpusToolsError(f"{display(path)} was made with {', '.join(differences)}; run with the "
+                               "same options to extend it, or pass another --manifest to make a new split")
+    return _Previous(documents={**data.removed.documents, **data.documents},
+                     groups={**data.removed.groups, **data.groups})
 
 
-def _check_not_overwriting_inputs(files: list[Path], output: Path) -> None:
-    targets = {(output / f"{s}.jsonl").resolve() for s in SPLITS}
-    for f in files:
-        if f.resolve() in targets:
-            raise CorpusToolsError(f"{f} is both an input and an output of the split; write the "
-                                   "splits to a folder outside the inputs")
+def _check_places(paths: list[Path], output: Path, manifest: Path) -> None:
+    """Refuse outputs that would overwrite the inputs or be read back as inputs next time."""
+    out = Path(os.path.realpath(output))
+    for p in paths:
+        real = Path(os.path.realpath(p))
+        if p.is_dir() and (real == out or real in out.parents):
+            raise CorpusToolsError(f"--output {display(output)} lies inside the input folder "
+                                   f"{display(p)}; the split files would be read back as input "
+                                   "next time: write them outside it")
+    for f in input_files(paths):
+        real = Path(os.path.realpath(f))
+        if real == out or out in real.parents or same_file(real, manifest):
+            raise CorpusToolsError(f"{display(f)} is both an input and an output of the split; "
+                                   "write the splits to a folder outside the inputs")
 
 
 # -- pass 1: the index
@@ -365,7 +403,7 @@ def _scan(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
     with open(path, "rb") as f:
         for number, line in enumerate(f, start=1):
             start, offset = offset, offset + len(line)
-            if line.strip():
+            if not is_blank(line):
                 yield number, start, orjson.loads(line)
 
 
@@ -509,20 +547,12 @@ def _leakage(index: _Index, doc_split: dict[str, str]) -> list[Leak]:
 
 def _write(index: _Index, files: list[Path],
            result: SplitResult) -> tuple[dict[str, SplitCounts], dict[str, dict[str, dict[str, int]]]]:
-    try:
-        return _write_all(index, files, result)
-    except OSError as e:
-        raise CorpusToolsError(f"cannot write the split to {result.output}: {e}") from None
-
-
-def _write_all(index: _Index, files: list[Path],
-               result: SplitResult) -> tuple[dict[str, SplitCounts], dict[str, dict[str, dict[str, int]]]]:
+    """Write the split files and the manifest as one set of outputs (see `files.Outputs`)."""
     output, manifest = result.output, result.manifest
-    output.parent.mkdir(parents=True, exist_ok=True)
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
-    tmp_manifest: Path | None = None
-    try:
+    with Outputs("corpus split") as outputs:
+        folder = outputs.folder(output)
+        inside = Path(os.path.realpath(manifest)).parent == Path(os.path.realpath(output))
+        manifest_temp = folder / manifest.name if inside else outputs.file(manifest, option="--manifest")
         counts: dict[str, SplitCounts] = {}
         labels: dict[str, dict[str, dict[str, int]]] = {}
         by_split: dict[str, list[str]] = {s: [] for s in SPLITS}
@@ -530,29 +560,10 @@ def _write_all(index: _Index, files: list[Path],
             by_split[s].append(doc_id)
         with _Readers(files) as readers:
             for s in SPLITS:
-                counts[s], labels[s] = _write_split(tmp_dir / f"{s}.jsonl", by_split[s], index,
-                                                    readers)
+                counts[s], labels[s] = _write_split(folder / f"{s}.jsonl", by_split[s], index, readers)
         result.counts, result.labels = counts, labels
-        data = orjson.dumps(result.manifest_data(), option=orjson.OPT_INDENT_2) + b"\n"
-        fd, name = tempfile.mkstemp(prefix=f".{manifest.name}.", suffix=".tmp", dir=manifest.parent)
-        tmp_manifest = Path(name)
-        shareable(tmp_manifest)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # Everything is complete: move it in, the manifest last so that it never describes
-        # split files that are not there.
-        output.mkdir(parents=True, exist_ok=True)
-        for s in SPLITS:
-            os.replace(tmp_dir / f"{s}.jsonl", output / f"{s}.jsonl")
-        os.replace(tmp_manifest, manifest)
-        tmp_manifest = None
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        if tmp_manifest is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_manifest)
+        manifest_temp.write_bytes(orjson.dumps(result.manifest_data(), option=orjson.OPT_INDENT_2) + b"\n")
+        outputs.commit()
     return counts, labels
 
 
@@ -575,8 +586,6 @@ def _write_split(path: Path, doc_ids: list[str], index: _Index, readers: _Reader
                     items[layer] += len(layer_items)
                     for item in layer_items:
                         labels[layer][item[label_field]] += 1
-        out.flush()
-        os.fsync(out.fileno())
     counts = SplitCounts(documents=len(doc_ids), groups=len(seen_groups), records=records,
                          items=dict(items))
     return counts, labels

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import difflib
 import io
+import json
 import multiprocessing
+import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from corpus_tools import fastpath
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.jsonl import expand_paths
+from corpus_tools.files import display, input_files, is_blank
 from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
 from corpus_tools.rules import Finding, check_record
 from corpus_tools.schema import LABELS, Record, model_of
@@ -51,14 +54,14 @@ def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None]:
         line has no usable `doc_id`, `annotator` and `text`).
     """
     rec = fastpath.decode(raw)
-    if rec is not None and fastpath.is_clean(rec):
+    if rec is not None and fastpath.is_clean(rec) and not fastpath.may_repeat_a_key(raw, rec):
         return [], LineKey(rec.doc_id, rec.annotator, hash(rec.text), len(rec.text))
     return check_line_fully(raw)
 
 
 def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     """`check_line` without the fast path: the reference checks, which produce the findings."""
-    if not raw.strip():
+    if is_blank(raw):
         return [("blank-line", "", "blank line; remove it")], None
     try:
         obj = orjson.loads(raw)
@@ -67,7 +70,7 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     if not isinstance(obj, dict):
         return [("not-an-object", "", f"the line is a JSON {_json_type(obj)}, "
                  "not an object; each line must be one record object")], None
-    findings: list[Finding] = []
+    findings: list[Finding] = list(_duplicate_keys(raw))
     try:
         Record.model_validate(obj)
     except ValidationError as e:
@@ -130,15 +133,14 @@ def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
     unknown = sorted(ignore - CATALOGUE.keys())
     if unknown:
         raise CorpusToolsError(f"unknown problem code(s) for --ignore: {', '.join(unknown)}")
-    if jobs < 1:
-        raise CorpusToolsError(f"--jobs must be at least 1, not {jobs}")
+    jobs = usable_jobs(jobs)
     if max_problems is not None and max_problems < 0:
         raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
     paths = [Path(p) for p in paths]
-    files = expand_paths(paths)
+    files = input_files(paths)
     if not files:
         # A mistyped folder must not pass CI as "valid: 0 file(s)".
-        raise CorpusToolsError(f"no *.jsonl file found in {', '.join(map(str, paths))}")
+        raise CorpusToolsError(f"no *.jsonl file found in {', '.join(map(display, paths))}")
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
     corpus = CorpusChecks(shown=builder.shown)
@@ -146,13 +148,13 @@ def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
     with _mapper(jobs) as mapper:
         line_base: dict[Path, int] = {}
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
-            name, base = str(chunk.path), line_base.get(chunk.path, 0)
+            name, base = display(chunk.path), line_base.get(chunk.path, 0)
             line_base[chunk.path] = base + result.count
             for index, byte_offset, findings, key in result.lines:
                 number = base + index + 1
                 if key is not None:
                     builder.records += 1
-                    findings = [*findings, *corpus.add(key, name, number, byte_offset)]
+                    findings = [*findings, *corpus.add(key, chunk.path, number, byte_offset)]
                 for code, field, message in findings:
                     builder.add(make_problem(code, name, number, field or None, message))
             if result.error is not None:
@@ -204,6 +206,26 @@ def _check_chunk(chunk: Chunk) -> ChunkResult:
     return ChunkResult(lines, index + 1)
 
 
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def usable_jobs(jobs: int) -> int:
+    """`jobs` capped at the CPU count: more processes than CPUs only cost memory (a typo such
+    as `-j 100000` would fork until the machine ran out).
+
+    Raises:
+        CorpusToolsError: when `jobs` is less than 1.
+    """
+    if jobs < 1:
+        raise CorpusToolsError(f"--jobs must be at least 1, not {jobs}")
+    return min(jobs, cpu_count())
+
+
 @contextmanager
 def _mapper(jobs: int) -> Iterator[Callable[..., Iterator[Any]]]:
     """`map` for one job; an ordered, lazily consumed process pool map for several."""
@@ -211,28 +233,34 @@ def _mapper(jobs: int) -> Iterator[Callable[..., Iterator[Any]]]:
         yield map
         return
     # fork: workers share this process's str hash seed, so LineKey.text_hash agrees across them.
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals) as pool:
         yield lambda func, items: pool.imap(func, items, chunksize=1)
+
+
+def _worker_signals() -> None:
+    # The parent handles Ctrl-C and SIGTERM and stops the pool; a worker just ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class CorpusChecks:
     """The checks across lines and files: one line per (doc_id, annotator), no text drift."""
 
     def __init__(self, shown: Callable[[str], bool] = lambda code: True) -> None:
-        self.pairs: dict[tuple[str, str], tuple[str, int]] = {}
-        self.texts: dict[str, tuple[LineKey, str, int, int]] = {}
+        self.pairs: dict[tuple[str, str], tuple[Path, int]] = {}
+        self.texts: dict[str, tuple[LineKey, Path, int, int]] = {}
         # Whether a problem of a code will be listed; if not, its message is not worth the
         # disk reads that text drift's first-difference detail costs.
         self.shown = shown
 
-    def add(self, key: LineKey, file: str, line: int, byte_offset: int) -> list[Finding]:
+    def add(self, key: LineKey, file: Path, line: int, byte_offset: int) -> list[Finding]:
         findings: list[Finding] = []
         pair = (key.doc_id, key.annotator)
         if pair in self.pairs:
             f0, l0 = self.pairs[pair]
             findings.append(("duplicate-record", "annotator",
                              f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
-                             f"{f0}:{l0}; keep one line per document and annotator"))
+                             f"{display(f0)}:{l0}; keep one line per document and annotator"))
         else:
             self.pairs[pair] = (file, line)
         first = self.texts.get(key.doc_id)
@@ -244,16 +272,16 @@ class CorpusChecks:
         return findings
 
 
-def _drift_message(key: LineKey, first: tuple[LineKey, str, int, int], file: str,
+def _drift_message(key: LineKey, first: tuple[LineKey, Path, int, int], file: Path,
                    byte_offset: int | None) -> str:
     """The text-drift message; with the line's byte offset, it names the first difference."""
     first_key, f0, l0, first_offset = first
-    where = f"{f0}:{l0}"
+    where = f"{display(f0)}:{l0}"
     detail = f"lengths {key.text_len} here and {first_key.text_len} there"
     # Only hashes are kept in memory; read both texts back to say where they differ.
     there = here = None
     if byte_offset is not None:
-        there, here = _read_text(Path(f0), first_offset), _read_text(Path(file), byte_offset)
+        there, here = _read_text(f0, first_offset), _read_text(file, byte_offset)
     if there is not None and here is not None:
         i = next((i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
                  min(len(here), len(there)))
@@ -274,6 +302,42 @@ def _read_text(path: Path, byte_offset: int) -> str | None:
 
 
 # -- turning parse and model errors into findings ------------------------------------------
+
+
+class _Pairs(dict):  # type: ignore[type-arg]
+    """An object as `json` parsed it, remembering the keys it had more than once."""
+
+    repeated: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
+    obj = _Pairs(pairs)
+    seen: set[str] = set()
+    obj.repeated = [k for k, _v in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    return obj
+
+
+def _duplicate_keys(raw: bytes) -> Iterator[Finding]:
+    """A finding for every key given twice in one object of the line (the last value counts
+    for JSON parsers, but Arrow, which `corpus publish` reads with, refuses the line)."""
+    try:
+        parsed = json.loads(raw, object_pairs_hook=_pairs)
+    except ValueError:
+        return
+
+    def walk(value: Any, loc: tuple[int | str, ...]) -> Iterator[Finding]:
+        if isinstance(value, _Pairs):
+            for key in dict.fromkeys(value.repeated):
+                yield ("duplicate-key", format_path((*loc, key)),
+                       f"key {key!r} is given more than once in this object; keep one (JSON "
+                       "readers disagree on which value counts)")
+            for key, item in value.items():
+                yield from walk(item, (*loc, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from walk(item, (*loc, i))
+
+    yield from walk(parsed, ())
 
 
 def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from corpus_tools.agreement import agreement
-from corpus_tools.jsonl import atomic_open
+from corpus_tools.files import atomic_open
 from corpus_tools.records import iter_records, require_valid
 
 ROOT = Path(__file__).resolve().parent.parent

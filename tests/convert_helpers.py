@@ -7,7 +7,7 @@ from typing import Any
 
 import corpus_tools
 from corpus_tools.convert import ImportResult
-from corpus_tools.jsonl import write_jsonl
+from corpus_tools.files import write_jsonl
 from corpus_tools.schema import Record
 
 from factory import record

@@ -50,7 +50,7 @@ def test_publish_invalid_input_prints_the_report(tmp_path):
     split_dir = make_split_dir(tmp_path / "splits", docs)
     result = runner.invoke(app, ["publish", str(split_dir), "--output", str(tmp_path / "d")])
     assert result.exit_code == 1, result.output
-    assert "invalid-label" in result.output and "nothing was published" in result.output
+    assert "invalid-label" in result.output and "nothing was written" in result.output
     assert not (tmp_path / "d").exists()
 
 

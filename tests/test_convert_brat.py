@@ -47,7 +47,7 @@ def test_export_then_import_gives_back_the_same_records(tmp_path):
     records[0]["stances"][0]["id"] = "s9"  # an id that is not the position: kept in the note
     src = write_jsonl(tmp_path / "in.jsonl", records)
     result = export_records("brat", [src], output=tmp_path / "brat")
-    assert (tmp_path / "brat" / "annotation.conf").exists()
+    assert (tmp_path / "brat" / "alice" / "annotation.conf").exists()  # one per annotator folder
     assert (tmp_path / "brat" / "alice" / "doc-x.txt").read_bytes().count(b"\r\n") == 2
     assert result.records == 3
     back = import_records("brat", [tmp_path / "brat"])
@@ -59,7 +59,7 @@ def test_export_refuses_a_folder_that_is_not_empty(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", [record()])
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("mine")
-    with pytest.raises(CorpusToolsError, match="not an empty folder"):
+    with pytest.raises(CorpusToolsError, match="holds keep.txt and has no record"):
         export_records("brat", [src], output=tmp_path / "out")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
 

@@ -255,7 +255,7 @@ def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path, split_dir):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("precious")
-    with pytest.raises(CorpusToolsError, match=r"also holds notes\.txt"):
+    with pytest.raises(CorpusToolsError, match=r"holds notes\.txt and has no record"):
         publish(split_dir, output=out)
     assert (out / "notes.txt").read_text() == "precious"
 
@@ -398,6 +398,6 @@ def test_publish_refuses_to_replace_a_folder_holding_other_files(tmp_path, split
     (project / "README.md").write_text("my project")
     (project / "splits.json").write_text("{}")
     (project / ".git").mkdir()
-    with pytest.raises(CorpusToolsError, match=r"also holds \.git"):
+    with pytest.raises(CorpusToolsError, match=r"holds README\.md and has no record"):
         publish(split_dir, output=project)
     assert (project / ".git").is_dir() and (project / "README.md").read_text() == "my project"

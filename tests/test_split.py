@@ -339,8 +339,13 @@ def test_invalid_records_stop_the_split_and_keep_earlier_output(tmp_path):
 def test_refuses_to_overwrite_its_own_inputs(tmp_path):
     out = tmp_path / "data"
     split([write_jsonl(tmp_path / "gold.jsonl", [doc(i) for i in range(5)])], output=out)
-    with pytest.raises(CorpusToolsError, match="both an input and an output"):
+    with pytest.raises(CorpusToolsError, match="lies inside the input folder"):
         split([out], output=out)
+    with pytest.raises(CorpusToolsError, match="both an input and an output"):
+        split([out / "train.jsonl"], output=out)
+    # A split folder inside the input folder would be read back as input by the next run.
+    with pytest.raises(CorpusToolsError, match="lies inside the input folder"):
+        split([tmp_path], output=tmp_path / "splits")
 
 
 def test_missing_input_path(tmp_path):
@@ -362,7 +367,7 @@ def test_failed_write_leaves_no_partial_output(tmp_path):
     src = write_jsonl(tmp_path / "gold.jsonl", [doc(i) for i in range(5)])
     blocker = tmp_path / "out"
     blocker.write_text("not a folder")
-    with pytest.raises(CorpusToolsError, match="cannot write the split"):
+    with pytest.raises(CorpusToolsError, match="is a file; give a folder"):
         split([src], output=blocker)
     assert blocker.read_text() == "not a folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gold.jsonl", "out"]

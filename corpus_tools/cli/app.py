@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -10,7 +11,8 @@ from typing import Any, TypeVar
 
 import typer
 
-from corpus_tools.errors import CorpusToolsError
+from corpus_tools.errors import CorpusToolsError, InvalidInputError
+from corpus_tools.files import describe_os_error
 
 app = typer.Typer(
     name="corpus",
@@ -34,19 +36,28 @@ class ReportFormat(str, Enum):
 
 
 def handle_errors(func: F) -> F:
-    """Turn a `CorpusToolsError`, or an `OSError` from writing, into a one-line message on stderr
-    and exit status 2."""
+    """The one place where the library's exceptions become exit statuses.
+
+    - `InvalidInputError`: the validation report of the inputs on stderr, exit status 1;
+    - `CorpusToolsError`: one line on stderr, exit status 2;
+    - `OSError` (a full disk, a path under a file): one line naming the file, exit status 2.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except InvalidInputError as e:
+            from corpus_tools.cli.render import report_text
+
+            err(report_text(e.report))
+            err("nothing was written")
+            raise typer.Exit(code=1) from None
         except CorpusToolsError as e:
-            typer.echo(f"error: {e}", err=True)
+            err(f"error: {e}")
             raise typer.Exit(code=2) from None
-        except OSError as e:  # e.g. an output path under a file, a full disk
-            where = f"{e.filename}: " if e.filename else ""
-            typer.echo(f"error: {where}{e.strerror or e}", err=True)
+        except OSError as e:
+            err(f"error: {describe_os_error(e)}")
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -54,9 +65,49 @@ def handle_errors(func: F) -> F:
 
 def out(text: str = "") -> None:
     """Print a result line to stdout."""
-    sys.stdout.write(text + "\n")
+    _write(sys.stdout, text)
 
 
 def err(text: str) -> None:
     """Print a diagnostic line to stderr."""
-    sys.stderr.write(text + "\n")
+    _write(sys.stderr, text)
+
+
+def _write(stream: Any, text: str) -> None:
+    # Text that cannot be encoded (a file name that is not UTF-8) is escaped, never a traceback.
+    data = (text + "\n").encode(getattr(stream, "encoding", None) or "utf-8", "backslashreplace")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        stream.flush()
+        buffer.write(data)
+        buffer.flush()
+    else:  # a test runner's text stream
+        stream.write(data.decode(getattr(stream, "encoding", None) or "utf-8", "replace"))
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread by SIGTERM (as a CI cancel sends) or Ctrl-C, so that every
+    `finally` and `except BaseException` in the library runs and temporary outputs go away."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    # Further signals are ignored while the cleanup runs.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def run() -> None:
+    """Run the app with SIGTERM and Ctrl-C turned into a clean stop (exit status 128 + signal)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        app()
+    except Interrupted as e:
+        name = signal.Signals(e.signum).name
+        err(f"interrupted by {name}: outputs were left as they were, temporary files removed")
+        sys.exit(128 + e.signum)

@@ -9,8 +9,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from corpus_tools.cli.app import ReportFormat, app, err, handle_errors, out
-from corpus_tools.cli.render import report_text
+from corpus_tools.cli.app import ReportFormat, app, handle_errors, out
 from corpus_tools.convert import (
     EXPORT_CONFIGS,
     EXPORT_FORMATS,
@@ -20,8 +19,8 @@ from corpus_tools.convert import (
     export_records,
     import_records,
 )
-from corpus_tools.errors import CorpusToolsError, InvalidInputError
-from corpus_tools.jsonl import write_jsonl
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.files import write_jsonl
 
 ImportFormat = Enum("ImportFormat", {name: name for name in IMPORT_FORMATS}, type=str)  # type: ignore[misc]
 ExportFormat = Enum("ExportFormat", {n: n for n in EXPORT_FORMATS + EXPORT_CONFIGS}, type=str)  # type: ignore[misc]
@@ -124,12 +123,7 @@ def export(
     else:
         if not paths:
             raise CorpusToolsError(f"{fmt.value} needs the JSONL files to export")
-        try:
-            result = export_records(fmt.value, paths, output=output)
-        except InvalidInputError as e:
-            err(report_text(e.report))  # type: ignore[arg-type]
-            err("nothing was written")
-            raise typer.Exit(code=1) from None
+        result = export_records(fmt.value, paths, output=output)
         out(f"exported {result.records} record(s) of {result.documents} document(s)")
     for path in result.files:
         out(f"wrote {path}")

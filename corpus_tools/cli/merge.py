@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 
 from corpus_tools.agreement import agreement as compute_agreement
+from corpus_tools.agreement import check_threshold
 from corpus_tools.cli.app import app, err, handle_errors, out
-from corpus_tools.cli.render import report_text
-from corpus_tools.errors import InvalidInputError
 from corpus_tools.merge import MergeResult
 from corpus_tools.merge import merge as run_merge
 
@@ -53,13 +52,9 @@ def merge(
 
     Example: corpus merge annotations/ -o gold/gold.jsonl -c adjudication/conflicts.jsonl -d adjudication/conflicts.jsonl --adjudicator alice
     """
-    try:
-        result = run_merge(paths, output=output, conflicts=conflicts, decisions=decisions,
-                           match=match.value, overlap=overlap, min_votes=min_votes,
-                           adjudicator=adjudicator)
-    except InvalidInputError as e:
-        err(report_text(e.report))  # type: ignore[arg-type]
-        raise typer.Exit(code=1) from None
+    result = run_merge(paths, output=output, conflicts=conflicts, decisions=decisions,
+                       match=match.value, overlap=overlap, min_votes=min_votes,
+                       adjudicator=adjudicator)
     render_merge(result, decisions)
 
 
@@ -95,22 +90,15 @@ def agreement(
 
     Example: corpus agreement annotations/ --format markdown --min-f1 0.6
     """
-    try:
-        report = compute_agreement(paths, overlap=overlap)
-    except InvalidInputError as e:
-        err(report_text(e.report))  # type: ignore[arg-type]
-        raise typer.Exit(code=1) from None
+    if min_f1 is not None:
+        check_threshold(min_f1, "--min-f1")
+    report = compute_agreement(paths, overlap=overlap)
     render = {AgreementFormat.text: report.to_text, AgreementFormat.json: report.to_json,
               AgreementFormat.markdown: report.to_markdown}[fmt]
     out(render())
     if min_f1 is not None:
-        below = [(layer, la.f1["strict"]) for layer, la in report.layers.items()
-                 if la.f1["strict"] is not None and la.f1["strict"] < min_f1]
-        for layer, f1 in below:
-            err(f"{layer}: strict span F1 {f1:.3f} is below --min-f1 {min_f1:g}")
-        if all(la.f1["strict"] is None for la in report.layers.values()):
-            # A gate that compared nothing must not pass (a mistyped path, one annotator).
-            err("no strict F1 could be computed: --min-f1 needs two annotators of a shared document")
-            raise typer.Exit(code=1)
-        if below:
+        failures = report.below(min_f1)
+        for failure in failures:
+            err(failure)
+        if failures:
             raise typer.Exit(code=1)

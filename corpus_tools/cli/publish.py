@@ -13,8 +13,6 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from corpus_tools.cli.app import app, err, handle_errors, out
 from corpus_tools.cli.merge import render_merge
-from corpus_tools.cli.render import report_text
-from corpus_tools.errors import InvalidInputError
 
 
 @app.command()
@@ -43,7 +41,7 @@ def publish(
     defaults = CardMetadata()
     metadata = CardMetadata(pretty_name=name or defaults.pretty_name,
                             license=license_id or defaults.license)
-    with _progress() as progress, _invalid_input():
+    with _progress() as progress:
         result = publish_dataset(split_dir, output=output, annotators=annotators, push=push,
                                  force=force, token=token, jobs=jobs, metadata=metadata,
                                  progress=progress)
@@ -65,7 +63,7 @@ def build(
     from corpus_tools.build import load_config
 
     settings = load_config(config)
-    with _progress() as progress, _invalid_input():
+    with _progress() as progress:
         result = build_corpus(settings, progress=progress)
     merged, splitted = result.merge, result.split
     if result.validation.summary.warnings:
@@ -93,17 +91,6 @@ def render_publish(result: Any) -> str:
     if result.pushed:
         lines.append(f"pushed: {result.pushed}")
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def _invalid_input() -> Iterator[None]:
-    """Print the validation report of invalid input and exit 1."""
-    try:
-        yield
-    except InvalidInputError as e:
-        err(report_text(e.report))  # type: ignore[arg-type]
-        err("nothing was published")
-        raise typer.Exit(code=1) from None
 
 
 @contextlib.contextmanager

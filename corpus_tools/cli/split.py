@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from corpus_tools.cli.app import app, err, handle_errors, out
-from corpus_tools.cli.render import report_text
-from corpus_tools.errors import CorpusToolsError, InvalidInputError
+from corpus_tools.errors import CorpusToolsError
 from corpus_tools.split import SPLITS, SplitResult
 from corpus_tools.split import split as split_corpus
 
@@ -37,13 +36,8 @@ def split(
     except ValueError:
         raise CorpusToolsError(f"--ratios must be three numbers separated by commas, like "
                                f"0.8,0.1,0.1; got {ratios!r}") from None
-    try:
-        result = split_corpus(paths, output=output, ratios=parsed, seed=seed,  # type: ignore[arg-type]
-                              group_by=group_by, manifest=manifest)
-    except InvalidInputError as e:
-        err(report_text(e.report))  # type: ignore[arg-type]
-        err("nothing was written")
-        raise typer.Exit(code=1) from None
+    result = split_corpus(paths, output=output, ratios=parsed, seed=seed,  # type: ignore[arg-type]
+                          group_by=group_by, manifest=manifest)
     out(render(result))
     if result.validation.summary.warnings:
         err(f"note: the input has {result.validation.summary.warnings} validation warning(s); "

@@ -13,10 +13,6 @@ See docs/convert.md for the formats, the label convention and the offset units.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +24,7 @@ from corpus_tools.convert import brat, doccano, inception, labelstudio, prodigy,
 from corpus_tools.convert.assemble import Conversion, ReadOptions, ToolDoc, assemble
 from corpus_tools.convert.mapping import LabelMap, load_label_map
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.jsonl import atomic_open, shareable
+from corpus_tools.files import Outputs, display, input_files
 from corpus_tools.problems import Problem, make_problem
 from corpus_tools.records import iter_records, require_valid
 
@@ -117,10 +113,11 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
     files: list[Path] = []
     for p in map(Path, paths):
         if not p.exists():
-            raise CorpusToolsError(f"{p}: no such file or folder")
-        files.extend(sorted(p.rglob(pattern)) if p.is_dir() and pattern else [p])
+            raise CorpusToolsError(f"{display(p)}: no such file or folder")
+        # A folder goes to a reader that finds its own files (brat, PTC, INCEpTION) as it is.
+        files.extend(input_files([p], pattern) if pattern or not p.is_dir() else [p])
     if not files:
-        raise CorpusToolsError(f"no {fmt} export file found in {', '.join(map(str, paths))}")
+        raise CorpusToolsError(f"no {fmt} export file found in {', '.join(map(display, paths))}")
     lmap = load_label_map(label_map)
     opts = ReadOptions(lmap=lmap, annotator=annotator, predictions=predictions)
     result = ImportResult()
@@ -162,20 +159,23 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
 
     `labelstudio` writes `tasks.json` (one task per document, one prediction per record, its
     `model_version` the annotator) and `label_config.xml`. `brat` writes one folder per
-    annotator holding `<doc_id>.txt`, `.ann` and `.meta.json`, with `annotation.conf` and
-    `visual.conf` at the top. The folder is built beside `output` and moved into place whole.
+    annotator holding `<doc_id>.txt`, `.ann` and `.meta.json` with its own `annotation.conf` and
+    `visual.conf` (so no annotator name can collide with them). The folder is built beside
+    `output` and moved into place whole; an existing `output` must be empty or an earlier
+    export (see `corpus_tools.files.Outputs`).
 
     Raises:
         InvalidInputError: when the input files do not validate (carrying the report).
-        CorpusToolsError: on an unknown format, a missing path, or an `output` that is a
-            non-empty folder.
+        CorpusToolsError: on an unknown format, a missing path, an `output` that holds files
+            the toolkit did not write, or (brat) names that differ only in case.
     """
     if fmt not in EXPORT_FORMATS:
         raise CorpusToolsError(f"unknown export format {fmt!r}; use one of "
                                f"{', '.join(EXPORT_FORMATS + EXPORT_CONFIGS)}")
     files, _report = require_valid(paths)
     result = ExportResult(output=Path(output))
-    with _new_folder(Path(output)) as tmp:
+    with Outputs(f"corpus export {fmt}") as outputs:
+        tmp = outputs.folder(output)
         if fmt == "labelstudio":
             # One task per document gathers every annotator's record of it, so records are
             # grouped in memory (the task file is one JSON array anyway).
@@ -190,11 +190,26 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
             names = ["tasks.json", "label_config.xml"]
         else:
             docs: set[str] = set()
-            names = ["annotation.conf", "visual.conf"]
-            for _path, _line, rec in iter_records(files):
+            names = []
+            taken: dict[str, str] = {}
+            for path, line, rec in iter_records(files):
                 data = rec.model_dump(mode="json", exclude_none=True)
+                # One folder per annotator, each with its own configuration (brat looks in the
+                # document's folder first), so no annotator's name can collide with it; names
+                # that differ only in case would overwrite each other on macOS and Windows.
+                for name in (rec.annotator, f"{rec.annotator}/{rec.doc_id}"):
+                    other = taken.setdefault(name.casefold(), name)
+                    if other != name:
+                        raise CorpusToolsError(
+                            f"{display(path)}:{line}: {name!r} and {other!r} differ only in case; "
+                            "their brat files would overwrite each other on a case-insensitive file "
+                            "system (macOS, Windows): rename one")
                 folder = tmp / rec.annotator
-                folder.mkdir(exist_ok=True)
+                if not folder.exists():
+                    folder.mkdir()
+                    (folder / "annotation.conf").write_text(brat.annotation_conf(), encoding="utf-8")
+                    (folder / "visual.conf").write_text(brat.visual_conf(), encoding="utf-8")
+                    names += [f"{rec.annotator}/annotation.conf", f"{rec.annotator}/visual.conf"]
                 base = folder / rec.doc_id
                 # Bytes, so that CR LF stays CR LF: brat's offsets count it as one.
                 Path(f"{base}.txt").write_bytes(rec.text.encode("utf-8"))
@@ -204,9 +219,8 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
                 names += [f"{rec.annotator}/{rec.doc_id}{ext}" for ext in (".txt", ".ann", brat.META_SUFFIX)]
                 docs.add(rec.doc_id)
                 result.records += 1
-            (tmp / "annotation.conf").write_text(brat.annotation_conf(), encoding="utf-8")
-            (tmp / "visual.conf").write_text(brat.visual_conf(), encoding="utf-8")
             result.documents = len(docs)
+        outputs.commit()
     result.files = [Path(output) / n for n in names]
     return result
 
@@ -232,28 +246,10 @@ def export_config(tool: str, output: Path) -> ExportResult:
     if existing:
         raise CorpusToolsError(f"{', '.join(map(str, existing))}: already exists; remove it or "
                                "choose another folder (a customised configuration is not replaced)")
-    for name, make in contents[tool].items():
-        path = Path(output) / name
-        with atomic_open(path, "w") as f:
-            f.write(make())
-        result.files.append(path)
+    with Outputs(f"corpus export {tool}") as outputs:
+        for name, make in contents[tool].items():
+            path = Path(output) / name
+            outputs.file(path).write_text(make(), encoding="utf-8")
+            result.files.append(path)
+        outputs.commit()
     return result
-
-
-@contextlib.contextmanager
-def _new_folder(output: Path) -> Iterator[Path]:
-    """A temporary folder beside `output` that becomes `output` when the block succeeds."""
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        raise CorpusToolsError(f"{output}: already exists and is not an empty folder; choose a "
-                               "new output folder (nothing is overwritten)")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    shareable(tmp, directory=True)  # mkdtemp makes it private; the collection is not
-    try:
-        yield tmp
-        if output.exists():
-            output.rmdir()
-        os.replace(tmp, output)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -19,7 +19,7 @@ import orjson
 
 from corpus_tools.convert import mapping as m
 from corpus_tools.convert.offsets import UNITS, Fragments, Matcher, exact, resolve
-from corpus_tools.jsonl import iter_lines
+from corpus_tools.files import is_blank, iter_lines
 from corpus_tools.problems import Problem, make_problem
 from corpus_tools.schema import AUTHOR, Meta, Record
 from corpus_tools.validate import check_line
@@ -410,7 +410,7 @@ def json_lines(path: Path, read_object: Callable[[int, Any], Iterator[ToolDoc | 
     exception) for a line that is not JSON or a file that cannot be read."""
     try:
         for n, raw in iter_lines(path):
-            if not raw.strip():
+            if is_blank(raw):
                 continue
             try:
                 obj = orjson.loads(raw)

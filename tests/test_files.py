@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus_tools.jsonl import atomic_open, write_jsonl
+from corpus_tools.files import atomic_open, write_jsonl
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path):

@@ -1,0 +1,693 @@
+"""Reading inputs and writing outputs: the one module where the toolkit touches the file system.
+
+**Inputs.** `input_files` turns the files and folders a user names into the files to read:
+regular files only (a FIFO would block forever, a device is not data), folders searched
+recursively for a pattern with hidden entries skipped (`.git`, editors' swap files, and our own
+temporary files), every file once. `read_input` reads a small input (a settings or decisions
+file) with messages that name the file.
+
+**Outputs.** A command stages every file and folder it writes in an `Outputs` set: each output is
+written to a temporary sibling of its target and nothing replaces a target until the whole set is
+complete. `commit` then moves the set into place:
+
+- one file: a single `os.replace`, which is atomic;
+- several outputs (merge's gold and conflicts, split's files and manifest, a folder swapped for an
+  older one): a *commit journal* is written beside every target first, naming every move, then
+  the moves are made and the journals removed. If the process dies between two moves, the next
+  corpus command that reads or writes any of those paths finds the journal and completes the
+  moves first ("rolls forward"), so no command ever reads a half-replaced set.
+
+A reader that looks at the files directly after a crash finds, for each set, either the old
+outputs, or the new ones, or a `.<name>.corpus-commit` journal beside them meaning the new set is
+complete in hidden temporary files and will be moved into place by the next command.
+
+Targets are checked before anything is written:
+
+- a file target must be absent or a regular file; a folder, device, FIFO or socket is refused;
+- a symlink is written *through*: the file or folder it points to gets the new content and the
+  link stays (so a link into a shared data folder keeps working);
+- a folder target must be absent, empty, or a folder this toolkit wrote: every file in it must be
+  listed, unchanged, in its record of written files (`.corpus-tools.json`), so a command never
+  deletes a file it did not write.
+
+Temporary names carry the writer's process id, so the leftovers of a killed run (SIGKILL leaves
+them; SIGTERM and Ctrl-C clean up) are removed by the next run once that process is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fnmatch
+import hashlib
+import os
+import secrets
+import shutil
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import orjson
+
+from corpus_tools.errors import CorpusToolsError
+
+RECORD_NAME = ".corpus-tools.json"
+"""The record of the files a command wrote into an output folder (checked before replacing it)."""
+JOURNAL_SUFFIX = ".corpus-commit"
+_TMP_SUFFIX = ".tmp"
+_OLD_SUFFIX = ".old"
+JSON_WHITESPACE = b" \t\r\n"
+"""The only characters JSON allows between tokens; a line of nothing else is blank."""
+
+
+# -- names -----------------------------------------------------------------------------------
+
+
+def display(path: Path | str | bytes) -> str:
+    """A path as text for messages and reports: file names that are not valid UTF-8 (stored by
+    Python as lone surrogates) are shown with `\\xNN` escapes, so every report can be printed
+    and serialised as JSON."""
+    text = os.fsdecode(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
+def is_blank(line: bytes) -> bool:
+    """Whether a raw line holds only JSON whitespace: the one definition of a blank line, so
+    every command skips exactly the lines `corpus validate` calls blank (`\\x0b` is not JSON
+    whitespace, and Arrow's reader rejects it)."""
+    return not line.strip(JSON_WHITESPACE)
+
+
+def dumps(obj: Any) -> bytes:
+    """One compact JSON line (UTF-8, non-ASCII kept as is), newline included."""
+    return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+
+def require_file(path: Path | str, what: str = "input file") -> Path:
+    """`path`, checked to name a regular file (symlinks followed).
+
+    Raises:
+        CorpusToolsError: when it does not exist, is a folder, or is a FIFO, device or socket.
+    """
+    path = Path(path)
+    recover(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise CorpusToolsError(f"{display(path)}: no such {what}") from None
+    except OSError as e:
+        raise CorpusToolsError(f"{display(path)}: cannot read the {what}: {_why(e)}") from None
+    if stat.S_ISDIR(mode):
+        raise CorpusToolsError(f"{display(path)}: is a folder; give the {what} itself")
+    if not stat.S_ISREG(mode):
+        raise CorpusToolsError(f"{display(path)}: is {_kind(mode)}, not a regular file; give a "
+                               f"file as the {what}")
+    return path
+
+
+def read_input(path: Path | str, what: str) -> bytes:
+    """The bytes of a small input file (settings, decisions, a manifest, a label map).
+
+    Raises:
+        CorpusToolsError: naming the file, when it is missing, not a regular file or unreadable.
+    """
+    path = require_file(path, what)
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise CorpusToolsError(f"{display(path)}: cannot read the {what}: {_why(e)}") from None
+
+
+def read_text(path: Path | str, what: str) -> str:
+    """`read_input` decoded as UTF-8 (a BOM is allowed), with a message in the user's terms for
+    another encoding.
+
+    Raises:
+        CorpusToolsError: as `read_input`, or when the file is not UTF-8.
+    """
+    data = read_input(path, what)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        hint = " (it looks UTF-16 encoded, as some Windows tools save)" \
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64] else ""
+        raise CorpusToolsError(f"{display(path)}: the {what} is not UTF-8: byte {e.start} "
+                               f"(0x{data[e.start]:02x}) is not valid UTF-8{hint}; save it as "
+                               "UTF-8") from None
+
+
+def input_files(paths: Iterable[Path | str], pattern: str | None = "*.jsonl") -> list[Path]:
+    """The files named by `paths`, folders searched recursively for `pattern`, in a stable order.
+
+    - A file named directly is taken whatever its name, and must be a regular file.
+    - In a folder, hidden files and folders (a name starting with `.`) are skipped: version
+      control, editors' swap files and the temporary files of an interrupted command are not
+      data. Symlinked folders are not followed (no loops); symlinked files are read.
+    - A file named twice (directly, or also through its folder) is listed once.
+    - `pattern` None takes every (visible, regular) file of a folder.
+
+    Raises:
+        CorpusToolsError: when a path does not exist, or a file is not a regular file.
+    """
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for p in map(Path, paths):
+        found = sorted(_walk(p, pattern)) if p.is_dir() else [require_file(p, "file or folder")]
+        for q in found:
+            key = q.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(q)
+    return out
+
+
+def _walk(folder: Path, pattern: str | None) -> Iterator[Path]:
+    recover(folder)
+    for root, dirs, names in os.walk(folder, onerror=_walk_error):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if name.startswith(".") or (pattern is not None and not fnmatch.fnmatch(name, pattern)):
+                continue
+            path = Path(root, name)
+            recover(path)
+            try:
+                mode = os.stat(path).st_mode
+            except FileNotFoundError:
+                continue  # a dangling symlink: nothing to read
+            if not stat.S_ISREG(mode):
+                raise CorpusToolsError(f"{display(path)}: is {_kind(mode)}, not a regular file; "
+                                       "remove it from the folder or name the files to read")
+            yield path
+
+
+def _walk_error(error: OSError) -> None:
+    raise CorpusToolsError(f"{display(error.filename or '')}: cannot read the folder: {_why(error)}")
+
+
+def iter_json_lines(path: Path | str, what: str) -> Iterator[tuple[int, Any]]:
+    """Yield `(line_number, parsed value)` for each non-blank line of a small JSONL input
+    (decisions, corrections), with errors in the user's terms.
+
+    Raises:
+        CorpusToolsError: naming the file and line, when the file cannot be read, a line is not
+            UTF-8 (a UTF-16 file is recognised) or not JSON.
+    """
+    path = require_file(path, what)
+    try:
+        for number, raw in iter_lines(path):
+            if is_blank(raw):
+                continue
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                utf16 = number == 1 and (raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:64])
+                hint = " (the file looks UTF-16 encoded, as some Windows tools save)" if utf16 else ""
+                raise CorpusToolsError(f"{display(path)}:{number}: the {what} is not UTF-8: byte "
+                                       f"{e.start} is not valid UTF-8{hint}; save it as UTF-8") from None
+            try:
+                yield number, orjson.loads(raw)
+            except orjson.JSONDecodeError as e:
+                raise CorpusToolsError(f"{display(path)}:{number}: not valid JSON: {e}; each line of "
+                                       f"the {what} is one JSON object") from None
+    except OSError as e:
+        raise CorpusToolsError(f"{display(path)}: cannot read the {what}: {_why(e)}") from None
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Yield `(line_number, raw_line)` for each line of `path`, 1-based, without the newline.
+
+    Lines end at `\\n` only (a lone `\\r` does not end a line, as editors number them).
+
+    Raises:
+        OSError: when the file cannot be opened or read.
+    """
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            yield number, line.rstrip(b"\r\n")
+
+
+# -- outputs ---------------------------------------------------------------------------------
+
+Kind = Literal["file", "folder"]
+
+
+@dataclass
+class _Staged:
+    kind: Kind
+    target: Path
+    """The resolved target (symlinks followed)."""
+    temp: Path
+    shown: str
+    """The target as the user gave it, for messages."""
+    written_by: str | None = None
+    """For folders: the command recorded in the folder's record of written files."""
+
+
+@dataclass
+class Outputs:
+    """The outputs of one command, staged beside their targets and committed together.
+
+    Use it as a context manager: if the block raises (an error, Ctrl-C, SIGTERM), every
+    temporary file and folder is removed and the targets are left as they were::
+
+        with Outputs("corpus merge") as out:
+            gold = out.file(output, option="--output")
+            with open(gold, "wb") as f: ...
+            out.commit()
+    """
+
+    command: str
+    """The command writing, e.g. `corpus publish` (recorded in output folders)."""
+    staged: list[_Staged] = field(default_factory=list)
+    committed: bool = False
+
+    def __enter__(self) -> Outputs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.committed:
+            self.abort()
+
+    def file(self, path: Path | str, *, option: str = "--output") -> Path:
+        """Stage a file output; return the temporary path to write it to.
+
+        Raises:
+            CorpusToolsError: when the target is a folder, device, FIFO or socket, is staged
+                twice, or its folder cannot be created.
+        """
+        shown = display(path)
+        target = _resolve(Path(path), option)
+        recover(target)
+        mode = _mode(target)
+        if mode is not None and not stat.S_ISREG(mode):
+            what = "a folder" if stat.S_ISDIR(mode) else _kind(mode)
+            raise CorpusToolsError(f"{option} {shown}: is {what}; give the path of a file to write "
+                                   "(an existing file is replaced)")
+        self._check_twice(target, option, shown)
+        _make_parent(target, option, shown)
+        temp = _temp_name(target, _TMP_SUFFIX)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        os.close(fd)
+        self.staged.append(_Staged("file", target, temp, shown))
+        return temp
+
+    def folder(self, path: Path | str, *, option: str = "--output") -> Path:
+        """Stage a folder output; return the temporary folder to fill.
+
+        The target must be absent, an empty folder, or a folder written by this toolkit whose
+        files are all listed, unchanged, in its record (see the module docstring).
+
+        Raises:
+            CorpusToolsError: when the target is not a folder, or holds a file the toolkit did
+                not write (the message names it), or its parent cannot be created.
+        """
+        shown = display(path)
+        target = _resolve(Path(path), option)
+        recover(target)
+        mode = _mode(target)
+        if mode is not None:
+            if not stat.S_ISDIR(mode):
+                what = "a file" if stat.S_ISREG(mode) else _kind(mode)
+                raise CorpusToolsError(f"{option} {shown}: is {what}; give a folder")
+            foreign = foreign_file(target)
+            if foreign is not None:
+                raise CorpusToolsError(f"{option} {shown}: {foreign}; the folder is replaced as a whole, "
+                                       "so give a new or empty folder, or one this command wrote")
+        self._check_twice(target, option, shown)
+        _make_parent(target, option, shown)
+        temp = _temp_name(target, _TMP_SUFFIX)
+        os.mkdir(temp, 0o777)
+        self.staged.append(_Staged("folder", target, temp, shown, written_by=self.command))
+        return temp
+
+    def _check_twice(self, target: Path, option: str, shown: str) -> None:
+        for s in self.staged:
+            if s.target == target or target in s.target.parents or s.target in target.parents:
+                raise CorpusToolsError(f"{option} {shown}: is also {s.shown}, another output of "
+                                       "this command; write them to different places")
+
+    def commit(self) -> None:
+        """Move every staged output onto its target, as one set (see the module docstring).
+
+        Raises:
+            CorpusToolsError: when a move fails (the journal then completes it on the next run).
+        """
+        for s in self.staged:
+            if s.kind == "file":
+                _fsync_file(s.temp)
+            else:
+                _write_record(s.temp, s.written_by or self.command)
+        moves = [_Move(s.kind, s.temp, s.target,
+                       _temp_name(s.target, _OLD_SUFFIX) if s.kind == "folder" else None)
+                 for s in self.staged]
+        try:
+            if len(moves) == 1 and moves[0].kind == "file":
+                os.replace(moves[0].temp, moves[0].target)
+                _fsync_dir(moves[0].target.parent)
+            elif moves:
+                _Journal(moves).run()
+        except OSError as e:
+            raise CorpusToolsError(f"cannot move the outputs into place: {_why(e)}"
+                                   f"{_named(e)}") from None
+        self.committed = True
+
+    def abort(self) -> None:
+        """Remove every temporary file and folder; leave the targets as they were."""
+        for s in self.staged:
+            _remove(s.temp)
+        self.staged.clear()
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path | str, mode: str = "wb", *, option: str = "--output",
+                command: str = "corpus") -> Iterator[IO[Any]]:
+    """Write one file atomically: a temporary sibling that replaces `path` when the block ends
+    without an error (see `Outputs`)."""
+    with Outputs(command) as out:
+        temp = out.file(path, option=option)
+        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with open(temp, mode, **kwargs) as f:
+            yield f
+        out.commit()
+
+
+def write_jsonl(path: Path, rows: Iterable[Any], *, option: str = "--output") -> int:
+    """Write `rows` (dicts or Pydantic models) as JSONL atomically; return how many were written."""
+    n = 0
+    with atomic_open(path, option=option) as f:
+        for row in rows:
+            if hasattr(row, "model_dump"):
+                row = row.model_dump(mode="json", exclude_none=True)
+            f.write(dumps(row))
+            n += 1
+    return n
+
+
+def same_file(a: Path | str, b: Path | str) -> bool:
+    """Whether two paths name the same file once symlinks are followed."""
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+# -- the record of written files ---------------------------------------------------------------
+
+
+def foreign_file(folder: Path) -> str | None:
+    """Why `folder` may not be replaced: the first file in it that its record of written files
+    does not list unchanged (named relative to the folder), or None when every file is the
+    toolkit's own."""
+    entries = sorted(_tree(folder))
+    if not entries:
+        return None
+    try:
+        record = orjson.loads((folder / RECORD_NAME).read_bytes())
+        files = record["files"]
+        if not isinstance(files, dict):
+            raise TypeError
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return (f"it holds {display(entries[0][0])} and has no record of files written by "
+                "corpus-tools, so it is not an earlier output")
+    for rel, full in entries:
+        entry = files.get(rel)
+        if not isinstance(entry, dict) or not full.is_file() or full.is_symlink():
+            return f"it holds {display(rel)}, which corpus-tools did not write there"
+        if full.stat().st_size != entry.get("size") or _sha256(full) != entry.get("sha256"):
+            return f"{display(rel)} was changed after corpus-tools wrote it"
+    return None
+
+
+def _tree(folder: Path) -> Iterator[tuple[str, Path]]:
+    """Every entry of `folder` that is not a folder, except the record itself."""
+    for root, dirs, names in os.walk(folder):
+        rel_root = Path(root).relative_to(folder)
+        for d in list(dirs):
+            if (Path(root) / d).is_symlink():
+                yield (rel_root / d).as_posix(), Path(root) / d
+        for name in names:
+            rel = (rel_root / name).as_posix()
+            if rel != RECORD_NAME:
+                yield rel, Path(root) / name
+
+
+def _write_record(folder: Path, command: str) -> None:
+    files = {}
+    for rel, full in sorted(_tree(folder)):
+        _fsync_file(full)
+        files[rel] = {"size": full.stat().st_size, "sha256": _sha256(full)}
+    data = {"written_by": command, "files": files}
+    (folder / RECORD_NAME).write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    _fsync_file(folder / RECORD_NAME)
+    _fsync_dir(folder)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- committing several outputs: the journal ----------------------------------------------------
+
+
+@dataclass
+class _Move:
+    kind: Kind
+    temp: Path
+    target: Path
+    old: Path | None
+    """For a folder: where the previous folder is moved before the new one takes its place."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **{k: _fs(v) for k, v in (("temp", self.temp), ("target", self.target),
+                                                              ("old", self.old)) if v is not None}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _Move:
+        old = data.get("old")
+        return cls(data["kind"], _unfs(data["temp"]), _unfs(data["target"]),
+                   None if old is None else _unfs(old))
+
+    def run(self) -> None:
+        """Make the move, or finish it; safe to repeat after a crash at any point."""
+        if self.kind == "file":
+            if self.temp.exists():
+                os.replace(self.temp, self.target)
+            return
+        assert self.old is not None
+        if self.temp.exists():
+            if self.target.exists() and not self.old.exists():
+                os.replace(self.target, self.old)
+            os.replace(self.temp, self.target)
+        if self.old.exists():
+            shutil.rmtree(self.old, ignore_errors=True)
+
+
+def _fs(path: Path) -> str:
+    # Paths as Latin-1 of their bytes: lossless for any file name, and valid JSON.
+    return os.fsencode(path).decode("latin-1")
+
+
+def _unfs(text: str) -> Path:
+    return Path(os.fsdecode(text.encode("latin-1")))
+
+
+@dataclass
+class _Journal:
+    moves: list[_Move]
+
+    def paths(self) -> list[Path]:
+        return sorted({_journal_path(m.target) for m in self.moves})
+
+    def run(self) -> None:
+        journals = self.paths()
+        data = orjson.dumps({"pid": os.getpid(), "moves": [m.to_json() for m in self.moves],
+                             "journals": [_fs(j) for j in journals]})
+        for path in journals:
+            temp = _temp_name(path, _TMP_SUFFIX)
+            temp.write_bytes(data)
+            _fsync_file(temp)
+            os.replace(temp, path)
+            _fsync_dir(path.parent)
+        self.finish(journals)
+
+    def finish(self, journals: list[Path]) -> None:
+        for move in self.moves:
+            move.run()
+        for folder in {m.target.parent for m in self.moves}:
+            _fsync_dir(folder)
+        for path in journals:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def _journal_path(target: Path) -> Path:
+    return target.parent / f".{target.name}{JOURNAL_SUFFIX}"
+
+
+def recover(path: Path | str) -> bool:
+    """Complete an interrupted commit that involves `path`, if its journal is there.
+
+    Every command calls this for the paths it reads and writes, so a set of outputs that a
+    crash left half-moved is completed before anyone reads it. The journal of an output folder
+    lies beside the folder, so the path's parent folders are looked at too. Returns whether it
+    did anything.
+    """
+    real = Path(os.path.realpath(path))
+    done = False
+    for candidate in (real, *real.parents):
+        if candidate.parent != candidate:
+            done = _recover_one(_journal_path(candidate)) or done
+    return done
+
+
+def _recover_one(journal: Path) -> bool:
+    try:
+        data = orjson.loads(journal.read_bytes())
+        moves = [_Move.from_json(m) for m in data["moves"]]
+        journals = [_unfs(j) for j in data["journals"]]
+    except FileNotFoundError:
+        return False
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise CorpusToolsError(f"{display(journal)}: an unreadable commit journal ({e}); an earlier "
+                               "command was interrupted while replacing its outputs: check them "
+                               "and delete the journal") from None
+    try:
+        _Journal(moves).finish(journals)
+    except OSError as e:
+        raise CorpusToolsError(f"{display(journal)}: cannot complete the outputs of an interrupted "
+                               f"command: {_why(e)}{_named(e)}") from None
+    return True
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _resolve(path: Path, option: str) -> Path:
+    """The target a write goes to: symlinks followed (written through), made absolute."""
+    real = Path(os.path.realpath(path))
+    if real.is_symlink():  # realpath gives up on a loop
+        raise CorpusToolsError(f"{option} {display(path)}: is a symlink loop")
+    return real
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
+
+
+def _make_parent(target: Path, option: str, shown: str) -> None:
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        blocker = next((p for p in [parent, *parent.parents] if p.exists() and not p.is_dir()), parent)
+        raise CorpusToolsError(f"{option} {shown}: cannot create the folder {display(parent)}: "
+                               f"{display(blocker)} is a file, not a folder") from None
+    except OSError as e:
+        raise CorpusToolsError(f"{option} {shown}: cannot create the folder {display(parent)}: "
+                               f"{_why(e)}") from None
+    _clean_leftovers(target)
+
+
+def _temp_name(target: Path, suffix: str) -> Path:
+    """A hidden sibling of `target`, unique, carrying this process's id (see `_clean_leftovers`)."""
+    return target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}"
+
+
+def _clean_leftovers(target: Path) -> None:
+    """Remove the temporary files of earlier runs on `target` whose process is gone (a run
+    killed with SIGKILL cannot clean up after itself)."""
+    prefix = f".{target.name}."
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(prefix) or not name.endswith((_TMP_SUFFIX, _OLD_SUFFIX)):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove(target.parent / name)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system lets a folder be synced
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _why(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    return error.strerror or str(error)
+
+
+def _named(error: OSError) -> str:
+    return f" ({display(error.filename)})" if error.filename else ""
+
+
+def describe_os_error(error: OSError) -> str:
+    """An `OSError` in the user's terms, with the file it concerns: for the CLI's last resort."""
+    where = f"{display(error.filename)}: " if error.filename else ""
+    if error.errno == errno.ENOSPC:
+        return f"{where}the disk is full; free some space and run the command again (nothing was replaced)"
+    if error.errno == errno.EEXIST:
+        return f"{where}already exists"
+    if error.errno in (errno.ENOTDIR,):
+        return f"{where}a part of the path is a file, not a folder"
+    return f"{where}{error.strerror or error}"
