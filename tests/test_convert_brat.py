@@ -59,7 +59,7 @@ def test_export_refuses_a_folder_that_is_not_empty(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", [record()])
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("mine")
-    with pytest.raises(CorpusToolsError, match="holds keep.txt and has no record"):
+    with pytest.raises(CorpusToolsError, match=r"holds keep\.txt and has no record"):
         export_records("brat", [src], output=tmp_path / "out")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
 
