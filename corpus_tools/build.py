@@ -8,14 +8,17 @@ that names them. See docs/publish.md for the keys.
 from __future__ import annotations
 
 import difflib
+import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
+from corpus_tools.files import display, read_text
 from corpus_tools.problems import Report
 
 if sys.version_info >= (3, 11):
@@ -34,11 +37,15 @@ Progress = Callable[[str, int, int], None]
 STEPS = ("validate", "merge", "split", "publish")
 
 
+_SEED_MAX = 2**63 - 1
+
+
 class BuildConfig(BaseModel):
     """The settings of `corpus build` (`[tool.corpus]`). Relative paths are resolved against
-    the folder of the file they come from by `load_config`."""
+    the folder of the file they come from by `load_config`. Types are strict: `seed = true` is
+    not the number 1, and `ratios = "0.8"` is not a list."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
     annotations: list[Path] = Field(min_length=1)
     """Annotator files, or folders searched for `*.jsonl`."""
@@ -54,15 +61,15 @@ class BuildConfig(BaseModel):
     """The dataset folder `publish` writes."""
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     """Shares of documents for train, validation and test."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=_SEED_MAX)
     """Seed of the split."""
     group_by: str | None = None
     """Field path whose documents always share a split (e.g. `meta.author`)."""
-    match: str = "exact"
+    match: Literal["exact", "overlap"] = "exact"
     """How `merge` matches items: `exact` offsets or `overlap`."""
-    overlap: float = 0.5
+    overlap: float = Field(default=0.5, gt=0, le=1)
     """The Jaccard threshold of `overlap` matching."""
-    min_votes: int | None = None
+    min_votes: int | None = Field(default=None, ge=1)
     """Annotators needed to accept an item; a majority by default."""
     pretty_name: str | None = None
     """The dataset's name on its card."""
@@ -78,6 +85,21 @@ class BuildConfig(BaseModel):
     """Who made the annotations, as Hub card tags (`expert-generated`, `machine-generated`, ...)."""
     annotation_process: str | None = None
     """Who annotated and how, in a few sentences, for the card's "Annotations" section."""
+
+    @field_validator("annotations", "decisions", "gold", "conflicts", "split_dir", "output", mode="before")
+    @classmethod
+    def _paths_are_strings(cls, value: Any) -> Any:
+        # Strict mode takes only Path objects; TOML gives strings. Anything else stays wrong.
+        if isinstance(value, str):
+            return Path(value)
+        if isinstance(value, list):
+            return [Path(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("ratios", mode="before")
+    @classmethod
+    def _ratios_from_a_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
 
 
 class BuildResult(BaseModel):
@@ -95,28 +117,49 @@ class BuildResult(BaseModel):
     """False when the configured decisions file does not exist yet."""
 
 
+SECTION = "[tool.corpus]"
+
+
 def load_config(path: Path | str | None = None) -> BuildConfig:
-    """Read the build settings from `path`, or from `pyproject.toml` in the current folder.
+    """Read the build settings from `path`, or from `pyproject.toml` in the current folder, and
+    check every one of them (see `check_config`) before anything runs.
 
     Raises:
         CorpusToolsError: when the file is missing or unreadable, has no settings, or a setting
-            is unknown or of the wrong type.
+            is unknown, of the wrong type, out of range or in conflict with another; the message
+            names the setting as `[tool.corpus] key`.
     """
     explicit = path is not None
     path = Path(path) if path is not None else Path("pyproject.toml")
-    if not path.is_file():
+    if not path.exists():
         hint = "" if explicit else " (run `corpus build` in the project folder, or give --config)"
-        raise CorpusToolsError(f"{path}: no such file{hint}")
+        raise CorpusToolsError(f"{display(path)}: no such file{hint}")
+    text = read_text(path, "settings file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise CorpusToolsError(f"{path}: cannot read the settings: {e}") from None
-    settings = data.get("tool", {}).get("corpus")
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise CorpusToolsError(f"{display(path)}: cannot read the settings: {e}") from None
+    tool = data.get("tool")
+    if tool is not None and not isinstance(tool, dict):
+        raise CorpusToolsError(f"{display(path)}: `tool` must be a table ([tool.corpus]), not "
+                               f"{_toml_type(tool)}")
+    settings = tool.get("corpus") if tool is not None else None
     if settings is None:
-        if not explicit or "tool" in data:
-            raise CorpusToolsError(f"{path}: no [tool.corpus] section; see docs/publish.md")
+        if not explicit or tool is not None:
+            raise CorpusToolsError(f"{display(path)}: no {SECTION} section; see docs/publish.md")
         settings = data
-    return _parse(settings, path)
+    if not isinstance(settings, dict):
+        raise CorpusToolsError(f"{display(path)}: {SECTION} must be one table of settings, not "
+                               f"{_toml_type(settings)}; see docs/publish.md")
+    return check_config(_parse(settings, path))
+
+
+def _toml_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array of tables ([[...]])" if value and all(isinstance(v, dict) for v in value) else "an array"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {str: "a string", int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
 
 
 def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
@@ -125,13 +168,17 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
         close = difflib.get_close_matches(unknown[0], BuildConfig.model_fields, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else \
             f"; known keys: {', '.join(BuildConfig.model_fields)}"
-        raise CorpusToolsError(f"{path}: unknown setting {unknown[0]!r}{hint}")
+        raise CorpusToolsError(f"{display(path)}: {SECTION} unknown setting {unknown[0]!r}{hint}")
     try:
         config = BuildConfig.model_validate(settings)
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise CorpusToolsError(f"{path}: setting {where!r}: {first['msg']}") from None
+        key = str(first["loc"][0]) if first["loc"] else ""
+        rest = "".join(f"[{p}]" for p in first["loc"][1:])
+        value = settings.get(key)
+        shown = json.dumps(value, ensure_ascii=False, default=str) if key in settings else ""
+        got = f" (got {_toml_type(value)} {shown})" if key in settings else ""
+        raise CorpusToolsError(f"{display(path)}: {SECTION} {key}{rest}: {first['msg']}{got}") from None
     base = path.parent
     updates: dict[str, Any] = {"annotations": [base / p for p in config.annotations]}
     for key in ("decisions", "gold", "conflicts", "split_dir", "output"):
@@ -141,26 +188,43 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
     return config.model_copy(update=updates)
 
 
-def _check_settings(config: BuildConfig) -> None:
-    """Check every setting before any step writes anything."""
+def check_config(config: BuildConfig) -> BuildConfig:
+    """Check what the types cannot: ratios, the grouping field, and that no two places collide
+    (an output that is another output, an input, or inside one). Nothing is written before this
+    passes, so a bad setting never leaves a half-built corpus.
+
+    Raises:
+        CorpusToolsError: naming the setting as `[tool.corpus] key`.
+    """
     from corpus_tools.split import check_group_path, check_ratios
 
-    try:
-        check_ratios(config.ratios)
-        if config.group_by is not None:
-            check_group_path(config.group_by)
-    except CorpusToolsError as e:
-        raise CorpusToolsError(f"[tool.corpus]: {e}") from None
-    inputs = [Path(p).resolve() for p in config.annotations]
-    outputs = {"gold": config.gold, "conflicts": config.conflicts, "split_dir": config.split_dir,
-               "output": config.output}
-    for key, value in outputs.items():
-        target = Path(value).resolve()
-        for source in inputs:
-            if target == source or source in target.parents:
+    for key, check in (("ratios", lambda: check_ratios(config.ratios)),
+                       ("group_by", lambda: config.group_by is None or check_group_path(config.group_by))):
+        try:
+            check()
+        except CorpusToolsError as e:
+            raise CorpusToolsError(f"{SECTION} {key}: {e}") from None
+    real = {key: Path(os.path.realpath(value)) for key, value in (
+        ("gold", config.gold), ("conflicts", config.conflicts), ("split_dir", config.split_dir),
+        ("output", config.output), ("decisions", config.decisions)) if value is not None}
+    outputs = ["gold", "conflicts", "split_dir", "output"]
+    for i, a in enumerate(outputs):
+        for b in [*outputs[i + 1:], "decisions"]:
+            if b not in real:
+                continue
+            if real[a] == real[b] or real[a] in real[b].parents or real[b] in real[a].parents:
+                relation = "is" if real[a] == real[b] else "overlaps"
+                raise CorpusToolsError(f"{SECTION} {a} = {str(getattr(config, a))!r} {relation} {b} = "
+                                       f"{str(getattr(config, b))!r}; every output needs a place of its own")
+    for source in config.annotations:
+        src = Path(os.path.realpath(source))
+        for key in outputs:
+            target = real[key]
+            if target == src or src in target.parents or target in src.parents:
                 # Outputs among the annotations would be read back as another annotator.
-                raise CorpusToolsError(f"[tool.corpus] {key} = {str(value)!r} lies inside the "
+                raise CorpusToolsError(f"{SECTION} {key} = {str(getattr(config, key))!r} overlaps the "
                                        f"annotations {str(source)!r}; write it elsewhere")
+    return config
 
 
 def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResult:
@@ -190,7 +254,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         if progress is not None:
             progress(name, done, 1)
 
-    _check_settings(config)
+    check_config(config)
 
     step("validate", 0)
     report = validate(config.annotations)

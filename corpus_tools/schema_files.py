@@ -29,6 +29,6 @@ def check_schema_dir(folder: Path) -> list[str]:
     path = Path(folder) / SCHEMA_FILE
     try:
         current = path.read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):  # missing, unreadable or not UTF-8: all stale
         return [str(path)]
     return [] if current == schema_text() else [str(path)]

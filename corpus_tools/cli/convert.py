@@ -20,7 +20,7 @@ from corpus_tools.convert import (
     import_records,
 )
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import write_jsonl
+from corpus_tools.files import display
 
 ImportFormat = Enum("ImportFormat", {name: name for name in IMPORT_FORMATS}, type=str)  # type: ignore[misc]
 ExportFormat = Enum("ExportFormat", {n: n for n in EXPORT_FORMATS + EXPORT_CONFIGS}, type=str)  # type: ignore[misc]
@@ -48,41 +48,34 @@ def import_(
 
     Example: corpus import labelstudio export.json --output annotations/ls.jsonl --label-map map.toml
     """
-    inputs = {q.resolve() for p in paths for q in ([p] if not p.is_dir() else p.rglob("*"))}
-    if output.resolve() in inputs:
-        raise CorpusToolsError(f"--output {output} is one of the export files; write elsewhere")
     result = import_records(fmt.value, paths, annotator=annotator, label_map=label_map,
-                            predictions=predictions)
-    if not result.documents and result.valid:
-        raise CorpusToolsError(f"no document found in {', '.join(map(str, paths))}; nothing written")
-    write = result.valid or partial
-    if write:
-        write_jsonl(output, result.records)
+                            predictions=predictions, output=output, partial=partial)
     if fmt_out is ReportFormat.json:
-        out(render_json(result, report, output if write else None))
+        out(render_json(result, report))
     else:
-        out(render_text(result, report, output if write else None))
+        out(render_text(result, report))
     raise typer.Exit(code=int(not result.valid))
 
 
-def render_text(result: ImportResult, report: bool, written: Path | None) -> str:
+def render_text(result: ImportResult, report: bool) -> str:
     """Problems, then (with --report) conversions, then what was written."""
     lines = [str(p) for p in result.problems]
     if report:
         lines += [f"converted: {c}" for c in result.conversions]
+    written = result.written
     lines += [f"withheld: {w}" for w in result.withheld] if written else []
     verdict = "imported" if result.valid else "INVALID"
     lines.append(f"{verdict}: {result.documents} record(s) read, {len(result.records)} clean, "
                  f"{result.errors} error(s), {result.warnings} warning(s), "
                  f"{len(result.conversions)} offset conversion(s)")
     if written:
-        lines.append(f"wrote {len(result.records)} record(s) to {written}")
+        lines.append(f"wrote {len(result.records)} record(s) to {display(written)}")
     else:
-        lines.append("nothing was written (fix the errors, or pass --partial)")
+        lines.append(f"nothing was written ({result.not_written})")
     return "\n".join(lines)
 
 
-def render_json(result: ImportResult, report: bool, written: Path | None) -> str:
+def render_json(result: ImportResult, report: bool) -> str:
     """`{"problems", "conversions", "withheld", "summary"}` as JSON."""
     data = {
         "problems": [p.model_dump() for p in result.problems],
@@ -94,7 +87,8 @@ def render_json(result: ImportResult, report: bool, written: Path | None) -> str
         "summary": {"records_read": result.documents, "clean": len(result.records),
                     "errors": result.errors, "warnings": result.warnings,
                     "conversions": len(result.conversions), "valid": result.valid,
-                    "written": str(written) if written else None},
+                    "written": display(result.written) if result.written else None,
+                    "not_written": result.not_written},
     }
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 

@@ -24,7 +24,7 @@ from corpus_tools.convert import brat, doccano, inception, labelstudio, prodigy,
 from corpus_tools.convert.assemble import Conversion, ReadOptions, ToolDoc, assemble
 from corpus_tools.convert.mapping import LabelMap, load_label_map
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import Outputs, display, input_files
+from corpus_tools.files import Outputs, display, input_files, same_file, write_jsonl
 from corpus_tools.problems import Problem, make_problem
 from corpus_tools.records import iter_records, require_valid
 
@@ -62,6 +62,10 @@ class ImportResult:
     """The records left out of `records` because they had errors (`file: doc (annotator)`)."""
     documents: int = 0
     """How many (document, annotator) records the files held."""
+    written: Path | None = None
+    """Where the records were written (None: nothing was written)."""
+    not_written: str | None = None
+    """Why nothing was written, when an output was given."""
 
     @property
     def errors(self) -> int:
@@ -88,8 +92,10 @@ class ExportResult:
 
 
 def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | None = None,
-                   label_map: Path | None = None, predictions: bool = False) -> ImportResult:
-    """Read a tool's export files into records, checking and converting every span.
+                   label_map: Path | None = None, predictions: bool = False,
+                   output: Path | str | None = None, partial: bool = False) -> ImportResult:
+    """Read a tool's export files into records, checking and converting every span; with
+    `output`, write them there (atomically).
 
     Args:
         fmt: one of `IMPORT_FORMATS`.
@@ -100,12 +106,19 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
             and annotator ids onto the convention (docs/convert.md); None uses the defaults.
         predictions: Label Studio only: import `predictions` too, with `model_version` as the
             annotator (this is how `corpus export labelstudio` stores records).
+        output: the JSONL file to write the records to. It is written when every record
+            converted cleanly, or with `partial` when some did; an empty result never replaces
+            anything (`result.not_written` says why nothing was written).
+        partial: on errors, still write the records that converted cleanly.
 
     Returns:
-        An `ImportResult`: the clean records, the problems, and the offset conversions.
+        An `ImportResult`: the clean records, the problems, the offset conversions, and where
+        the records were written.
 
     Raises:
-        CorpusToolsError: on an unknown format, a missing path, or an unusable label map.
+        CorpusToolsError: on an unknown format, a missing path, an unusable label map, an
+            `output` that is one of the export files or not a writable file path, or when the
+            files hold no document at all.
     """
     if fmt not in IMPORT_FORMATS:
         raise CorpusToolsError(f"unknown import format {fmt!r}; use one of {', '.join(IMPORT_FORMATS)}")
@@ -118,6 +131,12 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
         files.extend(input_files([p], pattern) if pattern or not p.is_dir() else [p])
     if not files:
         raise CorpusToolsError(f"no {fmt} export file found in {', '.join(map(display, paths))}")
+    if output is not None:
+        for f in files:
+            inner = input_files([f], None) if f.is_dir() else [f]
+            if any(same_file(output, g) for g in inner):
+                raise CorpusToolsError(f"--output {display(output)} is one of the export files; write "
+                                       "elsewhere")
     lmap = load_label_map(label_map)
     opts = ReadOptions(lmap=lmap, annotator=annotator, predictions=predictions)
     result = ImportResult()
@@ -151,7 +170,23 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
             result.records.append(built.record)
         else:
             result.withheld.append(f"{place}: {ident}")
+    if output is not None:
+        _write_import(result, Path(output), partial, paths)
     return result
+
+
+def _write_import(result: ImportResult, output: Path, partial: bool, paths: Iterable[Path | str]) -> None:
+    if not result.documents and result.valid:
+        raise CorpusToolsError(f"no document found in {', '.join(map(display, paths))}; nothing written")
+    if not result.valid and not partial:
+        result.not_written = "fix the errors, or pass --partial"
+    elif not result.records:
+        # An empty file must never replace a good earlier import.
+        result.not_written = "no record converted cleanly, so nothing was written" + (
+            f" ({display(output)} is left as it was)" if output.exists() else "")
+    else:
+        write_jsonl(output, result.records)
+        result.written = output
 
 
 def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> ExportResult:
