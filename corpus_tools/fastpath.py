@@ -29,7 +29,7 @@ from annotated_types import MinLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from corpus_tools.rules import splits_word
+from corpus_tools.rules import is_language_tag, splits_word
 from corpus_tools.schema import AUTHOR, NAME_PATTERN, Record, is_name
 
 NAME_FIELDS = {"doc_id", "annotator", "id", "annotators", "holder", "nested_in"}
@@ -170,6 +170,9 @@ def _absent(value: Any) -> bool:
 def is_clean(rec: Any) -> bool:
     """Whether a decoded record has valid names and breaks none of the rules of `rules`."""
     if not (_name_ok(rec.doc_id) and _name_ok(rec.annotator)):
+        return False
+    meta = rec.meta
+    if not _absent(meta) and not _absent(meta.language) and not is_language_tag(meta.language):
         return False
     text = rec.text
     n = len(text)

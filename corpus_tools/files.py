@@ -69,11 +69,19 @@ def display(path: Path | str | bytes) -> str:
     """A path as text for messages and reports: file names that are not valid UTF-8 (stored by
     Python as lone surrogates) are shown with `\\xNN` escapes, so every report can be printed
     and serialised as JSON."""
-    text = os.fsdecode(path)
+    return printable(os.fsdecode(path))
+
+
+def printable(text: str) -> str:
+    """`text` with the bytes of a non-UTF-8 file name (lone surrogates U+DC80 to U+DCFF)
+    shown as `\\xNN` and any other lone surrogate escaped too: always encodable as UTF-8."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        try:
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
 
 
@@ -239,6 +247,9 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 Kind = Literal["file", "folder"]
 
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+"""Errors that arise from writing: reported against the outputs being written."""
+
 
 @dataclass
 class _Staged:
@@ -273,9 +284,14 @@ class Outputs:
     def __enter__(self) -> Outputs:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        targets = ", ".join(s.shown for s in self.staged)
         if not self.committed:
             self.abort()
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRORS and targets:
+            # Raised while writing a temporary file: name what the user asked to write.
+            raise CorpusToolsError(f"cannot write {targets}: {_why(exc)}; nothing was replaced and "
+                                   "the temporary files were removed") from None
 
     def file(self, path: Path | str, *, option: str = "--output") -> Path:
         """Stage a file output; return the temporary path to write it to.
@@ -352,9 +368,15 @@ class Outputs:
         try:
             if len(moves) == 1 and moves[0].kind == "file":
                 os.replace(moves[0].temp, moves[0].target)
+                self.committed = True
                 _fsync_dir(moves[0].target.parent)
             elif moves:
-                _Journal(moves).run()
+                journal = _Journal(moves)
+                journals = journal.write()
+                # From here on the set is decided: if the moves are interrupted (a signal, a
+                # crash), the temporary files stay for the journal to complete, never removed.
+                self.committed = True
+                journal.finish(journals)
         except OSError as e:
             raise CorpusToolsError(f"cannot move the outputs into place: {_why(e)}"
                                    f"{_named(e)}") from None
@@ -508,7 +530,8 @@ class _Journal:
     def paths(self) -> list[Path]:
         return sorted({_journal_path(m.target) for m in self.moves})
 
-    def run(self) -> None:
+    def write(self) -> list[Path]:
+        """Write the journal beside every target (each atomically); return their paths."""
         journals = self.paths()
         data = orjson.dumps({"pid": os.getpid(), "moves": [m.to_json() for m in self.moves],
                              "journals": [_fs(j) for j in journals]})
@@ -518,7 +541,7 @@ class _Journal:
             _fsync_file(temp)
             os.replace(temp, path)
             _fsync_dir(path.parent)
-        self.finish(journals)
+        return journals
 
     def finish(self, journals: list[Path]) -> None:
         for move in self.moves:
@@ -555,7 +578,7 @@ def _recover_one(journal: Path) -> bool:
         data = orjson.loads(journal.read_bytes())
         moves = [_Move.from_json(m) for m in data["moves"]]
         journals = [_unfs(j) for j in data["journals"]]
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return False
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise CorpusToolsError(f"{display(journal)}: an unreadable commit journal ({e}); an earlier "
@@ -583,7 +606,7 @@ def _resolve(path: Path, option: str) -> Path:
 def _mode(path: Path) -> int | None:
     try:
         return os.lstat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # absent (a part of it may be a file)
         return None
 
 
@@ -674,6 +697,10 @@ def _fsync_dir(path: Path) -> None:
 def _why(error: OSError) -> str:
     if error.errno == errno.ENOSPC:
         return "the disk is full"
+    if error.errno == errno.EDQUOT:
+        return "the disk quota is exceeded"
+    if error.errno == errno.EROFS:
+        return "the file system is read-only"
     return error.strerror or str(error)
 
 

@@ -77,6 +77,10 @@ CATALOGUE: dict[str, Check] = {
         Check("invalid-name", "error", "structure",
               "A `doc_id`, `annotator` or `id` has characters that are not allowed.",
               f"Use {NAME_RULE}."),
+        Check("invalid-language", "error", "structure",
+              "`meta.language` is not a BCP 47 language tag.",
+              "Use a tag such as `en`, `en-GB`, `de`, `zh-Hant` (hyphens, registered subtags), or "
+              "`und` when the language is not known; the dataset card lists the languages."),
         Check("invalid-value", "error", "structure",
               "A field's value is not allowed.",
               "Follow the constraint given in the message."),

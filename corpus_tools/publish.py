@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -669,4 +670,5 @@ def _connect(repo_id: str, *, token: str | None, force: bool, api: Any) -> _Hub:
 
 
 def _scrub(error: Exception, token: str) -> str:
-    return f"{type(error).__name__}: {error}".replace(token, "***")
+    """The error without the token, in any case (some messages upper- or lower-case it)."""
+    return re.sub(re.escape(token), "***", f"{type(error).__name__}: {error}", flags=re.IGNORECASE)

@@ -8,6 +8,7 @@ models' job (`corpus_tools.schema`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +26,13 @@ SPAN_FIELDS = {
 
 
 def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
-    """Yield the offset, span and reference problems of one parsed record."""
+    """Yield the offset, span, reference and language problems of one parsed record."""
+    meta = rec.get("meta")
+    language = meta.get("language") if isinstance(meta, dict) else None
+    if isinstance(language, str) and not is_language_tag(language):
+        yield ("invalid-language", "meta.language",
+               f"{language!r} is not a BCP 47 language tag; use one such as 'en', 'en-GB', 'de', "
+               "'zh-Hant', or 'und' when the language is not known")
     text = rec.get("text")
     if not isinstance(text, str):
         text = None
@@ -61,6 +68,17 @@ def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
                        "only a hypophora is answered by its author")
     yield from _check_nesting(attributions)
     yield from _check_holders(rec.get("stances"), attributions)
+
+
+@functools.lru_cache(maxsize=1024)
+def is_language_tag(tag: str) -> bool:
+    """Whether `tag` is a valid BCP 47 language tag (registered subtags, hyphens, no spaces),
+    as the `langcodes` package checks it against the IANA registry."""
+    if not tag or "_" in tag or tag != tag.strip() or any(c.isspace() for c in tag):
+        return False
+    import langcodes  # its registry loads on first use; most corpora use one or two tags
+
+    return bool(langcodes.tag_is_valid(tag))
 
 
 def check_span(text: str, span: dict[str, Any], path: str) -> Iterator[Finding]:

@@ -64,13 +64,16 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     if is_blank(raw):
         return [("blank-line", "", "blank line; remove it")], None
     try:
-        obj = orjson.loads(raw)
+        orjson.loads(raw)  # the strict parser decides what is JSON, and names the error
     except orjson.JSONDecodeError as e:
         return [_decode_finding(raw, e)], None
+    # Parsed again by Python's parser, which keeps integers beyond 64 bits exact (orjson makes
+    # 10**30 the float 1e+30) and lets the keys given twice be found.
+    obj = json.loads(raw, object_pairs_hook=_pairs)
     if not isinstance(obj, dict):
         return [("not-an-object", "", f"the line is a JSON {_json_type(obj)}, "
                  "not an object; each line must be one record object")], None
-    findings: list[Finding] = list(_duplicate_keys(raw))
+    findings: list[Finding] = list(_duplicate_keys(obj))
     try:
         Record.model_validate(obj)
     except ValidationError as e:
@@ -317,13 +320,9 @@ def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
     return obj
 
 
-def _duplicate_keys(raw: bytes) -> Iterator[Finding]:
+def _duplicate_keys(parsed: Any) -> Iterator[Finding]:
     """A finding for every key given twice in one object of the line (the last value counts
     for JSON parsers, but Arrow, which `corpus publish` reads with, refuses the line)."""
-    try:
-        parsed = json.loads(raw, object_pairs_hook=_pairs)
-    except ValueError:
-        return
 
     def walk(value: Any, loc: tuple[int | str, ...]) -> Iterator[Finding]:
         if isinstance(value, _Pairs):
@@ -417,5 +416,5 @@ def _json_type(value: Any) -> str:
 
 
 def _show(value: Any, width: int = 60) -> str:
-    text = orjson.dumps(value, default=str).decode() if not isinstance(value, str) else repr(value)
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import typer
 
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
-from corpus_tools.files import describe_os_error
+from corpus_tools.files import describe_os_error, printable
 
 app = typer.Typer(
     name="corpus",
@@ -63,6 +63,16 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def jobs_option(jobs: int) -> int:
+    """`--jobs` capped at the CPU count, with a note on stderr when it was capped."""
+    from corpus_tools.validate import usable_jobs
+
+    capped = usable_jobs(jobs)
+    if capped < jobs:
+        err(f"note: --jobs {jobs} is more than the {capped} CPU(s) this process may use; using {capped}")
+    return capped
+
+
 def out(text: str = "") -> None:
     """Print a result line to stdout."""
     _write(sys.stdout, text)
@@ -75,7 +85,7 @@ def err(text: str) -> None:
 
 def _write(stream: Any, text: str) -> None:
     # Text that cannot be encoded (a file name that is not UTF-8) is escaped, never a traceback.
-    data = (text + "\n").encode(getattr(stream, "encoding", None) or "utf-8", "backslashreplace")
+    data = (printable(text) + "\n").encode(getattr(stream, "encoding", None) or "utf-8", "backslashreplace")
     buffer = getattr(stream, "buffer", None)
     if buffer is not None:
         stream.flush()

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from corpus_tools.cli.app import app, err, handle_errors, out
+from corpus_tools.cli.app import app, err, handle_errors, jobs_option, out
 from corpus_tools.cli.merge import render_merge
 
 
@@ -43,7 +43,7 @@ def publish(
                             license=license_id or defaults.license)
     with _progress() as progress:
         result = publish_dataset(split_dir, output=output, annotators=annotators, push=push,
-                                 force=force, token=token, jobs=jobs, metadata=metadata,
+                                 force=force, token=token, jobs=jobs_option(jobs), metadata=metadata,
                                  progress=progress)
     out(render_publish(result))
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import corpus_tools
-from corpus_tools.cli.app import ReportFormat, app, handle_errors, out
+from corpus_tools.cli.app import ReportFormat, app, handle_errors, jobs_option, out
 from corpus_tools.cli.render import report_github, report_json, report_text
 from corpus_tools.problems import CATALOGUE, catalogue_markdown
 
@@ -31,7 +31,7 @@ def validate(
     Example: corpus validate annotations/ --format github
     """
     report = corpus_tools.validate(paths, ignore=ignore, max_problems=None if max_problems == 0 else max_problems,
-                                   strict=strict, jobs=jobs)
+                                   strict=strict, jobs=jobs_option(jobs))
     render = {ReportFormat.text: report_text, ReportFormat.json: report_json,
               ReportFormat.github: report_github}[fmt]
     out(render(report))

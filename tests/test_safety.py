@@ -1,0 +1,443 @@
+"""Nothing lost, nothing forged: how every command treats the places it writes and hostile input.
+
+Each test is one promise of the README ("never a traceback", "atomic", "nothing lost") tried the
+way a careless or hostile user would break it. The kill tests (`test_kill.py`) and the fuzz
+targets (`test_fuzz_*.py`) cover the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from publish_helpers import gold_corpus, make_split_dir
+from test_fastpath import mutated_lines
+from test_merge import three_annotators
+
+from corpus_tools import files
+from corpus_tools import publish as publish_module
+from corpus_tools.convert import export_records
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.merge import merge
+from corpus_tools.publish import CardMetadata, publish
+from corpus_tools.schema import Record
+from corpus_tools.split import split
+from corpus_tools.validate import check_line
+
+from factory import TEXT, record, span, write_jsonl
+from fuzzing import run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def merge_args(inputs: Path, gold: Path, conflicts: Path) -> list[str]:
+    return ["merge", str(inputs), "-o", str(gold), "-c", str(conflicts)]
+
+
+# -- writes: what an output may replace ------------------------------------------------------
+
+
+def test_an_output_never_replaces_a_fifo_or_a_folder(tmp_path):
+    inputs = three_annotators(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = run(merge_args(inputs, fifo, tmp_path / "c.jsonl"))
+    assert result.exit_code == 2 and "is a FIFO (named pipe)" in result.output
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    (tmp_path / "folder").mkdir()
+    result = run(merge_args(inputs, tmp_path / "g.jsonl", tmp_path / "folder"))
+    assert result.exit_code == 2 and "--conflicts" in result.output and "is a folder" in result.output
+    assert not (tmp_path / "g.jsonl").exists() and not (tmp_path / "c.jsonl").exists()
+    result = run(["import", "brat", str(ROOT / "tests/data/convert/brat/alice"), "-o", str(fifo)])
+    assert result.exit_code == 2 and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_an_output_never_replaces_a_device(tmp_path):
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # the /dev/null device, as root
+    except PermissionError:
+        pytest.skip("creating a device needs root")
+    result = run(merge_args(three_annotators(tmp_path), device, tmp_path / "c.jsonl"))
+    assert result.exit_code == 2 and "is a device" in result.output
+    assert stat.S_ISCHR(os.lstat(device).st_mode)
+
+
+def test_a_symlinked_output_is_written_through(tmp_path):
+    inputs = three_annotators(tmp_path)
+    real = tmp_path / "shared" / "gold.jsonl"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "gold.jsonl"
+    link.symlink_to(real)
+    result = run(merge_args(inputs, link, tmp_path / "c.jsonl"))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text().startswith('{"doc_id"')
+    # A dangling link creates its target.
+    dangling = tmp_path / "dangling.jsonl"
+    dangling.symlink_to(tmp_path / "shared" / "new.jsonl")
+    assert run(merge_args(inputs, dangling, tmp_path / "c.jsonl")).exit_code == 0
+    assert (tmp_path / "shared" / "new.jsonl").read_text().startswith('{"doc_id"')
+
+
+def test_publish_onto_a_symlinked_folder_replaces_its_target(tmp_path):
+    split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
+    real = tmp_path / "real-dataset"
+    publish(split_dir, output=real)
+    link = tmp_path / "dataset"
+    link.symlink_to(real)
+    publish(split_dir, output=link, metadata=CardMetadata(pretty_name="Second"))
+    assert link.is_symlink() and "# Second" in (real / "README.md").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset", "real-dataset", "splits"]
+
+
+def test_publish_never_deletes_a_file_it_did_not_write(tmp_path):
+    split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
+    # The issue's reproduction: a folder that looks like a dataset, with a thesis inside.
+    out = tmp_path / "p" / "u"
+    (out / "data").mkdir(parents=True)
+    (out / "README.md").write_text("x\n")
+    (out / "splits.json").write_text("{}")
+    (out / "data" / "thesis.tex").write_text("keep\n")
+    result = run(["publish", str(split_dir), "-o", str(out)])
+    assert result.exit_code == 2 and "README.md" in result.output
+    assert (out / "data" / "thesis.tex").read_text() == "keep\n"
+    # A file added under data/ of an earlier publish stops the next one, named.
+    ds = tmp_path / "ds"
+    publish(split_dir, output=ds)
+    (ds / "data" / "default" / "notes.txt").write_text("mine\n")
+    result = run(["publish", str(split_dir), "-o", str(ds)])
+    assert result.exit_code == 2 and "data/default/notes.txt" in result.output
+    assert (ds / "data" / "default" / "notes.txt").exists()
+    # A card edited by hand is not silently thrown away either.
+    (ds / "data" / "default" / "notes.txt").unlink()
+    (ds / "README.md").write_text("my own card\n")
+    result = run(["publish", str(split_dir), "-o", str(ds)])
+    assert result.exit_code == 2 and "README.md was changed" in result.output
+    # Its own untouched output it replaces.
+    (ds / "README.md").unlink()
+    (ds / files.RECORD_NAME).unlink()
+    result = run(["publish", str(split_dir), "-o", str(ds)])
+    assert result.exit_code == 2  # no record of what it wrote: not provably its own
+    publish(split_dir, output=tmp_path / "ds2")
+    assert run(["publish", str(split_dir), "-o", str(tmp_path / "ds2")]).exit_code == 0
+
+
+def test_split_and_export_folders_are_replaced_only_when_they_wrote_them(tmp_path):
+    gold = write_jsonl(tmp_path / "in" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(5)])
+    out = tmp_path / "splits"
+    split([gold], output=out)
+    split([gold], output=out)  # its own folder: replaced
+    (out / "train.jsonl").write_text("edited\n")
+    with pytest.raises(CorpusToolsError, match=r"train\.jsonl was changed"):
+        split([gold], output=out)
+    assert (out / "train.jsonl").read_text() == "edited\n"
+    export_records("brat", [gold], output=tmp_path / "brat")
+    export_records("brat", [gold], output=tmp_path / "brat")
+    (tmp_path / "brat" / "gold" / "extra.ann").write_text("")
+    with pytest.raises(CorpusToolsError, match=r"holds gold/extra\.ann"):
+        export_records("brat", [gold], output=tmp_path / "brat")
+
+
+# -- writes: outputs appear together -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("moves_before_crash", [0, 1])
+def test_a_crash_between_two_renames_is_completed_by_the_next_command(tmp_path, monkeypatch, moves_before_crash):
+    inputs = three_annotators(tmp_path)
+    gold, conflicts = tmp_path / "gold.jsonl", tmp_path / "conflicts.jsonl"
+    gold.write_text("old gold\n")
+    conflicts.write_text("old conflicts\n")
+    real_replace = os.replace
+    done = []
+
+    def crashing_replace(src: Any, dst: Any) -> None:
+        # The journals are written with os.replace too; count only the outputs' moves.
+        if ".tmp" in os.fspath(src) and files.JOURNAL_SUFFIX not in os.fspath(dst):
+            if len(done) == moves_before_crash:
+                raise KeyboardInterrupt  # as a signal would arrive
+            done.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", crashing_replace)
+    with pytest.raises(KeyboardInterrupt):
+        merge([inputs], output=gold, conflicts=conflicts)
+    monkeypatch.setattr(files.os, "replace", real_replace)
+    # Right after the crash: old and new side by side, and a journal that says so.
+    assert (tmp_path / f".gold.jsonl{files.JOURNAL_SUFFIX}").exists()
+    # The next command that reads them completes the set first.
+    result = run(["validate", str(gold), str(conflicts), "--ignore", "missing-field",
+                  "--ignore", "unknown-field", "--ignore", "wrong-type"])
+    assert "old gold" not in gold.read_text() and "old conflicts" not in conflicts.read_text()
+    assert not list(tmp_path.glob(".*corpus-commit")) and not list(tmp_path.glob(".*.tmp"))
+    assert result.exit_code in (0, 1)
+    fresh = tmp_path / "fresh"
+    merge([inputs], output=fresh / "gold.jsonl", conflicts=fresh / "conflicts.jsonl")
+    assert gold.read_bytes() == (fresh / "gold.jsonl").read_bytes()
+    assert conflicts.read_bytes() == (fresh / "conflicts.jsonl").read_bytes()
+
+
+# -- leftovers --------------------------------------------------------------------------------
+
+
+def test_folder_inputs_skip_hidden_files_and_folders(tmp_path):
+    good = write_jsonl(tmp_path / "ann" / "a.jsonl", [record()])
+    write_jsonl(tmp_path / "ann" / ".a.jsonl.123.abcd.tmp", [record()])  # a killed run's temp
+    write_jsonl(tmp_path / "ann" / ".hidden.jsonl", [record()])
+    write_jsonl(tmp_path / "ann" / ".ds.1.ab.tmp" / "train.jsonl", [record()])
+    write_jsonl(tmp_path / "ann" / ".git" / "x.jsonl", [record()])
+    assert files.input_files([tmp_path / "ann"]) == [good]
+    # Named directly, a hidden file is read: the user asked for it.
+    assert files.input_files([tmp_path / "ann" / ".hidden.jsonl"]) == [tmp_path / "ann" / ".hidden.jsonl"]
+
+
+def test_temporary_files_of_a_dead_run_are_removed_by_the_next(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    leftover = tmp_path / f".gold.jsonl.{dead}.0a1b2c3d.tmp"
+    leftover.write_text("half")
+    mine = tmp_path / f".gold.jsonl.{os.getpid()}.0a1b2c3d.tmp"  # a live process's: kept
+    mine.write_text("in progress")
+    merge([three_annotators(tmp_path)], output=tmp_path / "gold.jsonl", conflicts=tmp_path / "c.jsonl")
+    assert not leftover.exists() and mine.exists()
+
+
+def test_partial_import_with_nothing_clean_never_replaces_an_output(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text("a good earlier import\n")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "doc.txt").write_text("Hello world.\n", encoding="utf-8")
+    (broken / "doc.ann").write_text("T1\tSTANCE-against 0 999\tHello\n", encoding="utf-8")
+    result = run(["import", "brat", str(broken), "-o", str(out), "--partial", "--annotator", "x"])
+    assert result.exit_code == 1, result.output
+    assert "no record converted cleanly" in result.output
+    assert out.read_text() == "a good earlier import\n"
+
+
+# -- input that must not crash or hang ----------------------------------------------------------
+
+
+def test_a_fifo_input_is_refused_not_read(tmp_path):
+    fifo = tmp_path / "in.jsonl"
+    os.mkfifo(fifo)
+    # Run in a subprocess with a timeout: reading a FIFO would block forever.
+    for args in (["validate", str(fifo)], ["validate", str(tmp_path)]):
+        proc = subprocess.run([sys.executable, "-m", "corpus_tools", *args], capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 2 and "FIFO" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_non_utf8_file_name_is_reported_in_every_format(tmp_path):
+    name = os.fsdecode(b"bad-\xff.jsonl")
+    path = tmp_path / name
+    write_jsonl(path, [record(), {**record(), "extra": 1}])
+    result = run(["validate", str(tmp_path), "-f", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["problems"][0]["file"].endswith("bad-\\xff.jsonl")
+    for fmt in ("text", "github"):
+        result = run(["validate", str(tmp_path), "-f", fmt])
+        assert result.exit_code == 1 and "bad-\\xff.jsonl" in result.output
+
+
+def test_an_output_path_that_is_not_utf8(tmp_path):
+    out = tmp_path / os.fsdecode(b"gold-\xfe.jsonl")
+    result = run(merge_args(three_annotators(tmp_path), out, tmp_path / "c.jsonl"))
+    assert result.exit_code == 0, result.output
+    assert os.path.exists(out) and "gold-\\xfe.jsonl" in result.output
+
+
+def test_jobs_beyond_the_cpus_are_capped_with_a_note(tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", [record()])
+    result = run(["validate", str(path), "-j", "100000"])
+    assert result.exit_code == 0 and "note: --jobs 100000 is more than" in result.output
+    assert run(["validate", str(path), "-j", "0"]).exit_code == 2
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "2", "inf"])
+def test_a_gate_outside_0_to_1_is_a_usage_error(tmp_path, value):
+    result = run(["agreement", str(three_annotators(tmp_path)), "--min-f1", value])
+    assert result.exit_code == 2 and "--min-f1 must be a number from 0 to 1" in result.output
+
+
+def test_schema_check_on_a_file_that_is_not_utf8(tmp_path):
+    (tmp_path / "record.schema.json").write_bytes(b"\xff\xfe{}")
+    result = run(["schema", "--check", "--output", str(tmp_path)])
+    assert result.exit_code == 1 and "stale" in result.output
+
+
+@pytest.mark.parametrize(("key", "value"), [("ratios", "x"), ("leakage", 5), ("seed", True),
+                                            ("counts", {"train": 3}), ("documents", {"d1": "dev"})])
+def test_publish_with_a_forged_manifest_is_a_usage_error(tmp_path, key, value):
+    split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
+    manifest = json.loads((split_dir / "splits.json").read_text())
+    (split_dir / "splits.json").write_text(json.dumps({**manifest, key: value}))
+    result = run(["publish", str(split_dir), "-o", str(tmp_path / "ds")])
+    assert result.exit_code == 2 and f"splits.json: {key}" in result.output
+    assert not (tmp_path / "ds").exists()
+
+
+# -- one judgement of a line ------------------------------------------------------------------
+
+
+def _arrow_record(line: bytes, tmp: Path) -> dict[str, Any]:
+    """The record as `corpus publish` reads it: Arrow's JSON reader, then the features."""
+    from corpus_tools.features import features
+
+    path = tmp / "one.jsonl"
+    path.write_bytes(line + b"\n")
+    tables = [t for t, _pos in publish_module._read_tables(path)]
+    row = tables[0].to_pylist()[0]
+    return features().decode_example(row)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(raw=mutated_lines(), dup=st.booleans(), pad=st.sampled_from([b"", b" ", b"\t", b"\r"]))
+def test_what_validate_accepts_publish_reads_with_the_same_meaning(tmp_path_factory, raw, dup, pad):
+    if dup:  # repeat the first key of the record, as a hand edit might
+        raw = raw.replace(b"{", b'{"doc_id": "dup", ', 1)
+    raw = pad + raw + pad
+    findings, _key = check_line(raw)
+    if any(code for code, _p, _m in findings if code not in ("span-whitespace", "span-splits-word",
+                                                              "holder-outside-content",
+                                                              "answer-without-hypophora")):
+        return  # refused by validate: publish never sees it
+    expected = Record.model_validate_json(raw).model_dump(mode="json")
+    got = _arrow_record(raw, tmp_path_factory.mktemp("line"))
+    from publish_helpers import decode
+
+    assert decode(got) == expected
+
+
+def test_a_line_of_vertical_tab_is_an_error_not_a_blank(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(json.dumps(record()).encode() + b"\n\x0b\n")
+    result = run(["validate", str(path)])
+    assert result.exit_code == 1 and "[invalid-json]" in result.output
+
+
+def test_a_huge_offset_is_shown_as_written(tmp_path):
+    rec = record()
+    rec["stances"][0]["end"] = 10**30
+    path = write_jsonl(tmp_path / "a.jsonl", [rec])
+    result = run(["validate", str(path)])
+    assert "end 1000000000000000000000000000000 is outside the text" in result.output
+
+
+# -- the card is built from data that contributors control ---------------------------------------
+
+HOSTILE = "Nice\n\n## Licence and rights\n<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3)) `code` | a | b |"
+
+
+def test_hostile_metadata_cannot_forge_the_card(tmp_path):
+    docs = gold_corpus()
+    meta = docs["train"][0]["meta"]
+    meta.update(title=HOSTILE, author="<b>Eve</b>", source="| forged | row |\n| x | y |",
+                url="javascript:alert(4)", license="cc-by`|\n| forged | 99 |", license_url="data:text/html,x",
+                rights="line one\n## Not a heading\n<script>alert(5)</script>\n1. not a list\n---")
+    split_dir = make_split_dir(tmp_path / "splits", docs)
+    name = "My } corpus { \\ % x"
+    result = run(["publish", str(split_dir), "-o", str(tmp_path / "ds"), "--name", name])
+    assert result.exit_code == 0, result.output
+    card = (tmp_path / "ds" / "README.md").read_text(encoding="utf-8")
+    from huggingface_hub import DatasetCard
+
+    parsed = DatasetCard(card)
+    assert parsed.data.pretty_name == name  # the YAML keeps values verbatim
+    _header, body = card.split("---\n", 2)[1:]
+    for text in (body, (tmp_path / "ds" / "LICENSE.md").read_text(encoding="utf-8")):
+        html = MarkdownIt("commonmark").enable("table").render(text)
+        assert "<script" not in html and "<img" not in html and "<b>" not in html
+        assert 'href="javascript:' not in html and 'href="data:' not in html
+        assert html.count("<h2>Licence and rights</h2>") == 1
+        assert "<h2>Not a heading</h2>" not in html and "<h2>Licence and rights</h2>\n<p>line" not in html
+        tokens = MarkdownIt("commonmark").enable("table").parse(text)
+        rows = [t for t in tokens if t.type == "tr_open"]
+        # The licence table: a header row and one row per licence (no forged rows).
+        assert not any("forged" in (t.content or "") and t.type == "inline" and "|" not in t.content
+                       for t in tokens)
+        assert len(rows) >= 2
+    bib = body.split("```bibtex\n")[1].split("\n```")[0]
+    depth = 0
+    for i, c in enumerate(bib):
+        if c in "{}" and (i == 0 or bib[i - 1] != "\\"):
+            depth += 1 if c == "{" else -1
+            assert depth >= 0
+    assert depth == 0
+
+
+def test_a_language_that_is_not_bcp47_is_a_validate_problem(tmp_path):
+    rec = record()
+    rec["meta"]["language"] = "English"
+    result = run(["validate", str(write_jsonl(tmp_path / "a.jsonl", [rec]))])
+    assert result.exit_code == 1 and "[invalid-language]" in result.output
+
+
+# -- messages in the user's terms ---------------------------------------------------------------
+
+
+def test_messages_name_the_place_in_the_users_terms(tmp_path):
+    inputs = three_annotators(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    result = run(merge_args(inputs, tmp_path / "afile" / "gold.jsonl", tmp_path / "c.jsonl"))
+    assert result.exit_code == 2 and "afile is a file, not a folder" in result.output
+    (tmp_path / "decided").mkdir()
+    result = run([*merge_args(inputs, tmp_path / "g.jsonl", tmp_path / "c.jsonl"), "-d", str(tmp_path / "decided")])
+    assert result.exit_code == 2 and "decided: is a folder; give the decisions file itself" in result.output
+    utf16 = tmp_path / "decisions.jsonl"
+    utf16.write_bytes('{"id": "c-1", "decision": {"reject": true}}\n'.encode("utf-16"))
+    result = run([*merge_args(inputs, tmp_path / "g.jsonl", tmp_path / "c.jsonl"), "-d", str(utf16)])
+    assert result.exit_code == 2 and "looks UTF-16 encoded" in result.output
+    assert "surrogates" not in result.output
+
+
+def test_a_full_disk_names_the_outputs_and_leaves_the_old_ones(tmp_path):
+    inputs = three_annotators(tmp_path)
+    gold, conflicts = tmp_path / "gold.jsonl", tmp_path / "c.jsonl"
+    gold.write_text("old\n")
+
+    def small_files() -> None:  # writes past 2 KB fail, as on a full disk (EFBIG instead of ENOSPC)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    proc = subprocess.run([sys.executable, "-m", "corpus_tools", *merge_args(inputs, gold, conflicts)],
+                          capture_output=True, text=True, preexec_fn=small_files, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "cannot write" in proc.stderr and "gold.jsonl" in proc.stderr and "Traceback" not in proc.stderr
+    assert gold.read_text() == "old\n" and not conflicts.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["gold.jsonl", inputs.name])
+
+
+def test_brat_export_of_tricky_names(tmp_path):
+    conf = record(annotator="annotation.conf")
+    src = write_jsonl(tmp_path / "in.jsonl", [conf])
+    export_records("brat", [src], output=tmp_path / "a")
+    assert (tmp_path / "a" / "annotation.conf" / "annotation.conf").is_file()
+    twins = write_jsonl(tmp_path / "twins.jsonl", [record(doc_id="Doc1"), record(doc_id="doc1")])
+    with pytest.raises(CorpusToolsError, match="differ only in case"):
+        export_records("brat", [twins], output=tmp_path / "b")
+    assert not (tmp_path / "b").exists()
+
+
+def test_the_token_is_scrubbed_in_any_case():
+    assert publish_module._scrub(RuntimeError("bad token HF_SECRET and hf_secret"), "hf_Secret") == \
+        "RuntimeError: bad token *** and ***"
+
+
+def test_span_helper_is_used_for_offsets():
+    # Guards the fixtures above: TEXT's spans are found where the factory says.
+    assert TEXT[span(TEXT, "lunacy")["start"]:span(TEXT, "lunacy")["end"]] == "lunacy"
