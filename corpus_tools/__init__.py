@@ -11,26 +11,30 @@ arguments and prints them. One function per command:
     corpus_tools.publish.publish(split_dir, output=...)  -> PublishResult
     corpus_tools.build.build(config)                     -> BuildResult
 
-`publish` and `build` stay in their modules (`from corpus_tools.publish import publish`) because
-they import `datasets`, which takes a second; everything else is importable from here.
+Importing the package is cheap: nothing here loads numpy, pyarrow or `datasets` (publish, build
+and the converters are imported when first used).
 """
 
+from typing import Any
+
 from corpus_tools.agreement import agreement
-from corpus_tools.convert import export_records, import_records
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
+from corpus_tools.layers import LAYERS, Layer, Record
 from corpus_tools.merge import merge
 from corpus_tools.problems import CATALOGUE, Problem, Report
-from corpus_tools.schema import Attribution, Meta, Record, RhetoricalQuestion, Span, Stance
+from corpus_tools.schema import Attribution, Meta, RhetoricalQuestion, Span, Stance
 from corpus_tools.split import split
-from corpus_tools.validate import validate
+from corpus_tools.validate import Validated, require_valid, validate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CATALOGUE",
+    "LAYERS",
     "Attribution",
     "CorpusToolsError",
     "InvalidInputError",
+    "Layer",
     "Meta",
     "Problem",
     "Record",
@@ -38,10 +42,21 @@ __all__ = [
     "RhetoricalQuestion",
     "Span",
     "Stance",
+    "Validated",
     "agreement",
     "export_records",
     "import_records",
     "merge",
+    "require_valid",
     "split",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The converters load on first use: `corpus validate` never needs them.
+    if name in ("import_records", "export_records"):
+        from corpus_tools import convert
+
+        return getattr(convert, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,31 +24,27 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-import krippendorff
-import numpy as np
 import orjson
 from pydantic import BaseModel
 
-from corpus_tools.docindex import DocIndex
 from corpus_tools.errors import CorpusToolsError
+from corpus_tools.layers import LAYERS, TUPLE_LAYERS, Layer
 from corpus_tools.matching import (
     Bounds,
     cluster,
     jaccard,
-    key_span,
     match_pairs,
     normalise,
     span_bounds,
     span_score,
 )
-from corpus_tools.records import require_valid
-from corpus_tools.schema import AUTHOR, LABELS, LAYERS, Record
+from corpus_tools.schema import AUTHOR, RecordBase
+from corpus_tools.validate import Validated, require_valid
 
 MEASURES = ("strict", "lenient", "strict_labelled", "lenient_labelled")
 """The span F1 measures, computed for every layer."""
 TUPLE_MEASURES = ("tuple_strict", "tuple_lenient")
 """The tuple F1 measures, computed for attributions and stances."""
-TUPLE_LAYERS = ("attributions", "stances")
 
 
 class F1(BaseModel):
@@ -193,11 +189,11 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def agreement(paths: Iterable[Path | str], *, overlap: float = 0.5) -> AgreementReport:
+def agreement(paths: Iterable[Path | str] | Validated, *, overlap: float = 0.5) -> AgreementReport:
     """Compute agreement figures for annotator files.
 
     Args:
-        paths: annotator JSONL files, or folders searched for `*.jsonl`.
+        paths: annotator JSONL files, or folders searched for `*.jsonl`, or a `Validated` handle.
         overlap: the Jaccard threshold of lenient matching, in (0, 1].
 
     Returns:
@@ -209,9 +205,9 @@ def agreement(paths: Iterable[Path | str], *, overlap: float = 0.5) -> Agreement
     """
     if not 0 < overlap <= 1:
         raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
-    files, _report = require_valid(paths)
+    valid = require_valid(paths)
     acc = _Accumulator(overlap)
-    with DocIndex(files) as index:
+    with valid.index() as index:
         for _doc_id, records in index:
             acc.add(records)
     return acc.report()
@@ -230,19 +226,28 @@ class _Entry:
     """Further tuple parts: ("span", bounds or None), ("eq", value), ("holder", AUTHOR or bounds)."""
 
 
-def _entries(layer: str, record: Record) -> list[_Entry]:
-    label_field = LABELS[layer][0]
-    content = {a.id: (a.content.start, a.content.end) for a in record.attributions}
+def _entries(layer: Layer, record: Any) -> list[_Entry]:
+    targets: dict[str, tuple[int, int]] = {}
+    if layer.reference is not None:
+        targets = {a.id: (a.content.start, a.content.end) for a in getattr(record, layer.reference.target)}
+    kinds = [(field, layer.kind_of(field)) for field in layer.tuple_fields]
     out = []
-    for item in getattr(record, layer):
-        extras: tuple[tuple[str, Any], ...] = ()
-        if layer == "attributions":
-            extras = (("span", span_bounds(item.source)), ("span", span_bounds(item.cue)), ("eq", item.type))
-        elif layer == "stances":
-            holder = AUTHOR if item.holder == AUTHOR else content[item.holder]
-            extras = (("eq", normalise(item.target)), ("eq", item.polarity), ("holder", holder))
-        out.append(_Entry(key_span(layer, item), getattr(item, label_field), extras))
+    for item in getattr(record, layer.name):
+        extras = tuple(_extra(kind, getattr(item, field), targets) for field, kind in kinds)
+        out.append(_Entry(layer.key_span(item), getattr(item, layer.label), extras))
     return sorted(out, key=lambda e: (e.key, e.label, repr(e.extras)))
+
+
+def _extra(kind: str, value: Any, targets: dict[str, tuple[int, int]]) -> tuple[str, Any]:
+    """One tuple part, as compared: spans by offsets, a reference by the content span of the
+    attribution it names (ids differ across annotators), free text normalised."""
+    if kind == "span":
+        return "span", span_bounds(value)
+    if kind == "reference":
+        return "holder", value if value is None or value == AUTHOR else targets[value]
+    if kind == "text":
+        return "eq", normalise(value)
+    return "eq", value
 
 
 def _extras_match(x: _Entry, y: _Entry, lenient: bool, overlap: float) -> bool:
@@ -267,11 +272,11 @@ class _Accumulator:
         self.confusion: dict[tuple[str, str], dict[str, Counter[tuple[str, str]]]] = {}
         self.units: dict[str, list[Counter[str]]] = {layer: [] for layer in LAYERS}
 
-    def add(self, records: list[Record]) -> None:
+    def add(self, records: list[RecordBase]) -> None:
         self.documents += 1
         names = [r.annotator for r in records]
         self.annotators.update(names)
-        entries = {r.annotator: {layer: _entries(layer, r) for layer in LAYERS} for r in records}
+        entries = {r.annotator: {name: _entries(layer, r) for name, layer in LAYERS.items()} for r in records}
         for layer in LAYERS:
             for a in names:
                 self.items[layer][a] += len(entries[a][layer])
@@ -323,7 +328,7 @@ class _Accumulator:
         rep = AgreementReport(overlap=self.overlap, documents=self.documents, shared_documents=self.shared,
                               annotators=sorted(self.annotators))
         for layer in LAYERS:
-            label_field, _model, names = LABELS[layer]
+            label_field, names = LAYERS[layer].label, LAYERS[layer].names
             la = LayerAgreement(layer=layer, label=label_field,
                                 items={a: self.items[layer][a] for a in rep.annotators})
             measures = MEASURES + (TUPLE_MEASURES if layer in TUPLE_LAYERS else ())
@@ -349,7 +354,7 @@ def cohen_kappa(pairs: Counter[tuple[str, str]]) -> tuple[float | None, float | 
     """Cohen's kappa and observed agreement of two raters from counts of their label pairs.
 
     kappa = (p_o - p_e) / (1 - p_e), with p_o the share of pairs with equal labels and
-    p_e = sum over labels k of p_a(k)·pspan_bounds(k), each rater's own label distribution.
+    p_e = sum over labels k of p_a(k)·p_b(k), from each rater's own label distribution.
 
     Returns:
         `(kappa, p_o)`; kappa is None when there are no pairs or p_e = 1 (both raters used one
@@ -378,6 +383,9 @@ def _alpha(units: list[Counter[str]], names: tuple[str, ...]) -> tuple[float | N
     used = {label for u in units for label in u}
     if len(used) < 2:  # every value the same: expected disagreement 0, alpha is 0/0
         return None, len(units)
+    import krippendorff  # numpy and krippendorff load only when alpha is computed
+    import numpy as np
+
     counts = np.array([[u.get(label, 0) for label in names] for u in units], dtype=float)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")

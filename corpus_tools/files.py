@@ -44,14 +44,19 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal
 
+import msgspec
 import orjson
 
 from corpus_tools.errors import CorpusToolsError
+
+if TYPE_CHECKING:
+    from corpus_tools.schema import RecordBase
 
 RECORD_NAME = ".corpus-tools.json"
 """The record of the files a command wrote into an output folder (checked before replacing it)."""
@@ -230,6 +235,42 @@ def iter_json_lines(path: Path | str, what: str) -> Iterator[tuple[int, Any]]:
         raise CorpusToolsError(f"{display(path)}: cannot read the {what}: {_why(e)}") from None
 
 
+def chunk_ranges(path: Path, size: int) -> list[tuple[int, int]]:
+    """Byte ranges `[start, end)` of about `size` bytes each that cut `path` at line ends: the one
+    line chunker, for the validator's parallel chunks and publish's parquet row groups.
+
+    A file whose size is unknown (empty, or not a regular file) is one range `(0, -1)`: read it
+    whole.
+
+    Raises:
+        OSError: when the file cannot be read.
+    """
+    total = path.stat().st_size
+    if total == 0:
+        return [(0, -1)]
+    ranges = []
+    with open(path, "rb") as f:
+        start = 0
+        while start < total:
+            f.seek(min(start + size, total))
+            f.readline()  # move the cut to the end of the line it falls in
+            end = min(f.tell(), total)
+            ranges.append((start, end))
+            start = end
+    return ranges
+
+
+def read_range(path: Path, start: int, end: int) -> bytes:
+    """The bytes `[start, end)` of `path` (`end` -1: to the end of the file).
+
+    Raises:
+        OSError: when the file cannot be read.
+    """
+    with open(path, "rb") as f:
+        f.seek(start)
+        return f.read(end - start) if end >= 0 else f.read()
+
+
 def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """Yield `(line_number, raw_line)` for each line of `path`, 1-based, without the newline.
 
@@ -241,6 +282,103 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     with open(path, "rb") as f:
         for number, line in enumerate(f, start=1):
             yield number, line.rstrip(b"\r\n")
+
+
+# -- the document index ------------------------------------------------------------------------
+
+class _DocId(msgspec.Struct):
+    doc_id: str
+
+
+_DOC_ID = msgspec.json.Decoder(_DocId)
+"""Reads only the `doc_id` of a line: the other fields are skipped, not built."""
+
+
+def _doc_id(line: bytes) -> str:
+    try:
+        return _DOC_ID.decode(line).doc_id
+    except (msgspec.DecodeError, UnicodeDecodeError):  # valid, yet not for msgspec: ask orjson
+        return orjson.loads(line)["doc_id"]
+
+
+class DocIndex:
+    """Where each document's records are: `doc_id -> [(file number, byte offset, length), ...]`,
+    for commands that work document by document (merge, agreement, split) and seek to a
+    document's lines, so that memory grows with the number of documents, not the corpus size.
+
+    Use it as a context manager: it keeps a bounded number of files open while reading.
+    The files must have passed validation (every non-blank line is a valid record). The
+    validator builds the index while it reads (`validate.require_valid`); without one, the
+    files are read once to build it.
+    """
+
+    def __init__(self, files: Sequence[Path], *, max_open: int = 32,
+                 locations: dict[str, list[tuple[int, int, int]]] | None = None) -> None:
+        self.files = list(files)
+        self.max_open = max_open
+        self._handles: OrderedDict[int, BinaryIO] = OrderedDict()
+        if locations is not None:
+            self.index = locations
+            return
+        self.index = {}
+        for number, path in enumerate(self.files):
+            offset = 0
+            # A buffer of several lines: records run to kilobytes, and the default buffer of
+            # 8 KiB would cost a read per line or two.
+            with open(path, "rb", buffering=1 << 16) as f:
+                for line in f:
+                    if not is_blank(line):
+                        self.index.setdefault(_doc_id(line), []).append((number, offset, len(line)))
+                    offset += len(line)
+
+    def __enter__(self) -> DocIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the files kept open for reading."""
+        while self._handles:
+            self._handles.popitem()[1].close()
+
+    def doc_ids(self) -> list[str]:
+        """Every `doc_id`, sorted: the order in which commands process and write documents."""
+        return sorted(self.index)
+
+    def records(self, doc_id: str) -> list[RecordBase]:
+        """The records of `doc_id`, one per annotator, sorted by annotator."""
+        from corpus_tools.schema import Record
+
+        out = [Record.model_validate_json(line) for line in self.lines(doc_id)]
+        return sorted(out, key=lambda r: r.annotator)
+
+    def lines(self, doc_id: str) -> list[bytes]:
+        """The raw lines of `doc_id`, in file order: for callers that decode them faster."""
+        return [self._line(f, o, n) for f, o, n in self.index[doc_id]]
+
+    def line(self, number: int, offset: int, length: int) -> bytes:
+        """One line, by where it is."""
+        return self._line(number, offset, length)
+
+    def __iter__(self) -> Iterator[tuple[str, list[RecordBase]]]:
+        for doc_id in self.doc_ids():
+            yield doc_id, self.records(doc_id)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _line(self, number: int, offset: int, length: int) -> bytes:
+        f = self._handles.get(number)
+        if f is None:
+            if len(self._handles) >= self.max_open:
+                self._handles.popitem(last=False)[1].close()
+            # Unbuffered: each line is one read of known length, where a buffer would read ahead.
+            f = self._handles[number] = open(self.files[number], "rb", buffering=0)  # noqa: SIM115  (closed in close())
+        else:
+            self._handles.move_to_end(number)
+        f.seek(offset)
+        return f.read(length)
 
 
 # -- outputs ---------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Matching annotations across annotators: span overlap, one-to-one pairing, clusters.
 
 Shared by `corpus merge` and `corpus agreement` so that both commands agree on what "the same
-item" means. Rhetorical questions and stances are matched by their span, attributions by their
-content span. Spans match exactly, or, leniently, when the Jaccard index of their code-point
+item" means. Items are matched by their layer's key span (`Layer.key_span`: a question's or a
+stance's own span, an attribution's content span). Spans match exactly, or, leniently, when the Jaccard index of their code-point
 ranges is at least a threshold (and above 0). Pairing is one-to-one and greedy: the candidate
 pairs are taken best score first, ties broken by a similarity of the items' attributes and then
 by the items' positions, so the result does not depend on the order of the input lines.
@@ -11,21 +11,19 @@ by the items' positions, so the result does not depend on the order of the input
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from corpus_tools.schema import AUTHOR
+
+if TYPE_CHECKING:
+    from corpus_tools.layers import Layer
 
 T = TypeVar("T")
 Bounds = tuple[int, int]
 MatchMode = Literal["exact", "overlap"]
-
-
-def key_span(layer: str, item: Any) -> Bounds:
-    """The span an item is matched by: its own span, or for an attribution its content."""
-    if layer == "attributions":
-        return item.content.start, item.content.end
-    return item.start, item.end
 
 
 def jaccard(a: Bounds, b: Bounds) -> float:
@@ -48,19 +46,37 @@ def normalise(text: str | None) -> str | None:
     return None if text is None else " ".join(text.split()).casefold()
 
 
-def similarity(layer: str, x: Any, y: Any) -> int:
-    """How many attributes two items of `layer` share; breaks ties between equal span scores.
+def similarity(layer: Layer, x: Any, y: Any) -> int:
+    """How much two items of `layer` agree beyond their spans (`Layer.similarity`: the weight of
+    each attribute they share); breaks ties between equal span scores.
 
     It only decides between candidate pairs whose spans match equally well, e.g. two stances of
     one annotator on the same span with different targets.
     """
-    if layer == "rhetorical_questions":
-        return 2 * (x.kind == y.kind) + (span_bounds(x.answer) == span_bounds(y.answer))
-    if layer == "attributions":
-        return (2 * (x.type == y.type) + (span_bounds(x.source) == span_bounds(y.source)) + (span_bounds(x.cue) == span_bounds(y.cue))
-                + (normalise(x.source_name) == normalise(y.source_name)))
-    return (2 * (normalise(x.target) == normalise(y.target)) + 2 * (x.polarity == y.polarity)
-            + ((x.holder == AUTHOR) == (y.holder == AUTHOR)))
+    return sum(weight for same, weight in _comparators(layer) if same(x, y))
+
+
+@functools.cache
+def _comparators(layer: Layer) -> tuple[tuple[Callable[[Any, Any], bool], int], ...]:
+    out = []
+    for field, weight in layer.similarity:
+        get = attrgetter(field)
+        kind = layer.kind_of(field)
+        if kind == "span":
+            def same(x: Any, y: Any, get: Any = get) -> bool:
+                return span_bounds(get(x)) == span_bounds(get(y))
+        elif kind == "text":
+            def same(x: Any, y: Any, get: Any = get) -> bool:
+                return normalise(get(x)) == normalise(get(y))
+        elif kind == "reference":
+            # Ids differ across annotators: only whether both name the author can be compared.
+            def same(x: Any, y: Any, get: Any = get) -> bool:
+                return (get(x) == AUTHOR) == (get(y) == AUTHOR)
+        else:
+            def same(x: Any, y: Any, get: Any = get) -> bool:
+                return bool(get(x) == get(y))
+        out.append((same, weight))
+    return tuple(out)
 
 
 def span_bounds(span: Any) -> Bounds | None:

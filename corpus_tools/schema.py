@@ -15,7 +15,8 @@ proposed it.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, get_args
+import types
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -64,7 +65,9 @@ class Span(_Strict):
     """The covered text, exactly `text[start:end]` of the document; repeated to catch drift."""
 
 
-class _Item(_Strict):
+class Item(_Strict):
+    """What every annotation has: an id, and in gold the annotators who proposed it."""
+
     id: Name
     """Identifier of the annotation, unique within its line (e.g. `q1`, `t3`, `s12`)."""
     annotators: list[Name] | None = None
@@ -73,7 +76,7 @@ class _Item(_Strict):
     """Free-text comment by the annotator or adjudicator; not part of the label."""
 
 
-class RhetoricalQuestion(_Item):
+class RhetoricalQuestion(Item):
     """A question that functions rhetorically rather than as a request for information."""
 
     start: Offset
@@ -90,7 +93,7 @@ class RhetoricalQuestion(_Item):
     """For a hypophora: the span where the author answers the question."""
 
 
-class Attribution(_Item):
+class Attribution(Item):
     """Reported speech or thought: who (source) said (cue) what (content)."""
 
     type: AttributionType
@@ -108,7 +111,7 @@ class Attribution(_Item):
     """The `id` of the attribution whose content contains this one; null at the top level."""
 
 
-class Stance(_Item):
+class Stance(Item):
     """An evaluative expression: a holder is for, against or neutral toward a target."""
 
     start: Offset
@@ -150,7 +153,7 @@ class Meta(_Strict):
     """Kind of text, e.g. `opinion`, `news`, `speech`, `essay`."""
 
 
-class Record(_Strict):
+class RecordBase(_Strict):
     """One annotator's annotations of one document: one line of a JSONL file."""
 
     doc_id: Name
@@ -161,27 +164,21 @@ class Record(_Strict):
     """The exact document text; all offsets index into it."""
     meta: Meta = Field(default_factory=Meta)
     """Provenance and rights of the document."""
-    rhetorical_questions: list[RhetoricalQuestion] = []
-    """Questions that function rhetorically."""
-    attributions: list[Attribution] = []
-    """Attributions of speech or thought, nested ones included."""
-    stances: list[Stance] = []
-    """Evaluative spans with their holder, target and polarity."""
 
 
-LAYERS: dict[str, type[_Item]] = {
-    "rhetorical_questions": RhetoricalQuestion,
-    "attributions": Attribution,
-    "stances": Stance,
-}
-"""The annotation layers: the field of `Record` that holds each, and its item model."""
+if TYPE_CHECKING:
+    Record = RecordBase
+    """For type checkers: the record's layer fields are added from `layers.LAYERS` at run time."""
 
-LABELS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "rhetorical_questions": ("kind", "RhetoricalQuestion", get_args(QuestionKind)),
-    "attributions": ("type", "Attribution", get_args(AttributionType)),
-    "stances": ("polarity", "Stance", get_args(Polarity)),
-}
-"""For each layer: its closed label field, the model, and the label names in a fixed order."""
+
+def __getattr__(name: str) -> Any:
+    # `Record` is `RecordBase` plus one list field per layer, built by `corpus_tools.layers`
+    # from the registry (which needs the item models above, hence the late import).
+    if name == "Record":
+        from corpus_tools.layers import Record
+
+        return Record
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def model_of(annotation: Any) -> type[BaseModel] | None:
@@ -195,17 +192,21 @@ def model_of(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def label_descriptions() -> dict[str, str]:
-    """Description of each label field, taken from the models (for docs and the dataset card)."""
-    out = {}
-    for layer, (field, _model_name, _names) in LABELS.items():
-        model = LAYERS[layer]
-        out[layer] = model.model_fields[field].description or ""
-    return out
+def strip_optional(annotation: Any) -> Any:
+    """`X | None` and `Annotated[X, ...]` -> `X`: nullability and constraints are not types."""
+    if get_origin(annotation) is Annotated:
+        return strip_optional(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return strip_optional(args[0])
+    return annotation
 
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one line, generated from `Record`."""
+    from corpus_tools.layers import Record
+
     schema = Record.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -26,20 +26,20 @@ import math
 import os
 import types
 import typing
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
-from corpus_tools.files import Outputs, display, input_files, is_blank, read_text, same_file
+from corpus_tools.files import DocIndex, Outputs, display, input_files, is_blank, read_text, same_file
+from corpus_tools.layers import LAYERS, Record
 from corpus_tools.problems import Report, ReportBuilder, make_problem
-from corpus_tools.records import require_valid
-from corpus_tools.schema import LABELS, Record
+from corpus_tools.validate import Validated, require_valid
 
 SPLITS: tuple[str, str, str] = ("train", "validation", "test")
 """The split names, as `datasets` names them; also the file names (`train.jsonl`, ...)."""
@@ -51,7 +51,6 @@ MANIFEST_VERSION = 1
 
 _RATIO_TOLERANCE = 1e-6
 _MAX_PROBLEMS = 100
-_OPEN_FILES = 32
 
 
 class SplitCounts(BaseModel):
@@ -132,7 +131,7 @@ class SplitResult(BaseModel):
 
 
 def split(
-    paths: Iterable[Path | str],
+    paths: Iterable[Path | str] | Validated,
     *,
     output: Path,
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
@@ -146,7 +145,8 @@ def split(
     unchanged, in `doc_id` order) and the manifest, all or nothing.
 
     Args:
-        paths: JSONL files, or folders searched for `*.jsonl`.
+        paths: JSONL files, or folders searched for `*.jsonl`, or a `Validated` handle (then
+            they are not validated again).
         output: the folder to write the splits to (created if needed).
         ratios: shares of documents for train, validation and test; non-negative, summing to 1.
         seed: decides the order in which groups of equal size are placed.
@@ -173,10 +173,11 @@ def split(
     ratio_map = check_ratios(ratios)
     group_path = check_group_path(group_by) if group_by is not None else None
     previous = _read_manifest(manifest, seed=seed, ratios=ratio_map, group_by=group_by)
-    paths = [Path(p) for p in paths]
-    _check_places(paths, output, manifest)
+    given = list(paths.files) if isinstance(paths, Validated) else [Path(p) for p in paths]
+    _check_places(given, output, manifest)
 
-    files, report = require_valid(paths)
+    valid = require_valid(paths if isinstance(paths, Validated) else given)
+    files, report = list(valid.files), valid.report
     index = _index(files, group_path, group_by)
     plan = _assign(index, previous, ratio_map, seed)
 
@@ -350,8 +351,8 @@ class _Doc:
     text_hash: bytes
     file: int
     line: int
-    lines: list[tuple[str, int, int]]
-    """`(annotator, file index, byte offset)` of each of the document's lines."""
+    lines: list[tuple[str, int, int, int]]
+    """`(annotator, file index, byte offset, length)` of each of the document's lines."""
 
 
 @dataclass
@@ -366,7 +367,7 @@ def _index(files: list[Path], group_path: tuple[str, ...] | None, group_by: str 
     builder = ReportBuilder(max_per_code=_MAX_PROBLEMS)
     for file_index, path in enumerate(files):
         builder.files += 1
-        for number, offset, obj in _scan(path):
+        for number, offset, length, obj in _scan(path):
             builder.records += 1
             doc_id, annotator = obj["doc_id"], obj["annotator"]
             group = doc_id
@@ -374,7 +375,7 @@ def _index(files: list[Path], group_path: tuple[str, ...] | None, group_by: str 
                 value = _lookup(obj, group_path)
                 if not isinstance(value, str) or not value.strip():
                     builder.add(make_problem(
-                        "missing-group", str(path), number, group_by,
+                        "missing-group", display(path), number, group_by,
                         f"doc_id {doc_id!r} has no {group_by} to group by; fill it in every "
                         f"record, or split by another field"))
                     continue
@@ -383,28 +384,29 @@ def _index(files: list[Path], group_path: tuple[str, ...] | None, group_by: str 
             if doc is None:
                 text_hash = hashlib.blake2b(obj["text"].encode(), digest_size=16).digest()
                 docs[doc_id] = _Doc(group, text_hash, file_index, number,
-                                    [(annotator, file_index, offset)])
+                                    [(annotator, file_index, offset, length)])
                 continue
             if doc.group != group:
                 builder.add(make_problem(
-                    "group-mismatch", str(path), number, group_by,
+                    "group-mismatch", display(path), number, group_by,
                     f"doc_id {doc_id!r} has {group_by} {group!r} here but {doc.group!r} at "
-                    f"{files[doc.file]}:{doc.line}; all records of a document must agree"))
-            doc.lines.append((annotator, file_index, offset))
+                    f"{display(files[doc.file])}:{doc.line}; all records of a document must agree"))
+            doc.lines.append((annotator, file_index, offset, length))
     report = builder.build()
     if not report.valid:
         raise InvalidInputError(report)
     return _Index(docs, files, group_by)
 
 
-def _scan(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """`(line number, byte offset, parsed object)` of each non-blank line of a validated file."""
+def _scan(path: Path) -> Iterator[tuple[int, int, int, dict[str, Any]]]:
+    """`(line number, byte offset, length, parsed object)` of each non-blank line of a validated
+    file."""
     offset = 0
     with open(path, "rb") as f:
         for number, line in enumerate(f, start=1):
             start, offset = offset, offset + len(line)
             if not is_blank(line):
-                yield number, start, orjson.loads(line)
+                yield number, start, len(line), orjson.loads(line)
 
 
 def _lookup(obj: dict[str, Any], parts: tuple[str, ...]) -> Any:
@@ -558,7 +560,7 @@ def _write(index: _Index, files: list[Path],
         by_split: dict[str, list[str]] = {s: [] for s in SPLITS}
         for doc_id, s in result.documents.items():
             by_split[s].append(doc_id)
-        with _Readers(files) as readers:
+        with DocIndex(files, locations={}) as readers:
             for s in SPLITS:
                 counts[s], labels[s] = _write_split(folder / f"{s}.jsonl", by_split[s], index, readers)
         result.counts, result.labels = counts, labels
@@ -567,52 +569,26 @@ def _write(index: _Index, files: list[Path],
     return counts, labels
 
 
-def _write_split(path: Path, doc_ids: list[str], index: _Index, readers: _Readers) -> tuple[SplitCounts, dict[str, dict[str, int]]]:
-    items: Counter[str] = Counter({layer: 0 for layer in LABELS})
-    labels = {layer: dict.fromkeys(names, 0) for layer, (_f, _m, names) in LABELS.items()}
+def _write_split(path: Path, doc_ids: list[str], index: _Index,
+                 readers: DocIndex) -> tuple[SplitCounts, dict[str, dict[str, int]]]:
+    items: Counter[str] = Counter({layer: 0 for layer in LAYERS})
+    labels = {name: dict.fromkeys(layer.names, 0) for name, layer in LAYERS.items()}
     records = 0
     seen_groups: set[str] = set()
     with open(path, "wb") as out:
         for doc_id in doc_ids:
             doc = index.docs[doc_id]
             seen_groups.add(doc.group)
-            for _annotator, file_index, offset in sorted(doc.lines):
-                line = readers.read_line(file_index, offset).rstrip(b"\r\n") + b"\n"
+            for _annotator, file_index, offset, length in sorted(doc.lines):
+                line = readers.line(file_index, offset, length).rstrip(b"\r\n") + b"\n"
                 out.write(line)
                 records += 1
                 obj = orjson.loads(line)
-                for layer, (label_field, _m, _names) in LABELS.items():
-                    layer_items = obj.get(layer) or []
-                    items[layer] += len(layer_items)
+                for name, layer in LAYERS.items():
+                    layer_items = obj.get(name) or []
+                    items[name] += len(layer_items)
                     for item in layer_items:
-                        labels[layer][item[label_field]] += 1
+                        labels[name][item[layer.label]] += 1
     counts = SplitCounts(documents=len(doc_ids), groups=len(seen_groups), records=records,
                          items=dict(items))
     return counts, labels
-
-
-class _Readers:
-    """Open input files for random access, a bounded number at a time."""
-
-    def __init__(self, files: list[Path]) -> None:
-        self.files = files
-        self.open: OrderedDict[int, IO[bytes]] = OrderedDict()
-
-    def read_line(self, file_index: int, offset: int) -> bytes:
-        f = self.open.get(file_index)
-        if f is None:
-            if len(self.open) >= _OPEN_FILES:
-                self.open.popitem(last=False)[1].close()
-            f = self.open[file_index] = open(self.files[file_index], "rb")  # noqa: SIM115
-        else:
-            self.open.move_to_end(file_index)
-        f.seek(offset)
-        return f.readline()
-
-    def __enter__(self) -> _Readers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for f in self.open.values():
-            f.close()
-        self.open.clear()

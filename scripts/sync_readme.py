@@ -16,14 +16,14 @@ from pathlib import Path
 
 from corpus_tools.agreement import agreement
 from corpus_tools.files import atomic_open
-from corpus_tools.records import iter_records, require_valid
+from corpus_tools.validate import iter_records, require_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def corpus_table(annotations: Path) -> str:
     """One row per document: its licence, length and who annotated it."""
-    files, _report = require_valid([annotations])
+    files = require_valid([annotations]).files
     docs: dict[str, dict] = defaultdict(lambda: {"annotators": set()})
     for _path, _line, rec in iter_records(files):
         doc = docs[rec.doc_id]

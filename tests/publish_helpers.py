@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from corpus_tools.schema import LABELS, Record
+from corpus_tools.layers import LAYERS, Record
 
 from factory import record, span, write_jsonl
 
@@ -86,7 +86,7 @@ def card_yaml(folder: Path) -> dict[str, Any]:
 def decode(row: dict[str, Any]) -> dict[str, Any]:
     """A loaded row with its ClassLabel indices turned back into label names."""
     row = dict(row)
-    for layer, (label, _model, names) in LABELS.items():
+    for layer, (label, names) in ((n, (x.label, x.names)) for n, x in LAYERS.items()):
         row[layer] = [{**item, label: names[item[label]]} for item in row[layer]]
     return row
 

@@ -13,16 +13,16 @@ from corpus_tools.convert.mapping import (
     span_labels,
 )
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.schema import LABELS
+from corpus_tools.layers import LAYERS
 
 
 def test_every_label_of_the_models_has_a_tool_label():
     labels = span_labels()
-    for kind in LABELS["rhetorical_questions"][2]:
+    for kind in LAYERS["rhetorical_questions"].names:
         assert f"RQ-{kind}" in labels
-    for kind in LABELS["attributions"][2]:
+    for kind in LAYERS["attributions"].names:
         assert f"ATTR-content-{kind}" in labels
-    for kind in LABELS["stances"][2]:
+    for kind in LAYERS["stances"].names:
         assert f"STANCE-{kind}" in labels
     assert all(parse_label(label) is not None for label in labels)
 

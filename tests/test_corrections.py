@@ -237,7 +237,7 @@ def test_invalid_correction_names_the_line(tmp_path: Path, line: dict[str, Any],
     (correction("stances", match("lunacy"), {"replace": {**stance("s", "lunacy"), "polarity": "pro"}}),
      r"decision.replace: polarity: Input should be"),
     (correction("stances", match("lunacy"), {"remove": True, "add": {}}), r"give exactly one of"),
-    ({**correction("questions", match("lunacy"), {"remove": True})}, r"layer: Input should be"),
+    ({**correction("questions", match("lunacy"), {"remove": True})}, r"layer: Value error, 'questions' is not one of the layers"),
     ({**correction("stances", match("lunacy"), {"remove": True}), "macth": 1}, r"macth: Extra inputs"),
 ])
 def test_malformed_correction_names_the_line(tmp_path: Path, line: dict[str, Any], expected: str) -> None:

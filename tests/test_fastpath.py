@@ -8,7 +8,6 @@ generated valid records and the same records broken at a random place in a rando
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,12 @@ from pydantic import BaseModel
 from test_validate_properties import records
 
 import corpus_tools
-from corpus_tools import fastpath
 from corpus_tools.schema import NAME_PATTERN, Record
+from corpus_tools.validate import lines as validate
+from corpus_tools.validate import mirror as fastpath
+from corpus_tools.validate import run as validate_run
 
 from factory import record, write_jsonl
-
-# The module, not the function `corpus_tools.validate` that shadows it as a package attribute.
-validate = importlib.import_module("corpus_tools.validate")
 
 INVALID = Path(__file__).parent / "data" / "invalid"
 
@@ -127,7 +125,7 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 def test_parallel_validation_reports_the_same_as_one_process(tmp_path: Path, monkeypatch):
     # Small chunks so that one file is cut into many, checked by two processes.
-    monkeypatch.setattr(validate, "CHUNK_BYTES", 2000)
+    monkeypatch.setattr(validate_run, "CHUNK_BYTES", 2000)
     recs = [record(doc_id=f"d{i}") for i in range(60)]
     recs[7]["stances"][0]["polarity"] = "pro"
     recs[41]["extra"] = 1

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from test_corrections import correction, item, match
 from test_merge import decide, read, three_annotators
 
-from corpus_tools import card
 from corpus_tools.build import load_config
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.merge import merge
+from corpus_tools.publish import card
 from corpus_tools.split import load_manifest, split
 
 from factory import record, write_jsonl

@@ -305,9 +305,8 @@ def test_nested_attribution_waits_for_its_parent(tmp_path: Path) -> None:
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from corpus_tools.matching import key_span as _key_span  # noqa: E402
+from corpus_tools.layers import LAYERS, Record  # noqa: E402
 from corpus_tools.matching import span_score  # noqa: E402
-from corpus_tools.schema import LAYERS, Record  # noqa: E402
 
 QUESTION_SPANS = [QUESTION, "this the end of the war?", "What lunacy!"]
 STANCE_SPANS = ["lunacy", "What lunacy", "Hardly", "no plan", "had no plan"]
@@ -377,11 +376,11 @@ def assert_nothing_lost(records: list[dict[str, Any]], gold: list[dict[str, Any]
         for layer in LAYERS:
             for item in getattr(model, layer):
                 counted = any(rec["annotator"] in (gi.annotators or []) and
-                              span_score(_key_span(layer, gi), _key_span(layer, item), match, 0.5) is not None
+                              span_score(LAYERS[layer].key_span(gi), LAYERS[layer].key_span(item), match, 0.5) is not None
                               for gi in getattr(g, layer))
                 counted = counted or any(
                     (doc, lay) == (rec["doc_id"], layer)
-                    and span_score(key, _key_span(layer, item), match, 0.5) is not None
+                    and span_score(key, LAYERS[layer].key_span(item), match, 0.5) is not None
                     for doc, lay, key in corrected)
                 dumped = json.dumps(item.model_dump(mode="json", exclude_none=True), sort_keys=True)
                 assert counted or (rec["doc_id"], layer, rec["annotator"], dumped) in in_conflicts, \

@@ -20,11 +20,12 @@ from publish_helpers import (
     spans,
 )
 
-from corpus_tools import features as feats
 from corpus_tools import publish as publish_module
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
+from corpus_tools.layers import LAYERS, Record
 from corpus_tools.publish import CardMetadata, publish
-from corpus_tools.schema import LABELS, Record
+from corpus_tools.publish import features as feats
+from corpus_tools.publish import parquet as publish_parquet
 
 from factory import record
 
@@ -71,7 +72,7 @@ def test_features_are_typed(published, tmp_path):
     f = load(out, tmp_path / "cache")["train"].features
     assert f == feats.features()
     assert f["doc_id"] == datasets.Value("string") and f["text"] == datasets.Value("string")
-    for layer, (label, _model, names) in LABELS.items():
+    for layer, (label, names) in ((n, (x.label, x.names)) for n, x in LAYERS.items()):
         assert isinstance(f[layer], datasets.List)  # a list of structs, not a dict of lists
         assert isinstance(f[layer].feature, dict)
         assert f[layer].feature[label] == datasets.ClassLabel(names=list(names))
@@ -124,9 +125,9 @@ def test_an_empty_split_is_left_out(tmp_path, corpus):
 
 
 def test_lines_longer_than_a_block_and_many_chunks_and_shards(tmp_path, corpus, monkeypatch):
-    monkeypatch.setattr(publish_module, "CHUNK_SIZE", 700)    # smaller than one line
-    monkeypatch.setattr(publish_module, "PARSE_BLOCK", 300)
-    monkeypatch.setattr(publish_module, "MAX_SHARD_BYTES", 1)  # a new file per chunk
+    monkeypatch.setattr(publish_parquet, "CHUNK_SIZE", 700)    # smaller than one line
+    monkeypatch.setattr(publish_parquet, "PARSE_BLOCK", 300)
+    monkeypatch.setattr(publish_parquet, "MAX_SHARD_BYTES", 1)  # a new file per chunk
     corpus["train"] = corpus["train"] + [record(f"x{i}", "gold") for i in range(4)]
     out = tmp_path / "dataset"
     publish(make_split_dir(tmp_path / "splits", corpus), output=out)
@@ -201,7 +202,7 @@ def test_card_body(published):
         Record.model_fields["text"].description,   # field descriptions from the models
     ):
         assert text in body, text
-    for layer, (_label, _model, names) in LABELS.items():
+    for layer, names in ((n, x.names) for n, x in LAYERS.items()):
         assert f"### `{layer}`" in body
         for name in names:
             assert f"`{name}`" in body

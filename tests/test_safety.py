@@ -26,14 +26,15 @@ from test_fastpath import mutated_lines
 from test_merge import three_annotators
 
 from corpus_tools import files
-from corpus_tools import publish as publish_module
 from corpus_tools.convert import export_records
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.merge import merge
 from corpus_tools.publish import CardMetadata, publish
+from corpus_tools.publish import hub as publish_hub
+from corpus_tools.publish import parquet as publish_parquet
 from corpus_tools.schema import Record
 from corpus_tools.split import split
-from corpus_tools.validate import check_line
+from corpus_tools.validate.lines import check_line
 
 from factory import TEXT, record, span, write_jsonl
 from fuzzing import run
@@ -295,11 +296,11 @@ def test_publish_with_a_forged_manifest_is_a_usage_error(tmp_path, key, value):
 
 def _arrow_record(line: bytes, tmp: Path) -> dict[str, Any]:
     """The record as `corpus publish` reads it: Arrow's JSON reader, then the features."""
-    from corpus_tools.features import features
+    from corpus_tools.publish.features import features
 
     path = tmp / "one.jsonl"
     path.write_bytes(line + b"\n")
-    tables = [t for t, _pos in publish_module._read_tables(path)]
+    tables = [t for t, _pos in publish_parquet._read_tables(path)]
     row = tables[0].to_pylist()[0]
     return features().decode_example(row)
 
@@ -434,7 +435,7 @@ def test_brat_export_of_tricky_names(tmp_path):
 
 
 def test_the_token_is_scrubbed_in_any_case():
-    assert publish_module._scrub(RuntimeError("bad token HF_SECRET and hf_secret"), "hf_Secret") == \
+    assert publish_hub.scrub(RuntimeError("bad token HF_SECRET and hf_secret"), "hf_Secret") == \
         "RuntimeError: bad token *** and ***"
 
 

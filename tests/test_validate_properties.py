@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import corpus_tools
-from corpus_tools.schema import LABELS
+from corpus_tools.layers import LAYERS
 
 WORD = st.text(alphabet=st.sampled_from("abcdeé—😀 ?\"'"), min_size=1, max_size=8)
 
@@ -33,7 +33,7 @@ def spans(draw: Any, text: str, lo: int = 0, hi: int | None = None) -> dict[str,
 def records(draw: Any, doc_id: str) -> dict[str, Any]:
     """A valid record: spans anywhere, some answers, nested attributions, gold `annotators`."""
     text = draw(st.lists(WORD, min_size=1, max_size=20).map(" ".join))
-    label = {layer: st.sampled_from(names) for layer, (_f, _m, names) in LABELS.items()}
+    label = {name: st.sampled_from(layer.names) for name, layer in LAYERS.items()}
     gold = draw(st.booleans())
     voters = st.lists(st.sampled_from(["ann-a", "b.2", "C_3"]), min_size=1, max_size=3, unique=True)
 

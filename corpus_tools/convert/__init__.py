@@ -26,7 +26,7 @@ from corpus_tools.convert.mapping import LabelMap, load_label_map
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import Outputs, display, input_files, same_file, write_jsonl
 from corpus_tools.problems import Problem, make_problem
-from corpus_tools.records import iter_records, require_valid
+from corpus_tools.validate import iter_records, require_valid
 
 __all__ = ["EXPORT_CONFIGS", "EXPORT_FORMATS", "IMPORT_FORMATS", "Conversion", "ExportResult",
            "ImportResult", "LabelMap", "export_config", "export_records", "import_records",
@@ -207,7 +207,7 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
     if fmt not in EXPORT_FORMATS:
         raise CorpusToolsError(f"unknown export format {fmt!r}; use one of "
                                f"{', '.join(EXPORT_FORMATS + EXPORT_CONFIGS)}")
-    files, _report = require_valid(paths)
+    files = require_valid(paths).files
     result = ExportResult(output=Path(output))
     with Outputs(f"corpus export {fmt}") as outputs:
         tmp = outputs.folder(output)

@@ -20,9 +20,10 @@ import orjson
 from corpus_tools.convert import mapping as m
 from corpus_tools.convert.offsets import UNITS, Fragments, Matcher, exact, resolve
 from corpus_tools.files import is_blank, iter_lines
+from corpus_tools.layers import Record
 from corpus_tools.problems import Problem, make_problem
-from corpus_tools.schema import AUTHOR, Meta, Record
-from corpus_tools.validate import check_line
+from corpus_tools.schema import AUTHOR, Meta
+from corpus_tools.validate.lines import check_line
 
 
 @dataclass

@@ -23,7 +23,7 @@ a Label Studio per-region choice, a Prodigy span key) named `kind`, `type` or `p
 Free-text fields (`target`, `source_name`, `note`, `id`) come from per-region text areas,
 Prodigy span keys, or a brat note written `target: the neocons | note: ...`.
 
-The vocabularies are generated from `corpus_tools.schema.LABELS`, so a new kind in the models
+The vocabularies are generated from the layers' labels (`corpus_tools.layers`), so a new kind in the models
 is a new label here. A project's own names map onto ours with a label map file (JSON or TOML);
 see docs/convert.md.
 """
@@ -36,14 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.schema import (
-    LABELS,
-    is_name,
-)
+from corpus_tools.layers import LAYERS
+from corpus_tools.schema import is_name
 
-QUESTION_KINDS: tuple[str, ...] = LABELS["rhetorical_questions"][2]
-ATTRIBUTION_TYPES: tuple[str, ...] = LABELS["attributions"][2]
-POLARITIES: tuple[str, ...] = LABELS["stances"][2]
+QUESTION_KINDS: tuple[str, ...] = LAYERS["rhetorical_questions"].names
+ATTRIBUTION_TYPES: tuple[str, ...] = LAYERS["attributions"].names
+POLARITIES: tuple[str, ...] = LAYERS["stances"].names
 
 # Roles a span can play; one tool label names one role and, for heads, maybe a value.
 QUESTION, ANSWER, SOURCE, CUE, CONTENT, STANCE, TARGET, IGNORE = (

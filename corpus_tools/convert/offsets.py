@@ -18,7 +18,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from corpus_tools.rules import nearest
+from corpus_tools.validate.rules import nearest
 
 Fragments = list[tuple[int, int]]
 """A span as the tool stores it: one or more `(start, end)` fragments in the tool's unit."""

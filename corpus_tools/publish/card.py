@@ -22,12 +22,12 @@ from huggingface_hub import DatasetCardData
 from pydantic import BaseModel
 
 from corpus_tools import __version__
-from corpus_tools import features as feats
-from corpus_tools.features import _strip_optional
-from corpus_tools.schema import LABELS, LAYERS, Record, Span, label_descriptions, model_of
+from corpus_tools.layers import LAYERS, Record
+from corpus_tools.publish import features as feats
+from corpus_tools.schema import Span, model_of, strip_optional
 
 if TYPE_CHECKING:
-    from corpus_tools.publish import CardMetadata, PublishResult
+    from corpus_tools.publish.results import CardMetadata, PublishResult
     from corpus_tools.split import Manifest
 
 TASK_CATEGORIES = ["text-classification", "token-classification"]
@@ -165,7 +165,7 @@ def _field_rows(model: type[BaseModel], features: dict[str, Any], prefix: str) -
     rows = []
     for name, info in model.model_fields.items():
         feature = features[name]
-        inner = _strip_optional(info.annotation)
+        inner = strip_optional(info.annotation)
         optional = inner is not info.annotation and _is_optional(info.annotation)
         sub_model = model_of(inner)
         path = prefix + name
@@ -198,13 +198,13 @@ def _type_name(feature: Any) -> str:
 
 def _layers(result: PublishResult) -> str:
     default = result.configs["default"]
-    descriptions = label_descriptions()
     lines = ["## Layers and labels\n"]
-    for layer, (label, _model, names) in LABELS.items():
-        model = LAYERS[layer]
+    for layer, spec in LAYERS.items():
+        label, names, model = spec.label, spec.names, spec.model
         doc = " ".join((model.__doc__ or "").split())
+        description = model.model_fields[label].description or ""
         lines += [f"### `{layer}` ({model.__name__})\n", f"{doc}\n",
-                  f"`{label}`: {' '.join(descriptions[layer].split())}\n",
+                  f"`{label}`: {' '.join(description.split())}\n",
                   "| index | label | " + " | ".join(default) + " | total |",
                   "|---:|---|" + "---:|" * (len(default) + 1)]
         for i, name in enumerate(names):
@@ -217,10 +217,10 @@ def _layers(result: PublishResult) -> str:
 def _counts(result: PublishResult) -> str:
     default = result.configs["default"]
     lines = ["## Sizes\n",
-             "| split | rows | " + " | ".join(f"`{layer}`" for layer in LABELS) + " |",
-             "|---|---:|" + "---:|" * len(LABELS)]
+             "| split | rows | " + " | ".join(f"`{layer}`" for layer in LAYERS) + " |",
+             "|---|---:|" + "---:|" * len(LAYERS)]
     for split, s in default.items():
-        lines.append(f"| {split} | {s.rows} | " + " | ".join(str(s.items[layer]) for layer in LABELS) + " |")
+        lines.append(f"| {split} | {s.rows} | " + " | ".join(str(s.items[layer]) for layer in LAYERS) + " |")
     if "annotators" in result.configs:
         ann = next(iter(result.configs["annotators"].values()))
         lines += ["", "The `annotators` configuration: lines per annotator.\n",

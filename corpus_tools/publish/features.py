@@ -5,8 +5,8 @@ so the parquet files, the card's `dataset_info` and the models cannot disagree:
 
 - strings (ids, text, names, meta fields) -> `Value("string")`;
 - offsets (`int`) -> `Value("int32")`;
-- the closed vocabularies (`kind`, `type`, `polarity`) -> `ClassLabel` with the names of
-  `schema.LABELS`, stored as the label's index;
+- the closed vocabularies (`kind`, `type`, `polarity`) -> `ClassLabel` with the layer's label
+  names (`Layer.names`), stored as the label's index;
 - a list of items -> `List` of a struct (not `Sequence` of a dict, which `datasets` turns into a
   dict of lists);
 - an optional span (`answer`, `source`, `cue`) or `meta` -> a struct, null when absent.
@@ -18,9 +18,8 @@ so what `datasets` loads matches what Pydantic would have parsed.
 
 from __future__ import annotations
 
-import types
 from functools import cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,10 +27,11 @@ from datasets import ClassLabel, Features, List, Value
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from corpus_tools.schema import LABELS, LAYERS, Record
+from corpus_tools.layers import LAYERS, Record
+from corpus_tools.schema import strip_optional
 
 _LABEL_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
-    (LAYERS[layer].__name__, field): names for layer, (field, _model, names) in LABELS.items()
+    (layer.model.__name__, layer.label): layer.names for layer in LAYERS.values()
 }
 
 
@@ -76,7 +76,7 @@ def _model_features(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _feature(annotation: Any, model: type[BaseModel], field: str) -> Any:
-    annotation = _strip_optional(annotation)
+    annotation = strip_optional(annotation)
     origin = get_origin(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _model_features(annotation)
@@ -86,25 +86,14 @@ def _feature(annotation: Any, model: type[BaseModel], field: str) -> Any:
     if origin is Literal:
         names = _LABEL_NAMES.get((model.__name__, field))
         if names is None or tuple(get_args(annotation)) != names:
-            raise TypeError(f"{model.__name__}.{field}: a Literal must be a label listed in "
-                            "schema.LABELS, in the same order")
+            raise TypeError(f"{model.__name__}.{field}: a Literal must be a layer's label "
+                            "(`layers.LAYERS`), in the same order")
         return ClassLabel(names=list(names))
     if annotation is str:
         return Value("string")
     if annotation is int:
         return Value("int32")  # offsets; code points of a document fit easily
     raise TypeError(f"{model.__name__}.{field}: no datasets feature for {annotation!r}")
-
-
-def _strip_optional(annotation: Any) -> Any:
-    """`X | None` and `Annotated[X, ...]` -> `X`: nullability and constraints are not types."""
-    if get_origin(annotation) is Annotated:
-        return _strip_optional(get_args(annotation)[0])
-    if get_origin(annotation) in (Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return _strip_optional(args[0])
-    return annotation
 
 
 def _read_type(feature: Any) -> pa.DataType:
@@ -123,12 +112,12 @@ def _read_type(feature: Any) -> pa.DataType:
 def _conform(array: pa.Array, model: type[BaseModel], field: str) -> pa.Array:
     """Convert one column (or struct child) of `model.field`, filling the model's default."""
     info = model.model_fields[field]
-    annotation = _strip_optional(info.annotation)
+    annotation = strip_optional(info.annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         array = _conform_struct(array, annotation)
     elif get_origin(annotation) is list:
         (item,) = get_args(annotation)
-        item = _strip_optional(item)
+        item = strip_optional(item)
         if isinstance(item, type) and issubclass(item, BaseModel):
             array = _conform_list(array, item)
     elif get_origin(annotation) is Literal:

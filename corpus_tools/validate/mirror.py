@@ -1,4 +1,10 @@
-"""The validator's fast path: confirm quickly that a line is clean, or hand it to the full checks.
+"""The schema's msgspec mirror, and the validator's fast path built on it.
+
+The mirror: msgspec `Struct` types generated from the Pydantic models, field for field, with
+the same constraints (merge decodes validated lines with them too). A constraint the mirror
+cannot copy makes it refuse to build (`MirrorError`) rather than decode invalid lines as clean.
+
+The fast path: confirm quickly that a line is clean, or hand it to the full checks.
 
 Almost every line of a real corpus is valid, so `corpus validate` first asks one cheap question
 of each line: does it decode into the record structure, and does it break none of the rules?
@@ -9,7 +15,8 @@ path therefore never reports anything itself; it can only say "clean" or "look c
 - Structure: msgspec `Struct` types are generated from the Pydantic models (never written by
   hand), with unknown fields forbidden and strict types, so decoding a line both parses and
   checks its structure, several times faster than Pydantic.
-- Rules: `is_clean` tests the conditions of `corpus_tools.rules` on the decoded structs.
+- Rules: `is_clean` tests the conditions of `corpus_tools.validate.rules` on the decoded structs,
+  layer by layer from the registry (`corpus_tools.layers`).
 - Duplicate keys: JSON parsers keep the last of two equal keys silently, but Arrow (which
   `corpus publish` reads with) refuses them, so a line with one must not pass as clean.
   `may_repeat_a_key` compares the line's `:` count with the keys the structs hold: the validator's
@@ -24,13 +31,14 @@ from __future__ import annotations
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import annotated_types
 import msgspec
-from annotated_types import MinLen
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from corpus_tools.rules import is_language_tag, splits_word
-from corpus_tools.schema import AUTHOR, NAME_PATTERN, Record, is_name
+from corpus_tools.layers import LAYERS, Record
+from corpus_tools.schema import AUTHOR, NAME_PATTERN, is_name
+from corpus_tools.validate.rules import is_language_tag, splits_word
 
 NAME_FIELDS = {"doc_id", "annotator", "id", "annotators", "holder", "nested_in"}
 """Fields whose values are names: `is_clean` checks them with a cache instead of msgspec's
@@ -39,6 +47,11 @@ fields the models constrain with `NAME_PATTERN`."""
 
 _STRUCTS: dict[tuple[type[BaseModel], bool], type[msgspec.Struct]] = {}
 UNSET = msgspec.UNSET
+
+
+class MirrorError(TypeError):
+    """A model uses something the msgspec mirror cannot reproduce: extend the mirror (and the
+    fast path's `is_clean`) before the model, or invalid lines would pass as clean."""
 
 
 def struct_for(model: type[BaseModel], *, presence: bool = False) -> type[msgspec.Struct]:
@@ -50,6 +63,7 @@ def struct_for(model: type[BaseModel], *, presence: bool = False) -> type[msgspe
     """
     key = (model, presence)
     if key not in _STRUCTS:
+        _refuse_validators(model)
         fields: list[Any] = []
         for name, info in model.model_fields.items():
             tp = _convert(info.annotation, info.metadata, presence)
@@ -92,18 +106,47 @@ def _convert(tp: Any, metadata: list[Any], presence: bool) -> Any:
     raise TypeError(f"no msgspec equivalent for {tp!r}")  # a new field type needs support here
 
 
+_COPIED = {  # annotated_types constraint -> its msgspec.Meta keyword
+    annotated_types.MinLen: "min_length", annotated_types.MaxLen: "max_length",
+    annotated_types.Ge: "ge", annotated_types.Gt: "gt", annotated_types.Le: "le", annotated_types.Lt: "lt",
+    annotated_types.MultipleOf: "multiple_of",
+}
+
+
 def _constraints(metadata: list[Any]) -> dict[str, Any]:
+    """The msgspec.Meta keywords of a field's constraints.
+
+    Raises:
+        MirrorError: for a constraint or validator it cannot copy.
+    """
     out: dict[str, Any] = {}
     for m in metadata:
-        if isinstance(m, MinLen):
-            out["min_length"] = m.min_length
-        elif getattr(m, "pattern", None) not in (None, NAME_PATTERN):
-            out["pattern"] = _anchored(m.pattern)
+        if type(m) in _COPIED:
+            name = _COPIED[type(m)]
+            out[name] = getattr(m, name.replace("length", "length"))
         elif isinstance(m, FieldInfo):
+            if m.json_schema_extra is not None or m.description is not None:
+                pass  # documentation, not a constraint
             out.update(_constraints(m.metadata))
-        elif getattr(m, "min_length", None) is not None:
-            out["min_length"] = m.min_length
+        elif getattr(m, "pattern", None) is not None and type(m).__name__ in ("StringConstraints", "_PydanticGeneralMetadata"):
+            if m.pattern != NAME_PATTERN:  # names are checked by is_clean, with a cache
+                out["pattern"] = _anchored(m.pattern)
+            rest = {k: v for k, v in vars(m).items() if v is not None and k != "pattern"}
+            if rest:
+                raise MirrorError(f"the msgspec mirror does not copy {rest} (with pattern)")
+        else:
+            raise MirrorError(f"the msgspec mirror cannot copy the constraint {m!r}")
     return out
+
+
+def _refuse_validators(model: type[BaseModel]) -> None:
+    decorators = model.__pydantic_decorators__
+    found = [*decorators.model_validators, *decorators.field_validators, *decorators.root_validators,
+             *decorators.validators, *decorators.field_serializers, *decorators.model_serializers]
+    if found:
+        raise MirrorError(f"{model.__name__} has validators or serializers ({', '.join(found)}) that the "
+                          "msgspec mirror cannot copy; check their rule in validate/rules.py and is_clean "
+                          "instead")
 
 
 def _anchored(pattern: str) -> str:
@@ -167,6 +210,18 @@ def _absent(value: Any) -> bool:
     return value is None or value is UNSET
 
 
+def _plan() -> list[tuple[str, tuple[tuple[str | None, tuple[str, str] | None], ...], Any, bool]]:
+    """For each layer: its record field, its parts `(field, only_if)`, its reference, and whether
+    references name its items."""
+    targets = {layer.reference.target for layer in LAYERS.values() if layer.reference is not None}
+    return [(layer.name, tuple((p.field, p.only_if) for p in layer.parts), layer.reference,
+             layer.name in targets) for layer in LAYERS.values()]
+
+
+_PLAN = _plan()
+_PARTS = {layer.name: tuple(p.field for p in layer.parts) for layer in LAYERS.values()}
+
+
 def is_clean(rec: Any) -> bool:
     """Whether a decoded record has valid names and breaks none of the rules of `rules`."""
     if not (_name_ok(rec.doc_id) and _name_ok(rec.annotator)):
@@ -177,32 +232,36 @@ def is_clean(rec: Any) -> bool:
     text = rec.text
     n = len(text)
     ids: set[str] = set()
-    for q in rec.rhetorical_questions or ():
-        if q.id in ids or not _item_names_ok(q) or not _span_ok(text, n, q.start, q.end, q.text):
-            return False
-        ids.add(q.id)
-        a = q.answer
-        if not _absent(a) and (q.kind != "hypophora" or not _span_ok(text, n, a.start, a.end, a.text)):
-            return False
-    attributions = {}
-    for t in rec.attributions or ():
-        if t.id in ids or not _item_names_ok(t):
-            return False
-        ids.add(t.id)
-        attributions[t.id] = t
-        for s in (t.source, t.cue, t.content):
-            if not _absent(s) and not _span_ok(text, n, s.start, s.end, s.text):
+    named: dict[str, dict[str, Any]] = {}
+    for name, parts, _ref, is_target in _PLAN:
+        items = getattr(rec, name)
+        if not items:
+            continue
+        targets = named.setdefault(name, {}) if is_target else None
+        for it in items:
+            if it.id in ids or not _item_names_ok(it):
                 return False
-    for s in rec.stances or ():
-        if s.id in ids or not _item_names_ok(s) or not _span_ok(text, n, s.start, s.end, s.text):
-            return False
-        ids.add(s.id)
-        if s.holder != AUTHOR:
-            holder = attributions.get(s.holder)
-            if holder is None or not (holder.content.start <= s.start and s.end <= holder.content.end):
+            ids.add(it.id)
+            if targets is not None:
+                targets[it.id] = it
+            for field, only_if in parts:
+                s = it if field is None else getattr(it, field)
+                if _absent(s):
+                    continue
+                if only_if is not None and getattr(it, only_if[0]) != only_if[1]:
+                    return False
+                if not _span_ok(text, n, s.start, s.end, s.text):
+                    return False
+    for name, _parts, ref, _is_target in _PLAN:
+        if ref is None:
+            continue
+        for it in getattr(rec, name) or ():
+            value = getattr(it, ref.field)
+            if _absent(value) or (ref.author and value == AUTHOR):
+                continue
+            if not _reference_ok(it, name, value, ref, named.get(ref.target, {})):
                 return False
-    # nested_in and holder name existing attributions, whose ids were checked above.
-    return all(_absent(t.nested_in) or _nesting_ok(t, attributions) for t in rec.attributions or ())
+    return True
 
 
 def _span_ok(text: str, n: int, start: int, end: int, covered: str) -> bool:
@@ -211,17 +270,23 @@ def _span_ok(text: str, n: int, start: int, end: int, covered: str) -> bool:
             and not splits_word(text, start, end))
 
 
-def _nesting_ok(t: Any, attributions: dict[str, Any]) -> bool:
-    parent = attributions.get(t.nested_in)
-    if parent is None:
+def _reference_ok(it: Any, layer: str, value: str, ref: Any, named: dict[str, Any]) -> bool:
+    """The attribution `value` exists, contains the item's parts and (nesting) no cycle."""
+    target = named.get(value)
+    if target is None:
         return False
-    seen = {t.id}
-    current = parent
-    while current is not None:  # a chain leading back to t is a cycle
-        if current.id in seen:
+    if ref.cycles:
+        seen = {it.id}
+        current = target
+        while current is not None:  # a chain leading back to the item is a cycle
+            if current.id in seen:
+                return False
+            seen.add(current.id)
+            parent = getattr(current, ref.field)
+            current = None if _absent(parent) else named.get(parent)
+    lo, hi = target.content.start, target.content.end
+    for field in _PARTS[layer]:
+        s = it if field is None else getattr(it, field)
+        if not _absent(s) and not (lo <= s.start and s.end <= hi):
             return False
-        seen.add(current.id)
-        current = None if _absent(current.nested_in) else attributions.get(current.nested_in)
-    lo, hi = parent.content.start, parent.content.end
-    return all(_absent(s) or (lo <= s.start and s.end <= hi) for s in (t.source, t.cue, t.content))
-
+    return True

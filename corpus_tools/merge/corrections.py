@@ -23,22 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_serializer, model_validator
 
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import dumps
+from corpus_tools.layers import LAYERS
 from corpus_tools.problems import CATALOGUE
-from corpus_tools.schema import AUTHOR, LAYERS, NAME_RULE, is_name
-from corpus_tools.validate import check_line_fully, format_path
+from corpus_tools.schema import AUTHOR, NAME_RULE, is_name
+from corpus_tools.validate.lines import check_line_fully, format_path
 
-REFERENCE = {"attributions": "nested_in", "stances": "holder"}
-"""The field of the layers whose items refer to an attribution."""
-PREFIX = {"rhetorical_questions": "q", "attributions": "t", "stances": "s"}
-"""The prefix of gold item ids in each layer: `q1`, `t1`, `s1`, ..."""
+REFERENCE = {name: layer.reference.field for name, layer in LAYERS.items() if layer.reference is not None}
+"""The field by which each layer's items refer to an attribution, for the layers that have one."""
+_TARGET = {name: layer.reference.target for name, layer in LAYERS.items() if layer.reference is not None}
 
 _AT = re.compile(r"@(\d+)-(\d+)")
 
-Layer = Literal["rhetorical_questions", "attributions", "stances"]
 Reference = tuple[int, int] | str | None
 """A reference as written in an adjudicator's item: the content span of the attribution it
 names, `author` (a stance's holder) or None (an attribution that is not nested)."""
@@ -95,7 +94,8 @@ class Correction(BaseModel):
 
     kind: Literal["correction"]
     doc_id: str
-    layer: Layer
+    layer: str
+    """The layer of the item: a record field such as `stances`."""
     status: Literal["applied", "stale"] | None = None
     """Written by the merge: `applied`, or `stale` when it no longer applies. Ignored when read."""
     why: str | None = None
@@ -107,6 +107,13 @@ class Correction(BaseModel):
     """Who decided (stamped by `--adjudicator` when left empty)."""
     reason: str | None = None
     """Why: it is also appended to the gold item's `note`."""
+
+    @field_validator("layer")
+    @classmethod
+    def _known_layer(cls, layer: str) -> str:
+        if layer not in LAYERS:
+            raise ValueError(f"{layer!r} is not one of the layers: {', '.join(LAYERS)}")
+        return layer
 
     @model_validator(mode="after")
     def _match_fits(self) -> Correction:
@@ -174,14 +181,15 @@ def parse_item(layer: str, item: Any) -> Item:
         raise ValueError("the item must be a JSON object in the annotators' format")
     if "annotators" in item:
         raise ValueError('leave out "annotators": the merge fills it in')
-    model = LAYERS[layer]
+    model = LAYERS[layer].model
     field = REFERENCE.get(layer)
     body = {k: v for k, v in item.items() if k not in ("id", field)}
     ref: Reference = None
     if field is not None:
-        ref = _reference(field, item.get(field))
-        if field == "holder":
-            body["holder"] = AUTHOR  # a placeholder: the model wants a name
+        author = _author_allowed(layer)
+        ref = _reference(field, item.get(field), author)
+        if author:
+            body[field] = AUTHOR  # a placeholder: the model wants a name
     try:
         checked = model.model_validate({"id": "x", **body})
     except ValidationError as e:
@@ -193,14 +201,19 @@ def parse_item(layer: str, item: Any) -> Item:
     return Item(layer, fields, checked.note, ref)
 
 
-def _reference(field: str, value: Any) -> Reference:
-    if value is None and field == "nested_in":
+def _author_allowed(layer: str) -> bool:
+    ref = LAYERS[layer].reference
+    return ref is not None and ref.author
+
+
+def _reference(field: str, value: Any, author: bool) -> Reference:
+    if value is None and not author:
         return None
-    if value == AUTHOR and field == "holder":
+    if value == AUTHOR and author:
         return AUTHOR
     m = _AT.fullmatch(value) if isinstance(value, str) else None
     if m is None:
-        allowed = '"author" or ' if field == "holder" else "null or "
+        allowed = '"author" or ' if author else "null or "
         raise ValueError(f"{field} {value!r}: write {allowed}\"@START-END\", the content span of "
                          "the gold attribution it refers to (gold ids change, so ids cannot be "
                          "used)")
@@ -244,13 +257,17 @@ class _Slot:
     """The decisions-file line that wrote the item (None: voted from the annotators)."""
     removed_by: int | None = None
 
+    def _span(self) -> dict[str, Any]:
+        key = LAYERS[self.layer].key
+        return self.item if key is None else self.item[key]  # type: ignore[no-any-return]
+
     @property
     def key(self) -> tuple[int, int]:
-        span = self.item["content"] if self.layer == "attributions" else self.item
+        span = self._span()
         return span["start"], span["end"]
 
     def describe(self) -> str:
-        span = self.item["content"] if self.layer == "attributions" else self.item
+        span = self._span()
         text = span["text"] if len(span["text"]) <= 40 else span["text"][:37] + "..."
         return f"[{span['start']}, {span['end']}) {text!r}"
 
@@ -290,12 +307,12 @@ class _Gold:
         self.slots: dict[str, list[_Slot]] = {
             layer: [_Slot(layer, item, None, written.get(id(item))) for item in record[layer]]
             for layer in LAYERS}
-        by_id = {s.item["id"]: s for s in self.slots["attributions"]}
         for layer, field in REFERENCE.items():
+            by_id = {s.item["id"]: s for s in self.slots[_TARGET[layer]]}
             for slot in self.slots[layer]:
                 value = slot.item.get(field)
                 if isinstance(value, str) and value.startswith("@"):
-                    slot.ref = _reference(field, value)
+                    slot.ref = _reference(field, value, _author_allowed(layer))
                 else:
                     slot.ref = by_id.get(value, value)  # type: ignore[arg-type]
 
@@ -350,8 +367,8 @@ class _Gold:
 
     def resolve(self) -> None:
         """Point every `"@START-END"` at its attribution; check nothing refers to a removed one."""
-        attributions = self.slots["attributions"]
         for layer, field in REFERENCE.items():
+            attributions = self.slots[_TARGET[layer]]
             for slot in self.slots[layer]:
                 ref = slot.ref
                 if isinstance(ref, tuple):
@@ -375,7 +392,7 @@ class _Gold:
         for layer, slots in self.slots.items():
             slots.sort(key=lambda s: s.key)  # stable: items on one span keep their order
             for i, slot in enumerate(slots, start=1):
-                slot.item["id"] = f"{PREFIX[layer]}{i}"
+                slot.item["id"] = f"{LAYERS[layer].prefix}{i}"
         for layer, field in REFERENCE.items():
             for slot in self.slots[layer]:
                 ref = slot.ref

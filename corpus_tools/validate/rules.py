@@ -1,4 +1,6 @@
-"""The rules of one record that the models cannot express: offsets, span text, references.
+"""The rules of one record that the models cannot express: offsets, span text, references,
+the language tag. They loop over the layers (`corpus_tools.layers`), so a new layer's spans and
+references are checked without a line here.
 
 They run on the parsed JSON object rather than on a `Record`, and skip whatever has the wrong
 type, so that a line with a structural error still gets its offsets and references checked and
@@ -10,64 +12,113 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
+from corpus_tools.layers import LAYERS, Layer, Reference
 from corpus_tools.schema import AUTHOR
 
-Finding = tuple[str, str, str]
-"""`(code, field_path, message)`: a problem of one record, before it is given a file and line."""
 
-SPAN_FIELDS = {
-    "rhetorical_questions": ((None, "question"), ("answer", "answer")),
-    "attributions": (("source", "source"), ("cue", "cue"), ("content", "content")),
-    "stances": ((None, "stance"),),
-}
-"""Where each layer's spans are: a sub-object name (None: the item itself is the span)."""
+class Finding(NamedTuple):
+    """A problem of one record, before it is given a file and a line."""
 
+    code: str
+    path: str
+    """Where in the record: `attributions[1].content.end` (empty for the whole line)."""
+    message: str
 
 def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
     """Yield the offset, span, reference and language problems of one parsed record."""
     meta = rec.get("meta")
     language = meta.get("language") if isinstance(meta, dict) else None
     if isinstance(language, str) and not is_language_tag(language):
-        yield ("invalid-language", "meta.language",
+        yield Finding("invalid-language", "meta.language",
                f"{language!r} is not a BCP 47 language tag; use one such as 'en', 'en-GB', 'de', "
                "'zh-Hant', or 'und' when the language is not known")
     text = rec.get("text")
     if not isinstance(text, str):
         text = None
     seen_ids: dict[str, str] = {}
-    attributions: dict[str, tuple[str, dict[str, Any]]] = {}
-    for layer, span_fields in SPAN_FIELDS.items():
-        items = rec.get(layer)
+    # The items that references may name, by layer: id -> (path, item).
+    named: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
+        layer.reference.target: {} for layer in LAYERS.values() if layer.reference is not None}
+    for layer in LAYERS.values():
+        items = rec.get(layer.name)
         if not isinstance(items, list):
             continue
         for i, item in enumerate(items):
             if not isinstance(item, dict):
                 continue
-            path = f"{layer}[{i}]"
+            path = f"{layer.name}[{i}]"
             item_id = item.get("id")
             if isinstance(item_id, str):
                 if item_id in seen_ids:
-                    yield ("duplicate-id", f"{path}.id",
+                    yield Finding("duplicate-id", f"{path}.id",
                            f"id {item_id!r} is already used by {seen_ids[item_id]}; "
                            "give each annotation of the line its own id")
                 else:
                     seen_ids[item_id] = path
-                    if layer == "attributions":
-                        attributions[item_id] = (path, item)
-            if text is not None:
-                for name, _label in span_fields:
-                    span = item if name is None else item.get(name)
-                    if isinstance(span, dict):
-                        yield from check_span(text, span, path if name is None else f"{path}.{name}")
-            if layer == "rhetorical_questions" and item.get("answer") is not None \
-                    and item.get("kind") != "hypophora":
-                yield ("answer-without-hypophora", f"{path}.answer",
-                       f"the question has an answer but its kind is {item.get('kind')!r}; "
-                       "only a hypophora is answered by its author")
-    yield from _check_nesting(attributions)
-    yield from _check_holders(rec.get("stances"), attributions)
+                    if layer.name in named:
+                        named[layer.name][item_id] = (path, item)
+            for part in layer.parts:
+                span = part.of(item)
+                if text is not None and isinstance(span, dict):
+                    yield from check_span(text, span, path if part.field is None else f"{path}.{part.field}")
+                if part.only_if is not None and span is not None:
+                    label, required = part.only_if
+                    if item.get(label) != required:
+                        yield Finding("answer-without-hypophora", f"{path}.{part.field}",
+                               f"the {layer.parts[0].name} has an {part.name} but its {label} is "
+                               f"{item.get(label)!r}; only a {required} is answered by its author")
+    for layer in LAYERS.values():
+        if layer.reference is not None and isinstance(rec.get(layer.name), list):
+            yield from _check_references(layer, layer.reference, rec[layer.name],
+                                         named[layer.reference.target])
+
+
+def _check_references(layer: Layer, ref: Reference, items: list[Any],
+                      named: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Finding]:
+    """`holder` and `nested_in`: the attribution named exists, contains the item, and (nesting)
+    the chain of references does not come back to the item."""
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        path = f"{layer.name}[{i}]"
+        value = item.get(ref.field)
+        if not isinstance(value, str) or (ref.author and value == AUTHOR):
+            continue
+        if value not in named:
+            either = "neither 'author' nor" if ref.author else "not"
+            yield Finding(ref.unknown, f"{path}.{ref.field}",
+                   f"{ref.field} {value!r} is {either} the id of an attribution in this line "
+                   f"(attributions: {', '.join(named) or 'none'})")
+            continue
+        if ref.cycles:
+            # Walk up the chain; a chain that comes back to this item is a cycle.
+            item_id = item.get("id")
+            chain, current = [item_id], value
+            while isinstance(current, str) and current in named and current not in chain:
+                chain.append(current)
+                current = named[current][1].get(ref.field)
+            if current == item_id:
+                yield Finding("nesting-cycle", f"{path}.{ref.field}",
+                       "attributions nest in a cycle: " + " -> ".join(map(str, [*chain, item_id])))
+                continue
+        bounds = _bounds(named[value][1].get("content"))
+        if bounds is None:
+            continue
+        for part in layer.parts:
+            inner = _bounds(part.of(item))
+            if inner is None or (bounds[0] <= inner[0] and inner[1] <= bounds[1]):
+                continue
+            if ref.author:
+                yield Finding(ref.outside, f"{path}.{ref.field}",
+                       f"the {part.name} [{inner[0]}, {inner[1]}) lies outside the content "
+                       f"[{bounds[0]}, {bounds[1]}) of its {ref.field} {value!r}; a {part.name} "
+                       "outside any quotation or report is held by 'author'")
+            else:
+                yield Finding(ref.outside, f"{path}.{part.field}",
+                       f"{part.name} [{inner[0]}, {inner[1]}) is not inside the content "
+                       f"[{bounds[0]}, {bounds[1]}) of {value!r}, which {ref.field} names")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -88,27 +139,27 @@ def check_span(text: str, span: dict[str, Any], path: str) -> Iterator[Finding]:
         return  # a type error the models report
     if start < 0 or end > len(text):
         bad, value = ("start", start) if start < 0 else ("end", end)
-        yield ("offset-out-of-range", f"{path}.{bad}",
+        yield Finding("offset-out-of-range", f"{path}.{bad}",
                f"{bad} {value} is outside the text, which has {len(text)} code points "
                f"(valid offsets are 0..{len(text)})")
         return
     if end <= start:
-        yield ("empty-span", f"{path}.end",
+        yield Finding("empty-span", f"{path}.end",
                f"end {end} is not after start {start}; spans are half-open [start, end)")
         return
     actual = text[start:end]
     if isinstance(covered, str) and covered != actual:
-        yield ("span-text-mismatch", f"{path}.text",
+        yield Finding("span-text-mismatch", f"{path}.text",
                f"text {_clip(covered)} differs from text[{start}:{end}] = {_clip(actual)}"
                + _locate_hint(text, covered, start))
         return
     if actual[0].isspace() or actual[-1].isspace():
-        yield ("span-whitespace", path,
+        yield Finding("span-whitespace", path,
                f"span [{start}, {end}) {_clip(actual)} starts or ends with whitespace; "
                "trim it to the first and last non-space character")
     elif splits_word(text, start, end):
         context = text[max(0, start - 10):end + 10]
-        yield ("span-splits-word", path,
+        yield Finding("span-splits-word", path,
                f"span [{start}, {end}) {_clip(actual)} starts or ends inside a word "
                f"(in {_clip(context)}); move the boundary to the word's edge")
 
@@ -133,57 +184,6 @@ def _unspaced(c: str) -> bool:
     # (Latin, Greek, Cyrillic, Arabic, Hebrew and Indic scripts lie below).
     return 0x0E00 <= o <= 0x109F or 0x1780 <= o <= 0x17FF or 0x2E80 <= o <= 0xD7FF \
         or 0xF900 <= o <= 0xFAFF or o >= 0x20000
-
-
-def _check_nesting(attributions: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Finding]:
-    for item_id, (path, item) in attributions.items():
-        parent_id = item.get("nested_in")
-        if not isinstance(parent_id, str):
-            continue
-        if parent_id not in attributions:
-            yield ("unknown-parent", f"{path}.nested_in",
-                   f"nested_in {parent_id!r} is not the id of an attribution in this line")
-            continue
-        # Walk up the chain; a chain that comes back to this item is a cycle.
-        chain, current = [item_id], parent_id
-        while isinstance(current, str) and current in attributions and current not in chain:
-            chain.append(current)
-            current = attributions[current][1].get("nested_in")
-        if current == item_id:
-            yield ("nesting-cycle", f"{path}.nested_in",
-                   "attributions nest in a cycle: " + " -> ".join([*chain, item_id]))
-            continue
-        parent_content = attributions[parent_id][1].get("content")
-        bounds = _bounds(parent_content)
-        if bounds is None:
-            continue
-        for part in ("source", "cue", "content"):
-            inner = _bounds(item.get(part))
-            if inner is not None and not (bounds[0] <= inner[0] and inner[1] <= bounds[1]):
-                yield ("nested-outside-parent", f"{path}.{part}",
-                       f"{part} [{inner[0]}, {inner[1]}) is not inside the content "
-                       f"[{bounds[0]}, {bounds[1]}) of {parent_id!r}, which nested_in names")
-
-
-def _check_holders(stances: Any, attributions: dict[str, Any]) -> Iterator[Finding]:
-    if not isinstance(stances, list):
-        return
-    for i, item in enumerate(stances):
-        holder = item.get("holder") if isinstance(item, dict) else None
-        if not isinstance(holder, str) or holder == AUTHOR:
-            continue
-        if holder not in attributions:
-            yield ("unknown-holder", f"stances[{i}].holder",
-                   f"holder {holder!r} is neither 'author' nor the id of an attribution "
-                   f"in this line (attributions: {', '.join(attributions) or 'none'})")
-            continue
-        content, span = _bounds(attributions[holder][1].get("content")), _bounds(item)
-        if content is not None and span is not None \
-                and not (content[0] <= span[0] and span[1] <= content[1]):
-            yield ("holder-outside-content", f"stances[{i}].holder",
-                   f"the stance [{span[0]}, {span[1]}) lies outside the content "
-                   f"[{content[0]}, {content[1]}) of its holder {holder!r}; a stance outside "
-                   "any quotation or report is held by 'author'")
 
 
 def _bounds(span: Any) -> tuple[int, int] | None:

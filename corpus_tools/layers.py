@@ -1,0 +1,232 @@
+"""The annotation layers: one `Layer` per layer, the one place that says what a layer is.
+
+Every command that works layer by layer loops over `LAYERS` and asks the layer: its item model,
+its closed label and the label names, the span its items are matched by, its span parts, the
+field that refers to an attribution, the id prefix of gold items, the attributes that make up a
+tuple for agreement, and the weights that break ties between equally good matches. The record
+model (`schema.Record`), the validator's rules and fast path, merge, agreement, split, publish
+and the converters derive what they need from here.
+
+Adding a layer takes its item model (in `schema.py`) and one entry in `CORE`. A project can also
+add layers without editing the package, for a prototype: `CORPUS_TOOLS_LAYERS=module:attribute`
+names `Layer` objects (or sequences of them) that are appended to the core layers when the package
+is imported. The tests use it to prove that a fourth layer flows through every command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, Field, create_model
+
+from corpus_tools import schema
+from corpus_tools.schema import Item, Span, model_of
+
+Bounds = tuple[int, int]
+
+AUTHOR = schema.AUTHOR
+
+
+@dataclass(frozen=True)
+class Part:
+    """A span of an item: the item's own `start`/`end`/`text` (`field` None) or a `Span` field."""
+
+    field: str | None
+    name: str
+    """What messages and annotation tools call it: `question`, `answer`, `source`, `content`."""
+    only_if: tuple[str, str] | None = None
+    """`(label field, label)`: the part belongs only to items with that label (a `hypophora`'s
+    `answer`); given on another, the validator warns `answer-without-hypophora`."""
+
+    def of(self, item: Any) -> Any:
+        """The part's span object on an item (a model, a struct or a dict), or None."""
+        if self.field is None:
+            return item
+        return item.get(self.field) if isinstance(item, dict) else getattr(item, self.field)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A field by which an item refers to an attribution of the same record."""
+
+    field: str
+    """`holder` or `nested_in`."""
+    author: bool
+    """Whether the value may be `author` (the document's author instead of an attribution)."""
+    unknown: str
+    """The problem code when the value names no attribution."""
+    outside: str
+    """The problem code when the item's parts do not lie inside the attribution's content."""
+    cycles: bool = False
+    """Whether following the references can loop (attributions nested in attributions)."""
+    target: str = "attributions"
+    """The layer referred to; its items' `content` is the span the item must lie inside."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One annotation layer and everything the commands need to know about it."""
+
+    name: str
+    """The field of `Record` that holds the layer: `rhetorical_questions`."""
+    model: type[Item]
+    label: str
+    """The closed label field: `kind`, `type`, `polarity`."""
+    prefix: str
+    """The prefix of gold ids: `q` gives `q1`, `q2`, ..."""
+    key: str | None
+    """The part items are matched by across annotators: None for the item's own span, or a
+    span field (`content` for attributions)."""
+    parts: tuple[Part, ...]
+    """The item's spans, in the order they are checked and shown."""
+    description: str
+    """What the layer holds, for the record field's docstring and the dataset card."""
+    tool_prefix: str
+    """The prefix of the layer's labels in annotation tools: `RQ-open`, `ATTR-source`."""
+    reference: Reference | None = None
+    tuple_fields: tuple[str, ...] = ()
+    """The fields that, with the key span, make up a whole item for tuple F1 in agreement."""
+    similarity: tuple[tuple[str, int], ...] = ()
+    """`(field, weight)`: how much each agreeing field counts when equally good span matches
+    must be told apart (in merge's clustering and in agreement's pairing)."""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    """Anything a particular command needs that the others do not (kept out of the core)."""
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The label names, in the model's order (the `ClassLabel` indices)."""
+        annotation = self.model.model_fields[self.label].annotation
+        if get_origin(annotation) is not Literal:
+            raise TypeError(f"{self.model.__name__}.{self.label} must be a Literal of label names")
+        return tuple(get_args(annotation))
+
+    @cached_property
+    def voted(self) -> tuple[str, ...]:
+        """The attributes merge votes on, in the order of a version's values: the key span
+        first (`span` for the item's own), then every other field of the model but the item's
+        bookkeeping (`id`, `annotators`, `note`)."""
+        own = {"start", "end", "text"}
+        fields = [f for f in self.model.model_fields if f not in ("id", "annotators", "note")]
+        rest = [f for f in fields if f not in own and f != self.key]
+        return (self.key or "span", *rest)
+
+    def key_span(self, item: Any) -> Bounds:
+        """The span an item is matched by: its own span, or its key part (an attribution's
+        content)."""
+        span = item if self.key is None else getattr(item, self.key)
+        return span.start, span.end
+
+    def kind_of(self, attribute: str) -> str:
+        """How an attribute is compared: `span` (offsets), `label` (the closed label),
+        `reference` (an attribution), `text` (free text, compared normalised) or `value`."""
+        if attribute == "span" or attribute == self.key:
+            return "span"
+        if attribute == self.label:
+            return "label"
+        if self.reference is not None and attribute == self.reference.field:
+            return "reference"
+        info = self.model.model_fields[attribute]
+        if model_of(info.annotation) is Span:
+            return "span"
+        if info.annotation in (str, str | None):
+            return "text"
+        return "value"
+
+    def spans(self, item: Any) -> Iterator[tuple[Part, Any]]:
+        """Each part of `item` with its span (None for an absent optional part)."""
+        for part in self.parts:
+            yield part, part.of(item)
+
+    @property
+    def gold_fields(self) -> tuple[str, ...]:
+        """The fields of a gold item, in the model's order (what a dump writes)."""
+        return tuple(self.model.model_fields)
+
+
+_CORE = (
+    Layer(
+        name="rhetorical_questions", model=schema.RhetoricalQuestion, label="kind", prefix="q",
+        key=None, parts=(Part(None, "question"), Part("answer", "answer", only_if=("kind", "hypophora"))),
+        description="Questions that function rhetorically.",
+        tool_prefix="RQ", similarity=(("kind", 2), ("answer", 1)),
+    ),
+    Layer(
+        name="attributions", model=schema.Attribution, label="type", prefix="t", key="content",
+        parts=(Part("source", "source"), Part("cue", "cue"), Part("content", "content")),
+        description="Attributions of speech or thought, nested ones included.",
+        tool_prefix="ATTR",
+        reference=Reference("nested_in", author=False, unknown="unknown-parent",
+                            outside="nested-outside-parent", cycles=True),
+        tuple_fields=("source", "cue", "type"),
+        similarity=(("type", 2), ("source", 1), ("cue", 1), ("source_name", 1)),
+    ),
+    Layer(
+        name="stances", model=schema.Stance, label="polarity", prefix="s", key=None,
+        parts=(Part(None, "stance"),),
+        description="Evaluative spans with their holder, target and polarity.",
+        tool_prefix="STANCE",
+        reference=Reference("holder", author=True, unknown="unknown-holder",
+                            outside="holder-outside-content"),
+        tuple_fields=("target", "polarity", "holder"),
+        similarity=(("target", 2), ("polarity", 2), ("holder", 1)),
+    ),
+)
+
+
+def _extra_layers() -> tuple[Layer, ...]:
+    """The layers named by `CORPUS_TOOLS_LAYERS` (`module:attribute`, comma-separated)."""
+    spec = os.environ.get("CORPUS_TOOLS_LAYERS", "").strip()
+    out: list[Layer] = []
+    for entry in filter(None, (s.strip() for s in spec.split(","))):
+        module, _, attribute = entry.partition(":")
+        value = getattr(importlib.import_module(module), attribute)
+        for layer in (value if isinstance(value, list | tuple) else [value]):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"CORPUS_TOOLS_LAYERS: {entry} is not a Layer")
+            out.append(layer)
+    return tuple(out)
+
+
+def _registry(layers: tuple[Layer, ...]) -> dict[str, Layer]:
+    out: dict[str, Layer] = {}
+    for layer in layers:
+        if layer.name in out or any(other.prefix == layer.prefix for other in out.values()):
+            raise ValueError(f"layer {layer.name!r}: its name or id prefix {layer.prefix!r} is taken")
+        if not issubclass(layer.model, BaseModel) or layer.label not in layer.model.model_fields:
+            raise ValueError(f"layer {layer.name!r}: {layer.label!r} is not a field of its model")
+        out[layer.name] = layer
+    return out
+
+
+LAYERS: dict[str, Layer] = _registry((*_CORE, *_extra_layers()))
+"""The layers, by record field, in the order they appear in a record."""
+
+TUPLE_LAYERS = tuple(name for name, layer in LAYERS.items() if layer.tuple_fields)
+"""The layers with a tuple F1 in agreement (those with more to an item than span and label)."""
+
+
+def _record_model(layers: dict[str, Layer]) -> type[schema.RecordBase]:
+    fields: dict[str, Any] = {
+        name: (list[layer.model], Field(default=[], description=layer.description))  # type: ignore[name-defined]
+        for name, layer in layers.items()}
+    model = create_model("Record", __base__=schema.RecordBase, __module__=schema.__name__,
+                         __doc__=schema.RecordBase.__doc__, **fields)
+    return model
+
+
+Record = _record_model(LAYERS)
+"""The record model: `schema.RecordBase` and one list of items per layer."""
+
+
+def layer_of_field(name: str) -> Layer:
+    """The layer held by a record field.
+
+    Raises:
+        KeyError: when no layer is.
+    """
+    return LAYERS[name]

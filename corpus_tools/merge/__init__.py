@@ -1,0 +1,300 @@
+"""`corpus merge`: majority-vote the annotators of each document into one gold record.
+
+Items are matched across annotators per document and layer (`corpus_tools.matching`). An item
+whose cluster has enough votes goes into gold with the plurality value of each attribute; an item
+with too few votes, or an attribute without a single most frequent value, becomes a *conflict*:
+one line of the conflicts file, with every annotator's version and an empty `decision` for an
+adjudicator. The conflicts file with decisions filled in is the decisions file (the adjudication
+log): merging again with it applies the decisions. See `docs/merge.md` for the full semantics.
+
+An adjudicator may also write items of their own: a conflict decided `{"replace": <item>}`, and
+correction lines that replace, remove or add gold items the annotators agreed on (or never gave);
+`corpus_tools.merge.corrections` applies them to the few documents that have any.
+
+Nothing is lost: every input item either counts towards a gold item (its annotator is listed in
+the gold item's `annotators`), is a version in a conflict, or was removed or replaced by a
+correction line, which stays in the log. Gold items that refer to an attribution (`holder`,
+`nested_in`) enter gold only once that attribution has; otherwise they become `reference`
+conflicts, so the gold file always validates.
+
+The inputs are indexed, not loaded: documents are read one at a time by seeking to their lines,
+and the outputs are streamed to temporary files that replace the targets at the end.
+
+- `decisions.py`: the conflicts / decisions file;
+- `voting.py`: one document's clusters, votes, decisions and references;
+- `corrections.py`: the adjudicator's own items (`replace` decisions and correction lines);
+- `gold.py`: the gold record built from what won.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.files import Outputs, display, dumps, same_file
+from corpus_tools.layers import LAYERS
+from corpus_tools.matching import MatchMode
+from corpus_tools.merge import corrections
+from corpus_tools.merge.corrections import CorrectionDecision, CorrectionEntry, Outcome
+from corpus_tools.merge.decisions import (
+    Conflict,
+    Decision,
+    Decisions,
+    _DecisionEntry,
+    _stale_record,
+    _stamp,
+    read_decisions,
+)
+from corpus_tools.merge.gold import gold_record
+from corpus_tools.merge.voting import _decode, _Document, _Normalise
+from corpus_tools.schema import NAME_RULE, is_name
+from corpus_tools.validate import Validated, require_valid
+
+__all__ = ["Conflict", "Decision", "LayerCounts", "MergeResult", "StaleDecision", "merge", "read_decisions"]
+
+
+# -- the result -------------------------------------------------------------------------------
+
+
+class LayerCounts(BaseModel):
+    """What the merge did in one layer."""
+
+    gold: int = 0
+    """Items written to gold."""
+    conflicts: int = 0
+    """Conflicts still open (not in gold)."""
+    decided: int = 0
+    """Conflicts whose decision was applied (accepted into gold or rejected)."""
+    stale: int = 0
+    """Decisions whose conflict no longer arises, and corrections that no longer apply (kept in
+    the conflicts file, marked stale)."""
+    replaced: int = 0
+    """Gold items replaced by correction lines."""
+    removed: int = 0
+    """Gold items removed by correction lines."""
+    added: int = 0
+    """Items added to gold by correction lines."""
+
+    @property
+    def corrections(self) -> int:
+        """Correction lines applied."""
+        return self.replaced + self.removed + self.added
+
+
+class StaleDecision(BaseModel):
+    """A decision that matched no conflict of this run, or a correction that matched no gold
+    item: the annotations changed since."""
+
+    id: str | None
+    """The conflict's id; None for a correction line."""
+    doc_id: str | None
+    layer: str | None
+    decision: Decision | CorrectionDecision
+    line: int
+    """Line of the decisions file."""
+    why: str = "no such conflict any more"
+
+
+class MergeResult(BaseModel):
+    """What `merge` wrote and how many items went where."""
+
+    output: str
+    conflicts_file: str
+    documents: int = 0
+    records: int = 0
+    annotators: list[str] = []
+    layers: dict[str, LayerCounts] = {}
+    stale: list[StaleDecision] = []
+    warnings: int = 0
+    """Validation warnings in the inputs (they do not stop the merge)."""
+
+    @property
+    def open_conflicts(self) -> int:
+        """Conflicts still waiting for a decision."""
+        return sum(c.conflicts for c in self.layers.values())
+
+
+
+# -- merge ------------------------------------------------------------------------------------
+
+
+def merge(paths: Iterable[Path | str] | Validated, *, output: Path, conflicts: Path,
+          decisions: Path | None = None, match: str = "exact", overlap: float = 0.5,
+          min_votes: int | None = None, adjudicator: str | None = None,
+          gold_name: str = "gold") -> MergeResult:
+    """Merge annotator files into gold records and a conflicts file.
+
+    Args:
+        paths: annotator JSONL files, or folders searched for `*.jsonl`, or the `Validated`
+            handle of an earlier `require_valid` (then they are not validated again).
+        output: the gold JSONL file to write (one record per document, sorted by `doc_id`).
+        conflicts: the conflicts JSONL file to write (open, decided and stale conflicts).
+        decisions: a conflicts file with decisions filled in, to apply; may be the same path as
+            `conflicts` (it is read before anything is written).
+        match: `exact` offsets, or `overlap` (Jaccard of code-point ranges >= `overlap`).
+        overlap: the threshold of `overlap` matching, in (0, 1].
+        min_votes: annotators needed to accept an item; default a majority of the document's
+            annotators (more than half). Documents with a single annotator pass through.
+        adjudicator: name stamped on applied decisions that do not name their adjudicator.
+        gold_name: the `annotator` of gold records.
+
+    Returns:
+        A `MergeResult` with counts per layer and the stale decisions.
+
+    Raises:
+        InvalidInputError: when the inputs do not validate (carries the report).
+        CorpusToolsError: on bad options, a path that does not exist, or a malformed decisions
+            file.
+    """
+    if match not in ("exact", "overlap"):
+        raise CorpusToolsError(f"--match must be 'exact' or 'overlap', not {match!r}")
+    if not 0 < overlap <= 1:
+        raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
+    if min_votes is not None and min_votes < 1:
+        raise CorpusToolsError(f"--min-votes must be at least 1, not {min_votes}")
+    for name, value in (("gold name", gold_name), ("adjudicator", adjudicator)):
+        if value is not None:
+            _check_name(name, value)
+    output, conflicts = Path(output), Path(conflicts)
+    if same_file(output, conflicts):
+        raise CorpusToolsError(f"{display(output)}: --output and --conflicts name the same file; the "
+                               "gold would overwrite the adjudication log")
+    if decisions is not None and same_file(output, decisions):
+        raise CorpusToolsError(f"{display(output)}: --output is the --decisions file; the gold would "
+                               "overwrite the adjudication log")
+    with Outputs("corpus merge") as outputs:
+        gold_temp = outputs.file(output, option="--output")
+        conflicts_temp = outputs.file(conflicts, option="--conflicts")
+        table = read_decisions(decisions) if decisions is not None else Decisions()
+        valid = require_valid(paths)
+        for option, target in (("--output", output), ("--conflicts", conflicts)):
+            if any(same_file(target, f) for f in valid.files):
+                raise CorpusToolsError(f"{option} {display(target)}: is one of the input files; "
+                                       "write it elsewhere")
+        result = _merge(valid, table, gold_temp, conflicts_temp, output=output,
+                        conflicts=conflicts, decisions=decisions, match=match, overlap=overlap,
+                        min_votes=min_votes, adjudicator=adjudicator, gold_name=gold_name)
+        outputs.commit()
+    return result
+
+
+def _merge(valid: Validated, table: Decisions, gold_temp: Path, conflicts_temp: Path,
+           *, output: Path, conflicts: Path, decisions: Path | None, match: str, overlap: float,
+           min_votes: int | None, adjudicator: str | None, gold_name: str) -> MergeResult:
+    merger = _Merger(match, overlap, min_votes, table, decisions, adjudicator)  # type: ignore[arg-type]
+    result = MergeResult(output=str(output), conflicts_file=str(conflicts),
+                         warnings=valid.report.summary.warnings,
+                         layers={layer: LayerCounts() for layer in LAYERS})
+    annotators: set[str] = set()
+    # Correction lines and stale decisions follow the conflicts, in the order of the decisions
+    # file (the order corrections apply in), so appended lines stay where they were appended.
+    tail: list[tuple[int, bytes]] = []
+    with valid.index() as index, open(gold_temp, "wb") as gold_f, open(conflicts_temp, "wb") as conf_f:
+        for doc_id in index.doc_ids():
+            gold, records, doc_conflicts, outcomes = merger.merge_document(index.lines(doc_id), gold_name)
+            gold_f.write(dumps(gold))
+            result.documents += 1
+            result.records += len(records)
+            annotators.update(r.annotator for r in records)
+            for layer in LAYERS:
+                result.layers[layer].gold += len(gold[layer])
+            for c in doc_conflicts:
+                _stamp(c, adjudicator)
+                counts = result.layers[c.layer]
+                if c.status == "decided":
+                    counts.decided += 1
+                else:
+                    counts.conflicts += 1
+                conf_f.write(dumps(c.model_dump(mode="json")))
+            tail.extend((outcome.entry.line, _record_outcome(outcome, result)) for outcome in outcomes)
+        for entry, line, raw in merger.unused():
+            if entry.decision is None:  # read_decisions keeps decided lines only
+                continue
+            stale = _stale_record(entry, raw)  # not stamped: this run did not apply it
+            if stale.layer in result.layers:
+                result.layers[stale.layer].stale += 1
+            result.stale.append(StaleDecision(id=entry.id, doc_id=stale.doc_id or None,
+                                              layer=stale.layer or None, decision=entry.decision,
+                                              line=line))
+            tail.append((line, dumps(stale.model_dump(mode="json"))))
+        for entry in merger.unused_corrections():
+            why = (f"no document {entry.correction.doc_id!r} among the inputs; fix doc_id or "
+                   "delete this line")
+            tail.append((entry.line, _record_outcome(Outcome(entry, "stale", why, None), result)))
+        for _line, raw in sorted(tail, key=lambda t: t[0]):
+            conf_f.write(raw)
+    result.stale.sort(key=lambda s: s.line)
+    result.annotators = sorted(annotators)
+    return result
+
+
+def _record_outcome(outcome: Outcome, result: MergeResult) -> bytes:
+    """Count a correction's outcome in `result`; return its line for the conflicts file."""
+    c = outcome.entry.correction
+    counts = result.layers[c.layer]
+    if outcome.status == "stale":
+        counts.stale += 1
+        result.stale.append(StaleDecision(id=None, doc_id=c.doc_id, layer=c.layer, decision=c.decision,
+                                          line=outcome.entry.line, why=outcome.why))
+    else:
+        done = {"replace": "replaced", "remove": "removed", "add": "added"}[c.decision.action]
+        setattr(counts, done, getattr(counts, done) + 1)
+    written = c.model_copy(update={"status": outcome.status, "why": outcome.why,
+                                   "adjudicator": c.adjudicator or outcome.adjudicator})
+    return dumps(written.model_dump(mode="json"))
+
+
+
+def _check_name(what: str, value: str) -> None:
+    if not is_name(value):
+        raise CorpusToolsError(f"{what} {value!r} is not a valid name ({NAME_RULE})")
+
+
+
+class _Merger:
+    def __init__(self, match: MatchMode, overlap: float, min_votes: int | None,
+                 decisions: Decisions, source: Path | None = None,
+                 adjudicator: str | None = None) -> None:
+        self.source = source
+        self.match = match
+        self.overlap = overlap
+        self.min_votes = min_votes
+        self.decisions = decisions.conflicts
+        self.corrections = dict(decisions.corrections)
+        """The correction lines of the documents not merged yet."""
+        self.adjudicator = adjudicator
+        self.used: set[str] = set()
+        self.normalise = _Normalise()
+
+    def unused(self) -> list[tuple[_DecisionEntry, int, dict[str, Any]]]:
+        """Decisions that matched no conflict, in file order."""
+        left = [v for k, v in self.decisions.items() if k not in self.used]
+        return sorted(left, key=lambda v: v[1])
+
+    def unused_corrections(self) -> list[CorrectionEntry]:
+        """Correction lines of documents that are not among the inputs, in file order."""
+        return sorted((e for entries in self.corrections.values() for e in entries), key=lambda e: e.line)
+
+    def merge_document(self, lines: Sequence[bytes], gold_name: str,
+                       ) -> tuple[dict[str, Any], list[Any], list[Conflict], list[Outcome]]:
+        """Merge the lines of one document: `(gold record, input records, conflicts, what
+        became of its correction lines)`.
+
+        The gold record is a dict with the keys in the order of a `Record` dump.
+        """
+        records = [_decode(raw) for raw in lines]
+        doc = _Document(self, records, lines)
+        candidates, conflicts = doc.run()
+        gold = gold_record(doc, candidates, gold_name)
+        entries = self.corrections.pop(doc.doc_id, [])
+        outcomes: list[Outcome] = []
+        if entries or doc.written:  # rare: the slow path
+            outcomes = corrections.apply(gold, entries, doc.written, source=self.source,
+                                         adjudicator=self.adjudicator)
+        return gold, records, conflicts, outcomes
+
+

@@ -1,0 +1,537 @@
+"""The merge of one document: its items clustered across annotators, voted on, decided.
+
+Merging takes a small multiple of the time validation takes, because:
+- records are decoded into the msgspec structs of the schema's mirror, not into `Record` models
+  (the inputs have passed validation already);
+- each item's comparable values are computed once, as a tuple: a cluster on which every
+  annotator agrees (the usual case) is recognised by comparing tuples and needs no vote;
+- with exact matching, a layer in which no annotator has two items on one span is clustered by
+  grouping its items by span (`_Document._group_by_span`);
+- the gold record is built directly as the dict a `Record` dump gives; it is valid by
+  construction and not validated again (`corpus_tools.merge.gold`).
+
+Everything layer-specific comes from the layer registry (`corpus_tools.layers`), turned once
+into a `_Plan` per layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import orjson
+
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.layers import LAYERS, Layer, Record
+from corpus_tools.matching import cluster, cluster_exact, normalise, similarity, span_score
+from corpus_tools.merge import corrections
+from corpus_tools.merge.decisions import Conflict, ConflictKind, Version, _DecisionEntry
+from corpus_tools.problems import CATALOGUE
+from corpus_tools.schema import AUTHOR
+from corpus_tools.validate import mirror
+
+if TYPE_CHECKING:
+    from corpus_tools.merge import _Merger
+
+@dataclass(frozen=True)
+class _Plan:
+    """How merge handles one layer, derived once from its `Layer`."""
+
+    layer: Layer
+    attributes: tuple[str, ...]
+    """The attributes voted on, in the order of a version's `values` (`Layer.voted`): the span
+    items are matched by first; a reference holds the number of the referenced attribution's
+    cluster (or `author` / None)."""
+    key: Callable[[Any], tuple[int, int]]
+    """The span items are matched by (`Layer.key_span`, as an attribute getter)."""
+    order: Callable[[Any], Any]
+    """Each annotator's items are taken by position, then id, so the result is independent of
+    the order of the input lines."""
+    values: Callable[[Any, dict[str, int], Any], tuple[Any, ...]]
+    """An item's values, given its annotator's attribution ids -> cluster numbers."""
+    reference: int | None
+    """Where the reference to an attribution is in the values, for the layers that have one."""
+    contained: tuple[tuple[str, int], ...]
+    """`(part, index in values)` of the parts that must lie inside the referenced attribution's
+    content for the item to enter gold (when lying outside is an error, as for nesting)."""
+    targeted: bool
+    """Whether other items refer to this layer's items (attributions)."""
+
+
+def _plan(layer: Layer) -> _Plan:
+    attributes = layer.voted
+    key_fields = ("start", "end") if layer.key is None else (f"{layer.key}.start", f"{layer.key}.end")
+    getters = [_value_getter(layer, attr) for attr in attributes]
+
+    def values(item: Any, refs: dict[str, int], norm: Any) -> tuple[Any, ...]:
+        return tuple(get(item, refs, norm) for get in getters)
+
+    ref = layer.reference
+    contained: tuple[tuple[str, int], ...] = ()
+    if ref is not None and CATALOGUE[ref.outside].severity == "error":
+        contained = tuple((p.field or "span", attributes.index(p.field or "span")) for p in layer.parts)
+    targeted = any(other.reference is not None and other.reference.target == layer.name
+                   for other in LAYERS.values())
+    return _Plan(layer, attributes, attrgetter(*key_fields), attrgetter(*key_fields, "id"), values,
+                 None if ref is None else attributes.index(ref.field), contained, targeted)
+
+
+def _value_getter(layer: Layer, attr: str) -> Callable[[Any, dict[str, int], Any], Any]:
+    """How to read one attribute of an item in comparable form."""
+    kind = layer.kind_of(attr)
+    if attr == "span":
+        return lambda item, _refs, _norm: (item.start, item.end)
+    get = attrgetter(attr)
+    if kind == "span":
+        def span(item: Any, _refs: dict[str, int], _norm: Any) -> Any:
+            value = get(item)
+            return None if value is None else (value.start, value.end)
+        return span
+    if kind == "text":
+        return lambda item, _refs, norm: norm[get(item)]
+    if kind == "reference":
+        def reference(item: Any, refs: dict[str, int], _norm: Any) -> Any:
+            value = get(item)
+            return value if value is None or value == AUTHOR else refs[value]
+        return reference
+    return lambda item, _refs, _norm: get(item)
+
+
+_PLANS = {name: _plan(layer) for name, layer in LAYERS.items()}
+
+
+class _Record(mirror.struct_for(Record)):  # type: ignore[misc]
+    """A record as the validator's fast path decodes it, but with the text left as raw JSON.
+
+    Every record of a document has the same text, so it is decoded once, for gold, instead of
+    once per annotator.
+    """
+
+    text: msgspec.Raw
+
+
+_DECODER = msgspec.json.Decoder(_Record)
+
+
+def _decode(raw: bytes) -> Any:
+    """A validated line as a `_Record`.
+
+    A line can pass validation through the models without decoding with msgspec (the fast path
+    only ever says "clean" or "look closer"); such a line takes the models' way here too.
+    """
+    try:
+        return _DECODER.decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        record = Record.model_validate_json(raw).model_dump()
+        return msgspec.convert({**record, "text": msgspec.Raw(orjson.dumps(record["text"]))}, _Record)
+
+
+def _dump_item(item: Any) -> dict[str, Any]:
+    """An item as the models dump it with `exclude_none`: the fields in model order."""
+    return {k: v for k, v in msgspec.to_builtins(item).items() if v is not None}
+
+
+class _Normalise(dict[str | None, str | None]):
+    """`matching.normalise`, remembered: targets and source names repeat across a corpus."""
+
+    def __missing__(self, text: str | None) -> str | None:
+        if len(self) > 100_000:
+            self.clear()
+        value = self[text] = normalise(text)
+        return value
+
+
+@dataclass(slots=True)
+class _Version:
+    """One annotator's item inside a cluster, with its attributes in comparable form."""
+
+    annotator: str
+    item: Any
+    values: tuple[Any, ...]
+    """The item's value of each of its layer's attributes (`_Plan.attributes`)."""
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """What a cluster would put into gold: attribute values (references as cluster numbers)."""
+
+    values: tuple[Any, ...]
+    sources: tuple[_Version, ...]
+    """For each attribute, the version whose value as written goes into gold (the first one
+    with the winning value: `target` and `source_name` are compared normalised)."""
+    cluster: _Cluster
+    """Its cluster: the annotators and notes of every version go into gold."""
+    replacement: tuple[dict[str, Any], int] | None = None
+    """For a conflict decided `replace`: the gold item the adjudicator wrote (references as
+    `"@START-END"`, no id yet) and the line of the decision."""
+
+
+@dataclass(slots=True)
+class _Cluster:
+    """The versions of one item by the annotators who proposed it (matched across annotators)."""
+
+    layer: str
+    number: int
+    versions: list[_Version]
+    """One per annotator who proposed the item, in annotator order."""
+    annotators: list[str]
+    """The annotators of `versions`."""
+    fingerprint: bytes | None = None
+    """The versions' content, from which conflict ids are derived (computed when needed)."""
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.layer, self.number
+
+    def version(self, annotator: str) -> _Version | None:
+        return next((v for v in self.versions if v.annotator == annotator), None)
+
+
+class _Document:
+    """The merge of one document: clusters, votes, decisions, references, gold ids."""
+
+    def __init__(self, merger: _Merger, records: Sequence[Any], lines: Sequence[bytes]) -> None:
+        self.merger = merger
+        self.lines = {r.annotator: raw for r, raw in zip(records, lines, strict=True)}
+        self.records = {r.annotator: r for r in sorted(records, key=lambda r: r.annotator)}
+        self.annotators = list(self.records)
+        first = self.records[self.annotators[0]]
+        self.doc_id = first.doc_id
+        self.text = msgspec.json.decode(first.text)
+        n = len(self.annotators)
+        self.threshold = 1 if n == 1 else (merger.min_votes or n // 2 + 1)
+        self.conflicts: list[tuple[tuple[Any, ...], Conflict]] = []
+        self.clusters: dict[str, list[_Cluster]] = {}
+        self._alike: dict[str, dict[tuple[Any, ...], list[_Cluster]]] = {}
+        self.one_per_span: set[str] = set()
+        """The layers in which no annotator has two items on one span."""
+        self.notes = any(it.note for r in records for layer in LAYERS for it in getattr(r, layer))
+        """Whether any item has a note (then gold items collect their versions' notes)."""
+        self.written: dict[int, int] = {}
+        """`id(gold item) -> line` of the gold items that `replace` decisions wrote."""
+
+    # -- building clusters
+
+    def _clusters(self) -> dict[str, list[_Cluster]]:
+        m = self.merger
+        out: dict[str, list[_Cluster]] = {}
+        # Each annotator's attribution ids -> their cluster number, for holder and nested_in.
+        refs: dict[str, dict[str, int]] = {a: {} for a in self.records}
+        for layer in LAYERS:
+            items = {a: getattr(r, layer) for a, r in self.records.items()}
+            groups = self._group_by_span(layer, items) if m.match == "exact" else None
+            if groups is None:
+                groups = self._match(layer, items)
+            else:
+                self.one_per_span.add(layer)
+            plan = _PLANS[layer]
+            if plan.targeted:
+                for number, group in enumerate(groups):
+                    for a, it in group.items():
+                        refs[a][it.id] = number
+            # Values are computed once attributions are numbered (stances refer to them; nested
+            # attributions to other attributions, hence after the whole layer). A cluster's
+            # members are in annotator order (they join in that order).
+            values, norm = plan.values, m.normalise
+            out[layer] = [
+                _Cluster(layer, number, [_Version(a, it, values(it, refs[a], norm)) for a, it in group.items()],
+                         list(group))
+                for number, group in enumerate(groups)]
+        return out
+
+    def _group_by_span(self, layer: str, items: dict[str, list[Any]]) -> list[dict[str, Any]] | None:
+        """Exact matching in the usual case, where no annotator has two items on one span.
+
+        Then each span has one cluster, of every item on it: the clusters `_match` would
+        give, in the same order (by span), without sorting each annotator's items first.
+        Returns None when some annotator has two items on one span.
+        """
+        key = _PLANS[layer].key
+        by_span: dict[tuple[int, int], dict[str, Any]] = {}
+        for a in self.annotators:  # clusters list their members in annotator order
+            for it in items[a]:
+                k = key(it)
+                group = by_span.get(k)
+                if group is None:
+                    by_span[k] = {a: it}
+                elif a in group:
+                    return None
+                else:
+                    group[a] = it
+        return [by_span[k] for k in sorted(by_span)]
+
+    def _match(self, layer: str, items: dict[str, list[Any]]) -> list[dict[str, Any]]:
+        """Cluster a layer's items (`matching.cluster`), ordered by position, then annotator."""
+        m, plan = self.merger, _PLANS[layer]
+        key = plan.key
+        # Each annotator's items by position, then id, so that ties between candidate pairs
+        # are broken independently of the order of the input lines.
+        per_annotator = {a: sorted(its, key=plan.order) for a, its in items.items()}
+
+        def tiebreak(x: Any, y: Any) -> float:
+            return similarity(plan.layer, x, y)
+
+        if m.match == "exact":
+            groups = cluster_exact(per_annotator, key, tiebreak)
+            # Members share the key, and the first member is the smallest annotator (they are
+            # taken in sorted order): the same order as the general sort below.
+            groups.sort(key=lambda g: (key(next(iter(g.values()))), next(iter(g))))
+            return groups
+
+        def score(x: Any, y: Any) -> float | None:
+            return span_score(key(x), key(y), m.match, m.overlap)
+
+        groups = cluster(per_annotator, score, tiebreak, key)
+        groups.sort(key=lambda g: min((key(it), a) for a, it in g.items()))
+        return groups
+
+    # -- the merge
+
+    def run(self) -> tuple[dict[tuple[str, int], _Candidate], list[Conflict]]:
+        """Cluster, vote and apply decisions: the candidates that enter gold (by layer and
+        cluster number), and the conflicts."""
+        clusters = self.clusters = self._clusters()
+        waiting: dict[tuple[str, int], _Candidate] = {}
+        decided_references: dict[tuple[str, int], Conflict] = {}
+        for layer in LAYERS:
+            refers = _PLANS[layer].reference is not None and bool(self.merger.decisions)
+            for c in clusters[layer]:
+                candidate = self._vote_or_decide(c)
+                if candidate is not None and refers and self._conflict_id(c, "reference") in self.merger.decisions:
+                    # Decided as a reference conflict in an earlier round: the decision holds
+                    # even if what the item refers to has entered gold since.
+                    candidate = self._conflict(c, "reference", "decided while the attribution its "
+                                               "holder or nested_in names was not in gold", [])
+                    decided_references[c.key] = self.conflicts[-1][1]
+                if candidate is not None:
+                    waiting[layer, c.number] = candidate
+        gold = self._resolve(clusters, waiting, decided_references)
+        conflicts = [c for _k, c in sorted(self.conflicts, key=lambda kc: kc[0])]
+        return gold, conflicts
+
+    def _vote_or_decide(self, c: _Cluster) -> _Candidate | None:
+        versions = c.versions
+        if len(versions) < self.threshold:
+            why = (f"proposed by {len(versions)} of {len(self.annotators)} annotators "
+                   f"({', '.join(v.annotator for v in versions)}); {self.threshold} needed")
+            return self._conflict(c, "item", why, [])
+        values = versions[0].values
+        for v in versions:
+            if v.values != values:
+                return self._vote(c)
+        return _Candidate(values, (versions[0],) * len(values), c)  # all agree
+
+    def _vote(self, c: _Cluster) -> _Candidate | None:
+        """The plurality value of each attribute, or an `attribute` conflict on a tie."""
+        versions = c.versions
+        n = len(versions)
+        winners: list[Any] = []
+        sources: list[_Version] = []
+        ties: list[str] = []
+        # Each column holds one attribute's values, in the order of the versions.
+        for attr, column in zip(_PLANS[c.layer].attributes, zip(*[v.values for v in versions], strict=True),
+                                strict=True):
+            if column.count(column[0]) == n:  # agreed
+                winners.append(column[0])
+                sources.append(versions[0])
+                continue
+            counts: dict[Any, int] = {}
+            for value in column:
+                counts[value] = counts.get(value, 0) + 1
+            top = max(counts.values())
+            best = [value for value, k in counts.items() if k == top]
+            if len(best) == 1:
+                winners.append(best[0])
+                sources.append(versions[column.index(best[0])])  # the first with that value
+            else:
+                ties.append(attr)
+        if ties:
+            parts = []
+            for attr in ties:
+                by_value: dict[str, list[str]] = {}
+                for v in versions:
+                    by_value.setdefault(self._show(c.layer, attr, v), []).append(v.annotator)
+                parts.append(f"no majority for {attr}: " + "; ".join(
+                    f"{val} ({', '.join(anns)})" for val, anns in by_value.items()))
+            return self._conflict(c, "attribute", "; ".join(parts), ties)
+        return _Candidate(tuple(winners), tuple(sources), c)
+
+    def _show(self, layer: str, attr: str, v: _Version) -> str:
+        plan = _PLANS[layer]
+        i = plan.attributes.index(attr)
+        kind = plan.layer.kind_of(attr)
+        if kind == "reference":
+            ref = plan.layer.reference
+            if isinstance(v.values[i], int) and ref is not None:
+                name = getattr(v.item, attr)
+                target = next(a for a in getattr(self.records[v.annotator], ref.target) if a.id == name)
+                content = target.content
+                return f"the attribution with content [{content.start}, {content.end})"
+            return repr(v.values[i])
+        value = v.item if attr == "span" else getattr(v.item, attr)
+        if kind == "span" and value is not None:
+            return f"[{value.start}, {value.end}) {value.text!r}"
+        return repr(value)
+
+    def _conflict(self, c: _Cluster, kind: ConflictKind, why: str, attributes: list[str],
+                  ) -> _Candidate | None:
+        """Record a conflict; apply its decision if there is one. Returns the accepted item."""
+        cid = self._conflict_id(c, kind)
+        conflict = Conflict(
+            id=cid, doc_id=self.doc_id, layer=c.layer, kind=kind, status="open", why=why,
+            attributes=attributes,
+            versions=[Version(annotator=a, item=None if (v := c.version(a)) is None else _dump_item(v.item))
+                      for a in self.annotators])
+        sort_key = (list(LAYERS).index(c.layer), c.number, ["item", "attribute", "reference"].index(kind))
+        self.conflicts.append((sort_key, conflict))
+        found = self.merger.decisions.get(cid)
+        if found is None:
+            return None
+        entry, line, _raw = found
+        self.merger.used.add(cid)
+        decision = entry.decision
+        assert decision is not None
+        conflict.decision, conflict.adjudicator, conflict.reason = decision, entry.adjudicator, entry.reason
+        conflict.status = "decided"
+        if decision.reject:
+            return None
+        if decision.replace is not None:
+            return self._replacement(c, decision.replace, entry, line)
+        version = c.version(decision.accept or "")
+        if version is None:
+            proposed = ", ".join(v.annotator for v in c.versions)
+            raise CorpusToolsError(
+                f"{self.merger.source}:{line}: conflict {cid} accepts {decision.accept!r}, who has no "
+                f"version of this item (versions by: {proposed}); accept one of them or reject")
+        return _Candidate(version.values, (version,) * len(version.values), c)
+
+    def _replacement(self, c: _Cluster, given: dict[str, Any], entry: _DecisionEntry, line: int,
+                     ) -> _Candidate:
+        """The candidate of a conflict decided `{"replace": <item>}`: the adjudicator's item,
+        with the cluster's annotators (and their notes, then the adjudicator's reason)."""
+        where = f"{self.merger.source}:{line}"
+        try:
+            item = corrections.parse_item(c.layer, given)
+        except ValueError as e:
+            raise CorpusToolsError(f"{where}: decision.replace: {e}") from None
+        who = corrections.check_adjudicator(entry.adjudicator or self.merger.adjudicator, where)
+        notes = " | ".join(f"{v.annotator}: {v.item.note}" for v in c.versions if v.item.note) or None
+        gold = item.gold(list(c.annotators), corrections.adjudicator_note(notes, who, item, entry.reason))
+        # The item's values, as the votes compare them; a reference stays "@START-END" (it is
+        # resolved once the document's gold is complete), which never blocks it (`_blocked`).
+        plan = _PLANS[c.layer]
+        struct = msgspec.convert({**gold, "id": "x", "annotators": None}, mirror.struct_for(plan.layer.model))
+        field = plan.layer.reference.field if plan.layer.reference is not None else ""
+        ref = gold.get(field)
+        values = plan.values(struct, {ref: ref} if isinstance(ref, str) else {}, self.merger.normalise)
+        return _Candidate(values, (), c, (gold, line))
+
+    def _conflict_id(self, c: _Cluster, kind: str) -> str:
+        # The id covers the versions' content (references as the referenced content span), so a
+        # decision stops applying, and is reported stale, as soon as an annotator changes it.
+        blob = orjson.dumps([self.doc_id, c.layer, kind]) + self._fingerprint(c)
+        cid = "c-" + hashlib.sha1(blob).hexdigest()[:12]
+        # Identical clusters arise only from an annotator's duplicate items; number them.
+        duplicate = self._duplicate(c)
+        return cid if duplicate == 0 else f"{cid}-{duplicate + 1}"
+
+    def _fingerprint(self, c: _Cluster) -> bytes:
+        if c.fingerprint is None:
+            c.fingerprint = orjson.dumps([[v.annotator, self._content(c.layer, v)] for v in c.versions],
+                                         option=orjson.OPT_SORT_KEYS)
+        return c.fingerprint
+
+    def _content(self, layer: str, v: _Version) -> dict[str, Any]:
+        """The item without id, note and annotators, references as the referenced content span."""
+        fp = msgspec.to_builtins(v.item)
+        for name in ("id", "note", "annotators"):
+            del fp[name]
+        ref = LAYERS[layer].reference
+        if ref is not None:
+            target = fp.get(ref.field)
+            if target is not None and target != AUTHOR:
+                parent = next(a for a in getattr(self.records[v.annotator], ref.target) if a.id == target)
+                fp[ref.field] = [parent.content.start, parent.content.end]
+        return fp
+
+    def _duplicate(self, c: _Cluster) -> int:
+        """How many earlier clusters of the layer have the same fingerprint (duplicate items)."""
+        if c.layer in self.one_per_span:
+            return 0  # equal fingerprints need an annotator with two items on one span
+        alike = self._alike.get(c.layer)
+        if alike is None:
+            # Equal fingerprints imply the same annotators with the same spans: only clusters
+            # that share those need their fingerprints compared.
+            alike = self._alike[c.layer] = {}
+            for d in self.clusters[c.layer]:
+                alike.setdefault(_shape(d), []).append(d)
+        fingerprint = self._fingerprint(c)
+        return sum(1 for d in alike[_shape(c)] if d.number < c.number and self._fingerprint(d) == fingerprint)
+
+    def _resolve(self, clusters: dict[str, list[_Cluster]], waiting: dict[tuple[str, int], _Candidate],
+                 conflicted: dict[tuple[str, int], Conflict]) -> dict[tuple[str, int], _Candidate]:
+        """Admit candidates into gold once what they refer to is in gold; the rest conflict.
+
+        An item enters gold only after the attribution it names (`holder`, `nested_in`), so
+        gold never refers to a missing item and nesting can never form a cycle. What stays
+        blocked becomes a `reference` conflict, whose decision may accept another version.
+        """
+        gold: dict[tuple[str, int], _Candidate] = {}
+        while True:
+            progress = True
+            while progress:
+                progress = False
+                for key in sorted(waiting):
+                    if self._blocked(key[0], waiting[key], gold) is None:
+                        gold[key] = waiting.pop(key)
+                        progress = True
+            fresh = [k for k in sorted(waiting) if k not in conflicted]
+            if not fresh:
+                break
+            for key in fresh:
+                c = clusters[key[0]][key[1]]
+                why = self._blocked(key[0], waiting[key], gold) or ""
+                accepted = self._conflict(c, "reference", why, [])
+                conflicted[key] = self.conflicts[-1][1]
+                if accepted is None:  # undecided or rejected: not in gold
+                    del waiting[key]
+                else:
+                    waiting[key] = accepted
+        for key, cand in waiting.items():
+            # The adjudicator accepted a version that is blocked as well: still open.
+            conflict = conflicted[key]
+            conflict.status = "open"
+            conflict.why += "; the accepted version is blocked too: " + (self._blocked(key[0], cand, gold) or "")
+        return gold
+
+    def _blocked(self, layer: str, cand: _Candidate, gold: dict[tuple[str, int], _Candidate]) -> str | None:
+        """Why `cand` cannot enter gold yet (its reference is not in gold), or None."""
+        plan = _PLANS[layer]
+        index = plan.reference
+        if index is None or plan.layer.reference is None:
+            return None
+        ref = cand.values[index]
+        if not isinstance(ref, int):  # None, author, or an adjudicator's "@START-END"
+            return None
+        parent = gold.get((plan.layer.reference.target, ref))
+        if parent is None:
+            return (f"its {plan.attributes[index]} is an attribution that is not in gold (decide "
+                    "the conflict on that attribution first, or accept a version that does not "
+                    "refer to it)")
+        lo, hi = parent.values[0]
+        for part, i in plan.contained:
+            b = cand.values[i]
+            if b is not None and not (lo <= b[0] and b[1] <= hi):
+                return (f"its {part} [{b[0]}, {b[1]}) is not inside the content [{lo}, {hi}) "
+                        f"of the attribution it is {plan.attributes[index]}")
+        return None
+
+    # -- the gold record
+
+
+def _shape(c: _Cluster) -> tuple[tuple[str, Any], ...]:
+    return tuple((v.annotator, v.values[0]) for v in c.versions)

@@ -1,0 +1,280 @@
+"""`corpus publish`: turn a split folder into a Hugging Face dataset repository, and push it.
+
+The output folder is a ready Hub dataset repository:
+
+    OUT/README.md                                   the dataset card (YAML header + body)
+    OUT/LICENSE.md                                  the licence and rights notice of every document
+    OUT/splits.json                                 the split manifest, as `corpus split` wrote it
+    OUT/data/default/{train,validation,test}-00000-of-00001.parquet
+    OUT/data/annotators/train-00000-of-00001.parquet   (with --annotators)
+
+Everything is written to a temporary folder beside `OUT`, loaded back with `datasets` offline and
+checked (split sizes, features, the offsets of a sample of rows), and only then moved onto `OUT`.
+A failed publish leaves `OUT` as it was.
+
+- `results.py`: the card's settings (`CardMetadata`) and the result types;
+- `parquet.py`: JSONL to parquet, streamed through Arrow;
+- `features.py`: the `datasets` features and Arrow schema, derived from the models;
+- `card.py`: the dataset card and the licence file;
+- `verify.py`: loading the result back with `datasets` and checking it;
+- `hub.py`: pushing to the Hugging Face Hub.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.files import Outputs, display, input_files
+from corpus_tools.problems import Report
+from corpus_tools.publish.hub import connect
+from corpus_tools.publish.parquet import download_sizes, system_memory_pool, write_split
+from corpus_tools.publish.results import (
+    ANNOTATORS_CONFIG,
+    ANNOTATORS_SPLIT,
+    DEFAULT_CONFIG,
+    CardMetadata,
+    DocumentRights,
+    Progress,
+    PublishResult,
+    SplitSummary,
+)
+from corpus_tools.publish.verify import verify
+from corpus_tools.split import MANIFEST_NAME, SPLITS, Manifest, load_manifest
+from corpus_tools.validate import Validated, require_valid
+
+__all__ = ["CardMetadata", "DocumentRights", "PublishResult", "SplitSummary", "publish"]
+
+
+def publish(
+    split_dir: Path | str,
+    *,
+    output: Path | str,
+    annotators: Iterable[Path | str] | Validated | None = None,
+    push: str | None = None,
+    force: bool = False,
+    token: str | None = None,
+    metadata: CardMetadata | None = None,
+    validate: bool = True,
+    jobs: int = 1,
+    api: Any = None,
+    progress: Progress | None = None,
+) -> PublishResult:
+    """Write a Hugging Face dataset repository from a split folder; optionally push it.
+
+    Args:
+        split_dir: a folder written by `corpus split`: `train.jsonl`, `validation.jsonl`,
+            `test.jsonl` and `splits.json`.
+        output: the folder to write; replaced only once the new one has been verified. An
+            existing folder must be empty or a previous publish output.
+        annotators: annotator files (or folders of them); every line becomes a row of the
+            `annotators` config, and the card gets their agreement table.
+        push: a Hub dataset id (`user/name`) to upload the output to, in one commit.
+        force: let `push` replace the contents of an existing Hub dataset.
+        token: the Hub token; `HF_TOKEN` or the stored login when None. Never printed.
+        metadata: the card's name, licence and citation; `CardMetadata()` when None.
+        validate: validate the inputs first (pass False when they were just validated, as
+            `build` does).
+        jobs: processes to validate the inputs in (see `corpus_tools.validate`).
+        api: a `huggingface_hub.HfApi`-like object (for tests); a real one when None.
+        progress: called as `progress(step, done, total)` while writing.
+
+    Returns:
+        A `PublishResult`.
+
+    Raises:
+        InvalidInputError: when an input file fails validation.
+        CorpusToolsError: when the split folder is incomplete or disagrees with its manifest,
+            the output cannot be replaced, the written dataset does not load back as written,
+            or pushing is impossible (no token, the dataset exists without `force`, the Hub
+            cannot be reached).
+    """
+    split_dir, output = Path(split_dir), Path(output)
+    metadata = metadata or CardMetadata()
+    if push and metadata.repo_id is None:  # the card's examples load what was pushed
+        metadata = dataclasses.replace(metadata, repo_id=push)
+    manifest_path, manifest = _read_manifest(split_dir)
+    split_files = {s: split_dir / f"{s}.jsonl" for s in SPLITS}
+    for path in split_files.values():
+        if not path.is_file():
+            raise CorpusToolsError(f"{path}: no such file; {split_dir} is not a complete split "
+                                   "folder (make one with `corpus split`)")
+    annotator_files = list(annotators.files) if isinstance(annotators, Validated) else \
+        input_files(annotators) if annotators else []
+    if annotators is not None and not annotator_files:
+        raise CorpusToolsError("--annotators names no *.jsonl file")
+    _check_output(output, [*split_files.values(), manifest_path, *annotator_files])
+    hub = connect(push, token=token, force=force, api=api) if push else None
+
+    reports: list[Report] = []
+    annotator_input: Validated | None = annotators if isinstance(annotators, Validated) else None
+    if validate:
+        reports.append(require_valid(split_files.values(), jobs=jobs).report)
+        if annotator_files and annotator_input is None:
+            annotator_input = require_valid(annotator_files, jobs=jobs)
+            reports.append(annotator_input.report)
+    if annotator_files and annotator_input is None:
+        annotator_input = Validated.trusted(annotator_files)
+
+    with system_memory_pool(), Outputs("corpus publish") as outputs:
+        tmp = outputs.folder(output)
+        collector = _Documents(manifest, manifest_path)
+        configs: dict[str, dict[str, SplitSummary]] = {DEFAULT_CONFIG: {}}
+        empty: list[str] = []
+        for split, path in split_files.items():
+            summary = write_split([path], tmp, DEFAULT_CONFIG, split, progress,
+                                   on_table=lambda table, split=split: collector.add(table, split))
+            collector.check_count(split, summary.rows)
+            # `datasets` cannot load a split without rows, so an empty split is left out.
+            if summary.rows:
+                configs[DEFAULT_CONFIG][split] = summary
+            else:
+                empty.append(split)
+        if not configs[DEFAULT_CONFIG]:
+            raise CorpusToolsError(f"{display(split_dir)}: every split is empty; nothing to publish")
+        agreement_table = None
+        if annotator_files:
+            summary = write_split(annotator_files, tmp, ANNOTATORS_CONFIG, ANNOTATORS_SPLIT, progress)
+            if not summary.rows:
+                raise CorpusToolsError("the --annotators files hold no records")
+            configs[ANNOTATORS_CONFIG] = {ANNOTATORS_SPLIT: summary}
+            agreement_table = _agreement_table(annotator_input)
+        shutil.copyfile(manifest_path, tmp / MANIFEST_NAME)
+
+        from corpus_tools.publish.card import render_card, render_rights
+
+        documents = collector.documents()
+        card_license = _card_license(metadata, documents)
+        languages = sorted({d.language for d in documents}) or ["en"]
+        result = PublishResult(output=output, configs=configs, empty_splits=empty,
+                               documents=documents, license=card_license, languages=languages,
+                               validation=reports)
+
+        def write_card() -> None:
+            card = render_card(result, metadata=metadata, manifest=manifest,
+                               agreement=agreement_table, download_sizes=download_sizes(tmp, configs))
+            (tmp / "README.md").write_text(card, encoding="utf-8")
+
+        write_card()
+        (tmp / "LICENSE.md").write_text(render_rights(result, metadata=metadata), encoding="utf-8")
+        if progress:
+            progress("verify", 0, 1)
+        recorded = verify(tmp, {c: {s: v.rows for s, v in splits.items()} for c, splits in configs.items()})
+        if progress:
+            progress("verify", 1, 1)
+        # `datasets` computes num_bytes itself while loading and does not check it; if ours
+        # differs (Arrow buffer padding), record its figure so the card matches what it reports.
+        changed = False
+        for config, splits in recorded.items():
+            for split, num_bytes in splits.items():
+                if configs[config][split].num_bytes != num_bytes:
+                    configs[config][split].num_bytes = num_bytes
+                    changed = True
+        if changed:
+            write_card()
+        outputs.commit()
+    if hub is not None:
+        result.pushed = hub.upload(output, metadata)
+    return result
+
+
+
+
+
+def _read_manifest(split_dir: Path) -> tuple[Path, Manifest]:
+    if not split_dir.is_dir():
+        raise CorpusToolsError(f"{display(split_dir)}: no such folder (make one with `corpus split`)")
+    path = split_dir / MANIFEST_NAME
+    if not path.exists():
+        raise CorpusToolsError(f"{display(path)}: no such file; {display(split_dir)} is not a split "
+                               "folder (make one with `corpus split`)")
+    return path, load_manifest(path)
+
+
+class _Documents:
+    """Collects each document's rights while writing, and checks the files against the manifest."""
+
+    def __init__(self, manifest: Manifest, path: Path) -> None:
+        self.manifest = manifest
+        self.path = path
+        self.assigned: dict[str, str] = dict(manifest.documents)
+        self.docs: dict[str, DocumentRights] = {}
+
+    def add(self, table: pa.Table, split: str) -> None:
+        for row in table.select(["doc_id", "meta"]).to_pylist():
+            doc_id = row["doc_id"]
+            if self.assigned.get(doc_id) != split:
+                where = self.assigned.get(doc_id)
+                said = f"puts it in {where}" if where else "does not list it"
+                raise CorpusToolsError(
+                    f"{self.path.parent / (split + '.jsonl')}: doc_id {doc_id!r} is in {split}, but "
+                    f"{self.path} {said}; the split folder was changed by hand: run `corpus split` "
+                    "again")
+            if doc_id not in self.docs:
+                meta = row["meta"] or {}
+                # Licences, rights notices and sources repeat across documents: keep one copy.
+                self.docs[doc_id] = DocumentRights(
+                    doc_id=doc_id, split=split,
+                    **{k: sys.intern(v) if k in _SHARED else v for k, v in meta.items()
+                       if k in _RIGHTS_FIELDS and v is not None})
+
+    def check_count(self, split: str, rows: int) -> None:
+        entry = self.manifest.counts.get(split)  # type: ignore[call-overload]
+        if entry is None:
+            return
+        expected = entry.records
+        if expected != rows:
+            raise CorpusToolsError(
+                f"{self.path.parent / (split + '.jsonl')} has {rows} record(s) but {self.path} "
+                f"counts {expected}; the split folder was changed by hand: run `corpus split` again")
+
+    def documents(self) -> list[DocumentRights]:
+        return [self.docs[d] for d in sorted(self.docs)]
+
+
+_RIGHTS_FIELDS = frozenset(f.name for f in dataclasses.fields(DocumentRights))
+_SHARED = frozenset({"source", "license", "license_url", "rights", "language"})
+
+
+
+
+_FREE = {"public-domain", "cc0-1.0", "pddl", "cc-pdm-1.0"}
+"""Licences that put no condition on reuse: such texts can go under any dataset licence."""
+
+
+def _card_license(metadata: CardMetadata, documents: list[DocumentRights]) -> str:
+    own = metadata.license.lower()
+    for doc in documents:
+        lic = (doc.license or "").lower()
+        if lic != own and lic not in _FREE:
+            return "other"
+    return metadata.license
+
+
+def _agreement_table(annotators: Validated | None) -> str:
+    from corpus_tools.agreement import agreement
+
+    return agreement(annotators).to_markdown() if annotators is not None else ""
+
+
+
+
+
+def _check_output(output: Path, inputs: list[Path]) -> None:
+    """Refuse an output that would clobber the inputs (whether the folder may be replaced at all
+    is `files.Outputs.folder`'s decision)."""
+    out = Path(os.path.realpath(output))
+    for path in inputs:
+        p = Path(os.path.realpath(path))
+        if p == out or out in p.parents:
+            raise CorpusToolsError(f"--output {display(output)} holds the input {display(path)}; "
+                                   "choose another folder")
+

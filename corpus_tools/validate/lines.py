@@ -1,0 +1,193 @@
+"""The checks of one line on its own: syntax, duplicate keys, structure (the models) and the
+rules (`corpus_tools.validate.rules`), with the fast path (`mirror`) in front.
+
+`check_line` is what the validator runs on every line; `check_line_fully` is the reference it
+must agree with, and what produces the findings of a line that is not clean.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from corpus_tools.files import is_blank
+from corpus_tools.layers import LAYERS, Record
+from corpus_tools.schema import model_of
+from corpus_tools.validate import mirror
+from corpus_tools.validate.rules import Finding, check_record
+
+_LABEL_FIELDS = {layer.label for layer in LAYERS.values()}
+
+
+class LineKey(NamedTuple):
+    """What the cross-line checks keep of a structurally readable line.
+
+    A tuple rather than a dataclass: with `--jobs`, one is pickled per line from the workers.
+    """
+
+    doc_id: str
+    annotator: str
+    text_hash: int
+    text_len: int
+
+
+def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None]:
+    """Check one raw JSONL line on its own.
+
+    Returns:
+        The findings `(code, path, message)` and the key for cross-line checks (None when the
+        line has no usable `doc_id`, `annotator` and `text`).
+    """
+    rec = mirror.decode(raw)
+    if rec is not None and mirror.is_clean(rec) and not mirror.may_repeat_a_key(raw, rec):
+        return [], LineKey(rec.doc_id, rec.annotator, hash(rec.text), len(rec.text))
+    return check_line_fully(raw)
+
+
+def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
+    """`check_line` without the fast path: the reference checks, which produce the findings."""
+    if is_blank(raw):
+        return [Finding("blank-line", "", "blank line; remove it")], None
+    try:
+        orjson.loads(raw)  # the strict parser decides what is JSON, and names the error
+    except orjson.JSONDecodeError as e:
+        return [_decode_finding(raw, e)], None
+    # Parsed again by Python's parser, which keeps integers beyond 64 bits exact (orjson makes
+    # 10**30 the float 1e+30) and lets the keys given twice be found.
+    obj = json.loads(raw, object_pairs_hook=_pairs)
+    if not isinstance(obj, dict):
+        return [Finding("not-an-object", "", f"the line is a JSON {_json_type(obj)}, "
+                 "not an object; each line must be one record object")], None
+    findings: list[Finding] = list(_duplicate_keys(obj))
+    try:
+        Record.model_validate(obj)
+    except ValidationError as e:
+        findings.extend(_structure_findings(e))
+    findings.extend(check_record(obj))
+    doc_id, annotator, text = obj.get("doc_id"), obj.get("annotator"), obj.get("text")
+    key = None
+    if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
+        key = LineKey(doc_id, annotator, hash(text), len(text))
+    return findings, key
+
+
+
+# -- turning parse and model errors into findings ------------------------------------------
+
+
+class _Pairs(dict):  # type: ignore[type-arg]
+    """An object as `json` parsed it, remembering the keys it had more than once."""
+
+    repeated: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
+    obj = _Pairs(pairs)
+    seen: set[str] = set()
+    obj.repeated = [k for k, _v in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    return obj
+
+
+def _duplicate_keys(parsed: Any) -> Iterator[Finding]:
+    """A finding for every key given twice in one object of the line (the last value counts
+    for JSON parsers, but Arrow, which `corpus publish` reads with, refuses the line)."""
+
+    def walk(value: Any, loc: tuple[int | str, ...]) -> Iterator[Finding]:
+        if isinstance(value, _Pairs):
+            for key in dict.fromkeys(value.repeated):
+                yield Finding("duplicate-key", format_path((*loc, key)),
+                       f"key {key!r} is given more than once in this object; keep one (JSON "
+                       "readers disagree on which value counts)")
+            for key, item in value.items():
+                yield from walk(item, (*loc, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from walk(item, (*loc, i))
+
+    yield from walk(parsed, ())
+
+
+def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as u:
+        hint = " (it looks UTF-16 encoded, as some Windows tools save)" \
+            if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:8] else ""
+        return ("invalid-utf8", "",
+                f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8{hint}; save the file "
+                "as UTF-8")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return Finding("invalid-json", "", "the line starts with a byte-order mark (U+FEFF); save the "
+                "file as UTF-8 without BOM")
+    where = f"{e.msg} at column {e.colno}"
+    if "surrogate" in e.msg:
+        return Finding("lone-surrogate", "",
+                f"{where}: a lone UTF-16 surrogate escape cannot be stored as UTF-8; write the "
+                "character itself")
+    return Finding("invalid-json", "", f"{where}; each line must be one complete JSON object")
+
+
+def _structure_findings(error: ValidationError) -> Iterator[Finding]:
+    for err in error.errors(include_url=False):
+        loc = err["loc"]
+        path = format_path(loc)
+        kind = err["type"]
+        field = next((p for p in reversed(loc) if isinstance(p, str)), "")
+        if kind == "missing":
+            yield Finding("missing-field", path, f"required field {field!r} is missing")
+        elif kind == "extra_forbidden":
+            allowed = _fields_at(loc[:-1])
+            close = difflib.get_close_matches(field, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else \
+                f"; allowed here: {', '.join(allowed)}"
+            yield Finding("unknown-field", path, f"unknown field {field!r}{hint}")
+        elif kind in ("literal_error", "enum"):
+            code = "invalid-label" if field in _LABEL_FIELDS else "invalid-value"
+            yield Finding(code, path, f"{_show(err['input'])} is not allowed: {err['msg'].lower()}")
+        elif kind == "string_pattern_mismatch":
+            code = "invalid-name" if field in mirror.NAME_FIELDS or isinstance(loc[-1], int) \
+                else "invalid-value"
+            yield Finding(code, path, f"{_show(err['input'])} does not match the pattern "
+                   f"{err.get('ctx', {}).get('pattern')}")
+        elif kind.endswith("_type") or kind in ("model_attributes_type", "dict_type",
+                                                 "list_type", "none_required"):
+            got = "null" if err["input"] is None else f"{_json_type(err['input'])} {_show(err['input'])}"
+            yield Finding("wrong-type", path, f"{err['msg'].lower()}, got {got}")
+        else:
+            yield Finding("invalid-value", path, f"{_show(err['input'])}: {err['msg']}")
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    """`('attributions', 1, 'content', 'end')` -> `attributions[1].content.end`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names allowed at `loc`, found by walking the models."""
+    model: type[BaseModel] = Record
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return []
+        model = model_of(info.annotation) or model
+    return list(model.model_fields)
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+            dict: "object", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _show(value: Any, width: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."

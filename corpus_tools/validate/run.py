@@ -1,0 +1,237 @@
+"""The validation run: files cut into chunks of whole lines, checked in order (in parallel with
+`jobs`), and the checks across lines and files.
+
+Files are streamed: each line is checked on its own (`corpus_tools.validate.lines`), and only
+what the cross-line checks need is kept: for each document a hash of its text and where it was
+first seen, the set of (doc_id, annotator) pairs, and, when asked, where each line is (the
+document index that merge and agreement read documents through). Memory therefore grows with the
+number of documents, not with the size of the files.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.files import chunk_ranges, display, input_files
+from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
+from corpus_tools.validate.lines import LineKey, check_line
+from corpus_tools.validate.rules import Finding
+
+CHUNK_BYTES = 4 << 20
+"""Files are checked in chunks of about this size (cut at line ends), in order; with `jobs` > 1
+the chunks are checked in parallel and their results consumed in file order."""
+
+
+@dataclass
+class Chunk:
+    """A run of whole lines of one file: bytes `[start, end)`, checked as a unit."""
+
+    path: Path
+    start: int
+    end: int
+
+
+@dataclass
+class ChunkResult:
+    """The per-line results of a chunk; `lines` holds only lines with findings or a key."""
+
+    lines: list[tuple[int, int, int, list[Finding], LineKey | None]]
+    """`(line index within the chunk, byte offset in the file, length in bytes, findings, key)`."""
+    count: int
+    """How many lines the chunk has."""
+    error: str | None = None
+    """Why the file could not be read, if it could not."""
+
+
+@dataclass
+class Run:
+    """A validation's outcome: the report and, when asked for, the document index."""
+
+    files: list[Path]
+    report: Report
+    locations: dict[str, list[tuple[int, int, int]]] | None = field(default=None)
+    """`doc_id -> [(file number, byte offset, length), ...]` of every record line, in file order
+    (None unless `run(..., index=True)`)."""
+
+
+def check_files(paths: Iterable[Path | str], *, ignore: Iterable[str] = (), max_problems: int | None = None,
+        strict: bool = False, jobs: int = 1, index: bool = False) -> Run:
+    """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
+    also note where every record line is, so that nothing reads the files again to find them."""
+    ignore = frozenset(ignore)
+    unknown = sorted(ignore - CATALOGUE.keys())
+    if unknown:
+        raise CorpusToolsError(f"unknown problem code(s) for --ignore: {', '.join(unknown)}")
+    jobs = usable_jobs(jobs)
+    if max_problems is not None and max_problems < 0:
+        raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
+    paths = [Path(p) for p in paths]
+    files = input_files(paths)
+    if not files:
+        # A mistyped folder must not pass CI as "valid: 0 file(s)".
+        raise CorpusToolsError(f"no *.jsonl file found in {', '.join(map(display, paths))}")
+    builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
+    builder.files = len(files)
+    corpus = CorpusChecks(shown=builder.shown)
+    locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
+    numbers = {path: n for n, path in enumerate(files)}
+    chunks = _chunks(files)
+    with _mapper(jobs) as mapper:
+        line_base: dict[Path, int] = {}
+        for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
+            name, base = display(chunk.path), line_base.get(chunk.path, 0)
+            line_base[chunk.path] = base + result.count
+            for index_in_chunk, byte_offset, length, findings, key in result.lines:
+                number = base + index_in_chunk + 1
+                if key is not None:
+                    builder.records += 1
+                    findings = [*findings, *corpus.add(key, chunk.path, number, byte_offset)]
+                    if locations is not None:
+                        locations.setdefault(key.doc_id, []).append((numbers[chunk.path], byte_offset, length))
+                for code, path, message in findings:
+                    builder.add(make_problem(code, name, number, path or None, message))
+            if result.error is not None:
+                where = f" after line {base + result.count}" if base + result.count else ""
+                builder.add(make_problem("unreadable-file", name,
+                                         (base + result.count) or None, None,
+                                         f"cannot read the file{where}: {result.error}"))
+    return Run(files, builder.build(strict=strict), locations)
+
+
+def _chunks(files: list[Path]) -> list[Chunk]:
+    """Cut each file into chunks of whole lines of about `CHUNK_BYTES`."""
+    chunks = []
+    for path in files:
+        try:
+            ranges = chunk_ranges(path, CHUNK_BYTES)
+        except OSError:
+            ranges = [(0, -1)]  # _check_chunk reports it
+        chunks += [Chunk(path, start, end) for start, end in ranges]
+    return chunks
+
+
+def _check_chunk(chunk: Chunk) -> ChunkResult:
+    lines: list[tuple[int, int, int, list[Finding], LineKey | None]] = []
+    index = -1
+    try:
+        with open(chunk.path, "rb") as f:
+            f.seek(chunk.start)
+            data = f.read(chunk.end - chunk.start) if chunk.end >= 0 else f.read()
+    except OSError as e:
+        return ChunkResult(lines, 0, e.strerror or str(e))
+    offset = chunk.start
+    # BytesIO splits at \n only, as editors number lines (a lone \r does not end a line).
+    for index, line in enumerate(io.BytesIO(data)):
+        findings, key = check_line(line.rstrip(b"\r\n"))
+        if findings or key is not None:
+            lines.append((index, offset, len(line), findings, key))
+        offset += len(line)
+    return ChunkResult(lines, index + 1)
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def usable_jobs(jobs: int) -> int:
+    """`jobs` capped at the CPU count: more processes than CPUs only cost memory (a typo such
+    as `-j 100000` would fork until the machine ran out).
+
+    Raises:
+        CorpusToolsError: when `jobs` is less than 1.
+    """
+    if jobs < 1:
+        raise CorpusToolsError(f"--jobs must be at least 1, not {jobs}")
+    return min(jobs, cpu_count())
+
+
+@contextmanager
+def _mapper(jobs: int) -> Iterator[Callable[..., Iterator[Any]]]:
+    """`map` for one job; an ordered, lazily consumed process pool map for several."""
+    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield map
+        return
+    # fork: workers share this process's str hash seed, so LineKey.text_hash agrees across them.
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals) as pool:
+        yield lambda func, items: pool.imap(func, items, chunksize=1)
+
+
+def _worker_signals() -> None:
+    # The parent handles Ctrl-C and SIGTERM and stops the pool; a worker just ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class CorpusChecks:
+    """The checks across lines and files: one line per (doc_id, annotator), no text drift."""
+
+    def __init__(self, shown: Callable[[str], bool] = lambda code: True) -> None:
+        self.pairs: dict[tuple[str, str], tuple[Path, int]] = {}
+        self.texts: dict[str, tuple[LineKey, Path, int, int]] = {}
+        # Whether a problem of a code will be listed; if not, its message is not worth the
+        # disk reads that text drift's first-difference detail costs.
+        self.shown = shown
+
+    def add(self, key: LineKey, file: Path, line: int, byte_offset: int) -> list[Finding]:
+        findings: list[Finding] = []
+        pair = (key.doc_id, key.annotator)
+        if pair in self.pairs:
+            f0, l0 = self.pairs[pair]
+            findings.append(("duplicate-record", "annotator",
+                             f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
+                             f"{display(f0)}:{l0}; keep one line per document and annotator"))
+        else:
+            self.pairs[pair] = (file, line)
+        first = self.texts.get(key.doc_id)
+        if first is None:
+            self.texts[key.doc_id] = (key, file, line, byte_offset)
+        elif (first[0].text_hash, first[0].text_len) != (key.text_hash, key.text_len):
+            here = byte_offset if self.shown("text-drift") else None
+            findings.append(("text-drift", "text", _drift_message(key, first, file, here)))
+        return findings
+
+
+def _drift_message(key: LineKey, first: tuple[LineKey, Path, int, int], file: Path,
+                   byte_offset: int | None) -> str:
+    """The text-drift message; with the line's byte offset, it names the first difference."""
+    first_key, f0, l0, first_offset = first
+    where = f"{display(f0)}:{l0}"
+    detail = f"lengths {key.text_len} here and {first_key.text_len} there"
+    # Only hashes are kept in memory; read both texts back to say where they differ.
+    there = here = None
+    if byte_offset is not None:
+        there, here = _read_text(f0, first_offset), _read_text(file, byte_offset)
+    if there is not None and here is not None:
+        i = next((i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
+                 min(len(here), len(there)))
+        detail += (f"; first difference at code point {i}: here {here[i:i + 20]!r}, "
+                   f"there {there[i:i + 20]!r}")
+    return (f"the text of doc_id {key.doc_id!r} differs from the one at {where} ({detail}); "
+            "every record of a document must carry the same text")
+
+
+def _read_text(path: Path, byte_offset: int) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            f.seek(byte_offset)
+            text = orjson.loads(f.readline()).get("text")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return None
+    return text if isinstance(text, str) else None
+
+
