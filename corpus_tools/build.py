@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from corpus_tools.errors import CorpusToolsError, InvalidInputError
+from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import display, read_text
 from corpus_tools.problems import Report
 
@@ -248,7 +248,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
     from corpus_tools.merge import merge
     from corpus_tools.publish import CardMetadata, publish
     from corpus_tools.split import split
-    from corpus_tools.validate import validate
+    from corpus_tools.validate import Validated, require_valid
 
     def step(name: str, done: int) -> None:
         if progress is not None:
@@ -256,22 +256,23 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
 
     check_config(config)
 
+    # The annotations are validated once; every later step takes the handle (files, report and
+    # document index) instead of validating or indexing them again. Gold and the split files are
+    # written by the toolkit from validated input, valid by construction.
     step("validate", 0)
-    report = validate(config.annotations)
-    if not report.valid:
-        raise InvalidInputError(report)
+    annotations = require_valid(config.annotations)
     step("validate", 1)
 
     step("merge", 0)
     decisions = config.decisions if config.decisions is not None and config.decisions.exists() else None
     merged: MergeResult = merge(
-        config.annotations, output=config.gold, conflicts=config.conflicts, decisions=decisions,
+        annotations, output=config.gold, conflicts=config.conflicts, decisions=decisions,
         match=config.match, overlap=config.overlap, min_votes=config.min_votes)
     step("merge", 1)
 
     step("split", 0)
-    splitted: SplitResult = split([config.gold], output=config.split_dir, ratios=config.ratios,
-                                  seed=config.seed, group_by=config.group_by)
+    splitted: SplitResult = split(Validated.trusted([config.gold]), output=config.split_dir,
+                                  ratios=config.ratios, seed=config.seed, group_by=config.group_by)
     step("split", 1)
 
     defaults = CardMetadata()
@@ -281,9 +282,8 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         homepage=config.homepage, citation=config.citation, repo_id=config.repo_id,
         annotations_creators=tuple(config.annotations_creators or defaults.annotations_creators),
         annotation_process=config.annotation_process)
-    # The inputs were validated above and gold and splits are written by the toolkit itself.
     published: PublishResult = publish(config.split_dir, output=config.output,
-                                       annotators=config.annotations, metadata=metadata,
+                                       annotators=annotations, metadata=metadata,
                                        validate=False, progress=progress)
-    return BuildResult(config=config, validation=report, merge=merged, split=splitted,
+    return BuildResult(config=config, validation=annotations.report, merge=merged, split=splitted,
                        publish=published, decisions_applied=decisions is not None)

@@ -665,16 +665,16 @@ def _unfs(text: str) -> Path:
 class _Journal:
     moves: list[_Move]
 
-    def paths(self) -> list[Path]:
-        return sorted({_journal_path(m.target) for m in self.moves})
-
     def write(self) -> list[Path]:
         """Write the journal beside every target (each atomically); return their paths."""
-        journals = self.paths()
+        targets = {_journal_path(m.target): m.target for m in self.moves}
+        journals = sorted(targets)
         data = orjson.dumps({"pid": os.getpid(), "moves": [m.to_json() for m in self.moves],
                              "journals": [_fs(j) for j in journals]})
         for path in journals:
-            temp = _temp_name(path, _TMP_SUFFIX)
+            # Named after the target, so that a run killed while writing it leaves a temporary
+            # file the next run recognises and removes (`_clean_leftovers`).
+            temp = _temp_name(targets[path], ".journal" + _TMP_SUFFIX)
             temp.write_bytes(data)
             _fsync_file(temp)
             os.replace(temp, path)

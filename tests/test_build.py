@@ -6,10 +6,11 @@ from pathlib import Path
 
 import datasets
 import pytest
-from publish_helpers import SETTINGS, as_model, card_yaml, decode, project, spans
 
 from corpus_tools.build import BuildConfig, build, load_config
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
+
+from publish_helpers import SETTINGS, as_model, card_yaml, decode, project, spans
 
 
 def test_load_config_resolves_paths_against_the_file(tmp_path):
@@ -131,3 +132,22 @@ def test_settings_are_checked_before_anything_is_written(tmp_path, change, messa
         build(config.model_copy(update=updates))
     assert not (tmp_path / "p" / "out").exists()
     assert not (tmp_path / "p" / "annotations" / "gold.jsonl").exists()
+
+
+def test_build_reads_each_input_once_to_validate_it(tmp_path, monkeypatch):
+    from corpus_tools.validate import run as validate_run
+
+    checked: list[Path] = []
+    real = validate_run._check_chunk
+
+    def counting(chunk):
+        checked.append(chunk.path)
+        return real(chunk)
+
+    monkeypatch.setattr(validate_run, "_check_chunk", counting)
+    config = load_config(project(tmp_path / "p"))
+    build(config)
+    annotation_files = sorted((tmp_path / "p" / "annotations").glob("*.jsonl"))
+    # Each annotator file once (one chunk each: they are small); gold and the split files,
+    # written by the toolkit from validated input, never.
+    assert sorted(checked) == annotation_files

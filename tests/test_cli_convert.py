@@ -2,11 +2,11 @@
 
 import json
 
-from convert_helpers import DATA
 from typer.testing import CliRunner
 
 from corpus_tools.cli import app
 
+from convert_helpers import DATA
 from factory import record, write_jsonl
 
 runner = CliRunner()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_agreement import files  # noqa: F401  (the three-annotator fixture)
-from test_merge import decide, read, three_annotators
 from typer.testing import CliRunner
 
 from corpus_tools.agreement import agreement
 from corpus_tools.cli import app
 
+from agreement_helpers import agreement_files
 from factory import record, write_jsonl
+from merge_helpers import decide, read, three_annotators
 
 runner = CliRunner()
 
@@ -75,7 +75,8 @@ def test_merge_usage_errors_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no such file or folder" in result.stderr
 
 
-def test_agreement_formats(files: Path) -> None:  # noqa: F811
+def test_agreement_formats(tmp_path: Path) -> None:
+    files = agreement_files(tmp_path)
     library = agreement([files])
     result = runner.invoke(app, ["agreement", str(files), "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -88,7 +89,8 @@ def test_agreement_formats(files: Path) -> None:  # noqa: F811
     assert result.stdout == library.to_text() + "\n"
 
 
-def test_agreement_min_f1_gates(files: Path) -> None:  # noqa: F811
+def test_agreement_min_f1_gates(tmp_path: Path) -> None:
+    files = agreement_files(tmp_path)
     # Strict span F1 means: questions 1/3, attributions 1.0, stances 0.567.
     result = runner.invoke(app, ["agreement", str(files), "--min-f1", "0.3"])
     assert result.exit_code == 0, result.output

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import datasets
-from publish_helpers import annotator_files, card_yaml, gold_corpus, make_split_dir, project
 from typer.testing import CliRunner
 
 from corpus_tools.cli import app
+
+from publish_helpers import annotator_files, card_yaml, gold_corpus, make_split_dir, project
 
 runner = CliRunner()
 

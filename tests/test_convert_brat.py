@@ -1,11 +1,11 @@
 """brat: CR LF counted as one, discontinuous spans, attributes, notes; round trips."""
 
 import pytest
-from convert_helpers import DATA, assert_records_validate, by_key, only, tricky_records
 
 from corpus_tools.convert import export_config, export_records, import_records
 from corpus_tools.errors import CorpusToolsError
 
+from convert_helpers import DATA, assert_records_validate, by_key, only, tricky_records
 from factory import record, write_jsonl
 
 BRAT = DATA / "brat"

@@ -1,8 +1,8 @@
 """doccano: UTF-16 offsets, both line shapes, relations, a span past the end."""
 
-from convert_helpers import DATA, assert_records_validate, by_key, only
-
 from corpus_tools.convert import import_records
+
+from convert_helpers import DATA, assert_records_validate, by_key, only
 
 FILE = DATA / "doccano" / "alice.jsonl"
 

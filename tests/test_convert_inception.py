@@ -2,9 +2,9 @@
 
 import json
 
-from convert_helpers import DATA, only
-
 from corpus_tools.convert import import_records
+
+from convert_helpers import DATA, only
 
 FILE = DATA / "inception" / "annotation" / "doc1.txt" / "alice.json"
 

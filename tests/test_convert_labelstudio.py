@@ -3,10 +3,10 @@
 import json
 
 import orjson
-from convert_helpers import DATA, assert_records_validate, by_key, codes, only, tricky_records
 
 from corpus_tools.convert import export_config, export_records, import_records
 
+from convert_helpers import DATA, assert_records_validate, by_key, codes, only, tricky_records
 from factory import record, write_jsonl
 
 EXPORT = DATA / "labelstudio" / "export.json"

@@ -1,8 +1,8 @@
 """Prodigy: token_end inclusive, token-indexed relations, rejected answers, tokens vs offsets."""
 
-from convert_helpers import DATA, assert_records_validate, by_key, only
-
 from corpus_tools.convert import import_records
+
+from convert_helpers import DATA, assert_records_validate, by_key, only
 
 FILE = DATA / "prodigy" / "stance.jsonl"
 

@@ -1,8 +1,8 @@
 """SemEval-2020 Task 11 (PTC): techniques mapped through a TOML label map; a span past the end."""
 
-from convert_helpers import DATA, assert_records_validate, codes, only
-
 from corpus_tools.convert import import_records
+
+from convert_helpers import DATA, assert_records_validate, codes, only
 
 MAP = DATA / "ptc-label-map.toml"
 

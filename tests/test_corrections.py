@@ -8,18 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_merge import (
-    QUESTION,
-    REPORT,
-    assert_nothing_lost,
-    corpus,
-    decide,
-    read,
-    report,
-    run,
-    stance,
-    three_annotators,
-)
 from typer.testing import CliRunner
 
 from corpus_tools import validate
@@ -28,30 +16,23 @@ from corpus_tools.errors import CorpusToolsError
 from corpus_tools.merge import merge
 
 from factory import TEXT, record, span, write_jsonl
-
-GERASIMOV = "The active phase is nearly over."
-
-
-def at(needle: str) -> str:
-    """A reference to the gold attribution whose content is `needle`, as corrections write it."""
-    s = span(TEXT, needle)
-    return f"@{s['start']}-{s['end']}"
-
-
-def match(needle: str) -> dict[str, int]:
-    s = span(TEXT, needle)
-    return {"start": s["start"], "end": s["end"]}
-
-
-def correction(layer: str, match: dict[str, int] | None, decision: dict[str, Any], doc_id: str = "doc1",
-               **extra: Any) -> dict[str, Any]:
-    return {"kind": "correction", "doc_id": doc_id, "layer": layer, "match": match, "decision": decision,
-            "adjudicator": "alice", "reason": "S2", **extra}
-
-
-def item(it: dict[str, Any]) -> dict[str, Any]:
-    """An annotator's item as an adjudicator writes it (no id)."""
-    return {k: v for k, v in it.items() if k != "id"}
+from merge_helpers import (
+    GERASIMOV,
+    QUESTION,
+    REPORT,
+    assert_nothing_lost,
+    at,
+    corpus,
+    correction,
+    decide,
+    item,
+    match,
+    read,
+    report,
+    run,
+    stance,
+    three_annotators,
+)
 
 
 def merged_with(tmp_path: Path, lines: list[dict[str, Any]], **kwargs: Any):

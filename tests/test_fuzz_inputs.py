@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_corrections import correction, item, match
-from test_merge import decide, read, three_annotators
 
 from corpus_tools.build import load_config
 from corpus_tools.errors import CorpusToolsError
@@ -29,6 +27,7 @@ from corpus_tools.split import load_manifest, split
 
 from factory import record, write_jsonl
 from fuzzing import FUZZ, VALUES, assert_clean_exit, mutated, run
+from merge_helpers import correction, decide, item, match, read, three_annotators
 
 pytestmark = pytest.mark.fuzz
 

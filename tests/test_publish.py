@@ -9,6 +9,15 @@ from typing import Any
 import datasets
 import pyarrow.parquet as pq
 import pytest
+
+from corpus_tools import publish as publish_module
+from corpus_tools.errors import CorpusToolsError, InvalidInputError
+from corpus_tools.layers import LAYERS, Record
+from corpus_tools.publish import CardMetadata, publish
+from corpus_tools.publish import features as feats
+from corpus_tools.publish import parquet as publish_parquet
+
+from factory import record
 from publish_helpers import (
     ISIS_RIGHTS,
     annotator_files,
@@ -19,15 +28,6 @@ from publish_helpers import (
     make_split_dir,
     spans,
 )
-
-from corpus_tools import publish as publish_module
-from corpus_tools.errors import CorpusToolsError, InvalidInputError
-from corpus_tools.layers import LAYERS, Record
-from corpus_tools.publish import CardMetadata, publish
-from corpus_tools.publish import features as feats
-from corpus_tools.publish import parquet as publish_parquet
-
-from factory import record
 
 
 def load(folder: Path, cache: Path, config: str | None = None) -> Any:

@@ -21,9 +21,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from publish_helpers import gold_corpus, make_split_dir
-from test_fastpath import mutated_lines
-from test_merge import three_annotators
 
 from corpus_tools import files
 from corpus_tools.convert import export_records
@@ -38,6 +35,9 @@ from corpus_tools.validate.lines import check_line
 
 from factory import TEXT, record, span, write_jsonl
 from fuzzing import run
+from merge_helpers import three_annotators
+from publish_helpers import gold_corpus, make_split_dir
+from strategies import mutated_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 

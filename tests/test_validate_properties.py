@@ -11,59 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import corpus_tools
-from corpus_tools.layers import LAYERS
 
-WORD = st.text(alphabet=st.sampled_from("abcdeé—😀 ?\"'"), min_size=1, max_size=8)
-
-
-@st.composite
-def spans(draw: Any, text: str, lo: int = 0, hi: int | None = None) -> dict[str, Any]:
-    hi = len(text) if hi is None else hi
-    start = draw(st.integers(lo, hi - 1))
-    end = draw(st.integers(start + 1, hi))
-    if draw(st.integers(0, 9)):  # mostly trimmed, as annotators are asked to; sometimes not
-        while end - start > 1 and text[start].isspace():
-            start += 1
-        while end - start > 1 and text[end - 1].isspace():
-            end -= 1
-    return {"start": start, "end": end, "text": text[start:end]}
-
-
-@st.composite
-def records(draw: Any, doc_id: str) -> dict[str, Any]:
-    """A valid record: spans anywhere, some answers, nested attributions, gold `annotators`."""
-    text = draw(st.lists(WORD, min_size=1, max_size=20).map(" ".join))
-    label = {name: st.sampled_from(layer.names) for name, layer in LAYERS.items()}
-    gold = draw(st.booleans())
-    voters = st.lists(st.sampled_from(["ann-a", "b.2", "C_3"]), min_size=1, max_size=3, unique=True)
-
-    def item(prefix: str, i: int) -> dict[str, Any]:
-        return {"id": f"{prefix}{i}", **({"annotators": draw(voters)} if gold else {})}
-
-    questions = []
-    for i in range(draw(st.integers(0, 3))):
-        q = {**item("q", i), **draw(spans(text)), "kind": draw(label["rhetorical_questions"])}
-        if q["kind"] == "hypophora" and draw(st.booleans()):
-            q["answer"] = draw(spans(text))
-        questions.append(q)
-    attributions: list[dict[str, Any]] = []
-    for i in range(draw(st.integers(0, 3))):
-        parent = draw(st.none() | st.sampled_from(attributions)) if attributions else None
-        lo, hi = (parent["content"]["start"], parent["content"]["end"]) if parent else (0, len(text))
-        attributions.append({**item("t", i), "type": draw(label["attributions"]),
-                             "source": draw(st.none() | spans(text, lo, hi)),
-                             "cue": draw(st.none() | spans(text, lo, hi)),
-                             "content": draw(spans(text, lo, hi)),
-                             "nested_in": parent["id"] if parent else None})
-    holders = ["author"] + [a["id"] for a in attributions]
-    stances = [{**item("s", i), **draw(spans(text)), "target": "x",
-                "polarity": draw(label["stances"]), "holder": draw(st.sampled_from(holders))}
-               for i in range(draw(st.integers(0, 3)))]
-    meta = draw(st.fixed_dictionaries({}, optional={
-        "title": st.text(max_size=5), "published": st.sampled_from(["2017", "2017-11", "2017-11-26"]),
-        "language": st.sampled_from(["en", "de"])}))
-    return {"doc_id": doc_id, "annotator": "gen", "text": text, "meta": meta,
-            "rhetorical_questions": questions, "attributions": attributions, "stances": stances}
+from strategies import records
 
 
 def _corrupt(rec: dict[str, Any], how: int) -> str:

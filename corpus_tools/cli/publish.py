@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from corpus_tools.cli.app import app, err, handle_errors, jobs_option, out
 from corpus_tools.cli.merge import render_merge
@@ -96,6 +94,9 @@ def render_publish(result: Any) -> str:
 @contextlib.contextmanager
 def _progress() -> Iterator[Any]:
     """A rich progress display on stderr, fed by the library's `progress(step, done, total)`."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     console = Console(stderr=True)
     display = Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                        TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)

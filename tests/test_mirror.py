@@ -1,0 +1,223 @@
+"""The schema's msgspec mirror, and the validator's fast path built on it.
+
+The fast path may only ever say "clean" for a line on which the models and the rules find
+nothing; `check_line` then returns exactly what `check_line_fully` returns. These tests feed both
+generated valid records and the same records broken at a random place in a random way. The
+mirror must refuse to build from a model whose constraints it cannot copy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WrapValidator,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+import corpus_tools
+from corpus_tools.layers import Record
+from corpus_tools.schema import NAME_PATTERN, Span
+from corpus_tools.validate import lines as validate
+from corpus_tools.validate import mirror as fastpath
+from corpus_tools.validate import run as validate_run
+
+from factory import record, write_jsonl
+from strategies import mutated_lines, records
+
+INVALID = Path(__file__).parent / "data" / "invalid"
+
+
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_lines())
+def test_fast_path_agrees_with_the_reference(raw: bytes):
+    assert validate.check_line(raw) == validate.check_line_fully(raw)
+
+
+def _clean(raw: bytes) -> bool:
+    rec = fastpath.decode(raw)
+    return rec is not None and fastpath.is_clean(rec) and not fastpath.may_repeat_a_key(raw, rec)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(records("d0", clean=True), min_size=3, max_size=3),
+       st.lists(records("d0") | mutated_lines().map(json.loads), min_size=3, max_size=5),
+       st.booleans())
+def test_clean_means_no_findings(clean: list[Any], others: list[Any], ascii_only: bool):
+    # Both ways: the fast path calls a line clean exactly when the reference finds nothing,
+    # so it neither lets a problem through nor sends clean lines the slow way. Each example
+    # has lines that reach the clean branch (generated to break no rule) and lines that may not.
+    lines = [json.dumps(rec, ensure_ascii=ascii_only).encode() for rec in clean + others]
+    verdicts = [(_clean(raw), validate.check_line_fully(raw)[0] == []) for raw in lines]
+    assert all(fast == reference for fast, reference in verdicts), verdicts
+    assert all(fast for fast, _ in verdicts[:3])
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"doc_id": "d", "doc_id": "d", "annotator": "a", "text": "x"}',
+    b'{"doc_id": "d", "annotator": "a", "text": "a:b", "text": "a:b"}',
+    b'{"doc_id": "d", "annotator": "a", "text": "x", "meta": {"title": "t", "title": "t"}}',
+    b'{"doc_id": "d", "annotator": "a", "text": "abc", "stances": [{"id": "s1", "start": 0, "end": 3, '
+    b'"text": "abc", "target": "x", "polarity": "favor", "holder": "author", "holder": "author"}]}',
+])
+def test_a_repeated_key_is_never_clean(raw: bytes):
+    assert not _clean(raw)
+    assert "duplicate-key" in {f.code for f in validate.check_line_fully(raw)[0]}
+
+
+def test_an_escaped_colon_takes_the_slow_path_and_is_judged_there():
+    raw = b'{"doc_id": "d", "annotator": "a", "text": "a\\u003ab"}'
+    assert not _clean(raw)  # the colon count cannot be trusted
+    assert validate.check_line(raw) == validate.check_line_fully(raw) == ([], validate.check_line(raw)[1])
+
+
+# -- the mirror refuses what it cannot copy ----------------------------------------------------
+
+
+def _copy(model: type[BaseModel], **fields: Any) -> type[BaseModel]:
+    """A copy of a model with some fields redefined."""
+    return create_model(f"Copy{model.__name__}", __base__=model, **fields)
+
+
+@pytest.mark.parametrize("field", [
+    (Annotated[str, AfterValidator(lambda v: v)], ...),
+    (Annotated[str, BeforeValidator(lambda v: v)], ...),
+    (Annotated[str, PlainValidator(lambda v: v)], ...),
+    (Annotated[str, WrapValidator(lambda v, h: h(v))], ...),
+])
+def test_the_mirror_refuses_a_validator_it_cannot_copy(field: Any):
+    with pytest.raises(fastpath.MirrorError, match="cannot copy"):
+        fastpath.struct_for(_copy(Span, text=field))
+
+
+def test_the_mirror_refuses_model_and_field_validators():
+    class Checked(Span):
+        @model_validator(mode="after")
+        def _check(self) -> Checked:
+            return self
+
+    class Fielded(Span):
+        @field_validator("text")
+        @classmethod
+        def _check(cls, v: str) -> str:
+            return v
+
+    for model in (Checked, Fielded):
+        with pytest.raises(fastpath.MirrorError, match="validators"):
+            fastpath.struct_for(model)
+
+
+@pytest.mark.parametrize(("field", "bad"), [
+    ((Annotated[str, Field(max_length=3)], ...), "abcd"),
+    ((Annotated[int, Field(ge=5)], ...), 4),
+    ((Annotated[int, Field(gt=5)], ...), 5),
+    ((Annotated[int, Field(le=5)], ...), 6),
+    ((Annotated[int, Field(lt=5)], ...), 5),
+    ((Annotated[int, Field(multiple_of=2)], ...), 3),
+    ((Annotated[str, Field(min_length=2)], ...), "a"),
+    ((Annotated[str, Field(pattern=r"^x+$")], ...), "xy"),
+])
+def test_the_mirror_copies_the_constraints_it_supports(field: Any, bad: Any):
+    model = _copy(Span, text=field) if isinstance(bad, str) else _copy(Span, start=field)
+    struct = fastpath.struct_for(model)
+    good = {"start": 0, "end": 1, "text": "x"}
+    line = {**good, ("text" if isinstance(bad, str) else "start"): bad}
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.json.decode(json.dumps(line).encode(), type=struct)
+    with pytest.raises(ValidationError):
+        model.model_validate(line)
+
+
+def test_fast_path_accepts_a_clean_record():
+    raw = json.dumps(record()).encode()
+    rec = fastpath.decode(raw)
+    assert rec is not None and fastpath.is_clean(rec)
+
+
+def test_name_fields_are_the_fields_the_models_constrain_to_names():
+    found: set[str] = set()
+
+    def walk(model: type[BaseModel]) -> None:
+        for name, info in model.model_fields.items():
+            if NAME_PATTERN in repr(info.annotation) + repr(info.metadata):
+                found.add(name)
+            for sub in _models_in(info.annotation):
+                walk(sub)
+
+    walk(Record)
+    assert found == fastpath.NAME_FIELDS
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for a in getattr(annotation, "__args__", ()) for m in _models_in(a)]
+
+
+def test_parallel_validation_reports_the_same_as_one_process(tmp_path: Path, monkeypatch):
+    # Small chunks so that one file is cut into many, checked by two processes.
+    monkeypatch.setattr(validate_run, "CHUNK_BYTES", 2000)
+    recs = [record(doc_id=f"d{i}") for i in range(60)]
+    recs[7]["stances"][0]["polarity"] = "pro"
+    recs[41]["extra"] = 1
+    lines = [json.dumps(r) for r in recs]
+    lines.insert(20, "{broken")
+    lines.append(json.dumps(record(doc_id="d3", text=recs[3]["text"] + "!", stances=[],
+                                   rhetorical_questions=[], attributions=[])))
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    other = write_jsonl(tmp_path / "other.jsonl", [record(doc_id="d5")])
+    one = corpus_tools.validate([path, other], jobs=1)
+    two = corpus_tools.validate([path, other], jobs=2)
+    assert one == two
+    assert [(p.code, p.line) for p in one.problems] == [
+        ("invalid-label", 8), ("invalid-json", 21), ("unknown-field", 43), ("duplicate-record", 62),
+        ("text-drift", 62), ("duplicate-record", 1)]
+
+
+def _edited(edit: Any) -> bytes:
+    rec = record()
+    edit(rec)
+    return json.dumps(rec).encode()
+
+
+EDGE_CASES = {
+    "bad item id": _edited(lambda r: r["stances"][0].update(id="s 1")),
+    "bad question id": _edited(lambda r: r["rhetorical_questions"][0].update(id="-q")),
+    "bad name in annotators": _edited(lambda r: r["attributions"][0].update(annotators=["a", "b c"])),
+    "name with a final newline": _edited(lambda r: r.update(doc_id="doc\n")),
+    "bad answer span": _edited(lambda r: r["rhetorical_questions"][0]["answer"].update(end=10**6)),
+    "cue outside the text": _edited(lambda r: r["attributions"][0]["cue"].update(start=-1)),
+    "float offset": _edited(lambda r: r["stances"][0].update(start=float(r["stances"][0]["start"]))),
+    "boolean offset": _edited(lambda r: r["stances"][0].update(end=True)),
+    "empty target": _edited(lambda r: r["stances"][0].update(target="")),
+    "null text": _edited(lambda r: r.update(text=None)),
+    "date with a final newline": _edited(lambda r: r["meta"].update(published="2017\n")),
+}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [path.read_bytes().splitlines()[-1] for path in sorted(INVALID.glob("*.jsonl"))]
+    + list(EDGE_CASES.values()),
+    ids=[p.stem for p in sorted(INVALID.glob("*.jsonl"))] + list(EDGE_CASES),
+)
+def test_fast_path_agrees_on_every_kind_of_problem(raw: bytes):
+    # One line per problem code (the validator's fixtures) and per tricky value.
+    assert validate.check_line(raw) == validate.check_line_fully(raw)
