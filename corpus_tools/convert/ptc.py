@@ -10,10 +10,10 @@ templates the task gave out (`?` for the technique) are not annotations and are 
 Labels files go by many names across the corpus's versions and its scorer:
 `article<ID>.task1-SI.labels`, `.task2-TC.labels` (SemEval-2020), `.task-si.labels`,
 `.task-flc-tc.labels` (v2), `.labels-task-TC`, `.task-SI.labels`, `.task-FLC.labels` (the
-scorer's examples), the aggregated `train-task2-TC.labels`, `dev-task-TC-template.out`, and
-submissions `*.tsv`: in a folder, every file whose name holds `labels`, or ends in `.out` or
-`.tsv`, is read as a labels file; a file named directly is read as one whatever its name. Any
-other file of a folder is reported as not read.
+scorer's examples) and the aggregated `train-task2-TC.labels`: in a folder, every file whose name
+holds `labels` is read as a labels file. A file named directly is read as one whatever its name
+(a template such as `dev-task-TC-template.out`, a submission `*.tsv`). Any other file of a
+folder (a technique list, a system's submission) is reported as not read.
 
 Offsets are code points from the start of the file, a leading BOM counted as one character (so
 the article is read as UTF-8, not UTF-8-SIG). There are no relations and no annotators: the
@@ -35,7 +35,7 @@ from corpus_tools.files import display, input_files
 TOOL = "PTC"
 UNITS = ("codepoint", "utf16", "utf8")
 _ARTICLE = re.compile(r"^article(\d+)\.txt$")
-_LABELS = re.compile(r"(?i)labels|\.out$|\.tsv$")
+_LABELS = re.compile(r"(?i)labels")
 _OFFSET = re.compile(r"[0-9]+")
 TEMPLATE = "?"
 """The technique column of the task's templates (`dev-task-TC-template.out`)."""
@@ -60,7 +60,8 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
             else:
                 yield left_out(f, None, None,
                                "not read: neither an article (article<ID>.txt) nor a labels file "
-                               "(a name with `labels`, or ending in .out or .tsv)", "files not read")
+                               "(a name with `labels`); name it on the command line to read it",
+                               "files not read")
     docs: dict[str, ToolDoc] = {}
     seen: dict[str, dict[tuple[int, int, str], str]] = {}
 
