@@ -116,12 +116,18 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     """Yield one `ToolDoc` per input and annotator (accepted lines combined), in file order."""
     for path in paths:
         groups: dict[tuple[str, str], _Group] = {}
-        yield from json_records(path, lambda n, where, obj, path=path, groups=groups:
-                                _read_object(path, n, where, obj, opts, groups))
+        rest: list[ToolDoc] = []  # lines that cannot join their group, after it
+        for item in json_records(path, lambda n, where, obj, path=path, groups=groups:
+                                 _read_object(path, n, where, obj, opts, groups)):
+            if isinstance(item, ToolDoc):
+                rest.append(item)
+            else:
+                yield item
         for group in groups.values():
             if len(group.lines) > 1:
                 group.doc.where = f"lines {', '.join(map(str, group.lines))}"
             yield group.doc
+        yield from rest
 
 
 def _counts(obj: Any) -> tuple[int, int]:
@@ -143,7 +149,7 @@ def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions,
     if task.answer != "accept":
         yield left_out(path, n, f"{prefix}answer",
                        f"the answer is {task.answer!r} (by {who or 'an unnamed session'}); only "
-                       "accepted examples are imported", f"{task.answer} in Prodigy", records=1,
+                       "accepted examples are imported", f"answered {task.answer} in Prodigy", records=1,
                        spans=len(task.spans or []), relations=len(task.relations or []))
         return
     meta = task.meta or {}
@@ -195,7 +201,8 @@ def _read_spans(path: Path, n: int, prefix: str, task: Task, group: _Group) -> I
             rejected.add(offsets)
             yield left_out(path, n, where,
                            f"span [{s.start}, {s.end}) {s.label!r}: its answer is {s.answer!r}; "
-                           "only accepted spans are imported", f"span {s.answer} in Prodigy", spans=1)
+                           "only accepted spans are imported", f"spans answered {s.answer} in Prodigy",
+                           spans=1)
             continue
         if offsets in group.spans:
             yield left_out(path, n, where,
