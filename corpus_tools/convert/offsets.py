@@ -252,6 +252,24 @@ def resolve(text: str, spans: Sequence[tuple[Fragments, str | None]], units: Seq
             break  # every span fits this unit on word boundaries: no need to look further
     assert best is not None
     _, unit, checks, _ = best
+    for i, c in enumerate(checks):
+        fragments, given = spans[i]
+        if not c.ok or c.fits_words or given is not None:
+            continue
+        # A span without text that cuts a word here but sits on word boundaries in another of
+        # the tool's units: the document fits no one unit, and no guess is made.
+        for name in units:
+            other = check_span(text, maps.get(name) or OffsetMap(text, UNITS[name]), fragments, None)
+            if name != unit.name and other.ok and other.fits_words and (other.start, other.end) != (c.start, c.end):
+                assert c.start is not None and c.end is not None and other.start is not None
+                assert other.end is not None
+                checks[i] = SpanCheck(reason=(
+                    f"counted in {unit.description}, as the document's other spans fit best, it "
+                    f"covers {_clip(text[c.start:c.end])}, which cuts a word or starts or ends with "
+                    f"a space; counted in {UNITS[name].description} it covers "
+                    f"{_clip(text[other.start:other.end])}: no offset unit fits every span of "
+                    "this document"))
+                break
     hints: dict[int, str] = {}
     for i, c in enumerate(checks):
         if c.ok:
