@@ -181,8 +181,9 @@ def _parse(path: Path, lines: list[str], doc: ToolDoc) -> Iterator[Read]:
         elif target in others:
             # An attribute or note on a relation or event: our relations carry no fields.
             yield left_out(path, n, ann_id,
-                           f"the {kind} {', '.join(fields) or ''} of {others[target]} {target} is "
-                           "not imported; only spans (T lines) carry fields",
+                           f"{ann_id}, a{'n' if kind[0] in 'aeiou' else ''} {kind} of the "
+                           f"{others[target]} {target}, is not imported; only spans (T lines) carry "
+                           "fields",
                            f"brat {kind}s of relations and events")
         else:
             doc.problems.append(file_problem(
