@@ -79,5 +79,5 @@ def test_a_relation_is_reversed_with_a_table_in_json_and_toml(tmp_path):
 def test_a_label_map_of_the_wrong_shape_is_refused_with_its_name(tmp_path, content):
     path = tmp_path / "map.toml"
     path.write_text(content)
-    with pytest.raises(CorpusToolsError, match="map.toml"):
+    with pytest.raises(CorpusToolsError, match=r"map\.toml"):
         load_label_map(path)
