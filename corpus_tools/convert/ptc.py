@@ -65,7 +65,7 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     docs: dict[str, ToolDoc] = {}
     seen: dict[str, dict[tuple[int, int, str], str]] = {}
 
-    def doc_of(article: str, lf: Path, n: int | None) -> ToolDoc:
+    def doc_of(article: str, lf: Path) -> ToolDoc:
         if article in docs:
             return docs[article]
         try:
@@ -116,7 +116,7 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
                 yield left_out(lf, n, None, "a template line (technique `?`) is not an annotation",
                                "template lines (technique ?)", spans=1)
                 continue
-            doc = doc_of(article, lf, n)
+            doc = doc_of(article, lf)
             key = (start, end, label)
             if key in seen.get(article, {}):
                 yield left_out(lf, n, None,
@@ -130,7 +130,7 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
                                       where=where, line=n, file=display(lf)))
     for article, files in own_files.items():
         if article in articles and article not in docs:
-            doc_of(article, files[0], None)  # its own labels file is empty: no spans
+            doc_of(article, files[0])  # its own labels file is empty: no spans
     for article, path in articles.items():
         if article not in docs:
             yield left_out(path, None, None, f"not read: no labels file given has a line for "
