@@ -77,4 +77,5 @@ def test_a_pretty_printed_export_is_read(tmp_path):
     assert (att["source"]["text"], att["cue"]["text"], att["content"]["text"]) == (
         "Ministerin Schäfer", "sagte", "Wir sind fertig.")
     assert rec["rhetorical_questions"][0]["kind"] == "echo"
+    assert "\r\n" in rec["text"] and result.problems == []  # the file's own CR LF line ends too
     assert_records_validate(result.records, tmp_path)
