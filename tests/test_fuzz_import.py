@@ -37,8 +37,10 @@ LABELSTUDIO = _load(DATA / "labelstudio" / "export.json")
 for _task in LABELSTUDIO:  # without the broken region, the export imports cleanly
     for _ann in _task["annotations"]:
         _ann["result"] = [r for r in _ann["result"] if r.get("id") != "broken"]
+LABELSTUDIO[0]["data"]["meta"] = {"title": "Who pays", "language": "en"}
 DOCCANO = [json.loads(line) for line in (DATA / "doccano" / "alice.jsonl").read_text(encoding="utf-8").splitlines()][:1]
 PRODIGY = [json.loads(line) for line in (DATA / "prodigy" / "stance.jsonl").read_text(encoding="utf-8").splitlines()][:2]
+PRODIGY[0].setdefault("meta", {})["lang"] = "en"
 INCEPTION = _load(DATA / "inception" / "annotation" / "doc1.txt" / "alice.json")
 INCEPTION["%FEATURE_STRUCTURES"] = [fs for fs in INCEPTION["%FEATURE_STRUCTURES"] if fs["%ID"] != 7]
 LABEL_MAP = {

@@ -446,7 +446,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
         meta["language"] = given
     else:
         meta["language"] = language
-        if given is not None and given not in _NO_LANGUAGE:
+        if given is not None and not (isinstance(given, str) and given in _NO_LANGUAGE):
             report("import-skipped", doc.where, None,
                    f"the export's language {given!r} is not a BCP 47 language tag (such as en, "
                    f"de, zh-Hant); the record's language is {language!r} (set it with --language)")
