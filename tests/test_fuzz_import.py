@@ -38,7 +38,13 @@ for _task in LABELSTUDIO:  # without the broken region, the export imports clean
     for _ann in _task["annotations"]:
         _ann["result"] = [r for r in _ann["result"] if r.get("id") != "broken"]
 LABELSTUDIO[0]["data"]["meta"] = {"title": "Who pays", "language": "en"}
-DOCCANO = [json.loads(line) for line in (DATA / "doccano" / "alice.jsonl").read_text(encoding="utf-8").splitlines()][:1]
+DOCCANO = [json.loads(line) for line in (DATA / "doccano" / "alice.jsonl").read_text(encoding="utf-8").splitlines()]
+_nobody = DOCCANO[1]["text"].index("Nobody") + 1  # the broken span, mended (UTF-16: the emoji counts 2)
+DOCCANO[1]["label"][1][:2] = [_nobody, len(DOCCANO[1]["text"]) + 1]
+DOCCANO.append({"id": 43, "text": DOCCANO[0]["text"], "meta": {}, "annotation_approver": None,  # v1.0-v1.2
+                "annotations": [{"label": e["label"], "start_offset": e["start_offset"],
+                                 "end_offset": e["end_offset"], "user": 1}
+                                for e in DOCCANO[0]["entities"] if e["label"].startswith("RQ")]})
 PRODIGY = [json.loads(line) for line in (DATA / "prodigy" / "stance.jsonl").read_text(encoding="utf-8").splitlines()][:2]
 PRODIGY[0].setdefault("meta", {})["lang"] = "en"
 INCEPTION = _load(DATA / "inception" / "annotation" / "doc1.txt" / "alice.json")
