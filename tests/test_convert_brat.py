@@ -39,7 +39,7 @@ def test_the_broken_span_is_reported_as_a_wrong_unit_naming_file_line_and_span()
     assert p.file.endswith("bob/doc1.ann") and p.line == 2 and p.path == "T2"
     assert "doc 'doc1' (bob)" in p.message and "wrong offset unit" in p.message
     assert "import-missing-relation" not in [q.code for q in result.problems]  # no cascade
-    assert [r["annotator"] for r in result.records] == ["alice"]
+    assert [r["annotator"] for r in result.records] == ["alice", "carol"]
 
 
 def test_export_then_import_gives_back_the_same_records(tmp_path):
@@ -71,3 +71,16 @@ def test_the_config_declares_every_label_and_relation(tmp_path):
     entities = conf.split("[entities]")[1].split("[relations]")[0].split()
     assert "RQ-hypophora" in entities and "STANCE-target" in entities
     assert "source-of\tArg1:ATTR-source, Arg2:ATTR-content-direct|ATTR-content-indirect|ATTR-content-mixed" in conf
+
+
+def test_attributes_and_notes_on_relations_are_left_out_with_a_warning_per_line(tmp_path):
+    """Issue 15, item 10: `A1 Negation R1` is not an error, and the summary agrees."""
+    result = import_records("brat", [BRAT / "carol"])
+    assert result.valid, [str(p) for p in result.problems]
+    skipped = [p for p in result.problems if p.code == "import-skipped"]
+    assert [(p.line, p.path) for p in skipped] == [(7, "A1"), (8, "#1")]
+    assert "the relation R1" in skipped[0].message
+    (rec,) = result.records
+    assert rec["attributions"][0]["source"]["text"] == "Ministerin Schäfer"
+    assert (result.relations.read, result.relations.converted) == (2, 2)
+    assert_records_validate(result.records, tmp_path)

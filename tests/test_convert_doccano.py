@@ -35,3 +35,47 @@ def test_pooled_all_jsonl_is_flagged(tmp_path):
     result = import_records("doccano", [pooled])
     assert result.problems[0].code == "import-pooled-annotations"
     assert result.records[0]["annotator"] == "all"
+
+
+CAROL = DATA / "doccano" / "carol.jsonl"
+
+
+def test_grapheme_offsets_after_crlf_and_an_emoji_sequence_are_detected(tmp_path):
+    """Issue 15, item 6: a project counting grapheme clusters (CR LF and 👩‍💻 count one each)."""
+    result = import_records("doccano", [CAROL])
+    rec = by_key(result.records)[("doccano-7", "carol")]
+    (stance,) = rec["stances"]
+    assert (stance["text"], stance["target"]) == ("prices rose", "2022")
+    assert rec["rhetorical_questions"][0]["text"] == "Why?"
+    warning = next(p for p in result.problems if p.code == "import-offset-unit")
+    assert warning.line == 1 and "grapheme clusters" in warning.message
+    assert {c.unit for c in result.conversions if c.doc_id == "doccano-7"} == {"grapheme"}
+    assert_records_validate([rec], tmp_path)
+
+
+def test_a_document_that_no_one_unit_fits_fails_loudly():
+    result = import_records("doccano", [CAROL])
+    p = next(p for p in result.problems if p.line == 2)
+    assert p.code == "import-span-mismatch" and "no offset unit fits every span" in p.message
+    assert "'Why?'" in p.message  # what the span covers in the unit it fits
+    assert ("doccano-8", "carol") not in by_key(result.records)
+
+
+def test_a_line_without_an_id_is_named_by_its_line():
+    """Item 12: no "example None"."""
+    result = import_records("doccano", [CAROL])
+    assert any("carol.jsonl: the example on line 3: doc 'doccano-carol-3' (carol)" in w for w in result.withheld)
+    assert not any("None" in str(p) for p in result.problems)
+
+
+def test_a_pretty_printed_export_is_read(tmp_path):
+    """Item 11: doccano's own examples are pretty-printed JSON objects."""
+    result = import_records("doccano", [DATA / "doccano" / "dave.jsonl"])
+    assert result.valid, [str(p) for p in result.problems]
+    (rec,) = result.records
+    (att,) = rec["attributions"]
+    assert (att["source"]["text"], att["cue"]["text"], att["content"]["text"]) == (
+        "Ministerin Schäfer", "sagte", "Wir sind fertig.")
+    assert rec["rhetorical_questions"][0]["kind"] == "echo"
+    assert "\r\n" in rec["text"] and result.problems == []  # the file's own CR LF line ends too
+    assert_records_validate(result.records, tmp_path)

@@ -4,7 +4,7 @@ import json
 
 from corpus_tools.convert import import_records
 
-from convert_helpers import DATA, only
+from convert_helpers import DATA, assert_records_validate, only
 
 FILE = DATA / "inception" / "annotation" / "doc1.txt" / "alice.json"
 
@@ -44,3 +44,27 @@ def test_a_span_with_a_broken_offset_is_reported_not_dropped(tmp_path):
     p = only(result, "import-bad-format")
     assert "'x'" in p.message and f"%ID {spans[0]['%ID']}" in str(p)
     assert not result.valid
+
+
+SLOTS = DATA / "inception-slots"
+
+
+def test_feature_structures_as_an_object_and_slot_features_are_read(tmp_path):
+    """Issue 15, item 11: the serializer's "as object" mode; slots become relations (the map
+    reverses them: the slot runs from the content to its source and cue)."""
+    result = import_records("inception", [SLOTS / "annotation"], label_map=SLOTS / "slots-map.json")
+    assert result.valid, [str(p) for p in result.problems]
+    (rec,) = result.records
+    (att,) = rec["attributions"]
+    assert (att["source"]["text"], att["cue"]["text"], att["content"]["text"]) == (
+        "Die Ministerin", "sagte", "Wir sind fertig.")
+    assert rec["meta"]["language"] == "de"  # item 9: DocumentMetaData's language
+    assert (result.relations.read, result.relations.converted) == (2, 2)
+    assert_records_validate(result.records, tmp_path)
+
+
+def test_without_a_mapping_the_slots_are_reported_not_dropped():
+    result = import_records("inception", [SLOTS / "annotation"])
+    bad = [p for p in result.problems if p.code == "import-bad-relation"]
+    assert len(bad) == 2 and "'source'" in bad[0].message
+    assert result.relations.refused == 2

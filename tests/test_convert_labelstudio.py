@@ -92,3 +92,61 @@ def test_the_config_lists_every_label_relation_and_text_area(tmp_path):
     for rel in ("source-of", "cue-of", "nested-in", "answers", "holds", "target-of"):
         assert f'<Relation value="{rel}"/>' in xml
     assert 'name="target"' in xml and 'perRegion="true"' in xml
+
+
+QUOTES = DATA / "labelstudio" / "quotes.json"
+QUOTES_MAP = DATA / "labelstudio" / "quotes-map.toml"
+
+
+def test_a_label_map_reverses_a_relation_the_tool_draws_backwards(tmp_path):
+    """Issue 15, item 7: the project's "quotee" runs from the quote to its speaker."""
+    result = import_records("labelstudio", [QUOTES], label_map=QUOTES_MAP)
+    assert result.valid, [str(p) for p in result.problems]
+    rec = by_key(result.records)[("task-31", "greta")]
+    (att,) = rec["attributions"]
+    assert (att["source"]["text"], att["cue"]["text"], att["content"]["text"]) == (
+        "Die Ministerin", "sagte", "Wir sind fertig.")
+    assert_records_validate(result.records, tmp_path)
+    forwards = tmp_path / "map.toml"
+    forwards.write_text(QUOTES_MAP.read_text(encoding="utf-8").replace(
+        'quotee = { relation = "source-of", reverse = true }', 'quotee = "source-of"'), encoding="utf-8")
+    wrong = import_records("labelstudio", [QUOTES], label_map=forwards)
+    assert "source-of goes from ATTR-source" in only(wrong, "import-bad-relation").message
+
+
+def test_predictions_exported_as_ids_are_warned_about_and_counted(tmp_path):
+    """Item 8: current exports write `predictions: [11]`; nothing of them can be imported."""
+    for predictions in (False, True):
+        result = import_records("labelstudio", [QUOTES], label_map=QUOTES_MAP, predictions=predictions)
+        warnings = [p for p in result.problems if p.code == "import-skipped"]
+        assert [p.path for p in warnings] == ["[0].predictions[0]", "[0].predictions[1]"]
+        assert "exported as its id only" in warnings[0].message
+        assert result.record_tally.left_out == {"predictions exported as ids only": 2}
+
+
+def test_the_language_comes_from_the_export_else_the_option_else_undetermined(tmp_path):
+    """Item 9: no record claims English by default."""
+    langs = {k[0]: r["meta"]["language"] for k, r in by_key(
+        import_records("labelstudio", [QUOTES], label_map=QUOTES_MAP).records).items()}
+    assert langs == {"task-31": "de", "task-32": "und"}
+    langs = {k[0]: r["meta"]["language"] for k, r in by_key(
+        import_records("labelstudio", [QUOTES], label_map=QUOTES_MAP, language="nb").records).items()}
+    assert langs == {"task-31": "de", "task-32": "nb"}  # the export's own language wins
+    tasks = json.loads(QUOTES.read_text(encoding="utf-8"))
+    tasks[0]["data"]["meta"]["language"] = "German"
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    result = import_records("labelstudio", [path], label_map=QUOTES_MAP)
+    assert by_key(result.records)[("task-31", "greta")]["meta"]["language"] == "und"
+    assert any("'German' is not a BCP 47 language tag" in p.message for p in result.problems)
+
+
+def test_a_file_that_is_not_a_task_array_says_what_it_holds(tmp_path):
+    """Item 12: a wrapper object is described, with what was expected."""
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"tasks": json.loads(QUOTES.read_text(encoding="utf-8")), "version": 2}))
+    result = import_records("labelstudio", [path])
+    p = only(result, "import-bad-format")
+    assert "a JSON object with the keys 'tasks', 'version'" in p.message
+    assert "expected Label Studio's JSON export (a JSON array of tasks" in p.message
+    assert result.record_tally.refused == 1 and result.withheld

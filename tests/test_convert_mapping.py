@@ -56,3 +56,28 @@ def test_a_label_map_naming_an_unknown_label_is_refused(tmp_path):
     bad.write_text(json.dumps({"labels": {"Question": "RQ-rhetorical"}}))
     with pytest.raises(CorpusToolsError, match="RQ-rhetorical"):
         load_label_map(bad)
+
+
+def test_a_relation_is_reversed_with_a_table_in_json_and_toml(tmp_path):
+    j = tmp_path / "map.json"
+    j.write_text(json.dumps({"relations": {"quotee": {"relation": "source-of", "reverse": True}}}))
+    t = tmp_path / "map.toml"
+    t.write_text('[relations]\nquotee = { relation = "source-of", reverse = true }\nsays = "source-of"\n')
+    for path in (j, t):
+        lmap = load_label_map(path)
+        assert lmap.relation("quotee") == "source-of" and lmap.is_reversed("quotee")
+    assert not load_label_map(t).is_reversed("says")
+
+
+@pytest.mark.parametrize("content", [
+    '[relations]\nquotee = { relation = "source-of", reverse = "yes" }\n',
+    '[relations]\nquotee = { relation = "source-of", backwards = true }\n',
+    '[labels]\nQuestion = 5\n',
+    '[annotators]\n"1" = "alice smith"\n',
+    'labels = "RQ-open"\n',
+])
+def test_a_label_map_of_the_wrong_shape_is_refused_with_its_name(tmp_path, content):
+    path = tmp_path / "map.toml"
+    path.write_text(content)
+    with pytest.raises(CorpusToolsError, match=r"map\.toml"):
+        load_label_map(path)

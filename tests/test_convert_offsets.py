@@ -1,5 +1,6 @@
 """Offset units: conversion into code points and back, and choosing the unit of a document."""
 
+import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,14 +31,25 @@ def test_brat_counts_cr_lf_as_one():
     assert omap.length == len(TEXT) - 1
 
 
-@given(st.text(alphabet=st.sampled_from(["a", " ", "\r", "\n", "—", "💸", "é"]), max_size=40))
+@given(st.text(alphabet=st.sampled_from(["a", " ", "\r", "\n", "—", "💸", "é", "\u0301", "\u200d", "🏽"]),
+               max_size=40))
 def test_every_boundary_survives_a_round_trip_through_each_unit(text):
+    clusters = {m.start() for m in regex.finditer(r"\X", text)} | {len(text)}
     for unit in UNITS.values():
         omap = OffsetMap(text, unit)
         for cp in range(len(text) + 1):
-            if unit.crlf_as_one and 0 < cp < len(text) and text[cp - 1] == "\r" and text[cp] == "\n":
-                continue  # between CR and LF: no such offset in brat's unit
+            crlf_inside = 0 < cp < len(text) and text[cp - 1] == "\r" and text[cp] == "\n"
+            if (unit.merges_crlf and crlf_inside) or (unit.name == "grapheme" and cp not in clusters):
+                continue  # inside one step of the unit: no such offset
             assert omap.to_codepoint(omap.from_codepoint(cp)) == cp
+
+
+def test_grapheme_clusters_count_crlf_and_emoji_sequences_as_one():
+    text = "Fine 👩\u200d💻\r\nIn 2022 it grew."
+    omap = OffsetMap(text, UNITS["grapheme"])
+    start = text.index("2022")
+    assert omap.to_codepoint(start - 3) == start  # the ZWJ sequence and the CR LF count one each
+    assert omap.to_codepoint(6) == text.index("\r")  # after the whole ZWJ sequence
 
 
 def test_the_unit_is_chosen_by_the_span_texts():

@@ -15,6 +15,7 @@ from corpus_tools.convert import (
     EXPORT_FORMATS,
     IMPORT_FORMATS,
     ImportResult,
+    Tally,
     export_config,
     export_records,
     import_records,
@@ -37,6 +38,7 @@ def import_(
     report: Annotated[bool, typer.Option("--report", help="Also list every span whose offsets were converted.")] = False,
     partial: Annotated[bool, typer.Option("--partial", help="On errors, still write the records that converted cleanly (exit status stays 1).")] = False,
     predictions: Annotated[bool, typer.Option("--predictions", help="Label Studio: import predictions too (as `corpus export labelstudio` writes records).")] = False,
+    language: Annotated[str | None, typer.Option("--language", help="BCP 47 language tag (de, nb, zh-Hant) of documents whose export names none; default und (undetermined).")] = None,
     fmt_out: Annotated[ReportFormat, typer.Option("--format", "-f", help="How to print problems and conversions (github prints text).")] = ReportFormat.text,
 ) -> None:
     """Convert an annotation tool's export into records, checking every span.
@@ -44,12 +46,15 @@ def import_(
     Offsets are converted to code points (UTF-16 units, bytes and brat's CR LF are detected) and
     every span is checked against the document text. When there is any error nothing is
     written, unless --partial is given: then the records without errors are written and the
-    others are listed. Exit status: 0 written, 1 errors found, 2 usage error.
+    others are listed. The import ends with a summary: how many spans and relations were read,
+    converted, left out (and why) and refused. Exit status: 0 written, 1 errors found, 2 usage
+    error.
 
     Example: corpus import labelstudio export.json --output annotations/ls.jsonl --label-map map.toml
     """
     result = import_records(fmt.value, paths, annotator=annotator, label_map=label_map,
-                            predictions=predictions, output=output, partial=partial)
+                            predictions=predictions, language=language, output=output,
+                            partial=partial)
     if fmt_out is ReportFormat.json:
         out(render_json(result, report))
     else:
@@ -58,21 +63,43 @@ def import_(
 
 
 def render_text(result: ImportResult, report: bool) -> str:
-    """Problems, then (with --report) conversions, then what was written."""
+    """Problems, then (with --report) conversions, then what became of everything read."""
     lines = [str(p) for p in result.problems]
     if report:
         lines += [f"converted: {c}" for c in result.conversions]
     written = result.written
     lines += [f"withheld: {w}" for w in result.withheld] if written else []
+    lines.append(f"spans: {_tally_text(result.spans)}")
+    lines.append(f"relations: {_tally_text(result.relations)}")
+    records = result.record_tally
     verdict = "imported" if result.valid else "INVALID"
-    lines.append(f"{verdict}: {result.documents} record(s) read, {len(result.records)} clean, "
-                 f"{result.errors} error(s), {result.warnings} warning(s), "
+    lines.append(f"{verdict}: {records.read} record(s) read, {records.converted} clean, "
+                 + (f"{sum(records.left_out.values())} left out ({_reasons(records.left_out)}), "
+                    if records.left_out else "")
+                 + (f"{records.refused} withheld, " if records.refused else "")
+                 + f"{result.errors} error(s), {result.warnings} warning(s), "
                  f"{len(result.conversions)} offset conversion(s)")
     if written:
         lines.append(f"wrote {len(result.records)} record(s) to {display(written)}")
     else:
         lines.append(f"nothing was written ({result.not_written})")
     return "\n".join(lines)
+
+
+def _reasons(left_out: dict[str, int]) -> str:
+    return ", ".join(f"{n} {why}" for why, n in left_out.items())
+
+
+def _tally_text(tally: Tally) -> str:
+    left = sum(tally.left_out.values())
+    return (f"{tally.read} read, {tally.converted} converted, {left} left out"
+            + (f" ({_reasons(tally.left_out)})" if left else "") + f", {tally.refused} refused"
+            + (" (in records with errors, or unreadable)" if tally.refused else ""))
+
+
+def _tally_json(tally: Tally) -> dict[str, object]:
+    return {"read": tally.read, "converted": tally.converted, "left_out": tally.left_out,
+            "refused": tally.refused}
 
 
 def render_json(result: ImportResult, report: bool) -> str:
@@ -88,7 +115,10 @@ def render_json(result: ImportResult, report: bool) -> str:
                     "errors": result.errors, "warnings": result.warnings,
                     "conversions": len(result.conversions), "valid": result.valid,
                     "written": display(result.written) if result.written else None,
-                    "not_written": result.not_written},
+                    "not_written": result.not_written,
+                    "records": _tally_json(result.record_tally),
+                    "spans": _tally_json(result.spans),
+                    "relations": _tally_json(result.relations)},
     }
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 

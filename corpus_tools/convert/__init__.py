@@ -21,7 +21,16 @@ from typing import Any
 import orjson
 
 from corpus_tools.convert import brat, doccano, inception, labelstudio, prodigy, ptc
-from corpus_tools.convert.assemble import Conversion, ReadOptions, ToolDoc, assemble
+from corpus_tools.convert.assemble import (
+    LANGUAGE_TAG,
+    UNDETERMINED,
+    Conversion,
+    LeftOut,
+    Read,
+    ReadOptions,
+    Refused,
+    assemble,
+)
 from corpus_tools.convert.mapping import LabelMap, load_label_map
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import Outputs, display, input_files, same_file, write_jsonl
@@ -29,10 +38,10 @@ from corpus_tools.problems import Problem, make_problem
 from corpus_tools.validate import iter_records, require_valid
 
 __all__ = ["EXPORT_CONFIGS", "EXPORT_FORMATS", "IMPORT_FORMATS", "Conversion", "ExportResult",
-           "ImportResult", "LabelMap", "export_config", "export_records", "import_records",
+           "ImportResult", "LabelMap", "Tally", "export_config", "export_records", "import_records",
            "load_label_map"]
 
-Reader = Callable[[list[Path], ReadOptions], Iterator[ToolDoc | Problem]]
+Reader = Callable[[list[Path], ReadOptions], Iterator[Read]]
 
 IMPORT_FORMATS: dict[str, tuple[Reader, str | None]] = {
     "labelstudio": (labelstudio.read, "*.json"),
@@ -46,6 +55,29 @@ IMPORT_FORMATS: dict[str, tuple[Reader, str | None]] = {
 
 EXPORT_FORMATS = ("labelstudio", "brat")
 EXPORT_CONFIGS = ("labelstudio-config", "brat-config")
+
+
+@dataclass
+class Tally:
+    """What became of the records, spans or relations of an export: every one read is
+    converted, left out on purpose (and why) or refused, so `read == accounted`."""
+
+    read: int = 0
+    converted: int = 0
+    """In a record that converted cleanly (for records: the clean records)."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Deliberately not imported, by why: `cancelled in Label Studio`, `mapped to ignore`..."""
+    refused: int = 0
+    """In a record with errors (withheld), or in a part of the export that could not be read."""
+
+    def leave_out(self, reason: str, n: int) -> None:
+        if n:
+            self.read += n
+            self.left_out[reason] = self.left_out.get(reason, 0) + n
+
+    @property
+    def accounted(self) -> int:
+        return self.converted + sum(self.left_out.values()) + self.refused
 
 
 @dataclass
@@ -66,6 +98,12 @@ class ImportResult:
     """Where the records were written (None: nothing was written)."""
     not_written: str | None = None
     """Why nothing was written, when an output was given."""
+    record_tally: Tally = field(default_factory=Tally)
+    """Records: one per (document, annotator), plus the tool's annotations left out whole."""
+    spans: Tally = field(default_factory=Tally)
+    """Every span of the export: converted, left out (and why) or refused."""
+    relations: Tally = field(default_factory=Tally)
+    """Every relation of the export, likewise."""
 
     @property
     def errors(self) -> int:
@@ -93,7 +131,8 @@ class ExportResult:
 
 def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | None = None,
                    label_map: Path | None = None, predictions: bool = False,
-                   output: Path | str | None = None, partial: bool = False) -> ImportResult:
+                   language: str | None = None, output: Path | str | None = None,
+                   partial: bool = False) -> ImportResult:
     """Read a tool's export files into records, checking and converting every span; with
     `output`, write them there (atomically).
 
@@ -106,6 +145,8 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
             and annotator ids onto the convention (docs/convert.md); None uses the defaults.
         predictions: Label Studio only: import `predictions` too, with `model_version` as the
             annotator (this is how `corpus export labelstudio` stores records).
+        language: the BCP 47 tag (`de`, `zh-Hant`) of documents whose export names no
+            language; without it they get `und` (undetermined), never a guess.
         output: the JSONL file to write the records to. It is written when every record
             converted cleanly, or with `partial` when some did; an empty result never replaces
             anything (`result.not_written` says why nothing was written).
@@ -116,12 +157,15 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
         the records were written.
 
     Raises:
-        CorpusToolsError: on an unknown format, a missing path, an unusable label map, an
-            `output` that is one of the export files or not a writable file path, or when the
-            files hold no document at all.
+        CorpusToolsError: on an unknown format, a missing path, an unusable label map, a
+            `language` that is not a language tag, an `output` that is one of the export files
+            or not a writable file path, or when the files hold no document at all.
     """
     if fmt not in IMPORT_FORMATS:
         raise CorpusToolsError(f"unknown import format {fmt!r}; use one of {', '.join(IMPORT_FORMATS)}")
+    if language is not None and not LANGUAGE_TAG.match(language):
+        raise CorpusToolsError(f"--language {language!r}: give a BCP 47 language tag such as en, de, "
+                               "nb, zh-Hant (und: undetermined)")
     reader, pattern = IMPORT_FORMATS[fmt]
     files: list[Path] = []
     for p in map(Path, paths):
@@ -146,16 +190,31 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
         if isinstance(item, Problem):
             result.problems.append(item)
             continue
+        if isinstance(item, LeftOut):
+            result.problems.append(item.problem)
+            result.record_tally.leave_out(item.reason, item.records)
+            result.spans.leave_out(item.reason, item.spans)
+            result.relations.leave_out(item.reason, item.relations)
+            continue
+        if isinstance(item, Refused):
+            result.problems.extend(item.problems)
+            result.withheld.append(f"{item.place}: cannot be read")
+            for tally, n in ((result.record_tally, 1), (result.spans, item.spans),
+                             (result.relations, item.relations)):
+                tally.read += n
+                tally.refused += n
+            continue
         result.documents += 1
-        built = assemble(item, lmap)
+        built = assemble(item, lmap, language or UNDETERMINED)
         ident = f"doc {item.doc_id!r} ({item.annotator})"
         place = f"{item.file}: {item.where}"
         pair = (item.doc_id, item.annotator)
         if pair in pairs:
-            built.problems.append(make_problem(
-                "duplicate-record", item.file, item.line, item.where,
-                f"{ident} is also at {pairs[pair]}; one record per document and annotator "
-                "(pass --annotator only when the files hold one annotator)"))
+            if not any(p.code == "duplicate-record" for p in item.problems):  # the reader's is better
+                built.problems.append(make_problem(
+                    "duplicate-record", item.file, item.line, item.where,
+                    f"{ident} is also at {pairs[pair]}; one record per document and annotator "
+                    "(pass --annotator only when the files hold one annotator)"))
         else:
             pairs[pair] = place
         seen = texts.setdefault(item.doc_id, (item.text, place))
@@ -166,10 +225,24 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
                 "document must carry the same text"))
         result.problems.extend(built.problems)
         result.conversions.extend(built.conversions)
+        ignored = "label mapped to ignore"
+        result.spans.leave_out(ignored, built.ignored_spans)
+        result.relations.leave_out(ignored, built.ignored_relations)
+        spans = len(item.spans) + item.unread_spans - built.ignored_spans
+        relations = len(item.relations) + item.unread_relations - built.ignored_relations
+        result.record_tally.read += 1
+        result.spans.read += spans
+        result.relations.read += relations
         if built.clean:
             result.records.append(built.record)
+            result.record_tally.converted += 1
+            result.spans.converted += spans
+            result.relations.converted += relations
         else:
             result.withheld.append(f"{place}: {ident}")
+            result.record_tally.refused += 1
+            result.spans.refused += spans
+            result.relations.refused += relations
     if output is not None:
         _write_import(result, Path(output), partial, paths)
     return result

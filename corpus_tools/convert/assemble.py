@@ -10,6 +10,8 @@ the record it built, so that what it returns as clean also passes `corpus valida
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +21,18 @@ import orjson
 
 from corpus_tools.convert import mapping as m
 from corpus_tools.convert.offsets import UNITS, Fragments, Matcher, exact, resolve
-from corpus_tools.files import is_blank, iter_lines
+from corpus_tools.files import display, is_blank, iter_lines
 from corpus_tools.layers import Record
 from corpus_tools.problems import Problem, make_problem
 from corpus_tools.schema import AUTHOR, Meta
 from corpus_tools.validate.lines import check_line
+
+UNDETERMINED = "und"
+"""BCP 47 for "language not determined": what an imported record says when nothing else does."""
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+"""The shape of a BCP 47 language tag (`en`, `de-CH`, `zh-Hant`, `und`)."""
+_NO_LANGUAGE = {"x-unspecified", ""}
+"""What tools write when they do not know (UIMA's DocumentAnnotation default)."""
 
 
 @dataclass
@@ -44,6 +53,9 @@ class ToolSpan:
     """Where the span is in the tool file, e.g. `[0].annotations[1].result[3]` or `T3`."""
     line: int | None = None
     """1-based line in the tool file, when the format is line based."""
+    file: str | None = None
+    """The tool file the span is in, when it is not the record's own (PTC: several label files
+    per article)."""
 
 
 @dataclass
@@ -79,6 +91,59 @@ class ToolDoc:
     matcher: Matcher = exact
     keys_are_ids: bool = False
     """Whether span keys may serve as item ids (Label Studio region ids: yes; `T3`: no)."""
+    problems: list[Problem] = field(default_factory=list)
+    """What the reader found wrong in this record (a line it could not read, a span of the wrong
+    shape); an error among them withholds the record, so nothing is written without it."""
+    unread_spans: int = 0
+    """Spans of this record the reader could not read (their errors are in `problems`)."""
+    unread_relations: int = 0
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Part of an export that is deliberately not imported (a cancelled annotation, a rejected
+    span, a brat event), with the warning that lists it and the counts the summary adds up."""
+
+    problem: Problem
+    reason: str
+    """Why, as the summary words it: `cancelled in Label Studio`, `rejected in Prodigy`."""
+    records: int = 0
+    spans: int = 0
+    relations: int = 0
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A record the reader could not read at all (its errors are in `problems`); it is listed
+    as withheld and its spans are counted as refused."""
+
+    problems: list[Problem]
+    place: str
+    """Where the record is: `file: [3].annotations[0]`, `file:12`."""
+    spans: int = 0
+    relations: int = 0
+
+
+Read = ToolDoc | Problem | LeftOut | Refused
+"""What a format reader yields."""
+
+
+def left_out(file: object, line: int | None, where: str | None, message: str, reason: str, *,
+             records: int = 0, spans: int = 0, relations: int = 0) -> LeftOut:
+    """An `import-skipped` warning with what it leaves out."""
+    return LeftOut(file_problem("import-skipped", file, line, where, message), reason,
+                   records, spans, relations)
+
+
+def refused(file: object, line: int | None, errors: list[tuple[str, str]], what: str, place: str, *,
+            spans: int = 0, relations: int = 0) -> Refused:
+    """A record of the wrong shape: one `import-bad-format` error per place (from
+    `shapes.check`), each saying what was expected, and `what` the file should be."""
+    problems = [file_problem("import-bad-format", file, line, where or None,
+                             # What the file should be, where the shape is wrong near the top.
+                             f"{message}; {what}" if where.count(".") + where.count("[") <= 1
+                             else message) for where, message in errors]
+    return Refused(problems, place, spans, relations)
 
 
 @dataclass(frozen=True)
@@ -109,6 +174,10 @@ class Assembled:
     record: dict[str, Any]
     problems: list[Problem]
     conversions: list[Conversion]
+    ignored_spans: int = 0
+    """Spans whose every label the label map sends to `ignore` (left out on purpose)."""
+    ignored_relations: int = 0
+    """Relations whose label the label map sends to `ignore`."""
 
     @property
     def clean(self) -> bool:
@@ -134,14 +203,18 @@ def _describe(span: ToolSpan) -> str:
     return f"span {span.key} {'/'.join(span.labels)!r} at [{where})"
 
 
-def assemble(doc: ToolDoc, lmap: m.LabelMap) -> Assembled:
-    """Build one record from `doc`; every span that cannot be used becomes a `Problem`."""
-    problems: list[Problem] = []
+def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> Assembled:
+    """Build one record from `doc`; every span that cannot be used becomes a `Problem`.
+
+    `language` is the record's `meta.language` when the export names none (`--language`).
+    """
+    problems: list[Problem] = list(doc.problems)
     conversions: list[Conversion] = []
     ident = f"doc {doc.doc_id!r} ({doc.annotator})"
 
-    def report(code: str, where: str | None, line: int | None, message: str) -> None:
-        problems.append(make_problem(code, doc.file, doc.line if line is None else line,
+    def report(code: str, where: str | None, line: int | None, message: str,
+               file: str | None = None) -> None:
+        problems.append(make_problem(code, file or doc.file, doc.line if line is None else line,
                                      where or doc.where or None, f"{ident}: {message}"))
 
     text = doc.text
@@ -154,18 +227,31 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap) -> Assembled:
                "converted (see --report)")
 
     regions: dict[str, _Region] = {}
+    keys: dict[str, ToolSpan] = {}
+    ignored_spans = 0
     for i, (span, check) in enumerate(zip(doc.spans, resolution.checks, strict=True)):
         desc = _describe(span)
+        if span.key in keys:
+            # Relations name spans by key: two spans under one key cannot both be joined.
+            report("import-bad-format", span.where, span.line,
+                   f"{desc}: the id {span.key} is also the id of the span at "
+                   f"{keys[span.key].where}; every span needs its own id", span.file)
+            continue
+        keys[span.key] = span
+        if not span.labels:
+            report("import-missing-value", span.where, span.line,
+                   f"{desc} has no label; label it in the tool", span.file)
+            continue
         if check.start is None or check.end is None:
             hint = resolution.hints.get(i)
             report("import-span-mismatch", span.where, span.line,
                    f"{desc}: {check.reason}" + (f"; {hint}" if hint else "")
-                   + "; correct the span in the tool and export again")
+                   + "; correct the span in the tool and export again", span.file)
             continue
         if len(span.fragments) > 1:
             report("import-discontinuous-span", span.where, span.line,
                    f"{desc} is discontinuous; it was joined into one span "
-                   f"[{check.start}, {check.end}) that includes the gaps")
+                   f"[{check.start}, {check.end}) that includes the gaps", span.file)
         before = (span.fragments[0][0], span.fragments[-1][1])
         if before != (check.start, check.end):
             conversions.append(Conversion(doc.file, span.line or doc.line, span.where or doc.where,
@@ -173,21 +259,28 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap) -> Assembled:
                                           f"span {span.key} {'/'.join(span.labels)!r}", unit.name,
                                           before, (check.start, check.end)))
         roles: list[m.Role] = []
+        unknown = False
         for label in span.labels:
             role = lmap.role(label)
             if role is None:
+                unknown = True
                 report("import-unknown-label", span.where, span.line,
                        f"{desc}: label {label!r} is not part of the convention; rename it in the "
-                       f"tool or map it with --label-map (labels: {', '.join(m.span_labels())})")
+                       f"tool or map it with --label-map (labels: {', '.join(m.span_labels())})",
+                       span.file)
             elif role.role != m.IGNORE:
                 roles.append(role)
+        if not roles and not unknown:
+            ignored_spans += 1  # every label is mapped to `ignore`: left out on purpose
+            continue
         fields: dict[str, str] = {}
         for name, value in span.fields.items():
             ours = lmap.field_name(name)
             if ours is None:
                 report("import-skipped", span.where, span.line,
                        f"{desc}: field {name!r} is not imported; map it to one of "
-                       f"{', '.join(m.FIELDS)} with --label-map [fields] if it is one of ours")
+                       f"{', '.join(m.FIELDS)} with --label-map [fields] if it is one of ours",
+                       span.file)
             elif value != "":
                 fields[ours] = lmap.value(value) if ours in m.ROLE_FIELD.values() else value
         regions[span.key] = _Region(span, check.start, check.end, roles, fields)
@@ -241,6 +334,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap) -> Assembled:
     linked: set[tuple[str, str]] = set()
     holders_by_source: dict[str, list[str]] = {}
     relations: list[tuple[str, _Region, _Region, ToolRelation]] = []
+    ignored_relations = 0
     for rel in doc.relations:
         desc = f"relation {rel.label!r} from {rel.source} to {rel.target}"
         kind = lmap.relation(rel.label)
@@ -250,15 +344,21 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap) -> Assembled:
                    "it with --label-map [relations]")
             continue
         if kind == m.IGNORE:
+            ignored_relations += 1
             continue
-        ends = regions.get(rel.source), regions.get(rel.target)
+        source, target = rel.source, rel.target
+        if lmap.is_reversed(rel.label):
+            source, target = target, source  # the label map says this tool draws it backwards
+            desc += " (reversed by the label map)"
+        ends = regions.get(source), regions.get(target)
         if ends[0] is None or ends[1] is None:
-            missing = rel.source if ends[0] is None else rel.target
+            missing = source if ends[0] is None else target
             if not any(s.key == missing for s in doc.spans):
                 report("import-bad-relation", rel.where, rel.line,
                        f"{desc}: there is no span {missing}")
-            # Otherwise that span was reported; do not also report its partner as unlinked.
-            other = rel.target if ends[0] is None else rel.source
+            # Otherwise that span was reported (or ignored); do not also report its partner as
+            # unlinked.
+            other = target if ends[0] is None else source
             linked.update((other, role) for role in _LINKS)
             continue
         a, b = ends
@@ -277,7 +377,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap) -> Assembled:
     order = list(m.RELATIONS)
     relations.sort(key=lambda r: order.index(r[0]))
     for kind, a, b, rel in relations:
-        desc = f"relation {rel.label!r} from {rel.source} to {rel.target}"
+        desc = f"relation {rel.label!r} from {a.span.key} to {b.span.key}"
         if kind in ("source-of", "cue-of", "answers", "target-of"):
             role = {"source-of": m.SOURCE, "cue-of": m.CUE, "answers": m.ANSWER,
                     "target-of": m.TARGET}[kind]
@@ -340,6 +440,17 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap) -> Assembled:
     layers["stances"] = [s for s in layers["stances"] if "target" in s]
 
     meta = {k: v for k, v in doc.meta.items() if k in Meta.model_fields and isinstance(v, str)}
+    # The language is always set: the export's, else --language, else undetermined; never the
+    # schema's default, which would claim a language nobody named.
+    given = doc.meta.get("language", doc.meta.get("lang"))
+    if isinstance(given, str) and LANGUAGE_TAG.match(given):
+        meta["language"] = given
+    else:
+        meta["language"] = language
+        if given is not None and not (isinstance(given, str) and given in _NO_LANGUAGE):
+            report("import-skipped", doc.where, None,
+                   f"the export's language {given!r} is not a BCP 47 language tag (such as en, "
+                   f"de, zh-Hant); the record's language is {language!r} (set it with --language)")
     record: dict[str, Any] = {"doc_id": doc.doc_id, "annotator": doc.annotator, "text": text,
                               "meta": meta, **layers}
     # The validator's own checks, so that a clean record also passes `corpus validate`.
@@ -349,7 +460,8 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap) -> Assembled:
     if not any(p.severity == "error" for p in problems):
         # Through the model: fields in the model's order, defaults filled, as every tool gives.
         record = Record.model_validate(record).model_dump(mode="json", exclude_none=True)
-    return Assembled(record=record, problems=problems, conversions=conversions)
+    return Assembled(record=record, problems=problems, conversions=conversions,
+                     ignored_spans=ignored_spans, ignored_relations=ignored_relations)
 
 
 def _has(region: _Region, roles: tuple[str, ...]) -> bool:
@@ -402,22 +514,98 @@ class ReadOptions:
 def file_problem(code: str, file: object, line: int | None, where: str | None,
                  message: str) -> Problem:
     """A problem of a tool file as a whole (not of one span)."""
-    return make_problem(code, str(file), line, where, message)
+    return make_problem(code, display(file) if isinstance(file, Path | str) else str(file),
+                        line, where, message)
 
 
-def json_lines(path: Path, read_object: Callable[[int, Any], Iterator[ToolDoc | Problem]]
-               ) -> Iterator[ToolDoc | Problem]:
-    """For a JSONL export: `read_object(line, obj)` for each non-blank line, and a problem (not an
-    exception) for a line that is not JSON or a file that cannot be read."""
+def json_records(path: Path, read_object: Callable[[int, str, Any], Iterator[Read]]) -> Iterator[Read]:
+    """For a JSON Lines export: `read_object(line, where, value)` for each record, and a problem
+    (never an exception) for a line that is not JSON or a file that cannot be read.
+
+    Lines are read one at a time. A file whose first line is not JSON on its own but which
+    holds whole JSON values (a pretty-printed object, several of them, or an array, as doccano's
+    documentation shows its examples) is read whole instead; then each object, or each element
+    of an array (`where` `[3]`), is one record, numbered by the line it starts on.
+    """
     try:
-        for n, raw in iter_lines(path):
+        lines = iter_lines(path)
+        for n, raw in lines:
             if is_blank(raw):
                 continue
             try:
-                obj = orjson.loads(raw)
+                value = orjson.loads(raw)
             except orjson.JSONDecodeError as e:
-                yield file_problem("import-bad-format", path, n, None, f"not valid JSON: {e}")
+                whole = _whole_file(path) if n == _first_line(path) else None
+                if whole is not None:
+                    for line, where, obj in whole:
+                        yield from read_object(line, where, obj)
+                    return
+                yield Refused([file_problem("import-bad-format", path, n, None, f"not valid JSON: {e}")],
+                              f"{display(path)}:{n}")
                 continue
-            yield from read_object(n, obj)
+            yield from _elements(n, value, read_object)
     except OSError as e:
         yield file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")
+
+
+def _elements(n: int, value: Any, read_object: Callable[[int, str, Any], Iterator[Read]]) -> Iterator[Read]:
+    if isinstance(value, list):
+        for i, obj in enumerate(value):
+            yield from read_object(n, f"[{i}]", obj)
+    else:
+        yield from read_object(n, "", value)
+
+
+def _first_line(path: Path) -> int:
+    for n, raw in iter_lines(path):
+        if not is_blank(raw):
+            return n
+    return 0
+
+
+def _whole_file(path: Path) -> list[tuple[int, str, Any]] | None:
+    """The records of a file of whole (pretty-printed) JSON values, or None when it is not one."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    decoder = json.JSONDecoder()
+    out: list[tuple[int, str, Any]] = []
+    pos, count = 0, 0
+    counted, line = 0, 1
+
+    def line_at(at: int) -> int:
+        nonlocal counted, line
+        line += text.count("\n", counted, at)
+        counted = at
+        return line
+
+    try:
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            if pos == len(text):
+                break
+            if text[pos] == "[":
+                # An array of records: each element is read on its own, to know its line.
+                pos += 1
+                i = 0
+                while True:
+                    while pos < len(text) and text[pos] in " \t\r\n,":
+                        pos += 1
+                    if pos < len(text) and text[pos] == "]":
+                        pos += 1
+                        break
+                    _, end = decoder.raw_decode(text, pos)
+                    # orjson parses the slice: the same JSON as every other reader (no NaN, no
+                    # lone surrogates), which the standard library would let through.
+                    out.append((line_at(pos), f"[{i}]", orjson.loads(text[pos:end])))
+                    pos, i = end, i + 1
+            else:
+                _, end = decoder.raw_decode(text, pos)
+                out.append((line_at(pos), "", orjson.loads(text[pos:end])))
+                pos = end
+            count += 1
+    except (ValueError, IndexError):
+        return None
+    return out if count else None

@@ -24,15 +24,25 @@ from typing import Any
 import orjson
 
 from corpus_tools.convert import mapping as m
-from corpus_tools.convert.assemble import ReadOptions, ToolDoc, ToolRelation, ToolSpan, file_problem
+from corpus_tools.convert.assemble import (
+    Read,
+    ReadOptions,
+    Refused,
+    ToolDoc,
+    ToolRelation,
+    ToolSpan,
+    file_problem,
+    left_out,
+)
 from corpus_tools.convert.offsets import UNITS as ALL_UNITS
 from corpus_tools.convert.offsets import OffsetMap
-from corpus_tools.problems import Problem
+from corpus_tools.convert.shapes import found
+from corpus_tools.files import display
 
 TOOL = "brat"
 UNITS = ("codepoint+crlf", "utf16+crlf", "codepoint", "utf16")
 META_SUFFIX = ".meta.json"
-_T = re.compile(r"^(\S+) (\d+ \d+(?:;\d+ \d+)*)$")
+_T = re.compile(r"^(\S+) ([0-9]+ [0-9]+(?:;[0-9]+ [0-9]+)*)$")
 
 
 def matcher(covered: list[str], given: str) -> bool:
@@ -55,56 +65,77 @@ def expand(paths: list[Path]) -> list[Path]:
     return out
 
 
-def read(paths: list[Path], opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
+def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     """Yield one `ToolDoc` per `.ann` file; its folder's name is the annotator."""
     for ann in expand(paths):
         txt = ann.with_suffix(".txt")
-        try:
-            # Bytes, decoded by hand: the record keeps the text exactly, CR LF included.
-            text = txt.read_bytes().decode("utf-8")
-            lines = re.split(r"\r?\n", ann.read_bytes().decode("utf-8"))
-        except OSError as e:
-            yield file_problem("unreadable-file", e.filename or ann, None, None,
-                               f"cannot read: {e.strerror} (a brat document is a .txt and a .ann)")
+        texts: list[str] = []
+        for f in (txt, ann):
+            try:
+                # Bytes, decoded by hand: the record keeps the text exactly, CR LF included.
+                texts.append(f.read_bytes().decode("utf-8"))
+            except OSError as e:
+                yield Refused([file_problem("unreadable-file", e.filename or f, None, None,
+                                            f"cannot read: {e.strerror} (a brat document is a "
+                                            ".txt and a .ann)")], display(ann))
+                break
+            except UnicodeDecodeError as e:
+                yield Refused([file_problem("invalid-utf8", f, None, None,
+                                            f"not UTF-8: byte {e.start} is not valid UTF-8; brat "
+                                            "reads UTF-8")], display(ann))
+                break
+        if len(texts) != 2:
             continue
-        except UnicodeDecodeError as e:
-            yield file_problem("invalid-utf8", ann, None, None, f"not UTF-8: {e}")
-            continue
-        meta: dict[str, Any] = {}
+        text, ann_text = texts
+        annotator = opts.annotator or opts.lmap.annotator(ann.parent.resolve().name)
+        doc = ToolDoc(tool=TOOL, file=display(ann), line=None, where=ann.stem, doc_id=ann.stem,
+                      annotator=annotator, text=text, units=UNITS, matcher=matcher)
         meta_path = Path(str(ann)[: -len(".ann")] + META_SUFFIX)
         if meta_path.exists():
             try:
                 meta = orjson.loads(meta_path.read_bytes())
-            except orjson.JSONDecodeError as e:
-                yield file_problem("import-bad-format", meta_path, None, None, f"not valid JSON: {e}")
-        annotator = opts.annotator or opts.lmap.annotator(ann.parent.resolve().name)
-        doc = ToolDoc(tool=TOOL, file=str(ann), line=None, where=ann.stem, doc_id=ann.stem,
-                      annotator=annotator, text=text, units=UNITS, meta=meta, matcher=matcher)
-        yield from _parse(ann, lines, doc)
+            except (OSError, orjson.JSONDecodeError) as e:
+                meta = None
+                doc.problems.append(file_problem("import-bad-format", meta_path, None, None,
+                                                 f"cannot read the document's metadata: {e}"))
+            if isinstance(meta, dict):
+                doc.meta = meta
+            elif meta is not None:
+                doc.problems.append(file_problem(
+                    "import-bad-format", meta_path, None, None,
+                    f"expected an object of metadata (title, author, ...), found {found(meta)}"))
+        # brat reads the .ann with universal newlines too: CR LF, CR and LF end a line.
+        yield from _parse(ann, re.split(r"\r\n|\r|\n", ann_text), doc)
         yield doc
 
 
-def _parse(path: Path, lines: list[str], doc: ToolDoc) -> Iterator[Problem]:
+def _parse(path: Path, lines: list[str], doc: ToolDoc) -> Iterator[Read]:
     spans: dict[str, ToolSpan] = {}
-    pending: list[tuple[str, str, dict[str, str], int]] = []  # (target, kind, fields, line)
+    others: dict[str, str] = {}  # ids of relations, events, ... -> what they are
+    pending: list[tuple[str, str, str, dict[str, str], int]] = []  # (target, kind, id, fields, line)
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         ann_id, _, rest = line.partition("\t")
         head, _, tail = rest.partition("\t")
 
-        def bad(msg: str, n: int = n, ann_id: str = ann_id) -> Problem:
-            return file_problem("import-bad-format", path, n, ann_id, msg)
+        def bad(msg: str, n: int = n, ann_id: str = ann_id) -> None:
+            doc.problems.append(file_problem("import-bad-format", path, n, ann_id or None, msg))
+            # What the line would have been, for the summary's count of refused spans.
+            if ann_id[:1] == "T":
+                doc.unread_spans += 1
+            elif ann_id[:1] == "R":
+                doc.unread_relations += 1
 
         kind = ann_id[:1]
         if kind == "T":
             match = _T.match(head)
             if not match:
-                yield bad("a T line reads `T1<TAB>Label START END[;START END...]<TAB>text`")
+                bad("a T line reads `T1<TAB>Label START END[;START END...]<TAB>text`")
                 continue
             frags = [tuple(map(int, f.split())) for f in match.group(2).split(";")]
             if ann_id in spans:
-                yield bad(f"the id {ann_id} is used twice")
+                bad(f"the id {ann_id} is used twice")
                 continue
             spans[ann_id] = ToolSpan(key=ann_id, labels=[match.group(1)],
                                      fragments=[(a, b) for a, b in frags],
@@ -113,36 +144,51 @@ def _parse(path: Path, lines: list[str], doc: ToolDoc) -> Iterator[Problem]:
             parts = head.split()
             args = [p.partition(":")[2] for p in parts[1:]]
             if len(parts) != 3 or not all(args):
-                yield bad("an R line reads `R1<TAB>Label Arg1:T1 Arg2:T2`")
+                bad("an R line reads `R1<TAB>Label Arg1:T1 Arg2:T2`")
                 continue
             doc.relations.append(ToolRelation(parts[0], args[0], args[1], ann_id, n))
+            others[ann_id] = "relation"
         elif kind in ("A", "M"):
             parts = head.split()
             if len(parts) not in (2, 3):
-                yield bad("an A line reads `A1<TAB>Name T1 [Value]`")
+                bad("an A line reads `A1<TAB>Name T1 [Value]`")
                 continue
-            pending.append((parts[1], "attribute",
+            pending.append((parts[1], "attribute", ann_id,
                             {parts[0]: parts[2] if len(parts) == 3 else "true"}, n))
         elif kind == "#":
             parts = head.split()
             if len(parts) != 2:
-                yield bad("a note reads `#1<TAB>AnnotatorNotes T1<TAB>text`")
+                bad("a note reads `#1<TAB>AnnotatorNotes T1<TAB>text`")
                 continue
             if parts[0] != "AnnotatorNotes":
-                yield file_problem("import-skipped", path, n, ann_id,
-                                   f"note type {parts[0]!r} is not imported (only AnnotatorNotes)")
+                yield left_out(path, n, ann_id, f"note type {parts[0]!r} is not imported (only "
+                               "AnnotatorNotes)", "brat notes of other types")
                 continue
-            pending.append((parts[1], "note", m.parse_note(tail), n))
+            pending.append((parts[1], "note", ann_id, m.parse_note(tail), n))
         else:
-            what = {"E": "event", "N": "normalisation", "*": "equivalence"}.get(kind, "line")
-            yield file_problem("import-skipped", path, n, ann_id or None,
-                               f"a brat {what} is not imported; our layers use T, R, A and notes")
-    for target, kind, fields, n in pending:
-        if target not in spans:
-            yield file_problem("import-bad-format", path, n, None,
-                               f"the {kind} refers to {target}, which is not a T line of this file")
-            continue
-        spans[target].fields.update(fields)
+            what = {"E": "event", "N": "normalisation", "*": "equivalence"}.get(kind)
+            if what is None:
+                bad("not a brat annotation line: a line starts with an id (T1, R1, E1, A1, N1, "
+                    "#1 or *) and a TAB")
+                continue
+            others[ann_id] = what
+            yield left_out(path, n, ann_id or None,
+                           f"a brat {what} is not imported; our layers use T, R, A and notes",
+                           f"brat {what}s", relations=1)
+    for target, kind, ann_id, fields, n in pending:
+        if target in spans:
+            spans[target].fields.update(fields)
+        elif target in others:
+            # An attribute or note on a relation or event: our relations carry no fields.
+            yield left_out(path, n, ann_id,
+                           f"{ann_id}, a{'n' if kind[0] in 'aeiou' else ''} {kind} of the "
+                           f"{others[target]} {target}, is not imported; only spans (T lines) carry "
+                           "fields",
+                           f"brat {kind}s of relations and events")
+        else:
+            doc.problems.append(file_problem(
+                "import-bad-format", path, n, ann_id,
+                f"the {kind} refers to {target}, which is not an annotation of this file"))
     doc.spans.extend(spans.values())
 
 

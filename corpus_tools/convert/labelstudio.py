@@ -17,20 +17,108 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from xml.sax.saxutils import quoteattr
 
 import orjson
+from pydantic import Field, PlainValidator
+from pydantic_core import PydanticCustomError
 
 from corpus_tools.convert import mapping as m
-from corpus_tools.convert.assemble import ReadOptions, ToolDoc, ToolRelation, ToolSpan, file_problem
-from corpus_tools.problems import Problem
+from corpus_tools.convert.assemble import (
+    Read,
+    ReadOptions,
+    ToolDoc,
+    ToolRelation,
+    ToolSpan,
+    file_problem,
+    left_out,
+    refused,
+)
+from corpus_tools.convert.shapes import Key, Shape, Strings, check, found
+from corpus_tools.files import display
 
 TOOL = "Label Studio"
 UNITS = ("codepoint", "utf16")
 LABELS_NAME, TEXT_NAME = "label", "text"
 TEXT_FIELDS = ("target", "source_name", "note")
 """Per-region text areas of the generated config, and the fields they fill."""
+WHAT = "expected Label Studio's JSON export (a JSON array of tasks with `data` and `annotations`)"
+
+
+# -- the shape of the JSON export (labelstud.io "Label Studio JSON format of annotated tasks")
+
+
+def _user(value: Any) -> str | None:
+    # `completed_by` is a user id; some exports and API responses embed the user object.
+    if value is None or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return None if value is None else str(value)
+    if isinstance(value, dict):
+        who = value.get("email") or value.get("id")
+        if who is None or isinstance(who, str) or (isinstance(who, int) and not isinstance(who, bool)):
+            return None if who is None else str(who)
+    raise PydanticCustomError("shape", "expected a user id or a user object with an email, found "
+                              "{found}", {"found": found(value)})
+
+
+User = Annotated[str | None, PlainValidator(_user)]
+
+
+class Task(Shape):
+    id: Key | None = None
+    data: dict[str, Any]
+    annotations: list[Any] | None = None
+    completions: list[Any] | None = None
+    """Label Studio before 1.0 wrote `completions` instead of `annotations`."""
+    predictions: list[Any] | None = None
+
+
+class Annotation(Shape):
+    id: Key | None = None
+    completed_by: User = None
+    was_cancelled: bool | None = None
+    model_version: Key | None = None
+    """Predictions: the model that made them (our annotator for `--predictions`)."""
+    result: list[dict[str, Any]] | None = None
+
+
+class RegionValue(Shape):
+    start: int
+    end: int
+    text: str | None = None
+    labels: list[str] = Field(min_length=1)
+
+
+class Region(Shape):
+    """A `labels` result item: a span."""
+
+    id: Key
+    value: RegionValue
+
+
+class Relation(Shape):
+    """A `relation` result item: from_id -> to_id, no id of its own."""
+
+    from_id: Key
+    to_id: Key
+    direction: Literal["right", "left", "bi"] | None = None
+    labels: list[str] | None = None
+
+
+class TextAreaValue(Shape):
+    text: Strings
+
+
+class ChoicesValue(Shape):
+    choices: Strings
+
+
+class PerRegion(Shape):
+    """A per-region `textarea` or `choices` result item: a field of the region with its id."""
+
+    id: Key
+    from_name: str
+    value: dict[str, Any]
 
 
 def matcher(covered: list[str], given: str) -> bool:
@@ -39,7 +127,7 @@ def matcher(covered: list[str], given: str) -> bool:
     return joined == given or re.sub(r"[\r\n]", r"\\n", joined) == given
 
 
-def read(paths: list[Path], opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
+def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     """Yield one `ToolDoc` per non-cancelled annotation of every task in the export files."""
     for path in paths:
         try:
@@ -48,116 +136,188 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
             yield file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")
             continue
         except orjson.JSONDecodeError as e:
-            yield file_problem("import-bad-format", path, None, None,
-                               f"not valid JSON ({e}); expected Label Studio's JSON export")
+            yield refused(path, None, [("", f"not valid JSON ({e})")], WHAT, display(path))
             continue
-        if isinstance(tasks, dict):
-            tasks = [tasks]
+        if isinstance(tasks, dict) and "data" in tasks:
+            tasks = [tasks]  # one task on its own, as the API returns it
         if not isinstance(tasks, list):
-            yield file_problem("import-bad-format", path, None, None,
-                               "expected a JSON array of tasks (Label Studio's JSON export)")
+            yield refused(path, None, [("", _looks_like(tasks))], WHAT, display(path))
             continue
         for ti, task in enumerate(tasks):
             yield from _read_task(path, ti, task, opts)
 
 
-def _read_task(path: Path, ti: int, task: Any, opts: ReadOptions) -> Iterator[ToolDoc | Problem]:
-    data = task.get("data") if isinstance(task, dict) else None
-    if not isinstance(data, dict):
-        yield file_problem("import-bad-format", path, None, f"[{ti}]",
-                           "the task has no `data` object; is this a JSON (not JSON-MIN) export?")
+def _looks_like(value: Any) -> str:
+    """What a file that is not a task array holds, for the message."""
+    if isinstance(value, dict):
+        keys = ", ".join(repr(k) for k in list(value)[:6]) + (", ..." if len(value) > 6 else "")
+        return f"the file is a JSON object with the keys {keys or 'none'}, not an array of tasks"
+    return f"the file holds {found(value)}, not an array of tasks"
+
+
+def _count(result: Any) -> tuple[int, int]:
+    """Regions and relations in a result list that could not be read (for the summary)."""
+    if not isinstance(result, list):
+        return 0, 0
+    kinds = [item.get("type") for item in result if isinstance(item, dict)]
+    return sum(k == "labels" for k in kinds), sum(k == "relation" for k in kinds)
+
+
+def _read_task(path: Path, ti: int, raw: Any, opts: ReadOptions) -> Iterator[Read]:
+    task, errors = check(Task, raw, f"[{ti}]")
+    if task is None:
+        anns = raw.get("annotations") if isinstance(raw, dict) else None
+        counts = [_count(a.get("result")) for a in anns if isinstance(a, dict)] \
+            if isinstance(anns, list) else []
+        if not isinstance(raw, dict) or ("data" not in raw and ti == 0):
+            errors = [(f"[{ti}]", _looks_like_task(raw))]
+        yield refused(path, None, errors, WHAT, f"{display(path)}: [{ti}] (a task)",
+                      spans=sum(c[0] for c in counts), relations=sum(c[1] for c in counts))
         return
+    data = task.data
     text = data.get("text")
     if not isinstance(text, str):
         strings = [v for v in data.values() if isinstance(v, str)]
         if len(strings) != 1:
-            yield file_problem("import-bad-format", path, None, f"[{ti}].data",
-                               "cannot tell which `data` field holds the text; name it `text`")
+            yield refused(path, None, [(f"[{ti}].data", "cannot tell which `data` field holds the "
+                                        "text; name it `text`")], WHAT, f"{display(path)}: [{ti}]")
             return
         text = strings[0]
-    task_id = task.get("id")
-    doc_id = data.get("doc_id") if m.is_name(data.get("doc_id")) else f"task-{task_id}"
+    task_id = task.id
+    doc_id = data["doc_id"] if m.is_name(data.get("doc_id")) else f"task-{task_id}"
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
-    annotations = task.get("annotations", task.get("completions")) or []
-    sources: list[tuple[str, int, dict[str, Any], str]] = []
-    for ai, ann in enumerate(annotations):
+    annotations = task.annotations if task.annotations is not None else task.completions or []
+    sources: list[tuple[str, Annotation, str]] = []
+    for ai, raw_ann in enumerate(annotations):
         where = f"[{ti}].annotations[{ai}]"
-        if not isinstance(ann, dict):
-            yield file_problem("import-bad-format", path, None, where, "an annotation is not an object")
+        ann, errors = check(Annotation, raw_ann, where)
+        if ann is None:
+            spans, relations = _count(raw_ann.get("result") if isinstance(raw_ann, dict) else None)
+            yield refused(path, None, errors, WHAT, f"{display(path)}: {where} (task {task_id})",
+                          spans=spans, relations=relations)
             continue
-        if ann.get("was_cancelled"):
-            yield file_problem("import-skipped", path, None, where,
-                               f"task {task_id}: annotation {ann.get('id')} was cancelled "
-                               "(skipped) in Label Studio and is not imported")
+        if ann.was_cancelled:
+            spans, relations = _count(ann.result)
+            yield left_out(path, None, where,
+                           f"task {task_id}: annotation {ann.id} was cancelled (skipped) in Label "
+                           "Studio and is not imported", "cancelled in Label Studio",
+                           records=1, spans=spans, relations=relations)
             continue
-        who = ann.get("completed_by")
-        if isinstance(who, dict):
-            who = who.get("email") or who.get("id")
-        sources.append((where, ai, ann, opts.annotator or opts.lmap.annotator(who)))
-    for pi, pred in enumerate(task.get("predictions") or []):
+        sources.append((where, ann, opts.annotator or opts.lmap.annotator(ann.completed_by)))
+    for pi, raw_pred in enumerate(task.predictions or []):
         where = f"[{ti}].predictions[{pi}]"
-        if not isinstance(pred, dict):
+        if isinstance(raw_pred, int) and not isinstance(raw_pred, bool):
+            # Current exports write the predictions' database ids, not the predictions
+            # (HumanSignal/label-studio#5654, #9709): their regions are not in the file.
+            yield left_out(path, None, where,
+                           f"task {task_id}: prediction {raw_pred} is exported as its id only, so "
+                           "its regions are not in the file; to import predictions, export them "
+                           "with the tasks (e.g. through the API or `corpus export labelstudio`)",
+                           "predictions exported as ids only", records=1)
+            continue
+        pred, errors = check(Annotation, raw_pred, where)
+        if pred is None:
+            spans, relations = _count(raw_pred.get("result") if isinstance(raw_pred, dict) else None)
+            yield refused(path, None, errors, WHAT, f"{display(path)}: {where} (task {task_id})",
+                          spans=spans, relations=relations)
             continue
         if not opts.predictions:
-            yield file_problem("import-skipped", path, None, where,
-                               f"task {task_id}: a prediction (model output, not an annotator's "
-                               "work) is not imported; pass --predictions to import it")
+            spans, relations = _count(pred.result)
+            yield left_out(path, None, where,
+                           f"task {task_id}: a prediction (model output, not an annotator's "
+                           "work) is not imported; pass --predictions to import it",
+                           "predictions (without --predictions)", records=1, spans=spans,
+                           relations=relations)
             continue
-        name = str(pred.get("model_version") or "prediction")
-        sources.append((where, pi, pred, opts.annotator or opts.lmap.annotator(name)))
-    for where, _i, ann, annotator in sources:
-        doc = ToolDoc(tool=TOOL, file=str(path), line=None,
-                      where=f"{where} (task {task_id}, id {ann.get('id')})", doc_id=doc_id,
+        name = pred.model_version or "prediction"
+        sources.append((where, pred, opts.annotator or opts.lmap.annotator(name)))
+    for where, ann, annotator in sources:
+        doc = ToolDoc(tool=TOOL, file=display(path), line=None,
+                      where=f"{where} (task {task_id}, id {ann.id})", doc_id=doc_id,
                       annotator=annotator, text=text, units=UNITS, meta=meta, matcher=matcher,
                       keys_are_ids=True)
-        yield from _read_result(path, where, ann.get("result") or [], doc)
+        yield from _read_result(path, where, ann.result or [], doc)
         yield doc
 
 
-def _read_result(path: Path, where: str, result: list[Any], doc: ToolDoc) -> Iterator[Problem]:
+def _looks_like_task(raw: Any) -> str:
+    if isinstance(raw, dict):
+        keys = ", ".join(repr(k) for k in list(raw)[:6]) + (", ..." if len(raw) > 6 else "")
+        return (f"the first element is an object with the keys {keys or 'none'} and no `data`; "
+                "a task has `data` (with the text) and `annotations` (is this a JSON-MIN or "
+                "CSV-like export?)")
+    return f"the first element is {found(raw)}, not a task object"
+
+
+def _read_result(path: Path, where: str, result: list[dict[str, Any]], doc: ToolDoc) -> Iterator[Read]:
     spans: dict[str, ToolSpan] = {}
     extra: dict[str, dict[str, str]] = {}
     for ri, item in enumerate(result):
         here = f"{where}.result[{ri}]"
-        if not isinstance(item, dict):
-            yield file_problem("import-bad-format", path, None, here, "a result item is not an object")
-            continue
-        kind, value, rid = item.get("type"), item.get("value") or {}, item.get("id")
+        kind = item.get("type")
         if kind == "relation":
-            labels = item.get("labels") or []
-            if len(labels) != 1:
-                yield file_problem("import-bad-relation", path, None, here,
-                                   f"relation from {item.get('from_id')} to {item.get('to_id')} has "
-                                   f"{len(labels)} labels; choose exactly one relation label")
+            rel, errors = check(Relation, item, here)
+            if rel is None:
+                doc.problems.extend(refused(path, None, errors, WHAT, here).problems)
+                doc.unread_relations += 1
                 continue
-            src, dst = str(item.get("from_id")), str(item.get("to_id"))
-            if item.get("direction") == "left":
+            labels = rel.labels or []
+            if len(labels) != 1:
+                doc.problems.append(file_problem(
+                    "import-bad-relation", path, None, here,
+                    f"relation from {rel.from_id} to {rel.to_id} has {len(labels)} labels; "
+                    "choose exactly one relation label"))
+                doc.unread_relations += 1
+                continue
+            src, dst = rel.from_id, rel.to_id
+            if rel.direction == "left":
                 src, dst = dst, src
             doc.relations.append(ToolRelation(labels[0], src, dst, here,
-                                              undirected=item.get("direction") == "bi"))
-        elif kind == "labels" and rid is not None:
-            try:
-                frag = [(int(value["start"]), int(value["end"]))]
-            except (KeyError, TypeError, ValueError):
-                yield file_problem("import-bad-format", path, None, here,
-                                   "a labels region has no integer value.start and value.end")
+                                              undirected=rel.direction == "bi"))
+        elif kind == "labels":
+            region, errors = check(Region, item, here)
+            if region is None:
+                doc.problems.extend(refused(path, None, errors, WHAT, here).problems)
+                doc.unread_spans += 1
                 continue
-            spans[str(rid)] = ToolSpan(key=str(rid), labels=list(value.get("labels") or []),
-                                       fragments=frag, text=value.get("text"), where=here)
-        elif kind in ("textarea", "choices") and rid is not None:
-            got = value.get("text") if kind == "textarea" else value.get("choices")
-            got = "\n".join(map(str, got)) if isinstance(got, list) else str(got or "")
-            extra.setdefault(str(rid), {})[str(item.get("from_name"))] = got
+            value = region.value
+            span = ToolSpan(key=region.id, labels=list(value.labels),
+                            fragments=[(value.start, value.end)], text=value.text, where=here)
+            same = spans.get(region.id)
+            if same is not None and same.fragments == span.fragments and same.text == span.text:
+                # One region labelled by two <Labels> controls: two items with one id.
+                same.labels.extend(lb for lb in span.labels if lb not in same.labels)
+            elif same is not None:
+                doc.problems.append(file_problem(
+                    "import-bad-format", path, None, here,
+                    f"region {region.id} is also at {same.where} with other offsets; every "
+                    "region needs its own id"))
+                doc.unread_spans += 1
+            else:
+                spans[region.id] = span
+        elif kind in ("textarea", "choices") and "id" in item:
+            per, errors = check(PerRegion, item, here)
+            value_model = TextAreaValue if kind == "textarea" else ChoicesValue
+            got, more = check(value_model, per.value if per else None, f"{here}.value")
+            if per is None or got is None:
+                doc.problems.extend(refused(path, None, errors or more, WHAT, here).problems)
+                continue
+            texts = got.text if isinstance(got, TextAreaValue) else got.choices
+            extra.setdefault(per.id, {})[per.from_name] = "\n".join(texts)
         else:
-            yield file_problem("import-skipped", path, None, here,
-                               f"a result item of type {kind!r} is not imported (only labels on "
-                               "text, per-region textarea/choices, and relations are)")
+            label = f"type {kind!r}" if isinstance(kind, str) else f"no type ({found(kind)})"
+            region_like = isinstance(kind, str) and kind.endswith("labels")
+            yield left_out(path, None, here,
+                           f"a result item of {label} is not imported (only labels on text, "
+                           "per-region textarea/choices, and relations are)",
+                           f"result items of {label}", spans=int(region_like))
     for rid, fields in extra.items():
         if rid in spans:
             spans[rid].fields.update(fields)
         else:
-            yield file_problem("import-skipped", path, None, where,
-                               f"per-region fields {sorted(fields)} belong to no text region {rid}")
+            yield left_out(path, None, where,
+                           f"per-region fields {sorted(fields)} belong to no text region {rid}",
+                           "per-region fields without a region")
     doc.spans.extend(spans.values())
 
 

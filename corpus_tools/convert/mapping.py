@@ -30,14 +30,17 @@ see docs/convert.md.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from corpus_tools.errors import CorpusToolsError
+from corpus_tools.files import display, read_text
 from corpus_tools.layers import LAYERS
-from corpus_tools.schema import is_name
+from corpus_tools.schema import NAME_RULE, is_name
 
 QUESTION_KINDS: tuple[str, ...] = LAYERS["rhetorical_questions"].names
 ATTRIBUTION_TYPES: tuple[str, ...] = LAYERS["attributions"].names
@@ -113,6 +116,9 @@ class LabelMap:
     """Tool span label -> label of the default convention (or `ignore`)."""
     relations: dict[str, str] = field(default_factory=dict)
     """Tool relation label -> relation of the default convention (or `ignore`)."""
+    reversed: set[str] = field(default_factory=set)
+    """Tool relation labels drawn the other way round (Label Studio's `quotee`, from the quote
+    to its speaker, is our `source-of` reversed)."""
     fields: dict[str, str] = field(default_factory=dict)
     """Tool attribute / control name -> one of `FIELDS`."""
     values: dict[str, str] = field(default_factory=dict)
@@ -130,6 +136,10 @@ class LabelMap:
         """Our relation for a tool relation label; None when unknown."""
         name = self.relations.get(label, label)
         return name if name in RELATIONS or name == IGNORE else None
+
+    def is_reversed(self, label: str) -> bool:
+        """Whether the tool draws this relation from our `to` end to our `from` end."""
+        return label in self.reversed
 
     def field_name(self, name: str) -> str | None:
         """Our field for a tool attribute name; None when it is not one of ours."""
@@ -161,41 +171,63 @@ _SECTIONS = {"labels", "relations", "fields", "values", "annotators", "defaults"
 def load_label_map(path: Path | None) -> LabelMap:
     """Read a label map file (`.json` or `.toml`); None gives the default convention only.
 
+    A relation is mapped to a name (`quotes = "source-of"`) or, when the tool draws it the
+    other way round, to a table (`quotee = {relation = "source-of", reverse = true}`).
+
     Raises:
-        CorpusToolsError: when the file is missing, unreadable, or names unknown labels.
+        CorpusToolsError: when the file is missing, unreadable, not JSON or TOML of this shape,
+            or names unknown labels, relations, fields or invalid annotator names.
     """
     if path is None:
         return LabelMap()
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise CorpusToolsError(f"{path}: cannot read the label map: {e.strerror}") from None
+    text = read_text(path, "label map")
+    where = display(path)
     try:
         if path.suffix.lower() == ".toml":
             import tomllib
 
-            data = tomllib.loads(raw.decode("utf-8"))
+            data: Any = tomllib.loads(text)
         else:
-            data = json.loads(raw)
+            data = orjson.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
-        raise CorpusToolsError(f"{path}: not a valid label map: {e}") from None
+        raise CorpusToolsError(f"{where}: not a valid label map: {e}") from None
     if not isinstance(data, dict) or not set(data) <= _SECTIONS:
-        raise CorpusToolsError(f"{path}: a label map is an object with the sections "
+        raise CorpusToolsError(f"{where}: a label map is an object with the sections "
                                f"{', '.join(sorted(_SECTIONS))}")
+    lmap = LabelMap()
     for section, table in data.items():
-        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-            raise CorpusToolsError(f"{path}: [{section}] must map names to strings")
-    lmap = LabelMap(**{k: {str(a): b for a, b in v.items()} for k, v in data.items()})
+        if not isinstance(table, dict):
+            raise CorpusToolsError(f"{where}: [{section}] must be a table of names")
+        target: dict[str, str] = getattr(lmap, section)
+        for key, value in table.items():
+            if section == "relations" and isinstance(value, dict):
+                relation, reverse = value.get("relation"), value.get("reverse", False)
+                if set(value) - {"relation", "reverse"} or not isinstance(relation, str) \
+                        or not isinstance(reverse, bool):
+                    raise CorpusToolsError(
+                        f"{where}: [relations] {key!r}: write a relation name, or a table "
+                        '{relation = "source-of", reverse = true}')
+                value = relation
+                if reverse:
+                    lmap.reversed.add(key)
+            if not isinstance(value, str):
+                raise CorpusToolsError(f"{where}: [{section}] {key!r} must map to a string, not "
+                                       f"{type(value).__name__}")
+            target[key] = value
     bad = [v for v in lmap.labels.values() if parse_label(v) is None]
     bad += [v for v in lmap.relations.values() if v not in RELATIONS and v != IGNORE]
     bad += [v for v in lmap.fields.values() if v not in FIELDS]
     bad += [k for k in lmap.defaults if k not in FIELDS]
     if bad:
         raise CorpusToolsError(
-            f"{path}: unknown target name(s) {', '.join(map(repr, bad))}; labels are "
+            f"{where}: unknown target name(s) {', '.join(map(repr, bad))}; labels are "
             f"{', '.join(span_labels())} or ignore; relations are {', '.join(RELATIONS)}; "
             f"fields are {', '.join(FIELDS)}")
+    names = [v for v in lmap.annotators.values() if not is_name(v)]
+    if names:
+        raise CorpusToolsError(f"{where}: [annotators] {', '.join(map(repr, names))}: an annotator "
+                               f"name uses {NAME_RULE}")
     return lmap
 
 

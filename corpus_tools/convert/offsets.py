@@ -4,7 +4,9 @@ Annotation tools count offsets in different units. Python (and our records) coun
 points; Label Studio before 2021, doccano and INCEpTION count UTF-16 code units, so every
 character outside the Basic Multilingual Plane (an emoji) shifts later offsets by one; some
 tools count UTF-8 bytes; brat counts a CR LF line break as one character because it reads the
-text with universal newlines. An `OffsetMap` translates one unit into code points for one text.
+text with universal newlines; doccano's "grapheme mode" counts extended grapheme clusters (a CR
+LF, an emoji with a skin tone or a ZWJ sequence, a letter with combining marks: one each). An
+`OffsetMap` translates one unit into code points for one text.
 
 `resolve` chooses, for one document, the unit under which the tool's spans fit the text best
 (its span text, where the tool stores one, must equal the covered text), converts every span,
@@ -15,8 +17,10 @@ without a word.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+
+import regex
 
 from corpus_tools.validate.rules import nearest
 
@@ -26,19 +30,42 @@ Fragments = list[tuple[int, int]]
 Matcher = Callable[[list[str], str], bool]
 """`matcher(covered_fragments, tool_text)`: whether the tool's span text fits the covered text."""
 
+Steps = Callable[[str], Iterator[tuple[int, int]]]
+"""`steps(text)` walks a text in a unit: `(code points, units)` for each step."""
+
 
 @dataclass(frozen=True)
 class Unit:
     """How a tool counts offsets."""
 
     name: str
-    """Stable name used in reports: `codepoint`, `utf16`, `utf8`, `codepoint+crlf`, `utf16+crlf`."""
+    """Stable name used in reports: `codepoint`, `utf16`, `utf8`, `codepoint+crlf`, `utf16+crlf`,
+    `grapheme`."""
     description: str
     """Human wording for messages."""
-    width: Callable[[str], int]
-    """How many units one code point takes."""
-    crlf_as_one: bool = False
-    """Whether a CR LF pair counts as one unit (brat's universal newlines)."""
+    steps: Steps
+    """How the unit walks a text; an offset exists only between two steps."""
+    merges_crlf: bool = False
+    """Whether a CR LF pair is one step (then an ASCII text with CR LF is not counted as is)."""
+
+
+def _per_character(width: Callable[[str], int], crlf: bool) -> Steps:
+    def steps(text: str) -> Iterator[tuple[int, int]]:
+        i, n = 0, len(text)
+        while i < n:
+            if crlf and text[i] == "\r" and i + 1 < n and text[i + 1] == "\n":
+                yield 2, 1  # brat's universal newlines: CR LF is one character
+                i += 2
+                continue
+            yield 1, width(text[i])
+            i += 1
+    return steps
+
+
+def _graphemes(text: str) -> Iterator[tuple[int, int]]:
+    # Extended grapheme clusters (Unicode UAX #29), as doccano's grapheme mode counts them.
+    for cluster in regex.finditer(r"\X", text):
+        yield cluster.end() - cluster.start(), 1
 
 
 def _cp(ch: str) -> int:
@@ -55,11 +82,12 @@ def _utf8(ch: str) -> int:
 
 
 UNITS: dict[str, Unit] = {u.name: u for u in [
-    Unit("codepoint", "code points", _cp),
-    Unit("utf16", "UTF-16 code units", _utf16),
-    Unit("utf8", "UTF-8 bytes", _utf8),
-    Unit("codepoint+crlf", "code points with CR LF counted as one", _cp, crlf_as_one=True),
-    Unit("utf16+crlf", "UTF-16 code units with CR LF counted as one", _utf16, crlf_as_one=True),
+    Unit("codepoint", "code points", _per_character(_cp, False)),
+    Unit("utf16", "UTF-16 code units", _per_character(_utf16, False)),
+    Unit("utf8", "UTF-8 bytes", _per_character(_utf8, False)),
+    Unit("codepoint+crlf", "code points with CR LF counted as one", _per_character(_cp, True), True),
+    Unit("utf16+crlf", "UTF-16 code units with CR LF counted as one", _per_character(_utf16, True), True),
+    Unit("grapheme", "grapheme clusters (CR LF and emoji sequences counted as one)", _graphemes, True),
 ]}
 
 
@@ -69,72 +97,62 @@ class OffsetMap:
     def __init__(self, text: str, unit: Unit) -> None:
         self.text = text
         self.unit = unit
-        # Most texts are ASCII without CR: every unit is then a code point, no table needed.
+        # Most texts are ASCII: every unit is then a code point (in ASCII the only grapheme
+        # cluster of two code points is CR LF), so no table is needed.
         self.identity = (unit.name == "codepoint"
-                         or (text.isascii() and not (unit.crlf_as_one and "\r" in text)))
+                         or (text.isascii() and not (unit.merges_crlf and "\r\n" in text)))
         self._to_cp: array | None = None
         self._from_cp: array | None = None
 
-    def _build(self) -> None:
-        to_cp = array("q")
-        from_cp = array("q")
-        text, width, crlf = self.text, self.unit.width, self.unit.crlf_as_one
-        pos = 0
-        for i, ch in enumerate(text):
+    def _build(self) -> tuple[array, array]:
+        if self._to_cp is None or self._from_cp is None:
+            to_cp = array("q")
+            from_cp = array("q")
+            i = pos = 0
+            for cps, units in self.unit.steps(self.text):
+                from_cp.append(pos)
+                from_cp.extend([-1] * (cps - 1))  # inside a step: no offset in this unit
+                to_cp.append(i)
+                to_cp.extend([-1] * (units - 1))  # offsets inside one step are not boundaries
+                i += cps
+                pos += units
+            to_cp.append(len(self.text))
             from_cp.append(pos)
-            if crlf and ch == "\n" and i > 0 and text[i - 1] == "\r":
-                continue  # the LF of a CR LF takes no unit of its own
-            w = width(ch)
-            to_cp.append(i)
-            to_cp.extend([-1] * (w - 1))  # offsets inside one character are not boundaries
-            pos += w
-        to_cp.append(len(text))
-        from_cp.append(pos)
-        if crlf:
-            # An offset between CR and LF does not exist in this unit: mark it.
-            for i in range(1, len(text)):
-                if text[i] == "\n" and text[i - 1] == "\r":
-                    from_cp[i] = -1
-        self._to_cp, self._from_cp = to_cp, from_cp
+            self._to_cp, self._from_cp = to_cp, from_cp
+        return self._to_cp, self._from_cp
 
     @property
     def length(self) -> int:
         """Length of the text in this unit."""
         if self.identity:
             return len(self.text)
-        if self._to_cp is None:
-            self._build()
-        assert self._to_cp is not None
-        return len(self._to_cp) - 1
+        return len(self._build()[0]) - 1
 
     def to_codepoint(self, offset: int) -> int | None:
         """The code point index of `offset`, or None when it is out of range or not a boundary."""
         if self.identity:
             return offset if 0 <= offset <= len(self.text) else None
-        if self._to_cp is None:
-            self._build()
-        assert self._to_cp is not None
-        if not 0 <= offset < len(self._to_cp):
+        to_cp = self._build()[0]
+        if not 0 <= offset < len(to_cp):
             return None
-        cp = self._to_cp[offset]
+        cp = to_cp[offset]
         return None if cp < 0 else cp
 
     def from_codepoint(self, cp: int) -> int:
         """The offset in this unit of code point index `cp` (for writing a tool's format).
 
         Raises:
-            ValueError: when `cp` is outside the text or between the CR and LF of a line break.
+            ValueError: when `cp` is outside the text or inside one step of the unit (between
+                the CR and LF of a line break, inside a grapheme cluster).
         """
         if self.identity:
             if not 0 <= cp <= len(self.text):
                 raise ValueError(f"offset {cp} is outside the text")
             return cp
-        if self._from_cp is None:
-            self._build()
-        assert self._from_cp is not None
-        if not 0 <= cp < len(self._from_cp) or self._from_cp[cp] < 0:
+        from_cp = self._build()[1]
+        if not 0 <= cp < len(from_cp) or from_cp[cp] < 0:
             raise ValueError(f"offset {cp} cannot be expressed in {self.unit.description}")
-        return self._from_cp[cp]
+        return from_cp[cp]
 
 
 def exact(covered: list[str], given: str) -> bool:
@@ -234,6 +252,24 @@ def resolve(text: str, spans: Sequence[tuple[Fragments, str | None]], units: Seq
             break  # every span fits this unit on word boundaries: no need to look further
     assert best is not None
     _, unit, checks, _ = best
+    for i, c in enumerate(checks):
+        fragments, given = spans[i]
+        if not c.ok or c.fits_words or given is not None:
+            continue
+        # A span without text that cuts a word here but sits on word boundaries in another of
+        # the tool's units: the document fits no one unit, and no guess is made.
+        for name in units:
+            other = check_span(text, maps.get(name) or OffsetMap(text, UNITS[name]), fragments, None)
+            if name != unit.name and other.ok and other.fits_words and (other.start, other.end) != (c.start, c.end):
+                assert c.start is not None and c.end is not None and other.start is not None
+                assert other.end is not None
+                checks[i] = SpanCheck(reason=(
+                    f"counted in {unit.description}, as the document's other spans fit best, it "
+                    f"covers {_clip(text[c.start:c.end])}, which cuts a word or starts or ends with "
+                    f"a space; counted in {UNITS[name].description} it covers "
+                    f"{_clip(text[other.start:other.end])}: no offset unit fits every span of "
+                    "this document"))
+                break
     hints: dict[int, str] = {}
     for i, c in enumerate(checks):
         if c.ok:
