@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,13 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import display, read_text
+from corpus_tools.files import check_target, display, parse_toml, read_text
 from corpus_tools.problems import Report
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from corpus_tools.merge import MergeResult
@@ -90,6 +84,9 @@ class BuildConfig(BaseModel):
     @classmethod
     def _paths_are_strings(cls, value: Any) -> Any:
         # Strict mode takes only Path objects; TOML gives strings. Anything else stays wrong.
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and ("\x00" in text or not text.strip()):
+                raise ValueError("a path must not be empty or hold a NUL character")
         if isinstance(value, str):
             return Path(value)
         if isinstance(value, list):
@@ -135,10 +132,7 @@ def load_config(path: Path | str | None = None) -> BuildConfig:
         hint = "" if explicit else " (run `corpus build` in the project folder, or give --config)"
         raise CorpusToolsError(f"{display(path)}: no such file{hint}")
     text = read_text(path, "settings file")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise CorpusToolsError(f"{display(path)}: cannot read the settings: {e}") from None
+    data = parse_toml(text, f"{display(path)}: cannot read the settings")
     tool = data.get("tool")
     if tool is not None and not isinstance(tool, dict):
         raise CorpusToolsError(f"{display(path)}: `tool` must be a table ([tool.corpus]), not "
@@ -224,6 +218,11 @@ def check_config(config: BuildConfig) -> BuildConfig:
                 # Outputs among the annotations would be read back as another annotator.
                 raise CorpusToolsError(f"{SECTION} {key} = {str(getattr(config, key))!r} overlaps the "
                                        f"annotations {str(source)!r}; write it elsewhere")
+    # Each step may replace what is at its outputs: a folder publish did not write stops the
+    # build here, not after merge and split have rewritten theirs.
+    for key, kind, command in (("gold", "file", "corpus merge"), ("conflicts", "file", "corpus merge"),
+                               ("split_dir", "folder", "corpus split"), ("output", "folder", "corpus publish")):
+        check_target(getattr(config, key), kind, command, option=f"{SECTION} {key}")  # type: ignore[arg-type]
     return config
 
 

@@ -38,12 +38,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import fnmatch
 import hashlib
+import json
 import os
+import re
 import secrets
 import shutil
 import stat
+import sys
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -61,8 +65,11 @@ if TYPE_CHECKING:
 RECORD_NAME = ".corpus-tools.json"
 """The record of the files a command wrote into an output folder (checked before replacing it)."""
 JOURNAL_SUFFIX = ".corpus-commit"
+LOCK_SUFFIX = ".corpus-lock"
 _TMP_SUFFIX = ".tmp"
 _OLD_SUFFIX = ".old"
+_JOURNAL_TEMP_SUFFIX = ".journal.tmp"
+_SCRATCH_SUFFIX = ".scratch.tmp"
 JSON_WHITESPACE = b" \t\r\n"
 """The only characters JSON allows between tokens; a line of nothing else is blank."""
 
@@ -73,8 +80,13 @@ JSON_WHITESPACE = b" \t\r\n"
 def display(path: Path | str | bytes) -> str:
     """A path as text for messages and reports: file names that are not valid UTF-8 (stored by
     Python as lone surrogates) are shown with `\\xNN` escapes, so every report can be printed
-    and serialised as JSON."""
-    return printable(os.fsdecode(path))
+    and serialised as JSON; control characters (a newline in a file name) are escaped too, so a
+    name can never start a line of its own (GitHub Actions reads `::error` lines as commands)."""
+    text = printable(os.fsdecode(path))
+    if any(c < " " or c == "\x7f" for c in text):
+        text = "".join(c.encode("unicode_escape").decode("ascii") if c < " " or c == "\x7f" else c
+                       for c in text)
+    return text
 
 
 def printable(text: str) -> str:
@@ -174,6 +186,7 @@ def input_files(paths: Iterable[Path | str], pattern: str | None = "*.jsonl") ->
     out: list[Path] = []
     seen: set[Path] = set()
     for p in map(Path, paths):
+        recover(p)  # a folder swapped by an interrupted command is completed first
         found = sorted(_walk(p, pattern)) if p.is_dir() else [require_file(p, "file or folder")]
         for q in found:
             key = q.resolve()
@@ -206,6 +219,56 @@ def _walk_error(error: OSError) -> None:
     raise CorpusToolsError(f"{display(error.filename or '')}: cannot read the folder: {_why(error)}")
 
 
+def parse_json(data: bytes | str, where: str) -> Any:
+    """Parse a hand-written JSON input (a decisions line, a label map, a manifest) strictly: a key
+    given twice in one object is an error, as in annotation lines (`duplicate-key`), rather than
+    silently the last one; absurdly deep nesting is an error rather than a crash.
+
+    Raises:
+        CorpusToolsError: naming `where`, when it is not valid JSON or breaks those rules.
+    """
+    try:
+        orjson.loads(data)  # the strict parser decides what is JSON, and names the error
+    except orjson.JSONDecodeError as e:
+        raise CorpusToolsError(f"{where}: not valid JSON: {e}") from None
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                repeated.append(key)
+            seen[key] = value
+        return seen
+
+    try:
+        value = json.loads(data, object_pairs_hook=pairs)
+    except RecursionError:
+        raise CorpusToolsError(f"{where}: objects and lists are nested too deeply") from None
+    if repeated:
+        raise CorpusToolsError(f"{where}: the key {repeated[0]!r} is given twice in one object; keep one "
+                               "(JSON readers disagree on which counts)")
+    return value
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """Parse a TOML input (settings, a label map).
+
+    Raises:
+        CorpusToolsError: naming `where`, when it is not valid TOML or is nested too deeply.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise CorpusToolsError(f"{where}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise CorpusToolsError(f"{where}: tables and arrays are nested too deeply") from None
+
+
 def iter_json_lines(path: Path | str, what: str) -> Iterator[tuple[int, Any]]:
     """Yield `(line_number, parsed value)` for each non-blank line of a small JSONL input
     (decisions, corrections), with errors in the user's terms.
@@ -226,11 +289,7 @@ def iter_json_lines(path: Path | str, what: str) -> Iterator[tuple[int, Any]]:
                 hint = " (the file looks UTF-16 encoded, as some Windows tools save)" if utf16 else ""
                 raise CorpusToolsError(f"{display(path)}:{number}: the {what} is not UTF-8: byte "
                                        f"{e.start} is not valid UTF-8{hint}; save it as UTF-8") from None
-            try:
-                yield number, orjson.loads(raw)
-            except orjson.JSONDecodeError as e:
-                raise CorpusToolsError(f"{display(path)}:{number}: not valid JSON: {e}; each line of "
-                                       f"the {what} is one JSON object") from None
+            yield number, parse_json(raw, f"{display(path)}:{number}")
     except OSError as e:
         raise CorpusToolsError(f"{display(path)}: cannot read the {what}: {_why(e)}") from None
 
@@ -388,6 +447,16 @@ Kind = Literal["file", "folder"]
 _WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 """Errors that arise from writing: reported against the outputs being written."""
 
+_pending: list[Path] = []
+"""The journals of this process's commits that were interrupted after the journal was written:
+their outputs are neither the old ones nor in place, until the next command completes them."""
+
+
+def left_pending() -> list[Path]:
+    """The commit journals this process left for the next command to complete (after a signal
+    or an error in the middle of moving outputs into place)."""
+    return list(_pending)
+
 
 @dataclass
 class _Staged:
@@ -397,8 +466,6 @@ class _Staged:
     temp: Path
     shown: str
     """The target as the user gave it, for messages."""
-    written_by: str | None = None
-    """For folders: the command recorded in the folder's record of written files."""
 
 
 @dataclass
@@ -412,11 +479,17 @@ class Outputs:
             gold = out.file(output, option="--output")
             with open(gold, "wb") as f: ...
             out.commit()
+
+    While the block runs, each target is locked (`flock` on a hidden `.<name>.corpus-lock` beside
+    it, removed afterwards), so two commands never write the same output at once.
     """
 
     command: str
-    """The command writing, e.g. `corpus publish` (recorded in output folders)."""
+    """The command writing, e.g. `corpus publish`: recorded in output folders, and only the same
+    command may replace a folder it wrote."""
     staged: list[_Staged] = field(default_factory=list)
+    scratch_dirs: list[Path] = field(default_factory=list)
+    locks: list[tuple[int, Path]] = field(default_factory=list)
     committed: bool = False
 
     def __enter__(self) -> Outputs:
@@ -424,8 +497,17 @@ class Outputs:
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         targets = ", ".join(s.shown for s in self.staged)
-        if not self.committed:
-            self.abort()
+        try:
+            if not self.committed:
+                self.abort()
+            for scratch in self.scratch_dirs:
+                _remove(scratch)
+        finally:
+            for fd, path in self.locks:  # removed while still held, so no one else holds it
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                os.close(fd)
+            self.locks.clear()
         if isinstance(exc, OSError) and exc.errno in _WRITE_ERRORS and targets:
             # Raised while writing a temporary file: name what the user asked to write.
             raise CorpusToolsError(f"cannot write {targets}: {_why(exc)}; nothing was replaced and "
@@ -436,58 +518,77 @@ class Outputs:
 
         Raises:
             CorpusToolsError: when the target is a folder, device, FIFO or socket, is staged
-                twice, or its folder cannot be created.
+                twice, is being written by another command, or its folder cannot be created.
         """
         shown = display(path)
-        target = _resolve(Path(path), option)
-        recover(target)
-        mode = _mode(target)
-        if mode is not None and not stat.S_ISREG(mode):
-            what = "a folder" if stat.S_ISDIR(mode) else _kind(mode)
-            raise CorpusToolsError(f"{option} {shown}: is {what}; give the path of a file to write "
-                                   "(an existing file is replaced)")
+        target = check_target(path, "file", self.command, option=option)
         self._check_twice(target, option, shown)
         _make_parent(target, option, shown)
+        self._lock(target, option, shown)
+        _clean_leftovers(target)
         temp = _temp_name(target, _TMP_SUFFIX)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         os.close(fd)
+        with contextlib.suppress(FileNotFoundError):  # keep the replaced file's permissions
+            os.chmod(temp, stat.S_IMODE(os.stat(target).st_mode))
         self.staged.append(_Staged("file", target, temp, shown))
         return temp
 
     def folder(self, path: Path | str, *, option: str = "--output") -> Path:
         """Stage a folder output; return the temporary folder to fill.
 
-        The target must be absent, an empty folder, or a folder written by this toolkit whose
-        files are all listed, unchanged, in its record (see the module docstring).
+        The target must be absent, an empty folder, or a folder this command wrote whose files
+        are all listed, unchanged, in its record (see the module docstring).
 
         Raises:
-            CorpusToolsError: when the target is not a folder, or holds a file the toolkit did
-                not write (the message names it), or its parent cannot be created.
+            CorpusToolsError: when the target is not a folder, or holds a file the command did
+                not write (the message names it), or is being written by another command.
         """
         shown = display(path)
-        target = _resolve(Path(path), option)
-        recover(target)
-        mode = _mode(target)
-        if mode is not None:
-            if not stat.S_ISDIR(mode):
-                what = "a file" if stat.S_ISREG(mode) else _kind(mode)
-                raise CorpusToolsError(f"{option} {shown}: is {what}; give a folder")
-            foreign = foreign_file(target)
-            if foreign is not None:
-                raise CorpusToolsError(f"{option} {shown}: {foreign}; the folder is replaced as a whole, "
-                                       "so give a new or empty folder, or one this command wrote")
+        target = check_target(path, "folder", self.command, option=option)
         self._check_twice(target, option, shown)
         _make_parent(target, option, shown)
+        self._lock(target, option, shown)
+        _clean_leftovers(target)
         temp = _temp_name(target, _TMP_SUFFIX)
         os.mkdir(temp, 0o777)
-        self.staged.append(_Staged("folder", target, temp, shown, written_by=self.command))
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(temp, stat.S_IMODE(os.stat(target).st_mode))
+        self.staged.append(_Staged("folder", target, temp, shown))
         return temp
+
+    def scratch(self, near: Path | str) -> Path:
+        """A temporary folder beside `near` (a staged target), removed when the block ends: for
+        work files that must not outlive the command, such as a cache."""
+        target = Path(os.path.realpath(near))
+        path = _temp_name(target, _SCRATCH_SUFFIX)
+        os.mkdir(path, 0o700)
+        self.scratch_dirs.append(path)
+        return path
 
     def _check_twice(self, target: Path, option: str, shown: str) -> None:
         for s in self.staged:
             if s.target == target or target in s.target.parents or s.target in target.parents:
                 raise CorpusToolsError(f"{option} {shown}: is also {s.shown}, another output of "
                                        "this command; write them to different places")
+
+    def _lock(self, target: Path, option: str, shown: str) -> None:
+        path = target.parent / f".{_stem(target.name)}{LOCK_SUFFIX}"
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise CorpusToolsError(f"{option} {shown}: another corpus command is writing it right "
+                                       "now; wait for that one to finish") from None
+            # The holder before us removes the lock file when it is done: if it did so between
+            # our open and our lock, we hold a lock on a removed file, so take the new one.
+            with contextlib.suppress(FileNotFoundError):
+                if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                    break
+            os.close(fd)
+        self.locks.append((fd, path))
 
     def commit(self) -> None:
         """Move every staged output onto its target, as one set (see the module docstring).
@@ -499,9 +600,10 @@ class Outputs:
             if s.kind == "file":
                 _fsync_file(s.temp)
             else:
-                _write_record(s.temp, s.written_by or self.command)
+                _write_record(s.temp, self.command)
         moves = [_Move(s.kind, s.temp, s.target,
-                       _temp_name(s.target, _OLD_SUFFIX) if s.kind == "folder" else None)
+                       _temp_name(s.target, _OLD_SUFFIX) if s.kind == "folder" else None,
+                       _state(s.target))
                  for s in self.staged]
         try:
             if len(moves) == 1 and moves[0].kind == "file":
@@ -514,7 +616,11 @@ class Outputs:
                 # From here on the set is decided: if the moves are interrupted (a signal, a
                 # crash), the temporary files stay for the journal to complete, never removed.
                 self.committed = True
-                journal.finish(journals)
+                try:
+                    journal.finish(journals)
+                except BaseException:
+                    _pending.extend(j for j in journals if j.exists())
+                    raise
         except OSError as e:
             raise CorpusToolsError(f"cannot move the outputs into place: {_why(e)}"
                                    f"{_named(e)}") from None
@@ -525,6 +631,37 @@ class Outputs:
         for s in self.staged:
             _remove(s.temp)
         self.staged.clear()
+
+
+def check_target(path: Path | str, kind: Kind, command: str, *, option: str = "--output") -> Path:
+    """Check that `command` may write `path` (a file or a folder output); return the resolved
+    target. Commands call it through `Outputs`; `corpus build` calls it for every step's
+    outputs before the first step writes anything.
+
+    Raises:
+        CorpusToolsError: for a folder, device, FIFO or socket where a file goes, a file where a
+            folder goes, a folder holding files this command did not write, or a symlink loop.
+    """
+    shown = display(path)
+    target = _resolve(Path(path), option)
+    recover(target)
+    mode = _mode(target)
+    if mode is None:
+        return target
+    if kind == "file":
+        if not stat.S_ISREG(mode):
+            what = "a folder" if stat.S_ISDIR(mode) else _kind(mode)
+            raise CorpusToolsError(f"{option} {shown}: is {what}; give the path of a file to write "
+                                   "(an existing file is replaced)")
+        return target
+    if not stat.S_ISDIR(mode):
+        what = "a file" if stat.S_ISREG(mode) else _kind(mode)
+        raise CorpusToolsError(f"{option} {shown}: is {what}; give a folder")
+    foreign = foreign_file(target, command)
+    if foreign is not None:
+        raise CorpusToolsError(f"{option} {shown}: {foreign}; the folder is replaced as a whole, "
+                               "so give a new or empty folder, or one this command wrote")
+    return target
 
 
 @contextlib.contextmanager
@@ -560,10 +697,10 @@ def same_file(a: Path | str, b: Path | str) -> bool:
 # -- the record of written files ---------------------------------------------------------------
 
 
-def foreign_file(folder: Path) -> str | None:
-    """Why `folder` may not be replaced: the first file in it that its record of written files
-    does not list unchanged (named relative to the folder), or None when every file is the
-    toolkit's own."""
+def foreign_file(folder: Path, command: str | None = None) -> str | None:
+    """Why `folder` may not be replaced (by `command`, when given): the first file in it that
+    its record of written files does not list unchanged (named relative to the folder), or a
+    record written by another command; None when every file is that command's own."""
     entries = sorted(_tree(folder))
     if not entries:
         return None
@@ -575,6 +712,9 @@ def foreign_file(folder: Path) -> str | None:
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
         return (f"it holds {display(entries[0][0])} and has no record of files written by "
                 "corpus-tools, so it is not an earlier output")
+    if command is not None and record.get("written_by") != command:
+        return (f"it was written by {record.get('written_by')!r}, not {command!r}: it holds "
+                "another kind of output")
     for rel, full in entries:
         entry = files.get(rel)
         if not isinstance(entry, dict) or not full.is_file() or full.is_symlink():
@@ -618,6 +758,17 @@ def _sha256(path: Path) -> str:
 
 # -- committing several outputs: the journal ----------------------------------------------------
 
+State = tuple[int, int, int, int] | None
+"""`(device, inode, size, mtime_ns)` of a target before the commit (None: it did not exist)."""
+
+
+def _state(path: Path) -> State:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
 
 @dataclass
 class _Move:
@@ -626,16 +777,43 @@ class _Move:
     target: Path
     old: Path | None
     """For a folder: where the previous folder is moved before the new one takes its place."""
+    before: State
+    """The target's state when the journal was written: a target changed since (a person
+    edited it) is never replaced by a later recovery."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, **{k: _fs(v) for k, v in (("temp", self.temp), ("target", self.target),
-                                                              ("old", self.old)) if v is not None}}
+        out: dict[str, Any] = {"kind": self.kind, "temp": _fs(self.temp), "target": _fs(self.target),
+                               "before": list(self.before) if self.before is not None else None}
+        if self.old is not None:
+            out["old"] = _fs(self.old)
+        return out
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> _Move:
-        old = data.get("old")
-        return cls(data["kind"], _unfs(data["temp"]), _unfs(data["target"]),
-                   None if old is None else _unfs(old))
+    def from_json(cls, data: Any) -> _Move:
+        """A move read back from a journal, checked to be one corpus-tools writes: from a
+        temporary name of the target, beside it, onto the target.
+
+        Raises:
+            ValueError: when it is not.
+        """
+        if not isinstance(data, dict) or data.get("kind") not in ("file", "folder"):
+            raise ValueError("a move is not an object with kind file or folder")
+        target = _unfs(data.get("target"))
+        temp = _unfs(data.get("temp"))
+        old = _unfs(data["old"]) if data.get("old") is not None else None
+        before = data.get("before")
+        stem = re.escape(f".{_stem(target.name)}.")
+        if temp.parent != target.parent or not re.fullmatch(stem + r"\d+\.[0-9a-f]{8}\.tmp", temp.name):
+            raise ValueError(f"{display(temp)} is not a temporary name of {display(target)}")
+        if data["kind"] == "folder" and (old is None or old.parent != target.parent or
+                                         not re.fullmatch(stem + r"\d+\.[0-9a-f]{8}\.old", old.name)):
+            raise ValueError(f"the old folder of {display(target)} is not named as corpus-tools names it")
+        if data["kind"] == "file" and old is not None:
+            raise ValueError("a file move has an old folder")
+        if before is not None and not (isinstance(before, list) and len(before) == 4
+                                       and all(type(v) is int for v in before)):
+            raise ValueError("the recorded state of a target is not four integers")
+        return cls(data["kind"], temp, target, old, tuple(before) if before is not None else None)
 
     def run(self) -> None:
         """Make the move, or finish it; safe to repeat after a crash at any point."""
@@ -643,7 +821,8 @@ class _Move:
             if self.temp.exists():
                 os.replace(self.temp, self.target)
             return
-        assert self.old is not None
+        if self.old is None:
+            raise ValueError("a folder move without its old folder")
         if self.temp.exists():
             if self.target.exists() and not self.old.exists():
                 os.replace(self.target, self.old)
@@ -651,13 +830,23 @@ class _Move:
         if self.old.exists():
             shutil.rmtree(self.old, ignore_errors=True)
 
+    def changed(self) -> bool:
+        """Whether the move is still to be made while its target is no longer as it was."""
+        if not self.temp.exists():
+            return False
+        if self.kind == "folder" and self.old is not None and self.old.exists():
+            return False  # half-way through: the target was moved aside by this very move
+        return _state(self.target) != self.before
+
 
 def _fs(path: Path) -> str:
     # Paths as Latin-1 of their bytes: lossless for any file name, and valid JSON.
     return os.fsencode(path).decode("latin-1")
 
 
-def _unfs(text: str) -> Path:
+def _unfs(text: Any) -> Path:
+    if not isinstance(text, str) or not text:
+        raise ValueError("a path is not a string")
     return Path(os.fsdecode(text.encode("latin-1")))
 
 
@@ -674,7 +863,7 @@ class _Journal:
         for path in journals:
             # Named after the target, so that a run killed while writing it leaves a temporary
             # file the next run recognises and removes (`_clean_leftovers`).
-            temp = _temp_name(targets[path], ".journal" + _TMP_SUFFIX)
+            temp = _temp_name(targets[path], _JOURNAL_TEMP_SUFFIX)
             temp.write_bytes(data)
             _fsync_file(temp)
             os.replace(temp, path)
@@ -692,7 +881,7 @@ class _Journal:
 
 
 def _journal_path(target: Path) -> Path:
-    return target.parent / f".{target.name}{JOURNAL_SUFFIX}"
+    return target.parent / f".{_stem(target.name)}{JOURNAL_SUFFIX}"
 
 
 def recover(path: Path | str) -> bool:
@@ -702,6 +891,10 @@ def recover(path: Path | str) -> bool:
     crash left half-moved is completed before anyone reads it. The journal of an output folder
     lies beside the folder, so the path's parent folders are looked at too. Returns whether it
     did anything.
+
+    Raises:
+        CorpusToolsError: for a journal corpus-tools did not write (it is refused, never
+            followed: it could name any file), or one whose target was changed since.
     """
     real = Path(os.path.realpath(path))
     done = False
@@ -713,15 +906,30 @@ def recover(path: Path | str) -> bool:
 
 def _recover_one(journal: Path) -> bool:
     try:
-        data = orjson.loads(journal.read_bytes())
+        raw = journal.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return False
+    except OSError as e:
+        raise CorpusToolsError(f"{display(journal)}: cannot read the commit journal: {_why(e)}") from None
+    try:
+        data = orjson.loads(raw)
+        if not isinstance(data, dict) or not isinstance(data.get("moves"), list) or not data["moves"] \
+                or not isinstance(data.get("journals"), list):
+            raise ValueError("not a journal of moves")
         moves = [_Move.from_json(m) for m in data["moves"]]
         journals = [_unfs(j) for j in data["journals"]]
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise CorpusToolsError(f"{display(journal)}: an unreadable commit journal ({e}); an earlier "
-                               "command was interrupted while replacing its outputs: check them "
-                               "and delete the journal") from None
+        mine = {_journal_path(m.target) for m in moves}
+        if journal not in mine or any(j not in mine for j in journals):
+            raise ValueError("it names journals of other files")
+    except (orjson.JSONDecodeError, ValueError, UnicodeError) as e:
+        raise CorpusToolsError(f"{display(journal)}: not a commit journal corpus-tools wrote ({e}); it "
+                               "was not followed: check the files beside it and delete it") from None
+    changed = [m for m in moves if m.changed()]
+    if changed:
+        raise CorpusToolsError(
+            f"{display(changed[0].target)} was changed after an interrupted command began to replace it "
+            f"({display(journal)} holds the new version in {display(changed[0].temp)}); keep the one you "
+            "want, then delete the journal")
     try:
         _Journal(moves).finish(journals)
     except OSError as e:
@@ -771,27 +979,35 @@ def _make_parent(target: Path, option: str, shown: str) -> None:
     except OSError as e:
         raise CorpusToolsError(f"{option} {shown}: cannot create the folder {display(parent)}: "
                                f"{_why(e)}") from None
-    _clean_leftovers(target)
+
+
+def _stem(name: str) -> str:
+    """A file name short enough to carry the suffixes of temporary names (a name of up to 255
+    bytes is legal; `.<name>.<pid>.<hex>.journal.tmp` would not be)."""
+    if len(os.fsencode(name)) <= 160:
+        return name
+    digest = hashlib.blake2b(os.fsencode(name), digest_size=6).hexdigest()
+    return f"{name[:100]}~{digest}"
 
 
 def _temp_name(target: Path, suffix: str) -> Path:
     """A hidden sibling of `target`, unique, carrying this process's id (see `_clean_leftovers`)."""
-    return target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}"
+    return target.parent / f".{_stem(target.name)}.{os.getpid()}.{secrets.token_hex(4)}{suffix}"
 
 
 def _clean_leftovers(target: Path) -> None:
     """Remove the temporary files of earlier runs on `target` whose process is gone (a run
-    killed with SIGKILL cannot clean up after itself)."""
-    prefix = f".{target.name}."
+    killed with SIGKILL cannot clean up after itself). Only exact temporary names of this
+    target count (`.<name>.<pid>.<8 hex digits><suffix>`)."""
+    pattern = re.compile(re.escape(f".{_stem(target.name)}.") + r"(\d+)\.[0-9a-f]{8}"
+                         r"(\.tmp|\.old|\.journal\.tmp|\.scratch\.tmp)")
     try:
         names = os.listdir(target.parent)
     except OSError:
         return
     for name in names:
-        if not name.startswith(prefix) or not name.endswith((_TMP_SUFFIX, _OLD_SUFFIX)):
-            continue
-        pid = name[len(prefix):].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        m = pattern.fullmatch(name)
+        if m is not None and not _alive(int(m[1])):
             _remove(target.parent / name)
 
 

@@ -51,6 +51,10 @@ CATALOGUE: dict[str, Check] = {
         Check("not-an-object", "error", "file",
               "The line is valid JSON but not an object.",
               "Each line must be one JSON object (one annotator's record of one document)."),
+        Check("too-deep", "error", "file",
+              "Objects and lists in the line are nested far more deeply than a record can be.",
+              "A record nests a few levels (record, layer list, item, span); the line is not a "
+              "record, or was produced by a broken tool."),
         Check("duplicate-key", "error", "file",
               "An object in the line has the same key twice.",
               "Keep one of the two; JSON readers disagree on which value counts (most keep the "

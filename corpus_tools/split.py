@@ -33,10 +33,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
-from corpus_tools.files import DocIndex, Outputs, display, input_files, is_blank, read_text, same_file
+from corpus_tools.files import (
+    RECORD_NAME,
+    DocIndex,
+    Outputs,
+    display,
+    input_files,
+    is_blank,
+    parse_json,
+    read_text,
+    same_file,
+)
 from corpus_tools.layers import LAYERS, Record
 from corpus_tools.problems import Report, ReportBuilder, make_problem
 from corpus_tools.validate import Validated, require_valid
@@ -56,13 +66,13 @@ _MAX_PROBLEMS = 100
 class SplitCounts(BaseModel):
     """What one split holds."""
 
-    documents: int = 0
+    documents: int = Field(default=0, ge=0)
     """Distinct `doc_id`s."""
-    groups: int = 0
+    groups: int = Field(default=0, ge=0)
     """Distinct groups (equal to `documents` without `group_by`)."""
-    records: int = 0
+    records: int = Field(default=0, ge=0)
     """Lines written (more than `documents` when several annotators' records are split)."""
-    items: dict[str, int] = {}
+    items: dict[str, NonNegativeInt] = {}
     """Annotations per layer, over all lines of the split."""
 
 
@@ -168,8 +178,10 @@ def split(
     manifest = Path(manifest) if manifest is not None else output / MANIFEST_NAME
     if any(same_file(manifest, output / f"{s}.jsonl") for s in SPLITS):
         raise CorpusToolsError(f"{display(manifest)}: the manifest cannot be one of the split files")
-    if not 0 <= seed < 2**63:
-        raise CorpusToolsError(f"--seed must be between 0 and 2**63 - 1, not {seed}")
+    _check_seed(seed)
+    if manifest.name == RECORD_NAME:
+        raise CorpusToolsError(f"--manifest {display(manifest)}: that name is the toolkit's record of "
+                               "the files it wrote; name the manifest otherwise")
     ratio_map = check_ratios(ratios)
     group_path = check_group_path(group_by) if group_by is not None else None
     previous = _read_manifest(manifest, seed=seed, ratios=ratio_map, group_by=group_by)
@@ -284,11 +296,7 @@ def load_manifest(path: Path) -> Manifest:
     Raises:
         CorpusToolsError: naming the file and the first wrong field.
     """
-    text = read_text(path, "split manifest")
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError as e:
-        raise CorpusToolsError(f"{display(path)}: the split manifest is not valid JSON: {e}") from None
+    data = parse_json(read_text(path, "split manifest"), f"{display(path)}: the split manifest")
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
         raise CorpusToolsError(f"{display(path)}: not a split manifest of version {MANIFEST_VERSION} "
                                "(write one with `corpus split`)")
@@ -299,9 +307,31 @@ def load_manifest(path: Path) -> Manifest:
         where = ".".join(str(p) for p in first["loc"]) or "the manifest"
         raise CorpusToolsError(f"{display(path)}: {where}: {first['msg']} (the split manifest was "
                                "changed by hand; write it again with `corpus split`)") from None
+    # What `corpus split` itself checks of its options, so that a manifest edited by hand into
+    # something split never writes is refused, not printed on a dataset card.
+    where = f"{display(path)}: "
     if set(manifest.ratios) != set(SPLITS):
-        raise CorpusToolsError(f"{display(path)}: ratios: must give train, validation and test")
+        raise CorpusToolsError(f"{where}ratios: must give train, validation and test")
+    for key, check in (("ratios", lambda: check_ratios(manifest.ratios[s] for s in SPLITS)),
+                       ("group_by", lambda: manifest.group_by is None or check_group_path(manifest.group_by)),
+                       ("seed", lambda: _check_seed(manifest.seed))):
+        try:
+            check()
+        except CorpusToolsError as e:
+            raise CorpusToolsError(f"{where}{key}: {e}") from None
+    moved = sorted(set(manifest.documents) & set(manifest.removed.documents))
+    if moved:
+        raise CorpusToolsError(f"{where}removed: lists {moved[0]!r}, which `documents` places too")
+    for leak in manifest.leakage:
+        stray = [d for d, s in leak.documents.items() if manifest.documents.get(d) != s]
+        if stray:
+            raise CorpusToolsError(f"{where}leakage: {stray[0]!r} is not in the split `documents` gives it")
     return manifest
+
+
+def _check_seed(seed: int) -> None:
+    if not 0 <= seed < 2**63:
+        raise CorpusToolsError(f"--seed must be between 0 and 2**63 - 1, not {seed}")
 
 
 def _read_manifest(path: Path, *, seed: int, ratios: dict[str, float],

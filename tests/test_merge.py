@@ -215,7 +215,11 @@ def test_bad_options(tmp_path: Path) -> None:
         with pytest.raises(CorpusToolsError):
             run(tmp_path, inputs, **kwargs)
     with pytest.raises(CorpusToolsError, match="input files"):
-        merge([inputs], output=inputs / "ann-a.jsonl", conflicts=tmp_path / "c.jsonl")
+        merge([inputs / "ann-a.jsonl", inputs / "ann-b.jsonl"], output=inputs / "ann-a.jsonl",
+              conflicts=tmp_path / "c.jsonl")
+    # Gold inside an input folder would be read back as an annotator next time.
+    with pytest.raises(CorpusToolsError, match="lies inside the input folder"):
+        merge([inputs], output=inputs / "gold.jsonl", conflicts=tmp_path / "c.jsonl")
     with pytest.raises(CorpusToolsError, match="no such decisions file"):
         run(tmp_path, inputs, decisions=tmp_path / "missing.jsonl")
 

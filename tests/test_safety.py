@@ -442,3 +442,188 @@ def test_the_token_is_scrubbed_in_any_case():
 def test_span_helper_is_used_for_offsets():
     # Guards the fixtures above: TEXT's spans are found where the factory says.
     assert TEXT[span(TEXT, "lunacy")["start"]:span(TEXT, "lunacy")["end"]] == "lunacy"
+
+
+# -- found by the hostile review --------------------------------------------------------------
+
+
+def test_a_planted_journal_is_refused_not_followed(tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "data.txt").write_text("precious")
+    repo = tmp_path / "repo"
+    ann = write_jsonl(repo / "annotations" / "a.jsonl", [record()])
+    journal = repo / "annotations" / f".a.jsonl{files.JOURNAL_SUFFIX}"
+    for moves in ([{"kind": "folder", "temp": "/nonexistent", "target": str(tmp_path / "x"), "old": str(victim)}],
+                  [{"kind": "file", "temp": str(ann), "target": str(victim / "data.txt")}],
+                  [{"kind": "x", "temp": "/n", "target": "/t"}], []):
+        journal.write_text(json.dumps({"pid": 1, "moves": moves, "journals": [str(journal)]}))
+        result = run(["validate", str(repo / "annotations")])
+        assert result.exit_code == 2 and "not a commit journal corpus-tools wrote" in result.output
+        assert (victim / "data.txt").read_text() == "precious" and ann.exists()
+    journal.write_text('{"moves": [], "journals": [1]}')
+    assert run(["validate", str(ann)]).exit_code == 2
+
+
+def test_recovery_never_overwrites_a_file_changed_since(tmp_path, monkeypatch):
+    inputs = three_annotators(tmp_path)
+    gold, conflicts = tmp_path / "gold.jsonl", tmp_path / "conflicts.jsonl"
+    merge([inputs], output=gold, conflicts=conflicts)
+    real_replace = os.replace
+
+    def crash_first_move(src: Any, dst: Any) -> None:
+        if ".tmp" in os.fspath(src) and files.JOURNAL_SUFFIX not in os.fspath(dst):
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", crash_first_move)
+    with pytest.raises(KeyboardInterrupt):
+        merge([inputs], output=gold, conflicts=conflicts)
+    monkeypatch.setattr(files.os, "replace", real_replace)
+    assert files.left_pending()
+    # An adjudicator edits the conflicts file before any command runs again.
+    conflicts.write_text(conflicts.read_text() + '{"id": "c-1", "reason": "HUMAN WORK"}\n')
+    result = run(["validate", str(conflicts), "--ignore", "missing-field", "--ignore", "unknown-field"])
+    assert result.exit_code == 2 and "was changed after an interrupted command" in result.output
+    assert "HUMAN WORK" in conflicts.read_text()
+
+
+def test_carriage_returns_between_tokens_reach_publish_unchanged(tmp_path, monkeypatch):
+    monkeypatch.setattr(publish_parquet, "PARSE_BLOCK", 300)  # blocks smaller than a line
+    docs = gold_corpus()
+    split_dir = make_split_dir(tmp_path / "splits", docs)
+    for name in ("train", "validation", "test"):
+        path = split_dir / f"{name}.jsonl"
+        path.write_bytes(path.read_bytes().replace(b'{"doc_id"', b'{\r"doc_id"').replace(b', "text"', b',\r "text"'))
+    assert run(["validate", str(split_dir)]).exit_code == 0
+    result = publish(split_dir, output=tmp_path / "ds")
+    assert result.rows() == {"train": 3, "validation": 1, "test": 1}
+
+
+def test_one_command_never_replaces_another_commands_folder(tmp_path):
+    gold = write_jsonl(tmp_path / "in" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(4)])
+    split([gold], output=tmp_path / "splits")
+    with pytest.raises(CorpusToolsError, match="written by 'corpus split'"):
+        export_records("brat", [gold], output=tmp_path / "splits")
+    export_records("brat", [gold], output=tmp_path / "brat")
+    with pytest.raises(CorpusToolsError, match="written by 'corpus export'"):
+        split([gold], output=tmp_path / "brat")
+    assert (tmp_path / "splits" / "splits.json").exists() and (tmp_path / "brat" / "gold").is_dir()
+
+
+@pytest.mark.parametrize(("name", "text", "args"), [
+    ("settings with a NUL", '[tool.corpus]\nannotations = ["a\\u0000b"]\ngold = "g"\nconflicts = "c"\n'
+     'split_dir = "s"\noutput = "o"\n', ["build", "-c"]),
+    ("deep TOML", "x = " + "[" * 2000 + "]" * 2000 + "\n", ["build", "-c"]),
+])
+def test_hand_written_settings_that_would_crash(tmp_path, name, text, args):
+    path = tmp_path / "corpus.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run([*args, str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, name
+
+
+def test_deep_or_repeated_keys_in_hand_written_json_are_errors(tmp_path):
+    inputs = three_annotators(tmp_path)
+    base = merge_args(inputs, tmp_path / "g.jsonl", tmp_path / "c.jsonl")
+    for line, message in (('{"id": "c-1", "decision": {"reject": true}, "decision": {"accept": "ann-a"}}', "given twice"),
+                          ('{"id": "c-1", "decison": {"reject": true}}', "did you mean 'decision'"),
+                          ('{"id": "c-1", "note": ' + "[" * 1010 + "]" * 1010 + "}", "nested too deeply")):
+        (tmp_path / "d.jsonl").write_text(line + "\n")
+        result = run([*base, "-d", str(tmp_path / "d.jsonl")])
+        assert result.exit_code == 2 and message in result.output, result.output
+    label_map = tmp_path / "map.json"
+    label_map.write_text('{"labels": ' + "[" * 1010 + "]" * 1010 + "}")
+    result = run(["import", "brat", str(ROOT / "tests/data/convert/brat/alice"), "-o", str(tmp_path / "o.jsonl"),
+                  "--label-map", str(label_map)])
+    assert result.exit_code == 2 and "nested too deeply" in result.output
+
+
+def test_two_commands_never_write_the_same_output_at_once(tmp_path):
+    inputs = three_annotators(tmp_path)
+    gold = tmp_path / "gold.jsonl"
+    with files.Outputs("corpus merge") as busy:
+        busy.file(gold)
+        result = run(merge_args(inputs, gold, tmp_path / "c.jsonl"))
+        assert result.exit_code == 2 and "another corpus command is writing it" in result.output
+    assert run(merge_args(inputs, gold, tmp_path / "c.jsonl")).exit_code == 0
+    assert not list(tmp_path.glob(".*corpus-lock"))  # the lock file goes with the lock
+
+
+def test_only_exact_temporary_names_of_a_dead_run_are_removed(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    other = tmp_path / f".gold.jsonl.2024.{dead}.0a1b2c3d.tmp"  # another target's: "gold.jsonl.2024"
+    other.write_text("x")
+    mine = tmp_path / f".gold.jsonl.{dead}.0a1b2c3d.tmp"
+    mine.write_text("x")
+    merge([three_annotators(tmp_path)], output=tmp_path / "gold.jsonl", conflicts=tmp_path / "c.jsonl")
+    assert other.exists() and not mine.exists()
+
+
+def test_publish_completes_an_interrupted_split_first(tmp_path, monkeypatch):
+    gold = write_jsonl(tmp_path / "in" / "gold.jsonl",
+                       [record(doc_id=f"d{i}", annotator="gold") | {"meta": {"title": "t", "license": "cc0-1.0"}}
+                        for i in range(6)])
+    split([gold], output=tmp_path / "splits", ratios=(0.5, 0.25, 0.25))
+    real_replace = os.replace
+    moves = []
+
+    def crash_second_move(src: Any, dst: Any) -> None:
+        if files.JOURNAL_SUFFIX not in os.fspath(dst):
+            moves.append(dst)
+            if len(moves) == 2:  # the old folder moved aside, the new one not yet in place
+                raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", crash_second_move)
+    with pytest.raises(KeyboardInterrupt):
+        split([gold], output=tmp_path / "splits", ratios=(0.5, 0.25, 0.25))
+    monkeypatch.setattr(files.os, "replace", real_replace)
+    assert not (tmp_path / "splits").exists()
+    assert publish(tmp_path / "splits", output=tmp_path / "ds").rows()
+
+
+def test_a_manifest_split_never_writes_is_refused(tmp_path):
+    gold = write_jsonl(tmp_path / "in" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(4)])
+    with pytest.raises(CorpusToolsError, match="toolkit's record"):
+        split([gold], output=tmp_path / "out", manifest=tmp_path / "out" / files.RECORD_NAME)
+    split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
+    manifest = json.loads((split_dir / "splits.json").read_text())
+    for key, value, message in (("ratios", {"train": -5, "validation": 7, "test": -1}, "non-negative"),
+                                ("ratios", {"train": 1, "validation": 1, "test": 1}, "sum to 1"),
+                                ("seed", -1, "seed"), ("group_by", "meta.nope", "cannot group by"),
+                                ("counts", {"train": {"documents": -3, "groups": -99, "records": 0}}, "greater than or equal")):
+        (split_dir / "splits.json").write_text(json.dumps({**manifest, key: value}))
+        result = run(["publish", str(split_dir), "-o", str(tmp_path / "ds")])
+        assert result.exit_code == 2 and message in result.output, (key, result.output)
+
+
+def test_build_refuses_an_unusable_output_before_writing_anything(tmp_path):
+    from publish_helpers import project
+
+    settings = project(tmp_path / "p")
+    root = settings.parent
+    (root / "out" / "dataset").mkdir(parents=True)
+    (root / "out" / "dataset" / "mine.txt").write_text("mine")
+    result = run(["build", "-c", str(settings)])
+    assert result.exit_code == 2 and "output" in result.output and "mine.txt" in result.output
+    assert not (root / "out" / "gold.jsonl").exists()
+
+
+def test_file_names_cannot_inject_report_lines(tmp_path):
+    folder = tmp_path / "a"
+    write_jsonl(folder / "evil\n::error file=README.md,line=1::injected\n.jsonl", [{**record(), "extra": 1}])
+    result = run(["validate", str(folder)])
+    assert result.exit_code == 1
+    assert not any(line.startswith("::") for line in result.output.splitlines())
+
+
+def test_a_long_output_name_and_the_replaced_files_mode(tmp_path):
+    inputs = three_annotators(tmp_path)
+    long_name = tmp_path / ("g" * 240 + ".jsonl")
+    assert run(merge_args(inputs, long_name, tmp_path / "c.jsonl")).exit_code == 0
+    conflicts = tmp_path / "c.jsonl"
+    os.chmod(conflicts, 0o600)
+    assert run(merge_args(inputs, long_name, conflicts)).exit_code == 0
+    assert stat.S_IMODE(conflicts.stat().st_mode) == 0o600

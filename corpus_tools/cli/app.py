@@ -104,20 +104,44 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+_received: list[int] = []
+"""The signal that interrupted the command, once one has."""
+
+
 def _interrupt(signum: int, _frame: Any) -> None:
     # Further signals are ignored while the cleanup runs.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _received.append(signum)
     raise Interrupted(signum)
 
 
 def run() -> None:
     """Run the app with SIGTERM and Ctrl-C turned into a clean stop (exit status 128 + signal)."""
+    from corpus_tools.files import left_pending
+
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+    code = 0
     try:
         app()
-    except Interrupted as e:
-        name = signal.Signals(e.signum).name
-        err(f"interrupted by {name}: outputs were left as they were, temporary files removed")
-        sys.exit(128 + e.signum)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:
+        # The signal may surface wrapped by a library that called back into Python (pydantic
+        # wraps exceptions raised in serializers): whatever the exception, it is the signal's.
+        if not _received:
+            raise
+    finally:
+        # Nothing is left to clean up: a signal now must not interrupt the interpreter's exit.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _received:
+        name = signal.Signals(_received[0]).name
+        if left_pending():
+            err(f"interrupted by {name} while moving the new outputs into place: the next corpus "
+                "command completes the move (a journal beside them says so)")
+        else:
+            err(f"interrupted by {name}: outputs were left as they were, temporary files removed")
+        code = 128 + _received[0]
+    sys.exit(code)

@@ -282,7 +282,7 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
                                f"{', '.join(EXPORT_FORMATS + EXPORT_CONFIGS)}")
     files = require_valid(paths).files
     result = ExportResult(output=Path(output))
-    with Outputs(f"corpus export {fmt}") as outputs:
+    with Outputs("corpus export") as outputs:
         tmp = outputs.folder(output)
         if fmt == "labelstudio":
             # One task per document gathers every annotator's record of it, so records are

@@ -35,10 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import display, read_text
+from corpus_tools.files import display, parse_json, parse_toml, read_text
 from corpus_tools.layers import LAYERS
 from corpus_tools.schema import NAME_RULE, is_name
 
@@ -183,15 +181,7 @@ def load_label_map(path: Path | None) -> LabelMap:
     path = Path(path)
     text = read_text(path, "label map")
     where = display(path)
-    try:
-        if path.suffix.lower() == ".toml":
-            import tomllib
-
-            data: Any = tomllib.loads(text)
-        else:
-            data = orjson.loads(text)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise CorpusToolsError(f"{where}: not a valid label map: {e}") from None
+    data: Any = parse_toml(text, where) if path.suffix.lower() == ".toml" else parse_json(text, where)
     if not isinstance(data, dict) or not set(data) <= _SECTIONS:
         raise CorpusToolsError(f"{where}: a label map is an object with the sections "
                                f"{', '.join(sorted(_SECTIONS))}")

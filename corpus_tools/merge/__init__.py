@@ -28,6 +28,7 @@ and the outputs are streamed to temporary files that replace the targets at the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,14 @@ def merge(paths: Iterable[Path | str] | Validated, *, output: Path, conflicts: P
         gold_temp = outputs.file(output, option="--output")
         conflicts_temp = outputs.file(conflicts, option="--conflicts")
         table = read_decisions(decisions) if decisions is not None else Decisions()
+        given = [] if isinstance(paths, Validated) else [Path(p) for p in paths]
+        for option, target in (("--output", output), ("--conflicts", conflicts)):
+            inside = next((p for p in given if p.is_dir() and Path(os.path.realpath(p)) in
+                           Path(os.path.realpath(target)).parents), None)
+            if inside is not None:
+                raise CorpusToolsError(f"{option} {display(target)}: lies inside the input folder "
+                                       f"{display(inside)}; it would be read back as an annotator's "
+                                       "file next time: write it elsewhere")
         valid = require_valid(paths)
         for option, target in (("--output", output), ("--conflicts", conflicts)):
             if any(same_file(target, f) for f in valid.files):

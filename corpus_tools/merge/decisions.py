@@ -8,6 +8,7 @@ with `"kind": "correction"` are correction lines (`corpus_tools.merge.correction
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -129,6 +130,8 @@ def read_decisions(path: Path) -> Decisions:
             entry = _read_correction(obj, path, number)
             out.corrections.setdefault(entry.correction.doc_id, []).append(entry)
             continue
+        if isinstance(obj, dict):
+            _check_keys(obj, display(path), number)
         try:
             decided = _DecisionEntry.model_validate(obj)
         except ValidationError as e:
@@ -142,6 +145,17 @@ def read_decisions(path: Path) -> Decisions:
                                    f"(first at line {out.conflicts[decided.id][1]}); keep one decision")
         out.conflicts[decided.id] = (decided, number, obj)
     return out
+
+
+def _check_keys(obj: dict[str, Any], where: str, number: int) -> None:
+    """A conflict line holds only a conflict's fields: a mistyped `decison` would otherwise be
+    ignored, the conflict left open, and the adjudicator's work lost from the log."""
+    unknown = sorted(set(obj) - set(Conflict.model_fields))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], Conflict.model_fields, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else \
+            f"; a conflict line has {', '.join(Conflict.model_fields)}"
+        raise CorpusToolsError(f"{where}:{number}: unknown key {unknown[0]!r}{hint}")
 
 
 def _read_correction(obj: dict[str, Any], path: Path, number: int) -> CorrectionEntry:

@@ -33,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import Outputs, display, input_files
+from corpus_tools.files import Outputs, display, input_files, recover
 from corpus_tools.problems import Report
 from corpus_tools.publish.hub import connect
 from corpus_tools.publish.parquet import download_sizes, system_memory_pool, write_split
@@ -167,7 +167,10 @@ def publish(
         (tmp / "LICENSE.md").write_text(render_rights(result, metadata=metadata), encoding="utf-8")
         if progress:
             progress("verify", 0, 1)
-        recorded = verify(tmp, {c: {s: v.rows for s, v in splits.items()} for c, splits in configs.items()})
+        # The cache lives beside the output, so a run killed while loading leaves nothing in /tmp
+        # that the next run cannot recognise and remove.
+        recorded = verify(tmp, {c: {s: v.rows for s, v in splits.items()} for c, splits in configs.items()},
+                          cache=outputs.scratch(output))
         if progress:
             progress("verify", 1, 1)
         # `datasets` computes num_bytes itself while loading and does not check it; if ours
@@ -190,6 +193,7 @@ def publish(
 
 
 def _read_manifest(split_dir: Path) -> tuple[Path, Manifest]:
+    recover(split_dir)  # a split folder an interrupted split was swapping in is completed first
     if not split_dir.is_dir():
         raise CorpusToolsError(f"{display(split_dir)}: no such folder (make one with `corpus split`)")
     path = split_dir / MANIFEST_NAME
@@ -269,8 +273,12 @@ def _agreement_table(annotators: Validated | None) -> str:
 
 
 def _check_output(output: Path, inputs: list[Path]) -> None:
-    """Refuse an output that would clobber the inputs (whether the folder may be replaced at all
-    is `files.Outputs.folder`'s decision)."""
+    """Refuse an output that would clobber the inputs, or that `datasets` could not load back
+    (whether the folder may be replaced at all is `files.Outputs.folder`'s decision)."""
+    if display(output) != str(output) or display(os.path.realpath(output)) != os.path.realpath(output):
+        raise CorpusToolsError(f"--output {display(output)}: the path is not valid UTF-8 (or holds "
+                               "control characters), which `datasets` and the Hub cannot load; "
+                               "choose another folder name")
     out = Path(os.path.realpath(output))
     for path in inputs:
         p = Path(os.path.realpath(path))

@@ -120,6 +120,10 @@ def _read_tables(path: Path) -> Iterator[tuple[pa.Table, int]]:
         if is_blank(data):  # only blank lines, which validate warns about and skips
             line += lines
             continue
+        if b"\r" in data:
+            # JSON allows CR only as whitespace between tokens (inside a string it must be
+            # escaped), but Arrow's block reader cuts lines at it: make it a space.
+            data = data.replace(b"\r", b" ")
         try:
             table = feats.conform(_parse(data if data.endswith(b"\n") else data + b"\n", options))
         except (pa.ArrowInvalid, feats.LabelError) as e:

@@ -59,7 +59,11 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
         return [_decode_finding(raw, e)], None
     # Parsed again by Python's parser, which keeps integers beyond 64 bits exact (orjson makes
     # 10**30 the float 1e+30) and lets the keys given twice be found.
-    obj = json.loads(raw, object_pairs_hook=_pairs)
+    try:
+        obj = json.loads(raw, object_pairs_hook=_pairs)
+    except RecursionError:
+        return [Finding("too-deep", "", "objects and lists are nested hundreds of levels deep; a "
+                        "record nests at most a few levels (record, item, span)")], None
     if not isinstance(obj, dict):
         return [Finding("not-an-object", "", f"the line is a JSON {_json_type(obj)}, "
                  "not an object; each line must be one record object")], None
