@@ -21,7 +21,7 @@ import orjson
 WORDS = ["the", "government", "said", "that", "policy", "would", "change", "after", "the", "war", "is", "over", "and", "citizens", "demand", "answers", "from", "ministers", "who", "refused", "comment", "because", "evidence", "shows", "clear", "failure", "report", "claims", "officials", "knew", "nothing", "about", "plans", "—", "café", "naïve", "rôle"]
 KINDS = ("assertive", "hypophora", "echo", "open")
 TYPES = ("direct", "indirect", "mixed")
-POLARITIES = ("favor", "against", "neutral")
+POLARITIES = ("favor", "against")
 
 
 def _sentence(rng: random.Random, end: str = ".") -> str:

@@ -132,6 +132,30 @@ CATALOGUE: dict[str, Check] = {
         Check("answer-without-hypophora", "warning", "reference",
               "A rhetorical question has an `answer` but its kind is not `hypophora`.",
               "Only a hypophora is answered by its author: change the kind or drop the answer."),
+        # -- the guidelines (CONTRIBUTING.md) that a machine can check
+        Check("question-without-mark", "warning", "guideline",
+              "A rhetorical question's span does not end with its '?' (Q1, Q9).",
+              "End the span on the question mark; a clause that does not end in '?' is not "
+              "annotated as a question."),
+        Check("answer-not-next", "warning", "guideline",
+              "A hypophora's answer does not come right after the question or its run of "
+              "questions (Q4: position).",
+              "Mark as the answer the first sentence after the question (or after the run it "
+              "belongs to); a later answer makes the question `assertive` or `open`."),
+        Check("attribution-order", "warning", "guideline",
+              "A nested attribution is numbered before the attribution it is nested in (G6).",
+              "Number attributions in document order, the outer one first: the parent's id has "
+              "the smaller number."),
+        Check("holder-not-innermost", "warning", "guideline",
+              "A stance's holder is not the innermost attribution whose content holds it, or "
+              "is `author` inside a direct quotation (S9).",
+              "Set the holder to the attribution the message names: the innermost one, and "
+              "always the attribution for words inside quotation marks."),
+        Check("target-not-in-text", "warning", "guideline",
+              "A stance's target does not occur in the document (S7), nor in the alias file.",
+              "Write the target in the document's own words (a leading 'the', case and spacing "
+              "do not matter); a form that does not occur, such as the author's name, goes in "
+              "the alias file (`--aliases documents/aliases.jsonl`)."),
         # -- across lines and files
         Check("duplicate-record", "error", "corpus",
               "The same (`doc_id`, `annotator`) occurs on more than one line.",
@@ -300,7 +324,8 @@ def catalogue_markdown() -> str:
     for c in CATALOGUE.values():
         groups.setdefault(c.group, []).append(c)
     titles = {"file": "Files and lines", "structure": "Structure", "span": "Spans and offsets",
-              "reference": "Items and references", "corpus": "Across lines and files"}
+              "reference": "Items and references", "guideline": "The guidelines (warnings)",
+              "corpus": "Across lines and files"}
     for group, checks in groups.items():
         out += [f"## {titles[group]}", "", "| code | severity | what is wrong | how to fix it |",
                 "|---|---|---|---|"]

@@ -42,7 +42,7 @@ Offset = Annotated[int, Field(json_schema_extra={"minimum": 0})]
 
 QuestionKind = Literal["assertive", "hypophora", "echo", "open"]
 AttributionType = Literal["direct", "indirect", "mixed"]
-Polarity = Literal["favor", "against", "neutral"]
+Polarity = Literal["favor", "against"]
 
 AUTHOR = "author"
 """The `holder` value for a stance held by the document's author."""
@@ -112,7 +112,7 @@ class Attribution(Item):
 
 
 class Stance(Item):
-    """An evaluative expression: a holder is for, against or neutral toward a target."""
+    """An evaluative expression: a holder is for or against a target."""
 
     start: Offset
     """Index of the first code point of the evaluative expression."""
@@ -123,7 +123,8 @@ class Stance(Item):
     target: str = Field(min_length=1)
     """What the stance is about, in a short normalised form (e.g. `the neocons`)."""
     polarity: Polarity
-    """`favor`, `against` or `neutral` toward the target."""
+    """`favor` or `against` the target (guidelines 2.0 dropped `neutral`: an expression with no
+    direction is no stance)."""
     holder: Name
     """`author`, or the `id` of the attribution (in the same line) whose source holds it."""
 

@@ -146,7 +146,7 @@ def annotator_record(draw: Any, name: str, doc_id: str) -> dict[str, Any]:
     holders = ["author", *(a["id"] for a in attributions)]
     stances = [{"id": f"s{i}", **span(TEXT, draw(st.sampled_from(STANCE_SPANS))),
                 "target": draw(st.sampled_from(TARGETS)),
-                "polarity": draw(st.sampled_from(["favor", "against", "neutral"])),
+                "polarity": draw(st.sampled_from(["favor", "against"])),
                 "holder": draw(st.sampled_from(holders))}
                for i in range(draw(st.integers(0, 4)))]
     return record(doc_id=doc_id, annotator=name, rhetorical_questions=questions,

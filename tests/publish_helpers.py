@@ -70,7 +70,7 @@ def annotator_files(root: Path) -> list[Path]:
     """Two annotators' files over two documents (they agree on d1 and differ on d2)."""
     a = [record("d1", "ann-a"), unicode_record("d2", "ann-a")]
     b_d2 = unicode_record("d2", "ann-b")
-    b_d2["stances"][0]["polarity"] = "neutral"
+    b_d2["stances"][0]["polarity"] = "favor"
     b = [record("d1", "ann-b"), b_d2]
     return [write_jsonl(root / "ann-a.jsonl", a), write_jsonl(root / "ann-b.jsonl", b)]
 

@@ -87,7 +87,7 @@ def test_without_predictions_flag_the_exported_predictions_are_not_imported(tmp_
 def test_the_config_lists_every_label_relation_and_text_area(tmp_path):
     result = export_config("labelstudio-config", tmp_path)
     xml = result.files[0].read_text()
-    for name in ("RQ-echo", "ATTR-content-mixed", "STANCE-neutral", "STANCE-target", "RQ-answer"):
+    for name in ("RQ-echo", "ATTR-content-mixed", "STANCE-against", "STANCE-target", "RQ-answer"):
         assert f'value="{name}"' in xml
     for rel in ("source-of", "cue-of", "nested-in", "answers", "holds", "target-of"):
         assert f'<Relation value="{rel}"/>' in xml

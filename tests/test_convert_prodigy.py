@@ -14,7 +14,7 @@ def test_accepted_line_imports_with_relations(tmp_path):
     (att,) = rec["attributions"]
     assert att["source"]["text"] == "Ministers" and att["content"]["text"] == "nobody"
     (stance,) = rec["stances"]
-    assert (stance["text"], stance["target"], stance["polarity"]) == ("the bill keeps growing", "the bill", "neutral")
+    assert (stance["text"], stance["target"], stance["polarity"]) == ("the bill keeps growing", "the bill", "against")
     assert result.conversions == []
     assert_records_validate(result.records, tmp_path)
 

@@ -62,7 +62,7 @@ def test_replace_decision_on_a_conflict(tmp_path: Path) -> None:
     # ann-a says mixed, ann-b indirect; the adjudicator's version also names the source.
     mine = {**item(report("x", "indirect")), "source_name": "The report"}
     write_jsonl(log, decide(read(log), {("attributions", "attribute"): {"replace": mine},
-                                        ("stances", "item"): {"replace": item(stance("x", "Hardly", "neutral",
+                                        ("stances", "item"): {"replace": item(stance("x", "Hardly", "favor",
                                                                                      target="the war"))}}))
     result = run(tmp_path, inputs, decisions=log, adjudicator="alice")
 
@@ -71,7 +71,7 @@ def test_replace_decision_on_a_conflict(tmp_path: Path) -> None:
     assert gold["attributions"][1] == {"id": "t2", "annotators": ["ann-a", "ann-b"],
                                        "note": "alice: checked the guidelines", **mine}
     hardly = next(s for s in gold["stances"] if s["text"] == "Hardly")
-    assert (hardly["annotators"], hardly["target"], hardly["polarity"]) == (["ann-c"], "the war", "neutral")
+    assert (hardly["annotators"], hardly["target"], hardly["polarity"]) == (["ann-c"], "the war", "favor")
     # The "no plan" stance, whose holder is the replaced attribution, follows it into gold.
     no_plan = next(s for s in gold["stances"] if s["text"] == "no plan")
     assert no_plan["holder"] == "t2"
@@ -286,13 +286,13 @@ def random_corrections(gold: list[dict[str, Any]], choices: Any) -> list[dict[st
                     new = as_written(it, g)
                     label = {"rhetorical_questions": ("kind", ["assertive", "echo", "open"]),
                              "attributions": ("type", ["direct", "indirect", "mixed"]),
-                             "stances": ("polarity", ["favor", "against", "neutral"])}[layer]
+                             "stances": ("polarity", ["favor", "against"])}[layer]
                     new[label[0]] = choices.choice(label[1])
                     new.pop("answer", None)
                     lines.append(correction(layer, where, {"replace": new}, doc_id=g["doc_id"]))
         if choices.random() < 0.5:
             lines.append(correction("stances", None, {"add": {**span(TEXT, "What lunacy"), "target": "the adjudicator",
-                                                              "polarity": "neutral", "holder": "author"}},
+                                                              "polarity": "favor", "holder": "author"}},
                                     doc_id=g["doc_id"]))
     return lines
 

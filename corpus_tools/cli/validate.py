@@ -22,6 +22,7 @@ def validate(
     max_problems: Annotated[int, typer.Option("--max-problems", help="Show at most N problems per code; 0 shows all.")] = 100,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Check files and chunks of large files in N processes.")] = 1,
+    aliases: Annotated[Path | None, typer.Option("--aliases", help="Alias file of stance targets (documents/aliases.jsonl): forms a target may take that do not occur in the text.")] = None,
 ) -> None:
     """Check annotation files against the format and the corpus rules.
 
@@ -31,7 +32,7 @@ def validate(
     Example: corpus validate annotations/ --format github
     """
     report = corpus_tools.validate(paths, ignore=ignore, max_problems=None if max_problems == 0 else max_problems,
-                                   strict=strict, jobs=jobs_option(jobs))
+                                   strict=strict, jobs=jobs_option(jobs), aliases=aliases)
     render = {ReportFormat.text: report_text, ReportFormat.json: report_json,
               ReportFormat.github: report_github}[fmt]
     out(render(report))

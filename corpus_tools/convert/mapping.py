@@ -7,7 +7,7 @@ closed vocabularies (question kind, attribution type, polarity) into the span la
     RQ-answer                                       the answer of a hypophora
     ATTR-source  ATTR-cue                           source and cue of an attribution
     ATTR-content-direct|indirect|mixed              its content, with the attribution type
-    STANCE-favor|against|neutral                    a stance, with its polarity
+    STANCE-favor|against                            a stance, with its polarity
     STANCE-target                                   a span naming a stance's target
 
 Relations (from -> to) join the spans into items:

@@ -32,7 +32,8 @@ __all__ = ["Validated", "cpu_count", "iter_records", "require_valid", "usable_jo
 
 
 def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
-             max_problems: int | None = None, strict: bool = False, jobs: int = 1) -> Report:
+             max_problems: int | None = None, strict: bool = False, jobs: int = 1,
+             aliases: Path | str | None = None) -> Report:
     """Validate annotator (or gold) JSONL files and folders of them.
 
     Args:
@@ -43,6 +44,8 @@ def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
         strict: make warnings fail the report.
         jobs: processes to check lines with (files and chunks of large files in parallel;
             the report is the same as with one). Capped at the CPU count.
+        aliases: the alias file of stance targets (`documents/aliases.jsonl`, guideline S7);
+            without it, every target must occur in its text.
 
     Returns:
         A `Report`; `report.valid` tells whether the files passed.
@@ -51,7 +54,8 @@ def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
         CorpusToolsError: when a path does not exist or is not a regular file, a code in
             `ignore` is unknown, or `jobs` is less than 1.
     """
-    return check_files(paths, ignore=ignore, max_problems=max_problems, strict=strict, jobs=jobs).report
+    return check_files(paths, ignore=ignore, max_problems=max_problems, strict=strict, jobs=jobs,
+                       aliases=Path(aliases) if aliases is not None else None).report
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,8 @@ class Validated:
         return iter_records(self.files)
 
 
-def require_valid(paths: Iterable[Path | str] | Validated, *, jobs: int = 1) -> Validated:
+def require_valid(paths: Iterable[Path | str] | Validated, *, jobs: int = 1,
+                  aliases: Path | None = None) -> Validated:
     """Validate `paths` (unless they already are a `Validated` handle), building the document
     index on the way.
 
@@ -90,7 +95,7 @@ def require_valid(paths: Iterable[Path | str] | Validated, *, jobs: int = 1) -> 
     """
     if isinstance(paths, Validated):
         return paths
-    result = check_files(paths, jobs=jobs, index=True)
+    result = check_files(paths, jobs=jobs, index=True, aliases=aliases)
     if not result.report.valid:
         raise InvalidInputError(result.report)
     return Validated(tuple(result.files), result.report, result.locations)

@@ -38,7 +38,15 @@ from pydantic.fields import FieldInfo
 
 from corpus_tools.layers import LAYERS, Record
 from corpus_tools.schema import AUTHOR, NAME_PATTERN, is_name
-from corpus_tools.validate.rules import is_language_tag, splits_word
+from corpus_tools.validate.rules import (
+    ALIASES,
+    answer_follows,
+    innermost,
+    is_language_tag,
+    outer_first,
+    splits_word,
+    target_occurs,
+)
 
 NAME_FIELDS = {"doc_id", "annotator", "id", "annotators", "holder", "nested_in"}
 """Fields whose values are names: `is_clean` checks them with a cache instead of msgspec's
@@ -261,6 +269,37 @@ def is_clean(rec: Any) -> bool:
                 continue
             if not _reference_ok(it, name, value, ref, named.get(ref.target, {})):
                 return False
+    return _guidelines_ok(rec, text)
+
+
+def _guidelines_ok(rec: Any, text: str) -> bool:
+    """`rules._check_guidelines` finds nothing (the same predicates, on the structs)."""
+    questions = getattr(rec, "rhetorical_questions", None) or ()
+    spans = [(q.start, q.end) for q in questions]
+    for q in questions:
+        if not q.text.endswith("?"):
+            return False
+        a = q.answer
+        if not _absent(a) and not answer_follows(text, (q.start, q.end), (a.start, a.end), spans):
+            return False
+    attributions = getattr(rec, "attributions", None) or ()
+    contents = {t.id: (t.content.start, t.content.end) for t in attributions}
+    for t in attributions:
+        if not _absent(t.nested_in) and not outer_first(t.id, t.nested_in):
+            return False
+    stances = getattr(rec, "stances", None) or ()
+    if not stances:
+        return True
+    quoted = {t.id for t in attributions if t.type == "direct"}
+    declared = ALIASES.get(rec.doc_id)
+    folded: list[str] = []
+    for s in stances:
+        inner = innermost((s.start, s.end), contents) if contents else None
+        if inner is not None and (inner in quoted if s.holder == AUTHOR
+                                  else inner != s.holder and contents[inner] != contents.get(s.holder)):
+            return False
+        if not target_occurs(s.target, text, folded, declared):
+            return False
     return True
 
 

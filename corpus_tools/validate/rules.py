@@ -10,10 +10,15 @@ models' job (`corpus_tools.schema`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NamedTuple
 
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.files import display, iter_json_lines
 from corpus_tools.layers import LAYERS, Layer, Reference
 from corpus_tools.schema import AUTHOR
 
@@ -73,6 +78,163 @@ def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
         if layer.reference is not None and isinstance(rec.get(layer.name), list):
             yield from _check_references(layer, layer.reference, rec[layer.name],
                                          named[layer.reference.target])
+    if text is not None:
+        yield from _check_guidelines(rec, text, ALIASES.get(rec.get("doc_id")))
+
+
+# -- checks of the guidelines that a machine can make -----------------------------------------
+#
+# Each is a warning: it flags what breaks a rule of CONTRIBUTING.md in most cases, and the
+# validator's fast path (`mirror.is_clean`) calls the same predicates, so both agree.
+
+ALIASES: dict[Any, frozenset[str]] = {}
+"""`doc_id -> normalised targets` declared in the alias file (`load_aliases`): targets that do
+not occur in the text in that form (the author's name, one string for several wordings, S7)."""
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+def normalise_target(text: str) -> str:
+    """What S7 compares: case-folded, straight apostrophes, whitespace collapsed."""
+    return " ".join(text.translate(_APOSTROPHES).casefold().split())
+
+
+def target_occurs(target: str, text: str, folded: list[str], declared: frozenset[str] | None) -> bool:
+    """Whether a stance target can be checked against the document (S7): it occurs in the text
+    (a leading "the" aside, case and spacing ignored), or the alias file declares it.
+    `folded` caches the normalised text across a record's stances (computed on first need)."""
+    t = target[4:] if target[:4].lower() == "the " else target
+    if t and t in text:
+        return True
+    n = normalise_target(t)
+    if not n:
+        return False
+    if declared is not None and normalise_target(target) in declared:
+        return True
+    if not folded:
+        folded.append(normalise_target(text))
+    return n in folded[0]
+
+
+def innermost(span: tuple[int, int], contents: dict[str, tuple[int, int]]) -> str | None:
+    """The id of the innermost attribution whose content contains `span` (S9), or None."""
+    best: tuple[int, str] | None = None
+    for attribution_id, (lo, hi) in contents.items():
+        if lo <= span[0] and span[1] <= hi and (best is None or hi - lo < best[0]):
+            best = (hi - lo, attribution_id)
+    return None if best is None else best[1]
+
+
+def answer_follows(text: str, question: tuple[int, int], answer: tuple[int, int],
+                   questions: list[tuple[int, int]]) -> bool:
+    """Whether an answer comes right after its question, or after the run of questions it ends
+    (Q4: position): between them only spaces, quotation marks, dashes and other questions."""
+    if answer[0] < question[1]:
+        return False
+    covered = sorted(q for q in questions if question[1] <= q[0] and q[1] <= answer[0])
+    position = question[1]
+    for lo, hi in [*covered, (answer[0], answer[0])]:
+        gap = text[position:lo]
+        if gap.strip(_BETWEEN):
+            return False
+        position = max(position, hi)
+    return True
+
+
+_BETWEEN = " \t\r\n\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u2014\u2013-)(]["
+_ID_NUMBER = re.compile(r"[A-Za-z]+(\d+)")
+
+
+def outer_first(child_id: str, parent_id: str) -> bool:
+    """Whether a nested attribution's id comes after its parent's (G6: outer first), for ids
+    numbered with a prefix (`t3`); other ids cannot be compared."""
+    child, parent = _ID_NUMBER.fullmatch(child_id), _ID_NUMBER.fullmatch(parent_id)
+    return child is None or parent is None or int(parent[1]) < int(child[1])
+
+
+def _check_guidelines(rec: dict[str, Any], text: str, declared: frozenset[str] | None) -> Iterator[Finding]:
+    questions = [q for q in rec.get("rhetorical_questions") or [] if isinstance(q, dict)]
+    spans = [b for b in (_bounds(q) for q in questions) if b is not None]
+    for i, q in enumerate(questions):
+        covered, bounds = q.get("text"), _bounds(q)
+        if isinstance(covered, str) and covered and not covered.endswith("?"):
+            yield Finding("question-without-mark", f"rhetorical_questions[{i}].end",
+                          f"the question {_clip(covered)} does not end with its '?' (Q9: the span "
+                          "ends on the question mark; Q1: only clauses ending in '?' are annotated)")
+        answer = _bounds(q.get("answer"))
+        if bounds is not None and answer is not None and 0 <= bounds[1] <= len(text) \
+                and answer[0] <= len(text) and not answer_follows(text, bounds, answer, spans):
+            yield Finding("answer-not-next", f"rhetorical_questions[{i}].answer",
+                          f"the answer [{answer[0]}, {answer[1]}) does not come right after the "
+                          "question (or the run of questions it ends); Q4: a later answer makes no "
+                          "hypophora")
+    attributions = [a for a in rec.get("attributions") or [] if isinstance(a, dict)]
+    contents = {a["id"]: b for a in attributions
+                if isinstance(a.get("id"), str) and (b := _bounds(a.get("content"))) is not None}
+    quoted = {a["id"] for a in attributions if a.get("type") == "direct" and a.get("id") in contents}
+    for i, a in enumerate(attributions):
+        parent, own = a.get("nested_in"), a.get("id")
+        if isinstance(parent, str) and isinstance(own, str) and parent in contents and not outer_first(own, parent):
+            yield Finding("attribution-order", f"attributions[{i}].id",
+                          f"{own!r} is nested in {parent!r} but numbered before it; number "
+                          "attributions outer first (G6)")
+    folded: list[str] = []
+    for i, s in enumerate(rec.get("stances") or []):
+        if not isinstance(s, dict):
+            continue
+        bounds, holder, target = _bounds(s), s.get("holder"), s.get("target")
+        if bounds is not None and isinstance(holder, str):
+            inner = innermost(bounds, contents)
+            if holder == AUTHOR and inner is not None and inner in quoted:
+                yield Finding("holder-not-innermost", f"stances[{i}].holder",
+                              f"the stance lies inside the direct quotation {inner!r}, whose words "
+                              f"are its source's: the holder is {inner!r}, not 'author' (S9)")
+            elif holder != AUTHOR and holder in contents and inner is not None and inner != holder \
+                    and contents[inner] != contents[holder] \
+                    and contents[holder][0] <= bounds[0] and bounds[1] <= contents[holder][1]:
+                yield Finding("holder-not-innermost", f"stances[{i}].holder",
+                              f"the stance lies inside {inner!r}, which is nested in {holder!r}: the "
+                              f"holder is the innermost attribution whose content holds it, {inner!r} (S9)")
+        if isinstance(target, str) and target and not target_occurs(target, text, folded, declared):
+            yield Finding("target-not-in-text", f"stances[{i}].target",
+                          f"the target {target!r} does not occur in the text (S7: write it in the "
+                          "document's words; a form that does not occur needs an entry in the alias "
+                          "file)")
+
+
+@contextlib.contextmanager
+def using_aliases(path: Path | None) -> Iterator[None]:
+    """Check targets against the alias file at `path` (None: no aliases) while the block runs
+    (workers forked in it inherit them)."""
+    ALIASES.clear()
+    if path is not None:
+        ALIASES.update(load_aliases(path))
+    try:
+        yield
+    finally:
+        ALIASES.clear()
+
+
+def load_aliases(path: Path) -> dict[str, frozenset[str]]:
+    """The alias file (`documents/aliases.jsonl`): one line per document,
+    `{"doc_id": ..., "aliases": {"<target>": ["<form in the text>", ...]}}`.
+
+    Raises:
+        CorpusToolsError: naming the file and line, for a line that is not of that shape.
+    """
+    out: dict[str, frozenset[str]] = {}
+    for number, obj in iter_json_lines(path, "alias file"):
+        aliases = obj.get("aliases") if isinstance(obj, dict) else None
+        doc_id = obj.get("doc_id") if isinstance(obj, dict) else None
+        if not isinstance(doc_id, str) or not isinstance(aliases, dict) or not all(
+                isinstance(k, str) and isinstance(v, list) and v and all(isinstance(f, str) for f in v)
+                for k, v in aliases.items()):
+            raise CorpusToolsError(f"{display(path)}:{number}: an alias line is "
+                                   '{"doc_id": "...", "aliases": {"<target>": ["<form in the text>", ...]}}')
+        if doc_id in out:
+            raise CorpusToolsError(f"{display(path)}:{number}: {doc_id!r} has a line already; keep one")
+        out[doc_id] = frozenset(normalise_target(k) for k in aliases)
+    return out
 
 
 def _check_references(layer: Layer, ref: Reference, items: list[Any],

@@ -26,7 +26,7 @@ from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import chunk_ranges, display, input_files
 from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
 from corpus_tools.validate.lines import LineKey, check_line
-from corpus_tools.validate.rules import Finding
+from corpus_tools.validate.rules import Finding, using_aliases
 
 CHUNK_BYTES = 4 << 20
 """Files are checked in chunks of about this size (cut at line ends), in order; with `jobs` > 1
@@ -66,7 +66,7 @@ class Run:
 
 
 def check_files(paths: Iterable[Path | str], *, ignore: Iterable[str] = (), max_problems: int | None = None,
-        strict: bool = False, jobs: int = 1, index: bool = False) -> Run:
+                strict: bool = False, jobs: int = 1, index: bool = False, aliases: Path | None = None) -> Run:
     """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
     also note where every record line is, so that nothing reads the files again to find them."""
     ignore = frozenset(ignore)
@@ -87,7 +87,7 @@ def check_files(paths: Iterable[Path | str], *, ignore: Iterable[str] = (), max_
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
     chunks = _chunks(files)
-    with _mapper(jobs) as mapper:
+    with using_aliases(aliases), _mapper(jobs) as mapper:
         line_base: dict[Path, int] = {}
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
             name, base = display(chunk.path), line_base.get(chunk.path, 0)
