@@ -16,12 +16,15 @@ DATA = Path(__file__).parent / "data" / "convert"
 
 
 def assert_records_validate(records: list[dict[str, Any]], tmp_path: Path) -> None:
-    """The imported records, written as the CLI writes them, pass `corpus validate`."""
+    """The imported records, written as the CLI writes them, pass `corpus validate` without a
+    warning about the format (the guidelines' warnings, such as a target the tool's label map
+    gives that the text does not use, are the annotators' business, not the importer's)."""
     out = tmp_path / "imported.jsonl"
     write_jsonl(out, records)
     report = corpus_tools.validate([out])
     assert report.valid, [str(p) for p in report.problems]
-    assert report.summary.warnings == 0, [str(p) for p in report.problems]
+    format_warnings = [p for p in report.problems if corpus_tools.CATALOGUE[p.code].group != "guideline"]
+    assert format_warnings == [], [str(p) for p in format_warnings]
 
 
 def codes(result: ImportResult) -> list[str]:
@@ -59,6 +62,6 @@ def tricky_records() -> list[dict[str, Any]]:
         {"id": "t3", "type": "mixed", "source": s("Ivanov"), "cue": s("said", 2), "content": s("\"no\""),
          "nested_in": "t2"},
     ]
-    rec["stances"] = [{"id": "s1", **s("no", 1), "target": "the plan", "polarity": "against", "holder": "t3"},
+    rec["stances"] = [{"id": "s1", **s("no", 1), "target": "Ivanov", "polarity": "against", "holder": "t3"},
                       {"id": "s2", **s("Fine"), "target": "it", "polarity": "favor", "holder": "author"}]
     return [rec, record(doc_id="doc1", annotator="alice"), record(doc_id="doc1", annotator="bob")]

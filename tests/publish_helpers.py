@@ -30,7 +30,7 @@ def unicode_record(doc_id: str, annotator: str = "gold") -> dict[str, Any]:
         attributions=[{"id": "t1", "type": "mixed", "source": span(t, "Marie Curie"),
                        "cue": span(t, "said", 1), "content": span(t, "“it was not”")},
                       {"id": "t2", "type": "indirect", "content": span(t, "Nobody said so.")}],
-        stances=[{"id": "s1", **span(t, "farce"), "target": "the vote", "polarity": "against",
+        stances=[{"id": "s1", **span(t, "farce"), "target": "Marie Curie", "polarity": "against",
                   "holder": "author"}],
     )
 

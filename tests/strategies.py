@@ -42,12 +42,15 @@ def spans(draw: Any, text: str, lo: int = 0, hi: int | None = None, clean: bool 
 def records(draw: Any, doc_id: str, clean: bool = False) -> dict[str, Any]:
     """A valid record: spans anywhere, some answers, nested attributions, gold `annotators`.
 
-    With `clean`, one that no rule warns about either: spans on word boundaries, a stance held by
-    an attribution only inside its content.
+    With `clean`, one that no rule warns about either: spans on word boundaries, questions that
+    end on their `?` with the answer right after, a stance held by the innermost attribution
+    around it (or the author outside any), targets in the text.
     """
     text = draw(st.lists(WORD, min_size=1, max_size=20).map(" ".join))
     if clean:
-        text = "w" + text + "w"  # a word at each end, so every span has word boundaries to use
+        # A word at each end, so every span has word boundaries to use, and a question with
+        # its answer, which a clean question needs.
+        text = "w" + text + "w Is it so? Yes."
     spans_ = functools.partial(spans, clean=clean)
     label = {name: st.sampled_from(layer.names) for name, layer in LAYERS.items()}
     gold = draw(st.booleans())
@@ -56,11 +59,16 @@ def records(draw: Any, doc_id: str, clean: bool = False) -> dict[str, Any]:
     def item(prefix: str, i: int) -> dict[str, Any]:
         return {"id": f"{prefix}{i}", **({"annotators": draw(voters)} if gold else {})}
 
+    def fixed(needle: str) -> dict[str, Any]:
+        start = text.rindex(needle)
+        return {"start": start, "end": start + len(needle), "text": needle}
+
     questions = []
-    for i in range(draw(st.integers(0, 3))):
-        q = {**item("q", i), **draw(spans_(text)), "kind": draw(label["rhetorical_questions"])}
+    for i in range(draw(st.integers(0, 1 if clean else 3))):
+        span = fixed("Is it so?") if clean else draw(spans_(text))
+        q = {**item("q", i), **span, "kind": draw(label["rhetorical_questions"])}
         if q["kind"] == "hypophora" and draw(st.booleans()):
-            q["answer"] = draw(spans_(text))
+            q["answer"] = fixed("Yes.") if clean else draw(spans_(text))
         questions.append(q)
     attributions: list[dict[str, Any]] = []
     for i in range(draw(st.integers(0, 3))):
@@ -74,12 +82,16 @@ def records(draw: Any, doc_id: str, clean: bool = False) -> dict[str, Any]:
     holders = ["author"] + [a["id"] for a in attributions]
     stances = []
     for i in range(draw(st.integers(0, 3))):
+        span = draw(spans_(text))
         holder = draw(st.sampled_from(holders))
-        lo, hi = 0, len(text)
-        if clean and holder != "author":  # inside the holder's content
-            content = next(a["content"] for a in attributions if a["id"] == holder)
-            lo, hi = content["start"], content["end"]
-        stances.append({**item("s", i), **draw(spans_(text, lo, hi)), "target": "x",
+        target = "x"
+        if clean:
+            around = [a for a in attributions
+                      if a["content"]["start"] <= span["start"] and span["end"] <= a["content"]["end"]]
+            holder = min(around, key=lambda a: a["content"]["end"] - a["content"]["start"])["id"] \
+                if around else "author"
+            target = draw(spans_(text))["text"]
+        stances.append({**item("s", i), **span, "target": target,
                         "polarity": draw(label["stances"]), "holder": holder})
     meta = draw(st.fixed_dictionaries({}, optional={
         "title": st.text(max_size=5), "published": st.sampled_from(["2017", "2017-11", "2017-11-26"]),

@@ -86,7 +86,7 @@ def test_replace_decision_with_a_reference(tmp_path: Path) -> None:
     run(tmp_path, inputs)
     log = tmp_path / "conflicts.jsonl"
     # A stance inside Gerasimov's quotation, held by that (gold) attribution.
-    nearly = item(stance("x", "nearly over", "favor", target="the operation", holder=at(GERASIMOV)))
+    nearly = item(stance("x", "nearly over", "favor", target="the active phase", holder=at(GERASIMOV)))
     rows = read(log)
     hardly = next(c for c in rows if c["layer"] == "stances" and c["kind"] == "item")
     hardly.update(decision={"replace": nearly}, adjudicator="carol")
@@ -117,7 +117,7 @@ def test_corrections_replace_remove_and_add(tmp_path: Path) -> None:
         correction("stances", match("lunacy"), {"replace": item(stance("s1", "lunacy", target="the report"))}),
         correction("rhetorical_questions", match(QUESTION), {"remove": True}),
         # an item no annotator gave, held by Gerasimov's attribution
-        correction("stances", None, {"add": item(stance("x", "nearly over", "favor", target="the operation",
+        correction("stances", None, {"add": item(stance("x", "nearly over", "favor", target="the active phase",
                                                         holder=at(GERASIMOV)))}, reason=None),
     ]
     inputs, log, result = merged_with(tmp_path, lines, adjudicator="bob")
@@ -129,7 +129,7 @@ def test_corrections_replace_remove_and_add(tmp_path: Path) -> None:
     assert gold["rhetorical_questions"] == []
     assert gold["stances"] == [  # numbered by position
         {"id": "s1", "annotators": ["alice"],
-         **item(stance("x", "nearly over", "favor", target="the operation", holder="t1"))},
+         **item(stance("x", "nearly over", "favor", target="the active phase", holder="t1"))},
         {"id": "s2", "annotators": ["ann-a", "ann-b", "ann-c"], "note": "alice: S2",
          **item(stance("s1", "lunacy", target="the report"))}]
     assert validate([tmp_path / "gold.jsonl"]).valid
@@ -197,9 +197,9 @@ def test_ambiguous_match_is_an_error(tmp_path: Path) -> None:
 def test_invalid_correction_names_the_line(tmp_path: Path, line: dict[str, Any], expected: str) -> None:
     inputs = three_annotators(tmp_path)
     a = read(inputs / "ann-a.jsonl")
-    a[0]["stances"].append(stance("s3", "nearly over", "favor", "the operation", holder="t1"))
+    a[0]["stances"].append(stance("s3", "nearly over", "favor", "the active phase", holder="t1"))
     b = read(inputs / "ann-b.jsonl")
-    b[0]["stances"].append(stance("x3", "nearly over", "favor", "the operation", holder="a1"))
+    b[0]["stances"].append(stance("x3", "nearly over", "favor", "the active phase", holder="a1"))
     write_jsonl(inputs / "ann-a.jsonl", a)
     write_jsonl(inputs / "ann-b.jsonl", b)
     run(tmp_path, inputs)
@@ -291,7 +291,7 @@ def random_corrections(gold: list[dict[str, Any]], choices: Any) -> list[dict[st
                     new.pop("answer", None)
                     lines.append(correction(layer, where, {"replace": new}, doc_id=g["doc_id"]))
         if choices.random() < 0.5:
-            lines.append(correction("stances", None, {"add": {**span(TEXT, "What lunacy"), "target": "the adjudicator",
+            lines.append(correction("stances", None, {"add": {**span(TEXT, "What lunacy"), "target": "the report",
                                                               "polarity": "favor", "holder": "author"}},
                                     doc_id=g["doc_id"]))
     return lines

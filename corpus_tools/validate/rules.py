@@ -79,7 +79,8 @@ def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
             yield from _check_references(layer, layer.reference, rec[layer.name],
                                          named[layer.reference.target])
     if text is not None:
-        yield from _check_guidelines(rec, text, ALIASES.get(rec.get("doc_id")))
+        doc_id = rec.get("doc_id")
+        yield from _check_guidelines(rec, text, ALIASES.get(doc_id) if isinstance(doc_id, str) else None)
 
 
 # -- checks of the guidelines that a machine can make -----------------------------------------
@@ -153,9 +154,8 @@ def outer_first(child_id: str, parent_id: str) -> bool:
 
 
 def _check_guidelines(rec: dict[str, Any], text: str, declared: frozenset[str] | None) -> Iterator[Finding]:
-    questions = [q for q in rec.get("rhetorical_questions") or [] if isinstance(q, dict)]
-    spans = [b for b in (_bounds(q) for q in questions) if b is not None]
-    for i, q in enumerate(questions):
+    spans = [b for b in (_bounds(q) for q in _items(rec, "rhetorical_questions")) if b is not None]
+    for i, q in _indexed(rec, "rhetorical_questions"):
         covered, bounds = q.get("text"), _bounds(q)
         if isinstance(covered, str) and covered and not covered.endswith("?"):
             yield Finding("question-without-mark", f"rhetorical_questions[{i}].end",
@@ -168,20 +168,22 @@ def _check_guidelines(rec: dict[str, Any], text: str, declared: frozenset[str] |
                           f"the answer [{answer[0]}, {answer[1]}) does not come right after the "
                           "question (or the run of questions it ends); Q4: a later answer makes no "
                           "hypophora")
-    attributions = [a for a in rec.get("attributions") or [] if isinstance(a, dict)]
+    attributions = list(_items(rec, "attributions"))
     contents = {a["id"]: b for a in attributions
-                if isinstance(a.get("id"), str) and (b := _bounds(a.get("content"))) is not None}
-    quoted = {a["id"] for a in attributions if a.get("type") == "direct" and a.get("id") in contents}
-    for i, a in enumerate(attributions):
+                if isinstance(a.get("id"), str) and (b := _bounds(a.get("content"))) is not None
+                and 0 <= b[0] < b[1] <= len(text)}
+    parents = {a["id"]: a.get("nested_in") for a in attributions if isinstance(a.get("id"), str)}
+    quoted = {a["id"] for a in attributions if a.get("type") == "direct" and isinstance(a.get("id"), str)
+              and a["id"] in contents}
+    for i, a in _indexed(rec, "attributions"):
         parent, own = a.get("nested_in"), a.get("id")
-        if isinstance(parent, str) and isinstance(own, str) and parent in contents and not outer_first(own, parent):
+        if isinstance(parent, str) and isinstance(own, str) and parent in contents \
+                and not _in_cycle(own, parents) and not outer_first(own, parent):
             yield Finding("attribution-order", f"attributions[{i}].id",
                           f"{own!r} is nested in {parent!r} but numbered before it; number "
                           "attributions outer first (G6)")
     folded: list[str] = []
-    for i, s in enumerate(rec.get("stances") or []):
-        if not isinstance(s, dict):
-            continue
+    for i, s in _indexed(rec, "stances"):
         bounds, holder, target = _bounds(s), s.get("holder"), s.get("target")
         if bounds is not None and isinstance(holder, str):
             inner = innermost(bounds, contents)
@@ -213,6 +215,28 @@ def using_aliases(path: Path | None) -> Iterator[None]:
         yield
     finally:
         ALIASES.clear()
+
+
+def _indexed(rec: dict[str, Any], layer: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`(index, item)` of the layer's items that are objects (a wrong type is the models' to
+    report)."""
+    items = rec.get(layer)
+    if isinstance(items, list):
+        yield from ((i, item) for i, item in enumerate(items) if isinstance(item, dict))
+
+
+def _items(rec: dict[str, Any], layer: str) -> Iterator[dict[str, Any]]:
+    return (item for _i, item in _indexed(rec, layer))
+
+
+def _in_cycle(start: str, parents: dict[str, Any]) -> bool:
+    seen, current = {start}, parents.get(start)
+    while isinstance(current, str) and current in parents:
+        if current in seen:
+            return True
+        seen.add(current)
+        current = parents[current]
+    return False
 
 
 def load_aliases(path: Path) -> dict[str, frozenset[str]]:
