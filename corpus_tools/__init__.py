@@ -15,18 +15,49 @@ Importing the package is cheap: nothing here loads numpy, pyarrow or `datasets` 
 and the converters are imported when first used).
 """
 
-from typing import Any
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
-from corpus_tools.agreement import agreement
-from corpus_tools.errors import CorpusToolsError, InvalidInputError
-from corpus_tools.layers import LAYERS, Layer, Record
-from corpus_tools.merge import merge
-from corpus_tools.problems import CATALOGUE, Problem, Report
-from corpus_tools.schema import Attribution, Meta, RhetoricalQuestion, Span, Stance
-from corpus_tools.split import split
-from corpus_tools.validate import Validated, require_valid, validate
+if TYPE_CHECKING:
+    from corpus_tools.agreement import agreement
+    from corpus_tools.convert import export_records, import_records
+    from corpus_tools.errors import CorpusToolsError, InvalidInputError
+    from corpus_tools.layers import LAYERS, Layer, Record
+    from corpus_tools.merge import merge
+    from corpus_tools.problems import CATALOGUE, Problem, Report
+    from corpus_tools.schema import Attribution, Meta, RhetoricalQuestion, Span, Stance
+    from corpus_tools.split import split
+    from corpus_tools.validate import Validated, require_valid, validate
 
 __version__ = "0.1.0"
+
+_HOMES = {
+    "agreement": "agreement",
+    "merge": "merge",
+    "split": "split",
+    "validate": "validate",
+    "export_records": "convert",
+    "import_records": "convert",
+    "CorpusToolsError": "errors",
+    "InvalidInputError": "errors",
+    "LAYERS": "layers",
+    "Layer": "layers",
+    "Record": "layers",
+    "CATALOGUE": "problems",
+    "Problem": "problems",
+    "Report": "problems",
+    "Attribution": "schema",
+    "Meta": "schema",
+    "RhetoricalQuestion": "schema",
+    "Span": "schema",
+    "Stance": "schema",
+    "Validated": "validate",
+    "require_valid": "validate",
+}
+"""Where each public name lives. They load on first use (PEP 562), so that a command imports only
+what it needs: `corpus validate` never loads the converters, numpy or pyarrow."""
 
 __all__ = [
     "CATALOGUE",
@@ -54,9 +85,23 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The converters load on first use: `corpus validate` never needs them.
-    if name in ("import_records", "export_records"):
-        from corpus_tools import convert
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"corpus_tools.{home}"), name)
+    globals()[name] = value
+    return value
 
-        return getattr(convert, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+class _Package(types.ModuleType):
+    """The package, whose four functions named like their modules (`validate`, `merge`, `split`,
+    `agreement`) keep their names: the import system binds every submodule it loads on its
+    package, which would hide the function behind the module."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _HOMES.get(name) == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -185,3 +185,29 @@ def test_spans_in_unspaced_scripts_do_not_cut_words(tmp_path: Path):
 def test_negative_max_problems_is_a_usage_error(tmp_path: Path):
     with pytest.raises(CorpusToolsError, match="max-problems"):
         corpus_tools.validate([INVALID], max_problems=-1)
+
+
+def test_a_stance_in_the_authors_bracketed_aside_inside_a_quotation_is_the_authors(tmp_path: Path):
+    # A9, S9, H14: a quotation runs over the narrator's aside; its evaluative words are the author's.
+    text = 'Truth said, "I have ploughed (and she showed her tremendous power) and no man could head me!"'
+    quote = span(text, "I have ploughed (and she showed her tremendous power) and no man could head me!")
+    attribution = {"id": "t1", "type": "direct", "source": span(text, "Truth"), "cue": span(text, "said"),
+                   "content": quote, "source_name": "Sojourner Truth", "nested_in": None}
+    aside = {"id": "s1", **span(text, "tremendous power"), "target": "Truth", "polarity": "favor",
+             "holder": "author"}
+    outside_aside = {"id": "s2", **span(text, "no man could head me"), "target": "Truth",
+                     "polarity": "favor", "holder": "author"}
+    for stance, expected in [(aside, []), (outside_aside, ["holder-not-innermost"])]:
+        rec = record(text=text, attributions=[attribution], stances=[stance])
+        report = corpus_tools.validate([write_jsonl(tmp_path / f"{stance['id']}.jsonl", [rec])])
+        assert [p.code for p in report.problems] == expected
+
+
+def test_an_answer_may_follow_its_question_after_the_conjunction_q10_leaves_out(tmp_path: Path):
+    text = "Can we not count upon some votes? But no: I find that they fail. Later, yes."
+    for answer, expected in [("no: I find that they fail.", []), ("Later, yes.", ["answer-not-next"])]:
+        question = {"id": "q1", **span(text, "Can we not count upon some votes?"), "kind": "hypophora",
+                    "answer": span(text, answer)}
+        rec = record(text=text, rhetorical_questions=[question])
+        report = corpus_tools.validate([write_jsonl(tmp_path / "one.jsonl", [rec])])
+        assert [p.code for p in report.problems] == expected

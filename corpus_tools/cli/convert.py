@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
 from corpus_tools.cli.app import ReportFormat, app, handle_errors, out
-from corpus_tools.convert import (
-    EXPORT_CONFIGS,
-    EXPORT_FORMATS,
-    IMPORT_FORMATS,
-    ImportResult,
-    Tally,
-    export_config,
-    export_records,
-    import_records,
-)
+from corpus_tools.convert import EXPORT_CONFIGS, EXPORT_FORMATS, IMPORT_FORMATS
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import display
+
+if TYPE_CHECKING:
+    from corpus_tools.convert.run import ImportResult, Tally
 
 ImportFormat = Enum("ImportFormat", {name: name for name in IMPORT_FORMATS}, type=str)  # type: ignore[misc]
 ExportFormat = Enum("ExportFormat", {n: n for n in EXPORT_FORMATS + EXPORT_CONFIGS}, type=str)  # type: ignore[misc]
@@ -52,6 +46,8 @@ def import_(
 
     Example: corpus import labelstudio export.json --output annotations/ls.jsonl --label-map map.toml
     """
+    from corpus_tools.convert.run import import_records
+
     result = import_records(fmt.value, paths, annotator=annotator, label_map=label_map,
                             predictions=predictions, language=language, output=output,
                             partial=partial)
@@ -140,6 +136,8 @@ def export(
 
     Example: corpus export brat annotations/ --output brat-collection/
     """
+    from corpus_tools.convert.run import export_config, export_records
+
     if fmt.value in EXPORT_CONFIGS:
         if paths:
             raise CorpusToolsError(f"{fmt.value} takes no input files; it is generated from the models")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from corpus_tools.agreement import agreement as compute_agreement
-from corpus_tools.agreement import check_threshold
 from corpus_tools.cli.app import app, err, handle_errors, out
-from corpus_tools.merge import MergeResult
-from corpus_tools.merge import merge as run_merge
+
+if TYPE_CHECKING:
+    from corpus_tools.merge import MergeResult
 
 
 class MatchMode(str, Enum):
@@ -52,6 +51,8 @@ def merge(
 
     Example: corpus merge annotations/ -o gold/gold.jsonl -c adjudication/conflicts.jsonl -d adjudication/conflicts.jsonl --adjudicator alice
     """
+    from corpus_tools.merge import merge as run_merge
+
     result = run_merge(paths, output=output, conflicts=conflicts, decisions=decisions,
                        match=match.value, overlap=overlap, min_votes=min_votes,
                        adjudicator=adjudicator)
@@ -90,6 +91,9 @@ def agreement(
 
     Example: corpus agreement annotations/ --format markdown --min-f1 0.6
     """
+    from corpus_tools.agreement import agreement as compute_agreement
+    from corpus_tools.agreement import check_threshold
+
     if min_f1 is not None:
         check_threshold(min_f1, "--min-f1")
     report = compute_agreement(paths, overlap=overlap)

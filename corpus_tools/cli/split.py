@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from corpus_tools.cli.app import app, err, handle_errors, out
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.split import SPLITS, SplitResult
-from corpus_tools.split import split as split_corpus
+
+if TYPE_CHECKING:
+    from corpus_tools.split import SplitResult
 
 
 @app.command()
@@ -31,6 +32,8 @@ def split(
 
     Example: corpus split gold/ --output splits/ --group-by meta.source
     """
+    from corpus_tools.split import split as split_corpus
+
     try:
         parsed = tuple(float(r) for r in ratios.split(","))
     except ValueError:
@@ -48,6 +51,8 @@ def split(
 
 def render(result: SplitResult) -> str:
     """A table of documents, groups and records per split, then what was written."""
+    from corpus_tools.split import SPLITS
+
     lines = [f"{'split':<11} {'documents':>9} {'share':>7} {'target':>7} {'groups':>7} {'records':>8}"]
     for s in SPLITS:
         c = result.counts[s]

@@ -41,6 +41,7 @@ from corpus_tools.schema import AUTHOR, NAME_PATTERN, is_name
 from corpus_tools.validate.rules import (
     ALIASES,
     answer_follows,
+    in_aside,
     innermost,
     is_language_tag,
     outer_first,
@@ -295,8 +296,8 @@ def _guidelines_ok(rec: Any, text: str) -> bool:
     folded: list[str] = []
     for s in stances:
         inner = innermost((s.start, s.end), contents) if contents else None
-        if inner is not None and (inner in quoted if s.holder == AUTHOR
-                                  else inner != s.holder and contents[inner] != contents.get(s.holder)):
+        if inner is not None and (inner in quoted and not in_aside(text, contents[inner], (s.start, s.end))
+                                  if s.holder == AUTHOR else inner != s.holder and contents[inner] != contents.get(s.holder)):
             return False
         if not target_occurs(s.target, text, folded, declared):
             return False

@@ -126,23 +126,45 @@ def innermost(span: tuple[int, int], contents: dict[str, tuple[int, int]]) -> st
     return None if best is None else best[1]
 
 
+_OPEN, _CLOSE = "([", ")]"
+
+
+def in_aside(text: str, content: tuple[int, int], span: tuple[int, int]) -> bool:
+    """Whether `span` lies in a bracketed aside inside a content ("(and she bared her right arm
+    to the shoulder, showing her tremendous muscular power)"): the author's words, not the
+    source's (A9, S9, H14), though the quotation runs over them."""
+    depth = 0
+    for ch in text[content[0]:span[0]]:
+        depth += (ch in _OPEN) - (ch in _CLOSE)
+        depth = max(depth, 0)
+    if depth == 0:
+        return False
+    for ch in text[span[1]:content[1]]:
+        depth -= (ch in _CLOSE) - (ch in _OPEN)
+        if depth == 0:
+            return True
+    return False
+
+
 def answer_follows(text: str, question: tuple[int, int], answer: tuple[int, int],
                    questions: list[tuple[int, int]]) -> bool:
     """Whether an answer comes right after its question, or after the run of questions it ends
-    (Q4: position): between them only spaces, quotation marks, dashes and other questions."""
+    (Q4: position): between them only spaces, quotation marks, dashes and other questions, and
+    the leading coordinating conjunction Q10 leaves out of the answer ("But no: I find")."""
     if answer[0] < question[1]:
         return False
     covered = sorted(q for q in questions if question[1] <= q[0] and q[1] <= answer[0])
     position = question[1]
     for lo, hi in [*covered, (answer[0], answer[0])]:
-        gap = text[position:lo]
-        if gap.strip(_BETWEEN):
+        gap = text[position:lo].strip(_BETWEEN)
+        if gap and not (lo == answer[0] and gap.casefold() in _CONJUNCTIONS):
             return False
         position = max(position, hi)
     return True
 
 
 _BETWEEN = " \t\r\n\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u2014\u2013-)(]["
+_CONJUNCTIONS = frozenset({"and", "but", "or", "nor", "so", "yet", "for"})
 _ID_NUMBER = re.compile(r"[A-Za-z]+(\d+)")
 
 
@@ -187,7 +209,8 @@ def _check_guidelines(rec: dict[str, Any], text: str, declared: frozenset[str] |
         bounds, holder, target = _bounds(s), s.get("holder"), s.get("target")
         if bounds is not None and isinstance(holder, str):
             inner = innermost(bounds, contents)
-            if holder == AUTHOR and inner is not None and inner in quoted:
+            if holder == AUTHOR and inner is not None and inner in quoted \
+                    and not in_aside(text, contents[inner], bounds):
                 yield Finding("holder-not-innermost", f"stances[{i}].holder",
                               f"the stance lies inside the direct quotation {inner!r}, whose words "
                               f"are its source's: the holder is {inner!r}, not 'author' (S9)")
