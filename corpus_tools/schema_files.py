@@ -12,7 +12,8 @@ SCHEMA_FILE = "record.schema.json"
 
 
 def schema_text() -> str:
-    """The record schema as it is written to disk: sorted keys, two-space indent, final newline."""
+    """The record schema as it is written to disk: keys in the models' field order (as pydantic
+    generates them), two-space indent, final newline."""
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 

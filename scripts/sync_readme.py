@@ -1,8 +1,8 @@
 """Regenerate the generated parts of README.md from the corpus (`make docs`).
 
 The README's corpus table and agreement table are produced here from `annotations/` with the
-library, between `<!-- NAME:start -->` and `<!-- NAME:end -->` markers, and a test
-(`tests/test_readme.py`) fails when they are stale, as sqlite-utils keeps its docs with cog.
+library, between `<!-- NAME:start -->` and `<!-- NAME:end -->` markers; `make test` runs it with
+`--check`, which fails when they are stale (as sqlite-utils keeps its docs with cog).
 
 Usage: python scripts/sync_readme.py [--check]
 """

@@ -348,7 +348,7 @@ def result_for(rec: dict[str, Any]) -> list[dict[str, Any]]:
         where = {"start": span["start"], "end": span["end"]}
         out.append({"id": rid, "from_name": LABELS_NAME, "to_name": TEXT_NAME, "type": "labels",
                     "value": {**where, "text": span["text"], "labels": [label]}})
-        for name in TEXT_FIELDS:
+        for name in [*TEXT_FIELDS, *sorted(set(fields) - set(TEXT_FIELDS))]:
             if fields.get(name):
                 out.append({"id": rid, "from_name": name, "to_name": TEXT_NAME, "type": "textarea",
                             "value": {**where, "text": [fields[name]]}})
@@ -376,18 +376,29 @@ def result_for(rec: dict[str, Any]) -> list[dict[str, Any]]:
                {"target": s["target"], "note": s.get("note")})
         if s["holder"] != "author":
             relate(s["holder"], s["id"], "holds")
+    for layer in m.extra_layers():
+        for item in rec.get(layer.name, []):
+            x = m.extra_item(layer, item)
+            region(item["id"], x.head, x.label, x.fields)
+            for label, relation, part in x.parts:
+                name = f"{item['id']}.{label.rsplit('-', 1)[-1]}"
+                region(name, part, label, {})
+                relate(name, item["id"], relation)
+            if x.attribution is not None:
+                relate(x.attribution, item["id"], "holds")
     return out + relations
 
 
 _COLOURS = {"RQ": "#1f77b4", "ATTR": "#2ca02c", "STANCE": "#d62728"}
+_OTHER_COLOUR = "#bcbd22"
 
 
 def config_xml() -> str:
     """The labelling configuration: our span labels, relations and per-region text areas."""
     labels = "\n".join(
-        f'    <Label value={quoteattr(label)} background="{_COLOURS[label.split("-")[0]]}"/>'
+        f'    <Label value={quoteattr(label)} background="{_COLOURS.get(label.split("-")[0], _OTHER_COLOUR)}"/>'
         for label in m.span_labels())
-    relations = "\n".join(f"    <Relation value={quoteattr(r)}/>" for r in m.RELATIONS)
+    relations = "\n".join(f"    <Relation value={quoteattr(r)}/>" for r in [*m.RELATIONS, *m.extra_relations()])
     areas = "\n".join(
         f'    <TextArea name="{name}" toName="{TEXT_NAME}" perRegion="true" editable="true" '
         f'maxSubmissions="1" rows="1" placeholder={quoteattr(hint)}/>'

@@ -37,7 +37,7 @@ from typing import Any
 
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import display, parse_json, parse_toml, read_text
-from corpus_tools.layers import LAYERS
+from corpus_tools.layers import AUTHOR, LAYERS, Layer
 from corpus_tools.schema import NAME_RULE, is_name
 
 QUESTION_KINDS: tuple[str, ...] = LAYERS["rhetorical_questions"].names
@@ -70,10 +70,62 @@ NOTE_SEPARATOR = " | "
 
 
 def span_labels() -> list[str]:
-    """Every span label of the default convention, in a fixed order (for tool configurations)."""
+    """Every span label of the default convention, in a fixed order (for tool configurations),
+    then those of any extra layer (`extra_labels`)."""
     return ([f"RQ-{k}" for k in QUESTION_KINDS] + ["RQ-answer", "ATTR-source", "ATTR-cue"]
             + [f"ATTR-content-{t}" for t in ATTRIBUTION_TYPES]
-            + [f"STANCE-{p}" for p in POLARITIES] + ["STANCE-target"])
+            + [f"STANCE-{p}" for p in POLARITIES] + ["STANCE-target"]
+            + [label for layer in extra_layers() for label in extra_labels(layer)])
+
+
+CORE = ("rhetorical_questions", "attributions", "stances")
+"""The layers the convention above names; the others are exported generically."""
+
+
+def extra_layers() -> list[Layer]:
+    """The layers beyond the three of the convention (a project's own, `corpus_tools.layers`).
+    Export writes them generically: the item's key span labelled `<tool prefix>-<label>`, each
+    other part `<tool prefix>-<part>` joined to it by `<part>-of`, a reference to an attribution
+    drawn as `holds` from the attribution's content, and free-text fields in the note. Import
+    does not read them back: their labels are reported as unknown."""
+    return [layer for name, layer in LAYERS.items() if name not in CORE]
+
+
+def extra_labels(layer: Layer) -> list[str]:
+    """An extra layer's span labels: one per label value, then one per other part."""
+    return ([f"{layer.tool_prefix}-{value}" for value in layer.names]
+            + [f"{layer.tool_prefix}-{part.name}" for part in layer.parts if part.field not in (None, layer.key)])
+
+
+@dataclass(frozen=True)
+class ExtraItem:
+    """How an item of an extra layer is written: its head span and label, its other parts (label,
+    relation, span), the attribution it refers to, and its free-text fields."""
+
+    head: dict[str, Any]
+    label: str
+    parts: list[tuple[str, str, dict[str, Any]]]
+    attribution: str | None
+    fields: dict[str, str]
+
+
+def extra_item(layer: Layer, item: dict[str, Any]) -> ExtraItem:
+    """The `ExtraItem` of one item (a dict) of an extra layer."""
+    head = item if layer.key is None else item[layer.key]
+    parts = [(f"{layer.tool_prefix}-{part.name}", f"{part.name}-of", span)
+             for part in layer.parts if part.field not in (None, layer.key)
+             and (span := item.get(part.field)) is not None]
+    ref = item.get(layer.reference.field) if layer.reference is not None else None
+    text_fields = [f for f in layer.voted if layer.kind_of(f) == "text"]
+    fields = {f: str(item[f]) for f in (*text_fields, "note") if item.get(f)}
+    return ExtraItem(head, f"{layer.tool_prefix}-{item[layer.label]}", parts,
+                     ref if isinstance(ref, str) and ref != AUTHOR else None, fields)
+
+
+def extra_relations() -> list[str]:
+    """The relation labels extra layers add (`<part>-of`)."""
+    return sorted({f"{part.name}-of" for layer in extra_layers() for part in layer.parts
+                   if part.field not in (None, layer.key)} - set(RELATIONS))
 
 
 def label_of(role: str, value: str | None = None) -> str:
@@ -247,8 +299,10 @@ def parse_note(text: str) -> dict[str, str]:
 
 
 def format_note(fields: dict[str, str]) -> str:
-    """The inverse of `parse_note`, note last; line breaks and tabs become spaces."""
-    parts = [f"{k}: {fields[k]}" for k in FIELDS if k != "note" and fields.get(k)]
+    """The inverse of `parse_note`, note last; line breaks and tabs become spaces. (Fields of
+    an extra layer follow those of `FIELDS`.)"""
+    order = [*FIELDS, *sorted(set(fields) - set(FIELDS))]
+    parts = [f"{k}: {fields[k]}" for k in order if k != "note" and fields.get(k)]
     if fields.get("note"):
         parts.append(f"note: {fields['note']}")
     return re.sub(r"[\t\r\n]+", " ", NOTE_SEPARATOR.join(parts))

@@ -1,0 +1,103 @@
+"""The package's shape: its modules import each other without a cycle, and the command line
+starts without the heavy libraries only some commands need."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import corpus_tools
+
+PACKAGE = Path(corpus_tools.__file__).parent
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The package modules a module imports when it is itself imported: its module-level
+    imports, outside `if TYPE_CHECKING:` blocks (imports inside functions run later)."""
+    name = module_name(path)
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If):
+                test = node.test
+                if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+                    visit(node.orelse)
+                    continue
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                    visit(block)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = name.split(".") if is_package else name.split(".")[:-1]
+                    anchor = anchor[: len(anchor) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                for alias in node.names:
+                    sub = f"{base}.{alias.name}"
+                    found.add(sub if sub in MODULES else base)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return {m for m in found if m in MODULES and m != name}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def walk(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (cycle := walk(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := walk(node)):
+            return cycle
+    return None
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_package_imports_have_no_cycle():
+    graph = {name: top_level_imports(path) for name, path in MODULES.items()}
+    assert graph["corpus_tools.validate.run"] >= {"corpus_tools.files", "corpus_tools.validate.rules"}
+    assert find_cycle(graph) is None
+
+
+def test_validating_one_line_loads_none_of_the_heavy_libraries(tmp_path: Path):
+    from factory import record, write_jsonl
+
+    line = write_jsonl(tmp_path / "one.jsonl", [record()])
+    code = ("import sys\nfrom corpus_tools.cli import app\n"
+            f"try:\n    app(['validate', {str(line)!r}])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "heavy = ('numpy', 'pyarrow', 'datasets', 'krippendorff', 'huggingface_hub', 'corpus_tools.convert.run')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.stdout.strip().splitlines()[-1] == "[]"
