@@ -62,14 +62,18 @@ def run(docs: int, repeat: int) -> dict[str, dict[int, dict[str, float]]]:
 def print_table(results: dict[str, dict[int, dict[str, float]]], small: int, large: int) -> None:
     """A Markdown table: time at both sizes, growth, and the ratio to validate's time."""
     print(f"\n### merge and split: {small} and {large} documents, 3 annotators each\n")
-    print(f"| command | s at {small} | s at {large} | growth for 10x data | x validate's time "
-          f"at {large} | peak MiB at {large} |")
+    print(
+        f"| command | s at {small} | s at {large} | growth for 10x data | x validate's time "
+        f"at {large} | peak MiB at {large} |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     base = results["validate"][large]["seconds"]
     for name, by_size in results.items():
         a, b = by_size[small], by_size[large]
-        print(f"| corpus {name} | {a['seconds']:.2f} | {b['seconds']:.2f} | "
-              f"{b['seconds'] / a['seconds']:.1f}x | {b['seconds'] / base:.2f} | {b['peak_mib']:.0f} |")
+        print(
+            f"| corpus {name} | {a['seconds']:.2f} | {b['seconds']:.2f} | "
+            f"{b['seconds'] / a['seconds']:.1f}x | {b['seconds'] / base:.2f} | {b['peak_mib']:.0f} |"
+        )
 
 
 def main() -> None:

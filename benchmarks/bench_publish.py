@@ -37,12 +37,15 @@ def from_generator(args: list[str]) -> Callable[[], None]:
 
     def work() -> None:
         for name in SPLITS:
+
             def rows(path: Path = split_dir / f"{name}.jsonl"):
                 with open(path, "rb") as f:
                     for line in f:
                         yield orjson.loads(line)
+
             ds = datasets.Dataset.from_generator(rows, features=features(), cache_dir=str(out / "cache"))
             ds.to_parquet(str(out / f"{name}.parquet"))
+
     return work
 
 
@@ -73,7 +76,10 @@ def run(docs: int, repeat: int) -> dict[str, dict[str, float]]:
         "Dataset.from_generator + to_parquet": ("from-generator", [str(split_dir)]),
         "corpus publish (inputs already validated)": ("corpus-publish", [str(split_dir), "trust"]),
         "corpus publish (validating its inputs)": ("corpus-publish", [str(split_dir), "validate"]),
-        "corpus publish --jobs 2 (validating in 2 processes)": ("corpus-publish", [str(split_dir), "validate-jobs2"]),
+        "corpus publish --jobs 2 (validating in 2 processes)": (
+            "corpus-publish",
+            [str(split_dir), "validate-jobs2"],
+        ),
     }
     results = {}
     for label, (name, args) in rows.items():

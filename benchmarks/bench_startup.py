@@ -64,12 +64,18 @@ def main() -> None:
         validate = timed([sys.executable, "-m", "corpus_tools", "validate", str(line)], args.repeat)
         heavy = heavy_modules(line)
         print(f"python -c 'import pydantic': {floor:.3f} s")
-        print(f"corpus validate (one line):  {validate:.3f} s; start-up beyond pydantic {validate - floor:.3f} s")
+        print(
+            f"corpus validate (one line):  {validate:.3f} s; start-up beyond pydantic {validate - floor:.3f} s"
+        )
         print(f"heavy modules loaded: {', '.join(heavy) or 'none'}")
         if args.build:
             project = Path(tmp) / "project"
-            shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "out", "benchmarks"))
-            build = timed([sys.executable, "-m", "corpus_tools", "build"], max(1, args.repeat // 3), cwd=project)
+            shutil.copytree(
+                ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "out", "benchmarks")
+            )
+            build = timed(
+                [sys.executable, "-m", "corpus_tools", "build"], max(1, args.repeat // 3), cwd=project
+            )
             print(f"corpus build (bundled corpus): {build:.2f} s")
 
 

@@ -26,6 +26,7 @@ def parse_limit(args: list[str]) -> Callable[[], None]:
         with open(args[0], "rb") as f:
             for line in f:
                 orjson.loads(line)
+
     return work
 
 
@@ -42,6 +43,7 @@ def pydantic_naive(args: list[str]) -> Callable[[], None]:
             for obj in reader:
                 Record.model_validate(obj)
                 list(check_record(obj))
+
     return work
 
 
@@ -60,6 +62,7 @@ def jsonschema_validate(args: list[str]) -> Callable[[], None]:
         with open(args[0], "rb") as f:
             for line in f:
                 list(validator.iter_errors(json.loads(line)))
+
     return work
 
 
@@ -71,6 +74,7 @@ def corpus_validate(args: list[str]) -> Callable[[], None]:
     def work() -> None:
         report = corpus_tools.validate([args[0]], jobs=int(args[1]))
         assert report.valid and report.summary.records > 0
+
     return work
 
 
@@ -119,9 +123,11 @@ def main() -> None:
     print_table(f"validate: {args.docs} documents", results)
     ours = results["corpus validate"]
     js = results["jsonschema (schema exported from the models)"]
-    print(f"\ncorpus validate is {ours['mb_per_s'] / js['mb_per_s']:.0f}x jsonschema and "
-          f"{ours['mb_per_s'] / results['jsonlines + Pydantic model_validate + rules']['mb_per_s']:.1f}x "
-          "the naive Pydantic loop")
+    print(
+        f"\ncorpus validate is {ours['mb_per_s'] / js['mb_per_s']:.0f}x jsonschema and "
+        f"{ours['mb_per_s'] / results['jsonlines + Pydantic model_validate + rules']['mb_per_s']:.1f}x "
+        "the naive Pydantic loop"
+    )
 
 
 if __name__ == "__main__":

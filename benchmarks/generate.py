@@ -18,7 +18,45 @@ from typing import Any
 
 import orjson
 
-WORDS = ["the", "government", "said", "that", "policy", "would", "change", "after", "the", "war", "is", "over", "and", "citizens", "demand", "answers", "from", "ministers", "who", "refused", "comment", "because", "evidence", "shows", "clear", "failure", "report", "claims", "officials", "knew", "nothing", "about", "plans", "—", "café", "naïve", "rôle"]
+WORDS = [
+    "the",
+    "government",
+    "said",
+    "that",
+    "policy",
+    "would",
+    "change",
+    "after",
+    "the",
+    "war",
+    "is",
+    "over",
+    "and",
+    "citizens",
+    "demand",
+    "answers",
+    "from",
+    "ministers",
+    "who",
+    "refused",
+    "comment",
+    "because",
+    "evidence",
+    "shows",
+    "clear",
+    "failure",
+    "report",
+    "claims",
+    "officials",
+    "knew",
+    "nothing",
+    "about",
+    "plans",
+    "—",
+    "café",
+    "naïve",
+    "rôle",
+]
 KINDS = ("assertive", "hypophora", "echo", "open")
 TYPES = ("direct", "indirect", "mixed")
 POLARITIES = ("favor", "against")
@@ -53,8 +91,13 @@ def make_document(rng: random.Random, doc_id: str, annotator: str, size: int = 4
             q = _sentence(rng, "?")
             s, e = add(q)
             kind = rng.choice(KINDS)
-            item: dict[str, Any] = {"id": f"q{len(questions) + 1}", "start": s, "end": e,
-                                    "text": q, "kind": kind}
+            item: dict[str, Any] = {
+                "id": f"q{len(questions) + 1}",
+                "start": s,
+                "end": e,
+                "text": q,
+                "kind": kind,
+            }
             if kind == "hypophora":
                 a = _sentence(rng)
                 sa, ea = add(a)
@@ -68,24 +111,43 @@ def make_document(rng: random.Random, doc_id: str, annotator: str, size: int = 4
             add(add_text)
             c1 = c0 + len(cue) + 2
             aid = f"t{len(attributions) + 1}"
-            attributions.append({
-                "id": aid, "type": rng.choice(TYPES),
-                "source": {"start": s, "end": s + len(src), "text": src},
-                "cue": {"start": c0, "end": c0 + len(cue), "text": cue},
-                "content": {"start": c1, "end": c1 + len(content), "text": content},
-                "source_name": "Minister", "nested_in": None})
+            attributions.append(
+                {
+                    "id": aid,
+                    "type": rng.choice(TYPES),
+                    "source": {"start": s, "end": s + len(src), "text": src},
+                    "cue": {"start": c0, "end": c0 + len(cue), "text": cue},
+                    "content": {"start": c1, "end": c1 + len(content), "text": content},
+                    "source_name": "Minister",
+                    "nested_in": None,
+                }
+            )
             if rng.random() < 0.5:  # the source's own evaluation, inside the quotation
                 word = content.split(" ")[1].rstrip(".")
                 ws = c1 + content.index(" ") + 1
-                stances.append({"id": f"s{len(stances) + 1}", "start": ws, "end": ws + len(word),
-                                "text": word, "target": "policy",
-                                "polarity": rng.choice(POLARITIES), "holder": aid})
+                stances.append(
+                    {
+                        "id": f"s{len(stances) + 1}",
+                        "start": ws,
+                        "end": ws + len(word),
+                        "text": word,
+                        "target": "policy",
+                        "polarity": rng.choice(POLARITIES),
+                        "holder": aid,
+                    }
+                )
             if rng.random() < 0.2:
                 inner = content.split()[0]
-                attributions.append({
-                    "id": f"t{len(attributions) + 1}", "type": "indirect", "source": None,
-                    "cue": None, "content": {"start": c1, "end": c1 + len(inner), "text": inner},
-                    "nested_in": aid})
+                attributions.append(
+                    {
+                        "id": f"t{len(attributions) + 1}",
+                        "type": "indirect",
+                        "source": None,
+                        "cue": None,
+                        "content": {"start": c1, "end": c1 + len(inner), "text": inner},
+                        "nested_in": aid,
+                    }
+                )
         else:
             sent = _sentence(rng)
             s, e = add(sent)
@@ -95,15 +157,34 @@ def make_document(rng: random.Random, doc_id: str, annotator: str, size: int = 4
                 word = tokens[k].rstrip(".")
                 offset = sum(len(tok) + 1 for tok in tokens[:k])
                 holder = "author"
-                stances.append({"id": f"s{len(stances) + 1}", "start": s + offset,
-                                "end": s + offset + len(word), "text": word,
-                                "target": rng.choice(["the government", "ministers", "policy"]),
-                                "polarity": rng.choice(POLARITIES), "holder": holder})
-    return {"doc_id": doc_id, "annotator": annotator, "text": "".join(parts),
-            "meta": {"title": f"Synthetic {doc_id}", "author": "generator", "source": "bench",
-                     "published": "2024-01-01", "license": "CC0-1.0", "language": "en",
-                     "genre": "opinion"},
-            "rhetorical_questions": questions, "attributions": attributions, "stances": stances}
+                stances.append(
+                    {
+                        "id": f"s{len(stances) + 1}",
+                        "start": s + offset,
+                        "end": s + offset + len(word),
+                        "text": word,
+                        "target": rng.choice(["the government", "ministers", "policy"]),
+                        "polarity": rng.choice(POLARITIES),
+                        "holder": holder,
+                    }
+                )
+    return {
+        "doc_id": doc_id,
+        "annotator": annotator,
+        "text": "".join(parts),
+        "meta": {
+            "title": f"Synthetic {doc_id}",
+            "author": "generator",
+            "source": "bench",
+            "published": "2024-01-01",
+            "license": "CC0-1.0",
+            "language": "en",
+            "genre": "opinion",
+        },
+        "rhetorical_questions": questions,
+        "attributions": attributions,
+        "stances": stances,
+    }
 
 
 def break_line(rng: random.Random, rec: dict[str, Any]) -> bytes:
@@ -121,8 +202,9 @@ def break_line(rng: random.Random, rec: dict[str, Any]) -> bytes:
     return orjson.dumps(rec)
 
 
-def generate(out: Path, docs: int, annotators: int = 1, broken: float = 0.0, seed: int = 0,
-             size: int = 4000) -> Path:
+def generate(
+    out: Path, docs: int, annotators: int = 1, broken: float = 0.0, seed: int = 0, size: int = 4000
+) -> Path:
     """Write one JSONL file with `docs` documents × `annotators` lines; return its path."""
     rng = random.Random(seed)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -132,8 +214,11 @@ def generate(out: Path, docs: int, annotators: int = 1, broken: float = 0.0, see
             for a in range(annotators):
                 rec = dict(base, annotator=f"ann-{a}")
                 if a:  # later annotators drop or relabel some items, so merges have work to do
-                    rec["stances"] = [dict(s, polarity=rng.choice(POLARITIES)) if rng.random() < 0.2 else s
-                                      for s in base["stances"] if rng.random() > 0.1]
+                    rec["stances"] = [
+                        dict(s, polarity=rng.choice(POLARITIES)) if rng.random() < 0.2 else s
+                        for s in base["stances"]
+                        if rng.random() > 0.1
+                    ]
                 line = break_line(rng, rec) if broken and rng.random() < broken else orjson.dumps(rec)
                 f.write(line + b"\n")
     return out

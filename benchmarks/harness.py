@@ -26,9 +26,11 @@ APPROACHES: dict[str, Setup] = {}
 
 def approach(name: str) -> Callable[[Setup], Setup]:
     """Register `setup(args) -> work` as a named approach: setup (imports) is not timed, work is."""
+
     def register(func: Setup) -> Setup:
         APPROACHES[name] = func
         return func
+
     return register
 
 
@@ -36,9 +38,13 @@ def measure(module: str, name: str, args: list[str], repeat: int = 3) -> dict[st
     """Median wall time (s) and largest peak RSS (MiB) of `repeat` child runs of an approach."""
     times, peaks = [], []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, str(HERE / "harness.py"), module, name, *args],
-                             capture_output=True, text=True, check=True,
-                             env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+        out = subprocess.run(
+            [sys.executable, str(HERE / "harness.py"), module, name, *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+        )
         data = json.loads(out.stdout.strip().splitlines()[-1])
         times.append(data["seconds"])
         peaks.append(data["peak_mib"])
@@ -64,8 +70,10 @@ def _child(module: str, name: str, args: list[str]) -> None:
         start = time.perf_counter()
         work()
         seconds = time.perf_counter() - start
-    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    rss = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
     print(json.dumps({"seconds": seconds, "peak_mib": rss / 1024}))
 
 

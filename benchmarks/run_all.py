@@ -30,17 +30,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     started = time.perf_counter()
-    print(f"Python {platform.python_version()} on {platform.machine()}, "
-          f"median of {args.repeat} run(s); figures from one run are comparable, "
-          "absolute speeds depend on the machine and its load.")
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}, "
+        f"median of {args.repeat} run(s); figures from one run are comparable, "
+        "absolute speeds depend on the machine and its load."
+    )
 
     results = bench_validate.run(args.docs, args.repeat)
     bench_validate.print_table(f"validate: {args.docs} documents", results)
     ours = results["corpus validate"]
-    print(f"\ncorpus validate: {ours['mb_per_s'] / results['jsonschema (schema exported from the models)']['mb_per_s']:.0f}x "
-          "jsonschema, "
-          f"{ours['mb_per_s'] / results['jsonlines + Pydantic model_validate + rules']['mb_per_s']:.1f}x "
-          "the naive Pydantic loop")
+    print(
+        f"\ncorpus validate: {ours['mb_per_s'] / results['jsonschema (schema exported from the models)']['mb_per_s']:.0f}x "
+        "jsonschema, "
+        f"{ours['mb_per_s'] / results['jsonlines + Pydantic model_validate + rules']['mb_per_s']:.1f}x "
+        "the naive Pydantic loop"
+    )
 
     small = max(1, args.docs // 10)
     pipeline = bench_pipeline.run(small, args.repeat)

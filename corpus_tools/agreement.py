@@ -121,8 +121,11 @@ class AgreementReport(BaseModel):
         strict = {layer: la.f1.get("strict") for layer, la in self.layers.items()}
         if all(f1 is None for f1 in strict.values()):
             return ["no strict F1 could be computed: --min-f1 needs two annotators of a shared document"]
-        return [f"{layer}: strict span F1 {f1:.3f} is below --min-f1 {min_f1:g}"
-                for layer, f1 in strict.items() if f1 is not None and f1 < min_f1]
+        return [
+            f"{layer}: strict span F1 {f1:.3f} is below --min-f1 {min_f1:g}"
+            for layer, f1 in strict.items()
+            if f1 is not None and f1 < min_f1
+        ]
 
     def to_json(self) -> str:
         """The report as indented JSON, every F1 value included."""
@@ -135,41 +138,56 @@ class AgreementReport(BaseModel):
 
     def to_text(self) -> str:
         """A plain-text summary with one block per layer and one line per pair."""
-        lines = [f"{len(self.annotators)} annotator(s), {self.documents} document(s), "
-                 f"{self.shared_documents} annotated by two or more; lenient overlap >= {self.overlap:g}"]
+        lines = [
+            f"{len(self.annotators)} annotator(s), {self.documents} document(s), "
+            f"{self.shared_documents} annotated by two or more; lenient overlap >= {self.overlap:g}"
+        ]
         for la in self.layers.values():
             lines.append("")
             lines.append(f"{la.layer} (label: {la.label})")
             lines.append("  items: " + ", ".join(f"{a} {n}" for a, n in la.items.items()))
             measures = [m for m in (*MEASURES, *TUPLE_MEASURES) if m in la.f1]
             lines.append("  F1 (mean over pairs): " + ", ".join(f"{m} {_fmt(la.f1[m])}" for m in measures))
-            lines.append(f"  Cohen's kappa (mean) {_fmt(la.kappa)}; Krippendorff's alpha {_fmt(la.alpha)} "
-                         f"over {la.alpha_units} item(s)")
+            lines.append(
+                f"  Cohen's kappa (mean) {_fmt(la.kappa)}; Krippendorff's alpha {_fmt(la.alpha)} "
+                f"over {la.alpha_units} item(s)"
+            )
             for p in la.pairs:
                 s = p.scores()
-                lines.append(f"  {p.a} / {p.b} ({p.documents} doc): "
-                             + ", ".join(f"{m} {_fmt(s[m])}" for m in measures)
-                             + f", kappa {_fmt(p.kappa)}")
+                lines.append(
+                    f"  {p.a} / {p.b} ({p.documents} doc): "
+                    + ", ".join(f"{m} {_fmt(s[m])}" for m in measures)
+                    + f", kappa {_fmt(p.kappa)}"
+                )
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
         """Tables for a dataset card: figures per layer, then items per annotator."""
-        header = ("| Layer | Span F1 strict | Span F1 lenient | Labelled F1 strict | Labelled F1 lenient "
-                  "| Tuple F1 strict | Tuple F1 lenient | Cohen's κ | Krippendorff's α |")
+        header = (
+            "| Layer | Span F1 strict | Span F1 lenient | Labelled F1 strict | Labelled F1 lenient "
+            "| Tuple F1 strict | Tuple F1 lenient | Cohen's κ | Krippendorff's α |"
+        )
         lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for la in self.layers.values():
             cells = [_fmt(la.f1.get(m)) if m in la.f1 else "–" for m in (*MEASURES, *TUPLE_MEASURES)]
-            lines.append(f"| {la.layer} ({la.label}) | " + " | ".join(cells)
-                         + f" | {_fmt(la.kappa)} | {_fmt(la.alpha)} |")
-        lines += ["", "| Annotator | " + " | ".join(self.layers) + " |",
-                  "|---|" + "---:|" * len(self.layers)]
+            lines.append(
+                f"| {la.layer} ({la.label}) | "
+                + " | ".join(cells)
+                + f" | {_fmt(la.kappa)} | {_fmt(la.alpha)} |"
+            )
+        lines += ["", "| Annotator | " + " | ".join(self.layers) + " |", "|---|" + "---:|" * len(self.layers)]
         for a in self.annotators:
-            lines.append(f"| {a} | " + " | ".join(str(la.items.get(a, 0)) for la in self.layers.values()) + " |")
+            lines.append(
+                f"| {a} | " + " | ".join(str(la.items.get(a, 0)) for la in self.layers.values()) + " |"
+            )
         pairs = len(next(iter(self.layers.values())).pairs) if self.layers else 0
-        lines += ["", f"F1 and κ are means over {pairs} annotator pair(s) on the {self.shared_documents} "
-                  f"document(s) annotated by two or more of {len(self.annotators)} annotator(s); lenient "
-                  f"matching: Jaccard overlap ≥ {self.overlap:g}; labelled: the label in brackets must "
-                  "agree too; κ and α are on that label for leniently matched items; n/a: undefined."]
+        lines += [
+            "",
+            f"F1 and κ are means over {pairs} annotator pair(s) on the {self.shared_documents} "
+            f"document(s) annotated by two or more of {len(self.annotators)} annotator(s); lenient "
+            f"matching: Jaccard overlap ≥ {self.overlap:g}; labelled: the label in brackets must "
+            "agree too; κ and α are on that label for leniently matched items; n/a: undefined.",
+        ]
         return "\n".join(lines)
 
 
@@ -291,23 +309,35 @@ class _Accumulator:
         for layer in LAYERS:
             self._units(layer, {a: entries[a][layer] for a in names})
 
-    def _pair(self, layer: str, xs: list[_Entry], ys: list[_Entry], out: PairAgreement,
-              confusion: Counter[tuple[str, str]]) -> None:
+    def _pair(
+        self,
+        layer: str,
+        xs: list[_Entry],
+        ys: list[_Entry],
+        out: PairAgreement,
+        confusion: Counter[tuple[str, str]],
+    ) -> None:
         out.documents += 1
         ov = self.overlap
         scorers = {
             "strict": lambda x, y: span_score(x.key, y.key, "exact", ov),
             "lenient": lambda x, y: span_score(x.key, y.key, "overlap", ov),
-            "strict_labelled": lambda x, y: span_score(x.key, y.key, "exact", ov) if x.label == y.label else None,
-            "lenient_labelled": lambda x, y: span_score(x.key, y.key, "overlap", ov) if x.label == y.label else None,
+            "strict_labelled": lambda x, y: (
+                span_score(x.key, y.key, "exact", ov) if x.label == y.label else None
+            ),
+            "lenient_labelled": lambda x, y: (
+                span_score(x.key, y.key, "overlap", ov) if x.label == y.label else None
+            ),
         }
         if layer in TUPLE_LAYERS:
             scorers["tuple_strict"] = lambda x, y: 1.0 if x.key == y.key and x.extras == y.extras else None
             scorers["tuple_lenient"] = lambda x, y: (
-                span_score(x.key, y.key, "overlap", ov) if _extras_match(x, y, True, ov) else None)
+                span_score(x.key, y.key, "overlap", ov) if _extras_match(x, y, True, ov) else None
+            )
         for measure, score in scorers.items():
-            pairs = match_pairs(xs, ys, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras),
-                                lambda e: e.key)
+            pairs = match_pairs(
+                xs, ys, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras), lambda e: e.key
+            )
             counts = out.f1.setdefault(measure, F1())
             counts.matched += len(pairs)
             counts.a += len(xs)
@@ -319,18 +349,24 @@ class _Accumulator:
         def score(x: _Entry, y: _Entry) -> float | None:
             return span_score(x.key, y.key, "overlap", self.overlap)
 
-        for group in cluster(per_annotator, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras),
-                             lambda e: e.key):
+        for group in cluster(
+            per_annotator, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras), lambda e: e.key
+        ):
             if len(group) >= 2:
                 self.units[layer].append(Counter(e.label for e in group.values()))
 
     def report(self) -> AgreementReport:
-        rep = AgreementReport(overlap=self.overlap, documents=self.documents, shared_documents=self.shared,
-                              annotators=sorted(self.annotators))
+        rep = AgreementReport(
+            overlap=self.overlap,
+            documents=self.documents,
+            shared_documents=self.shared,
+            annotators=sorted(self.annotators),
+        )
         for layer in LAYERS:
             label_field, names = LAYERS[layer].label, LAYERS[layer].names
-            la = LayerAgreement(layer=layer, label=label_field,
-                                items={a: self.items[layer][a] for a in rep.annotators})
+            la = LayerAgreement(
+                layer=layer, label=label_field, items={a: self.items[layer][a] for a in rep.annotators}
+            )
             measures = MEASURES + (TUPLE_MEASURES if layer in TUPLE_LAYERS else ())
             for key in sorted(self.pairs):
                 pair = self.pairs[key][layer]

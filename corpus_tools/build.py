@@ -135,22 +135,29 @@ def load_config(path: Path | str | None = None) -> BuildConfig:
     data = parse_toml(text, f"{display(path)}: cannot read the settings")
     tool = data.get("tool")
     if tool is not None and not isinstance(tool, dict):
-        raise CorpusToolsError(f"{display(path)}: `tool` must be a table ([tool.corpus]), not "
-                               f"{_toml_type(tool)}")
+        raise CorpusToolsError(
+            f"{display(path)}: `tool` must be a table ([tool.corpus]), not {_toml_type(tool)}"
+        )
     settings = tool.get("corpus") if tool is not None else None
     if settings is None:
         if not explicit or tool is not None:
             raise CorpusToolsError(f"{display(path)}: no {SECTION} section; see docs/publish.md")
         settings = data
     if not isinstance(settings, dict):
-        raise CorpusToolsError(f"{display(path)}: {SECTION} must be one table of settings, not "
-                               f"{_toml_type(settings)}; see docs/publish.md")
+        raise CorpusToolsError(
+            f"{display(path)}: {SECTION} must be one table of settings, not "
+            f"{_toml_type(settings)}; see docs/publish.md"
+        )
     return check_config(_parse(settings, path))
 
 
 def _toml_type(value: Any) -> str:
     if isinstance(value, list):
-        return "an array of tables ([[...]])" if value and all(isinstance(v, dict) for v in value) else "an array"
+        return (
+            "an array of tables ([[...]])"
+            if value and all(isinstance(v, dict) for v in value)
+            else "an array"
+        )
     if isinstance(value, bool):
         return "a boolean"
     return {str: "a string", int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
@@ -160,8 +167,11 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
     unknown = sorted(set(settings) - set(BuildConfig.model_fields))
     if unknown:
         close = difflib.get_close_matches(unknown[0], BuildConfig.model_fields, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else \
-            f"; known keys: {', '.join(BuildConfig.model_fields)}"
+        hint = (
+            f"; did you mean {close[0]!r}?"
+            if close
+            else f"; known keys: {', '.join(BuildConfig.model_fields)}"
+        )
         raise CorpusToolsError(f"{display(path)}: {SECTION} unknown setting {unknown[0]!r}{hint}")
     try:
         config = BuildConfig.model_validate(settings)
@@ -192,36 +202,54 @@ def check_config(config: BuildConfig) -> BuildConfig:
     """
     from corpus_tools.split import check_group_path, check_ratios
 
-    for key, check in (("ratios", lambda: check_ratios(config.ratios)),
-                       ("group_by", lambda: config.group_by is None or check_group_path(config.group_by))):
+    for key, check in (
+        ("ratios", lambda: check_ratios(config.ratios)),
+        ("group_by", lambda: config.group_by is None or check_group_path(config.group_by)),
+    ):
         try:
             check()
         except CorpusToolsError as e:
             raise CorpusToolsError(f"{SECTION} {key}: {e}") from None
-    real = {key: Path(os.path.realpath(value)) for key, value in (
-        ("gold", config.gold), ("conflicts", config.conflicts), ("split_dir", config.split_dir),
-        ("output", config.output), ("decisions", config.decisions)) if value is not None}
+    real = {
+        key: Path(os.path.realpath(value))
+        for key, value in (
+            ("gold", config.gold),
+            ("conflicts", config.conflicts),
+            ("split_dir", config.split_dir),
+            ("output", config.output),
+            ("decisions", config.decisions),
+        )
+        if value is not None
+    }
     outputs = ["gold", "conflicts", "split_dir", "output"]
     for i, a in enumerate(outputs):
-        for b in [*outputs[i + 1:], "decisions"]:
+        for b in [*outputs[i + 1 :], "decisions"]:
             if b not in real:
                 continue
             if real[a] == real[b] or real[a] in real[b].parents or real[b] in real[a].parents:
                 relation = "is" if real[a] == real[b] else "overlaps"
-                raise CorpusToolsError(f"{SECTION} {a} = {str(getattr(config, a))!r} {relation} {b} = "
-                                       f"{str(getattr(config, b))!r}; every output needs a place of its own")
+                raise CorpusToolsError(
+                    f"{SECTION} {a} = {str(getattr(config, a))!r} {relation} {b} = "
+                    f"{str(getattr(config, b))!r}; every output needs a place of its own"
+                )
     for source in config.annotations:
         src = Path(os.path.realpath(source))
         for key in outputs:
             target = real[key]
             if target == src or src in target.parents or target in src.parents:
                 # Outputs among the annotations would be read back as another annotator.
-                raise CorpusToolsError(f"{SECTION} {key} = {str(getattr(config, key))!r} overlaps the "
-                                       f"annotations {str(source)!r}; write it elsewhere")
+                raise CorpusToolsError(
+                    f"{SECTION} {key} = {str(getattr(config, key))!r} overlaps the "
+                    f"annotations {str(source)!r}; write it elsewhere"
+                )
     # Each step may replace what is at its outputs: a folder publish did not write stops the
     # build here, not after merge and split have rewritten theirs.
-    for key, kind, command in (("gold", "file", "corpus merge"), ("conflicts", "file", "corpus merge"),
-                               ("split_dir", "folder", "corpus split"), ("output", "folder", "corpus publish")):
+    for key, kind, command in (
+        ("gold", "file", "corpus merge"),
+        ("conflicts", "file", "corpus merge"),
+        ("split_dir", "folder", "corpus split"),
+        ("output", "folder", "corpus publish"),
+    ):
         check_target(getattr(config, key), kind, command, option=f"{SECTION} {key}")  # type: ignore[arg-type]
     return config
 
@@ -265,24 +293,49 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
     step("merge", 0)
     decisions = config.decisions if config.decisions is not None and config.decisions.exists() else None
     merged: MergeResult = merge(
-        annotations, output=config.gold, conflicts=config.conflicts, decisions=decisions,
-        match=config.match, overlap=config.overlap, min_votes=config.min_votes)
+        annotations,
+        output=config.gold,
+        conflicts=config.conflicts,
+        decisions=decisions,
+        match=config.match,
+        overlap=config.overlap,
+        min_votes=config.min_votes,
+    )
     step("merge", 1)
 
     step("split", 0)
-    splitted: SplitResult = split(Validated.trusted([config.gold]), output=config.split_dir,
-                                  ratios=config.ratios, seed=config.seed, group_by=config.group_by)
+    splitted: SplitResult = split(
+        Validated.trusted([config.gold]),
+        output=config.split_dir,
+        ratios=config.ratios,
+        seed=config.seed,
+        group_by=config.group_by,
+    )
     step("split", 1)
 
     defaults = CardMetadata()
     metadata = CardMetadata(
         pretty_name=config.pretty_name or defaults.pretty_name,
         license=config.license or defaults.license,
-        homepage=config.homepage, citation=config.citation, repo_id=config.repo_id,
+        homepage=config.homepage,
+        citation=config.citation,
+        repo_id=config.repo_id,
         annotations_creators=tuple(config.annotations_creators or defaults.annotations_creators),
-        annotation_process=config.annotation_process)
-    published: PublishResult = publish(config.split_dir, output=config.output,
-                                       annotators=annotations, metadata=metadata,
-                                       validate=False, progress=progress)
-    return BuildResult(config=config, validation=annotations.report, merge=merged, split=splitted,
-                       publish=published, decisions_applied=decisions is not None)
+        annotation_process=config.annotation_process,
+    )
+    published: PublishResult = publish(
+        config.split_dir,
+        output=config.output,
+        annotators=annotations,
+        metadata=metadata,
+        validate=False,
+        progress=progress,
+    )
+    return BuildResult(
+        config=config,
+        validation=annotations.report,
+        merge=merged,
+        split=splitted,
+        publish=published,
+        decisions_applied=decisions is not None,
+    )

@@ -84,8 +84,9 @@ def display(path: Path | str | bytes) -> str:
     name can never start a line of its own (GitHub Actions reads `::error` lines as commands)."""
     text = printable(os.fsdecode(path))
     if any(c < " " or c == "\x7f" for c in text):
-        text = "".join(c.encode("unicode_escape").decode("ascii") if c < " " or c == "\x7f" else c
-                       for c in text)
+        text = "".join(
+            c.encode("unicode_escape").decode("ascii") if c < " " or c == "\x7f" else c for c in text
+        )
     return text
 
 
@@ -134,8 +135,9 @@ def require_file(path: Path | str, what: str = "input file") -> Path:
     if stat.S_ISDIR(mode):
         raise CorpusToolsError(f"{display(path)}: is a folder; give the {what} itself")
     if not stat.S_ISREG(mode):
-        raise CorpusToolsError(f"{display(path)}: is {_kind(mode)}, not a regular file; give a "
-                               f"file as the {what}")
+        raise CorpusToolsError(
+            f"{display(path)}: is {_kind(mode)}, not a regular file; give a file as the {what}"
+        )
     return path
 
 
@@ -163,11 +165,16 @@ def read_text(path: Path | str, what: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        hint = " (it looks UTF-16 encoded, as some Windows tools save)" \
-            if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64] else ""
-        raise CorpusToolsError(f"{display(path)}: the {what} is not UTF-8: byte {e.start} "
-                               f"(0x{data[e.start]:02x}) is not valid UTF-8{hint}; save it as "
-                               "UTF-8") from None
+        hint = (
+            " (it looks UTF-16 encoded, as some Windows tools save)"
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64]
+            else ""
+        )
+        raise CorpusToolsError(
+            f"{display(path)}: the {what} is not UTF-8: byte {e.start} "
+            f"(0x{data[e.start]:02x}) is not valid UTF-8{hint}; save it as "
+            "UTF-8"
+        ) from None
 
 
 def input_files(paths: Iterable[Path | str], pattern: str | None = "*.jsonl") -> list[Path]:
@@ -210,8 +217,10 @@ def _walk(folder: Path, pattern: str | None) -> Iterator[Path]:
             except FileNotFoundError:
                 continue  # a dangling symlink: nothing to read
             if not stat.S_ISREG(mode):
-                raise CorpusToolsError(f"{display(path)}: is {_kind(mode)}, not a regular file; "
-                                       "remove it from the folder or name the files to read")
+                raise CorpusToolsError(
+                    f"{display(path)}: is {_kind(mode)}, not a regular file; "
+                    "remove it from the folder or name the files to read"
+                )
             yield path
 
 
@@ -246,8 +255,10 @@ def parse_json(data: bytes | str, where: str) -> Any:
     except RecursionError:
         raise CorpusToolsError(f"{where}: objects and lists are nested too deeply") from None
     if repeated:
-        raise CorpusToolsError(f"{where}: the key {repeated[0]!r} is given twice in one object; keep one "
-                               "(JSON readers disagree on which counts)")
+        raise CorpusToolsError(
+            f"{where}: the key {repeated[0]!r} is given twice in one object; keep one "
+            "(JSON readers disagree on which counts)"
+        )
     return value
 
 
@@ -287,8 +298,10 @@ def iter_json_lines(path: Path | str, what: str) -> Iterator[tuple[int, Any]]:
             except UnicodeDecodeError as e:
                 utf16 = number == 1 and (raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:64])
                 hint = " (the file looks UTF-16 encoded, as some Windows tools save)" if utf16 else ""
-                raise CorpusToolsError(f"{display(path)}:{number}: the {what} is not UTF-8: byte "
-                                       f"{e.start} is not valid UTF-8{hint}; save it as UTF-8") from None
+                raise CorpusToolsError(
+                    f"{display(path)}:{number}: the {what} is not UTF-8: byte "
+                    f"{e.start} is not valid UTF-8{hint}; save it as UTF-8"
+                ) from None
             yield number, parse_json(raw, f"{display(path)}:{number}")
     except OSError as e:
         raise CorpusToolsError(f"{display(path)}: cannot read the {what}: {_why(e)}") from None
@@ -345,6 +358,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 # -- the document index ------------------------------------------------------------------------
 
+
 class _DocId(msgspec.Struct):
     doc_id: str
 
@@ -371,8 +385,13 @@ class DocIndex:
     files are read once to build it.
     """
 
-    def __init__(self, files: Sequence[Path], *, max_open: int = 32,
-                 locations: dict[str, list[tuple[int, int, int]]] | None = None) -> None:
+    def __init__(
+        self,
+        files: Sequence[Path],
+        *,
+        max_open: int = 32,
+        locations: dict[str, list[tuple[int, int, int]]] | None = None,
+    ) -> None:
         self.files = list(files)
         self.max_open = max_open
         self._handles: OrderedDict[int, BinaryIO] = OrderedDict()
@@ -510,8 +529,10 @@ class Outputs:
             self.locks.clear()
         if isinstance(exc, OSError) and exc.errno in _WRITE_ERRORS and targets:
             # Raised while writing a temporary file: name what the user asked to write.
-            raise CorpusToolsError(f"cannot write {targets}: {_why(exc)}; nothing was replaced and "
-                                   "the temporary files were removed") from None
+            raise CorpusToolsError(
+                f"cannot write {targets}: {_why(exc)}; nothing was replaced and "
+                "the temporary files were removed"
+            ) from None
 
     def file(self, path: Path | str, *, option: str = "--output") -> Path:
         """Stage a file output; return the temporary path to write it to.
@@ -569,8 +590,10 @@ class Outputs:
     def _check_twice(self, target: Path, option: str, shown: str) -> None:
         for s in self.staged:
             if s.target == target or target in s.target.parents or s.target in target.parents:
-                raise CorpusToolsError(f"{option} {shown}: is also {s.shown}, another output of "
-                                       "this command; write them to different places")
+                raise CorpusToolsError(
+                    f"{option} {shown}: is also {s.shown}, another output of "
+                    "this command; write them to different places"
+                )
 
     def _lock(self, target: Path, option: str, shown: str) -> None:
         path = target.parent / f".{_stem(target.name)}{LOCK_SUFFIX}"
@@ -580,8 +603,10 @@ class Outputs:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
-                raise CorpusToolsError(f"{option} {shown}: another corpus command is writing it right "
-                                       "now; wait for that one to finish") from None
+                raise CorpusToolsError(
+                    f"{option} {shown}: another corpus command is writing it right "
+                    "now; wait for that one to finish"
+                ) from None
             # The holder before us removes the lock file when it is done: if it did so between
             # our open and our lock, we hold a lock on a removed file, so take the new one.
             with contextlib.suppress(FileNotFoundError):
@@ -601,10 +626,16 @@ class Outputs:
                 _fsync_file(s.temp)
             else:
                 _write_record(s.temp, self.command)
-        moves = [_Move(s.kind, s.temp, s.target,
-                       _temp_name(s.target, _OLD_SUFFIX) if s.kind == "folder" else None,
-                       _state(s.target))
-                 for s in self.staged]
+        moves = [
+            _Move(
+                s.kind,
+                s.temp,
+                s.target,
+                _temp_name(s.target, _OLD_SUFFIX) if s.kind == "folder" else None,
+                _state(s.target),
+            )
+            for s in self.staged
+        ]
         try:
             if len(moves) == 1 and moves[0].kind == "file":
                 os.replace(moves[0].temp, moves[0].target)
@@ -622,8 +653,7 @@ class Outputs:
                     _pending.extend(j for j in journals if j.exists())
                     raise
         except OSError as e:
-            raise CorpusToolsError(f"cannot move the outputs into place: {_why(e)}"
-                                   f"{_named(e)}") from None
+            raise CorpusToolsError(f"cannot move the outputs into place: {_why(e)}{_named(e)}") from None
         self.committed = True
 
     def abort(self) -> None:
@@ -651,22 +681,27 @@ def check_target(path: Path | str, kind: Kind, command: str, *, option: str = "-
     if kind == "file":
         if not stat.S_ISREG(mode):
             what = "a folder" if stat.S_ISDIR(mode) else _kind(mode)
-            raise CorpusToolsError(f"{option} {shown}: is {what}; give the path of a file to write "
-                                   "(an existing file is replaced)")
+            raise CorpusToolsError(
+                f"{option} {shown}: is {what}; give the path of a file to write "
+                "(an existing file is replaced)"
+            )
         return target
     if not stat.S_ISDIR(mode):
         what = "a file" if stat.S_ISREG(mode) else _kind(mode)
         raise CorpusToolsError(f"{option} {shown}: is {what}; give a folder")
     foreign = foreign_file(target, command)
     if foreign is not None:
-        raise CorpusToolsError(f"{option} {shown}: {foreign}; the folder is replaced as a whole, "
-                               "so give a new or empty folder, or one this command wrote")
+        raise CorpusToolsError(
+            f"{option} {shown}: {foreign}; the folder is replaced as a whole, "
+            "so give a new or empty folder, or one this command wrote"
+        )
     return target
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path | str, mode: str = "wb", *, option: str = "--output",
-                command: str = "corpus") -> Iterator[IO[Any]]:
+def atomic_open(
+    path: Path | str, mode: str = "wb", *, option: str = "--output", command: str = "corpus"
+) -> Iterator[IO[Any]]:
     """Write one file atomically: a temporary sibling that replaces `path` when the block ends
     without an error (see `Outputs`)."""
     with Outputs(command) as out:
@@ -710,11 +745,15 @@ def foreign_file(folder: Path, command: str | None = None) -> str | None:
         if not isinstance(files, dict):
             raise TypeError
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
-        return (f"it holds {display(entries[0][0])} and has no record of files written by "
-                "corpus-tools, so it is not an earlier output")
+        return (
+            f"it holds {display(entries[0][0])} and has no record of files written by "
+            "corpus-tools, so it is not an earlier output"
+        )
     if command is not None and record.get("written_by") != command:
-        return (f"it was written by {record.get('written_by')!r}, not {command!r}: it holds "
-                "another kind of output")
+        return (
+            f"it was written by {record.get('written_by')!r}, not {command!r}: it holds "
+            "another kind of output"
+        )
     for rel, full in entries:
         entry = files.get(rel)
         if not isinstance(entry, dict) or not full.is_file() or full.is_symlink():
@@ -782,8 +821,12 @@ class _Move:
     edited it) is never replaced by a later recovery."""
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "temp": _fs(self.temp), "target": _fs(self.target),
-                               "before": list(self.before) if self.before is not None else None}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "temp": _fs(self.temp),
+            "target": _fs(self.target),
+            "before": list(self.before) if self.before is not None else None,
+        }
         if self.old is not None:
             out["old"] = _fs(self.old)
         return out
@@ -805,13 +848,17 @@ class _Move:
         stem = re.escape(f".{_stem(target.name)}.")
         if temp.parent != target.parent or not re.fullmatch(stem + r"\d+\.[0-9a-f]{8}\.tmp", temp.name):
             raise ValueError(f"{display(temp)} is not a temporary name of {display(target)}")
-        if data["kind"] == "folder" and (old is None or old.parent != target.parent or
-                                         not re.fullmatch(stem + r"\d+\.[0-9a-f]{8}\.old", old.name)):
+        if data["kind"] == "folder" and (
+            old is None
+            or old.parent != target.parent
+            or not re.fullmatch(stem + r"\d+\.[0-9a-f]{8}\.old", old.name)
+        ):
             raise ValueError(f"the old folder of {display(target)} is not named as corpus-tools names it")
         if data["kind"] == "file" and old is not None:
             raise ValueError("a file move has an old folder")
-        if before is not None and not (isinstance(before, list) and len(before) == 4
-                                       and all(type(v) is int for v in before)):
+        if before is not None and not (
+            isinstance(before, list) and len(before) == 4 and all(type(v) is int for v in before)
+        ):
             raise ValueError("the recorded state of a target is not four integers")
         return cls(data["kind"], temp, target, old, tuple(before) if before is not None else None)
 
@@ -858,8 +905,13 @@ class _Journal:
         """Write the journal beside every target (each atomically); return their paths."""
         targets = {_journal_path(m.target): m.target for m in self.moves}
         journals = sorted(targets)
-        data = orjson.dumps({"pid": os.getpid(), "moves": [m.to_json() for m in self.moves],
-                             "journals": [_fs(j) for j in journals]})
+        data = orjson.dumps(
+            {
+                "pid": os.getpid(),
+                "moves": [m.to_json() for m in self.moves],
+                "journals": [_fs(j) for j in journals],
+            }
+        )
         for path in journals:
             # Named after the target, so that a run killed while writing it leaves a temporary
             # file the next run recognises and removes (`_clean_leftovers`).
@@ -913,8 +965,12 @@ def _recover_one(journal: Path) -> bool:
         raise CorpusToolsError(f"{display(journal)}: cannot read the commit journal: {_why(e)}") from None
     try:
         data = orjson.loads(raw)
-        if not isinstance(data, dict) or not isinstance(data.get("moves"), list) or not data["moves"] \
-                or not isinstance(data.get("journals"), list):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("moves"), list)
+            or not data["moves"]
+            or not isinstance(data.get("journals"), list)
+        ):
             raise ValueError("not a journal of moves")
         moves = [_Move.from_json(m) for m in data["moves"]]
         journals = [_unfs(j) for j in data["journals"]]
@@ -922,19 +978,23 @@ def _recover_one(journal: Path) -> bool:
         if journal not in mine or any(j not in mine for j in journals):
             raise ValueError("it names journals of other files")
     except (orjson.JSONDecodeError, ValueError, UnicodeError) as e:
-        raise CorpusToolsError(f"{display(journal)}: not a commit journal corpus-tools wrote ({e}); it "
-                               "was not followed: check the files beside it and delete it") from None
+        raise CorpusToolsError(
+            f"{display(journal)}: not a commit journal corpus-tools wrote ({e}); it "
+            "was not followed: check the files beside it and delete it"
+        ) from None
     changed = [m for m in moves if m.changed()]
     if changed:
         raise CorpusToolsError(
             f"{display(changed[0].target)} was changed after an interrupted command began to replace it "
             f"({display(journal)} holds the new version in {display(changed[0].temp)}); keep the one you "
-            "want, then delete the journal")
+            "want, then delete the journal"
+        )
     try:
         _Journal(moves).finish(journals)
     except OSError as e:
-        raise CorpusToolsError(f"{display(journal)}: cannot complete the outputs of an interrupted "
-                               f"command: {_why(e)}{_named(e)}") from None
+        raise CorpusToolsError(
+            f"{display(journal)}: cannot complete the outputs of an interrupted command: {_why(e)}{_named(e)}"
+        ) from None
     return True
 
 
@@ -974,11 +1034,14 @@ def _make_parent(target: Path, option: str, shown: str) -> None:
         parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         blocker = next((p for p in [parent, *parent.parents] if p.exists() and not p.is_dir()), parent)
-        raise CorpusToolsError(f"{option} {shown}: cannot create the folder {display(parent)}: "
-                               f"{display(blocker)} is a file, not a folder") from None
+        raise CorpusToolsError(
+            f"{option} {shown}: cannot create the folder {display(parent)}: "
+            f"{display(blocker)} is a file, not a folder"
+        ) from None
     except OSError as e:
-        raise CorpusToolsError(f"{option} {shown}: cannot create the folder {display(parent)}: "
-                               f"{_why(e)}") from None
+        raise CorpusToolsError(
+            f"{option} {shown}: cannot create the folder {display(parent)}: {_why(e)}"
+        ) from None
 
 
 def _stem(name: str) -> str:
@@ -999,8 +1062,10 @@ def _clean_leftovers(target: Path) -> None:
     """Remove the temporary files of earlier runs on `target` whose process is gone (a run
     killed with SIGKILL cannot clean up after itself). Only exact temporary names of this
     target count (`.<name>.<pid>.<8 hex digits><suffix>`)."""
-    pattern = re.compile(re.escape(f".{_stem(target.name)}.") + r"(\d+)\.[0-9a-f]{8}"
-                         r"(\.tmp|\.old|\.journal\.tmp|\.scratch\.tmp)")
+    pattern = re.compile(
+        re.escape(f".{_stem(target.name)}.") + r"(\d+)\.[0-9a-f]{8}"
+        r"(\.tmp|\.old|\.journal\.tmp|\.scratch\.tmp)"
+    )
     try:
         names = os.listdir(target.parent)
     except OSError:

@@ -150,28 +150,43 @@ class Layer:
 
 _CORE = (
     Layer(
-        name="rhetorical_questions", model=schema.RhetoricalQuestion, label="kind", prefix="q",
-        key=None, parts=(Part(None, "question"), Part("answer", "answer", only_if=("kind", "hypophora"))),
+        name="rhetorical_questions",
+        model=schema.RhetoricalQuestion,
+        label="kind",
+        prefix="q",
+        key=None,
+        parts=(Part(None, "question"), Part("answer", "answer", only_if=("kind", "hypophora"))),
         description="Questions that function rhetorically.",
-        tool_prefix="RQ", similarity=(("kind", 2), ("answer", 1)),
+        tool_prefix="RQ",
+        similarity=(("kind", 2), ("answer", 1)),
     ),
     Layer(
-        name="attributions", model=schema.Attribution, label="type", prefix="t", key="content",
+        name="attributions",
+        model=schema.Attribution,
+        label="type",
+        prefix="t",
+        key="content",
         parts=(Part("source", "source"), Part("cue", "cue"), Part("content", "content")),
         description="Attributions of speech or thought, nested ones included.",
         tool_prefix="ATTR",
-        reference=Reference("nested_in", author=False, unknown="unknown-parent",
-                            outside="nested-outside-parent", cycles=True),
+        reference=Reference(
+            "nested_in", author=False, unknown="unknown-parent", outside="nested-outside-parent", cycles=True
+        ),
         tuple_fields=("source", "cue", "type"),
         similarity=(("type", 2), ("source", 1), ("cue", 1), ("source_name", 1)),
     ),
     Layer(
-        name="stances", model=schema.Stance, label="polarity", prefix="s", key=None,
+        name="stances",
+        model=schema.Stance,
+        label="polarity",
+        prefix="s",
+        key=None,
         parts=(Part(None, "stance"),),
         description="Evaluative spans with their holder, target and polarity.",
         tool_prefix="STANCE",
-        reference=Reference("holder", author=True, unknown="unknown-holder",
-                            outside="holder-outside-content"),
+        reference=Reference(
+            "holder", author=True, unknown="unknown-holder", outside="holder-outside-content"
+        ),
         tuple_fields=("target", "polarity", "holder"),
         similarity=(("target", 2), ("polarity", 2), ("holder", 1)),
     ),
@@ -185,7 +200,7 @@ def _extra_layers() -> tuple[Layer, ...]:
     for entry in filter(None, (s.strip() for s in spec.split(","))):
         module, _, attribute = entry.partition(":")
         value = getattr(importlib.import_module(module), attribute)
-        for layer in (value if isinstance(value, list | tuple) else [value]):
+        for layer in value if isinstance(value, list | tuple) else [value]:
             if not isinstance(layer, Layer):
                 raise TypeError(f"CORPUS_TOOLS_LAYERS: {entry} is not a Layer")
             out.append(layer)
@@ -213,9 +228,15 @@ TUPLE_LAYERS = tuple(name for name, layer in LAYERS.items() if layer.tuple_field
 def _record_model(layers: dict[str, Layer]) -> type[schema.RecordBase]:
     fields: dict[str, Any] = {
         name: (list[layer.model], Field(default=[], description=layer.description))  # type: ignore[name-defined]
-        for name, layer in layers.items()}
-    model = create_model("Record", __base__=schema.RecordBase, __module__=schema.__name__,
-                         __doc__=schema.RecordBase.__doc__, **fields)
+        for name, layer in layers.items()
+    }
+    model = create_model(
+        "Record",
+        __base__=schema.RecordBase,
+        __module__=schema.__name__,
+        __doc__=schema.RecordBase.__doc__,
+        **fields,
+    )
     return model
 
 

@@ -63,9 +63,11 @@ def _comparators(layer: Layer) -> tuple[tuple[Callable[[Any, Any], bool], int], 
         get = attrgetter(field)
         kind = layer.kind_of(field)
         if kind == "span":
+
             def same(x: Any, y: Any, get: Any = get) -> bool:
                 return span_bounds(get(x)) == span_bounds(get(y))
         elif kind == "text":
+
             def same(x: Any, y: Any, get: Any = get) -> bool:
                 return normalise(get(x)) == normalise(get(y))
         elif kind == "reference":
@@ -73,8 +75,10 @@ def _comparators(layer: Layer) -> tuple[tuple[Callable[[Any, Any], bool], int], 
             def same(x: Any, y: Any, get: Any = get) -> bool:
                 return (get(x) == AUTHOR) == (get(y) == AUTHOR)
         else:
+
             def same(x: Any, y: Any, get: Any = get) -> bool:
                 return bool(get(x) == get(y))
+
         out.append((same, weight))
     return tuple(out)
 
@@ -84,9 +88,13 @@ def span_bounds(span: Any) -> Bounds | None:
     return None if span is None else (span.start, span.end)
 
 
-def match_pairs(a: Sequence[T], b: Sequence[T], score: Callable[[T, T], float | None],
-                tiebreak: Callable[[T, T], float] | None = None,
-                bounds: Callable[[T], Bounds] | None = None) -> list[tuple[int, int]]:
+def match_pairs(
+    a: Sequence[T],
+    b: Sequence[T],
+    score: Callable[[T, T], float | None],
+    tiebreak: Callable[[T, T], float] | None = None,
+    bounds: Callable[[T], Bounds] | None = None,
+) -> list[tuple[int, int]]:
     """Pair items of `a` with items of `b` one-to-one, greedily by best score.
 
     Args:
@@ -119,8 +127,9 @@ def match_pairs(a: Sequence[T], b: Sequence[T], score: Callable[[T, T], float | 
     return sorted(pairs)
 
 
-def _candidate_pairs(a: Sequence[T], b: Sequence[T],
-                     bounds: Callable[[T], Bounds] | None) -> Iterator[tuple[int, int]]:
+def _candidate_pairs(
+    a: Sequence[T], b: Sequence[T], bounds: Callable[[T], Bounds] | None
+) -> Iterator[tuple[int, int]]:
     """Index pairs worth scoring: all of them, or those whose ranges intersect."""
     if bounds is None:
         yield from ((i, j) for i in range(len(a)) for j in range(len(b)))
@@ -138,9 +147,12 @@ def _candidate_pairs(a: Sequence[T], b: Sequence[T],
                 yield i, j
 
 
-def cluster(per_annotator: Mapping[str, Sequence[T]], score: Callable[[T, T], float | None],
-            tiebreak: Callable[[T, T], float] | None = None,
-            bounds: Callable[[T], Bounds] | None = None) -> list[dict[str, T]]:
+def cluster(
+    per_annotator: Mapping[str, Sequence[T]],
+    score: Callable[[T, T], float | None],
+    tiebreak: Callable[[T, T], float] | None = None,
+    bounds: Callable[[T], Bounds] | None = None,
+) -> list[dict[str, T]]:
     """Group the items of several annotators into clusters of at most one item per annotator.
 
     Annotators are taken in sorted order; each one's items are paired one-to-one (greedily, as
@@ -164,6 +176,7 @@ def cluster(per_annotator: Mapping[str, Sequence[T]], score: Callable[[T, T], fl
 
     cluster_bounds = None
     if bounds is not None:
+
         def cluster_bounds(c: Any) -> Bounds:
             if isinstance(c, dict):
                 ranges = [bounds(m) for m in c.values()]
@@ -172,8 +185,7 @@ def cluster(per_annotator: Mapping[str, Sequence[T]], score: Callable[[T, T], fl
 
     for annotator in sorted(per_annotator):
         items = per_annotator[annotator]
-        pairs = match_pairs(clusters, items, cluster_score, cluster_tiebreak,
-                            cluster_bounds)  # type: ignore[arg-type]
+        pairs = match_pairs(clusters, items, cluster_score, cluster_tiebreak, cluster_bounds)  # type: ignore[arg-type]
         paired = set()
         for ci, j in pairs:
             clusters[ci][annotator] = items[j]
@@ -182,8 +194,11 @@ def cluster(per_annotator: Mapping[str, Sequence[T]], score: Callable[[T, T], fl
     return clusters
 
 
-def cluster_exact(per_annotator: Mapping[str, Sequence[T]], key: Callable[[T], Hashable],
-                  tiebreak: Callable[[T, T], float] | None = None) -> list[dict[str, T]]:
+def cluster_exact(
+    per_annotator: Mapping[str, Sequence[T]],
+    key: Callable[[T], Hashable],
+    tiebreak: Callable[[T, T], float] | None = None,
+) -> list[dict[str, T]]:
     """`cluster` with exact matching, in linear time: items match when their keys are equal.
 
     The result is the one `cluster` gives when the score is 1 for equal keys and None otherwise
@@ -216,7 +231,9 @@ def cluster_exact(per_annotator: Mapping[str, Sequence[T]], key: Callable[[T], H
                 continue
             candidates = sorted(
                 (-(sum(tiebreak(m, items[j]) for m in clusters[ci].values()) if tiebreak else 0), ci, j)
-                for ci in found for j in js)
+                for ci in found
+                for j in js
+            )
             used: set[int] = set()
             for _t, ci, j in candidates:
                 if ci not in used and j not in paired:

@@ -180,8 +180,10 @@ def split(
         raise CorpusToolsError(f"{display(manifest)}: the manifest cannot be one of the split files")
     _check_seed(seed)
     if manifest.name == RECORD_NAME:
-        raise CorpusToolsError(f"--manifest {display(manifest)}: that name is the toolkit's record of "
-                               "the files it wrote; name the manifest otherwise")
+        raise CorpusToolsError(
+            f"--manifest {display(manifest)}: that name is the toolkit's record of "
+            "the files it wrote; name the manifest otherwise"
+        )
     ratio_map = check_ratios(ratios)
     group_path = check_group_path(group_by) if group_by is not None else None
     previous = _read_manifest(manifest, seed=seed, ratios=ratio_map, group_by=group_by)
@@ -194,13 +196,22 @@ def split(
     plan = _assign(index, previous, ratio_map, seed)
 
     result = SplitResult(
-        output=output, files={s: output / f"{s}.jsonl" for s in SPLITS}, manifest=manifest,
-        seed=seed, ratios=ratio_map, group_by=group_by,
+        output=output,
+        files={s: output / f"{s}.jsonl" for s in SPLITS},
+        manifest=manifest,
+        seed=seed,
+        ratios=ratio_map,
+        group_by=group_by,
         documents={d: plan.doc_split[d] for d in sorted(index.docs)},
         groups=dict(sorted(plan.group_split.items())),
-        counts={}, labels={}, leakage=_leakage(index, plan.doc_split),
-        kept=plan.kept, placed=len(index.docs) - plan.kept,
-        removed=plan.removed, removed_groups=plan.removed_groups, validation=report,
+        counts={},
+        labels={},
+        leakage=_leakage(index, plan.doc_split),
+        kept=plan.kept,
+        placed=len(index.docs) - plan.kept,
+        removed=plan.removed,
+        removed_groups=plan.removed_groups,
+        validation=report,
     )
     counts, labels = _write(index, files, result)
     result.counts, result.labels = counts, labels
@@ -220,8 +231,7 @@ def check_ratios(ratios: Iterable[Any]) -> dict[str, float]:
     if any(not math.isfinite(v) or v < 0 for v in values):
         raise CorpusToolsError(f"ratios must be non-negative numbers, got {values}")
     if abs(sum(values) - 1) > _RATIO_TOLERANCE:
-        raise CorpusToolsError(f"ratios must sum to 1, got {values} (sum {sum(values):g}); "
-                               "e.g. 0.8,0.1,0.1")
+        raise CorpusToolsError(f"ratios must sum to 1, got {values} (sum {sum(values):g}); e.g. 0.8,0.1,0.1")
     return dict(zip(SPLITS, values, strict=True))
 
 
@@ -249,8 +259,9 @@ def _is_optional_str(ann: Any) -> bool:
 def check_group_path(group_by: str) -> tuple[str, ...]:
     allowed = group_paths()
     if group_by not in allowed:
-        raise CorpusToolsError(f"cannot group by {group_by!r}: not a text field of a record; "
-                               f"use one of {', '.join(allowed)}")
+        raise CorpusToolsError(
+            f"cannot group by {group_by!r}: not a text field of a record; use one of {', '.join(allowed)}"
+        )
     return tuple(group_by.split("."))
 
 
@@ -298,23 +309,29 @@ def load_manifest(path: Path) -> Manifest:
     """
     data = parse_json(read_text(path, "split manifest"), f"{display(path)}: the split manifest")
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        raise CorpusToolsError(f"{display(path)}: not a split manifest of version {MANIFEST_VERSION} "
-                               "(write one with `corpus split`)")
+        raise CorpusToolsError(
+            f"{display(path)}: not a split manifest of version {MANIFEST_VERSION} "
+            "(write one with `corpus split`)"
+        )
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "the manifest"
-        raise CorpusToolsError(f"{display(path)}: {where}: {first['msg']} (the split manifest was "
-                               "changed by hand; write it again with `corpus split`)") from None
+        raise CorpusToolsError(
+            f"{display(path)}: {where}: {first['msg']} (the split manifest was "
+            "changed by hand; write it again with `corpus split`)"
+        ) from None
     # What `corpus split` itself checks of its options, so that a manifest edited by hand into
     # something split never writes is refused, not printed on a dataset card.
     where = f"{display(path)}: "
     if set(manifest.ratios) != set(SPLITS):
         raise CorpusToolsError(f"{where}ratios: must give train, validation and test")
-    for key, check in (("ratios", lambda: check_ratios(manifest.ratios[s] for s in SPLITS)),
-                       ("group_by", lambda: manifest.group_by is None or check_group_path(manifest.group_by)),
-                       ("seed", lambda: _check_seed(manifest.seed))):
+    for key, check in (
+        ("ratios", lambda: check_ratios(manifest.ratios[s] for s in SPLITS)),
+        ("group_by", lambda: manifest.group_by is None or check_group_path(manifest.group_by)),
+        ("seed", lambda: _check_seed(manifest.seed)),
+    ):
         try:
             check()
         except CorpusToolsError as e:
@@ -334,8 +351,9 @@ def _check_seed(seed: int) -> None:
         raise CorpusToolsError(f"--seed must be between 0 and 2**63 - 1, not {seed}")
 
 
-def _read_manifest(path: Path, *, seed: int, ratios: dict[str, float],
-                   group_by: str | None) -> _Previous | None:
+def _read_manifest(
+    path: Path, *, seed: int, ratios: dict[str, float], group_by: str | None
+) -> _Previous | None:
     if not path.exists():
         return None
     data = load_manifest(path)
@@ -350,10 +368,13 @@ def _read_manifest(path: Path, *, seed: int, ratios: dict[str, float],
     if data.group_by != group_by:
         differences.append(f"--group-by {data.group_by or 'none'} (not {group_by or 'none'})")
     if differences:
-        raise CorpusToolsError(f"{display(path)} was made with {', '.join(differences)}; run with the "
-                               "same options to extend it, or pass another --manifest to make a new split")
-    return _Previous(documents={**data.removed.documents, **data.documents},
-                     groups={**data.removed.groups, **data.groups})
+        raise CorpusToolsError(
+            f"{display(path)} was made with {', '.join(differences)}; run with the "
+            "same options to extend it, or pass another --manifest to make a new split"
+        )
+    return _Previous(
+        documents={**data.removed.documents, **data.documents}, groups={**data.removed.groups, **data.groups}
+    )
 
 
 def _check_places(paths: list[Path], output: Path, manifest: Path) -> None:
@@ -362,14 +383,18 @@ def _check_places(paths: list[Path], output: Path, manifest: Path) -> None:
     for p in paths:
         real = Path(os.path.realpath(p))
         if p.is_dir() and (real == out or real in out.parents):
-            raise CorpusToolsError(f"--output {display(output)} lies inside the input folder "
-                                   f"{display(p)}; the split files would be read back as input "
-                                   "next time: write them outside it")
+            raise CorpusToolsError(
+                f"--output {display(output)} lies inside the input folder "
+                f"{display(p)}; the split files would be read back as input "
+                "next time: write them outside it"
+            )
     for f in input_files(paths):
         real = Path(os.path.realpath(f))
         if real == out or out in real.parents or same_file(real, manifest):
-            raise CorpusToolsError(f"{display(f)} is both an input and an output of the split; "
-                                   "write the splits to a folder outside the inputs")
+            raise CorpusToolsError(
+                f"{display(f)} is both an input and an output of the split; "
+                "write the splits to a folder outside the inputs"
+            )
 
 
 # -- pass 1: the index
@@ -404,23 +429,36 @@ def _index(files: list[Path], group_path: tuple[str, ...] | None, group_by: str 
             if group_path is not None:
                 value = _lookup(obj, group_path)
                 if not isinstance(value, str) or not value.strip():
-                    builder.add(make_problem(
-                        "missing-group", display(path), number, group_by,
-                        f"doc_id {doc_id!r} has no {group_by} to group by; fill it in every "
-                        f"record, or split by another field"))
+                    builder.add(
+                        make_problem(
+                            "missing-group",
+                            display(path),
+                            number,
+                            group_by,
+                            f"doc_id {doc_id!r} has no {group_by} to group by; fill it in every "
+                            f"record, or split by another field",
+                        )
+                    )
                     continue
                 group = value
             doc = docs.get(doc_id)
             if doc is None:
                 text_hash = hashlib.blake2b(obj["text"].encode(), digest_size=16).digest()
-                docs[doc_id] = _Doc(group, text_hash, file_index, number,
-                                    [(annotator, file_index, offset, length)])
+                docs[doc_id] = _Doc(
+                    group, text_hash, file_index, number, [(annotator, file_index, offset, length)]
+                )
                 continue
             if doc.group != group:
-                builder.add(make_problem(
-                    "group-mismatch", display(path), number, group_by,
-                    f"doc_id {doc_id!r} has {group_by} {group!r} here but {doc.group!r} at "
-                    f"{display(files[doc.file])}:{doc.line}; all records of a document must agree"))
+                builder.add(
+                    make_problem(
+                        "group-mismatch",
+                        display(path),
+                        number,
+                        group_by,
+                        f"doc_id {doc_id!r} has {group_by} {group!r} here but {doc.group!r} at "
+                        f"{display(files[doc.file])}:{doc.line}; all records of a document must agree",
+                    )
+                )
             doc.lines.append((annotator, file_index, offset, length))
     report = builder.build()
     if not report.valid:
@@ -468,8 +506,7 @@ class _Plan:
     removed_groups: dict[str, str]
 
 
-def _assign(index: _Index, previous: _Previous | None, ratios: dict[str, float],
-            seed: int) -> _Plan:
+def _assign(index: _Index, previous: _Previous | None, ratios: dict[str, float], seed: int) -> _Plan:
     previous = previous or _Previous()
     members: dict[str, list[str]] = {}
     for doc_id, doc in index.docs.items():
@@ -556,10 +593,12 @@ def _conflict_message(index: _Index, group: str, claims: list[tuple[str | None, 
     assert doc_id is not None
     doc = index.docs[doc_id]
     others = ", ".join(sorted({s for _d, s in claims if s != here}))
-    return (f"{index.files[doc.file]}:{doc.line}: the manifest puts doc_id {doc_id!r} in {here}, "
-            f"but its {index.group_by} {group!r} (or other documents of it) in {others}: the "
-            f"document's {index.group_by} has changed since the split was made. Restore the old "
-            "value, or remove the document from the manifest so that it is placed again")
+    return (
+        f"{index.files[doc.file]}:{doc.line}: the manifest puts doc_id {doc_id!r} in {here}, "
+        f"but its {index.group_by} {group!r} (or other documents of it) in {others}: the "
+        f"document's {index.group_by} has changed since the split was made. Restore the old "
+        "value, or remove the document from the manifest so that it is placed again"
+    )
 
 
 def _leakage(index: _Index, doc_split: dict[str, str]) -> list[Leak]:
@@ -569,16 +608,18 @@ def _leakage(index: _Index, doc_split: dict[str, str]) -> list[Leak]:
     leaks = []
     for text_hash, doc_ids in by_text.items():
         if len({doc_split[d] for d in doc_ids}) > 1:
-            leaks.append(Leak(text_hash=text_hash.hex(),
-                              documents={d: doc_split[d] for d in sorted(doc_ids)}))
+            leaks.append(
+                Leak(text_hash=text_hash.hex(), documents={d: doc_split[d] for d in sorted(doc_ids)})
+            )
     return sorted(leaks, key=lambda leak: next(iter(leak.documents)))
 
 
 # -- pass 2: writing
 
 
-def _write(index: _Index, files: list[Path],
-           result: SplitResult) -> tuple[dict[str, SplitCounts], dict[str, dict[str, dict[str, int]]]]:
+def _write(
+    index: _Index, files: list[Path], result: SplitResult
+) -> tuple[dict[str, SplitCounts], dict[str, dict[str, dict[str, int]]]]:
     """Write the split files and the manifest as one set of outputs (see `files.Outputs`)."""
     output, manifest = result.output, result.manifest
     with Outputs("corpus split") as outputs:
@@ -599,8 +640,9 @@ def _write(index: _Index, files: list[Path],
     return counts, labels
 
 
-def _write_split(path: Path, doc_ids: list[str], index: _Index,
-                 readers: DocIndex) -> tuple[SplitCounts, dict[str, dict[str, int]]]:
+def _write_split(
+    path: Path, doc_ids: list[str], index: _Index, readers: DocIndex
+) -> tuple[SplitCounts, dict[str, dict[str, int]]]:
     items: Counter[str] = Counter({layer: 0 for layer in LAYERS})
     labels = {name: dict.fromkeys(layer.names, 0) for name, layer in LAYERS.items()}
     records = 0
@@ -619,6 +661,5 @@ def _write_split(path: Path, doc_ids: list[str], index: _Index,
                     items[name] += len(layer_items)
                     for item in layer_items:
                         labels[name][item[layer.label]] += 1
-    counts = SplitCounts(documents=len(doc_ids), groups=len(seen_groups), records=records,
-                         items=dict(items))
+    counts = SplitCounts(documents=len(doc_ids), groups=len(seen_groups), records=records, items=dict(items))
     return counts, labels

@@ -42,7 +42,7 @@ def main(path: str, cache: str) -> int:
             spans = {"": item} if "start" in item else {}
             spans.update({k: item[k] for k in ("answer", "source", "cue", "content") if item.get(k)})
             for part, span in spans.items():
-                assert text[span["start"]:span["end"]] == span["text"], (layer, item["id"], part)
+                assert text[span["start"] : span["end"]] == span["text"], (layer, item["id"], part)
                 checked += 1
             shown = item.get("text") or item["content"]["text"]
             print(f"  {layer} {item['id']} [{names.int2str(item[label])}]: {shown[:70]!r}")
@@ -53,7 +53,10 @@ def main(path: str, cache: str) -> int:
         by = {}
         for name in raw["annotator"]:
             by[name] = by.get(name, 0) + 1
-        print(f"annotators config: {raw.num_rows} lines; " + ", ".join(f"{a} {n}" for a, n in sorted(by.items())))
+        print(
+            f"annotators config: {raw.num_rows} lines; "
+            + ", ".join(f"{a} {n}" for a, n in sorted(by.items()))
+        )
     return 0
 
 

@@ -32,8 +32,10 @@ def corpus_table(annotations: Path) -> str:
     rows = ["| document | genre | licence | code points | annotators |", "|---|---|---|---:|---|"]
     for doc_id in sorted(docs):
         d = docs[doc_id]
-        rows.append(f"| `{doc_id}` | {d['genre']} | {d['license']} | {d['chars']:,} | "
-                    f"{', '.join(sorted(d['annotators']))} |")
+        rows.append(
+            f"| `{doc_id}` | {d['genre']} | {d['license']} | {d['chars']:,} | "
+            f"{', '.join(sorted(d['annotators']))} |"
+        )
     return "\n".join(rows)
 
 
@@ -45,9 +47,11 @@ agreement, so the README also gives the figures without it."""
 def sections(annotations: Path) -> dict[str, str]:
     """The generated content of each marked section."""
     without_seed = sorted(p for p in annotations.rglob("*.jsonl") if p.stem != SEED)
-    return {"corpus-table": corpus_table(annotations),
-            "agreement": agreement([annotations]).to_markdown(),
-            "agreement-without-seed": agreement(without_seed).to_markdown()}
+    return {
+        "corpus-table": corpus_table(annotations),
+        "agreement": agreement([annotations]).to_markdown(),
+        "agreement-without-seed": agreement(without_seed).to_markdown(),
+    }
 
 
 def render(readme: str, generated: dict[str, str]) -> str:

@@ -39,29 +39,53 @@ def only(result: ImportResult, code: str):
 
 def by_key(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     """Records by (doc_id, annotator), through the model so that `null` equals absent."""
-    return {(r["doc_id"], r["annotator"]): Record.model_validate(r).model_dump(mode="json", exclude_none=True)
-            for r in records}
+    return {
+        (r["doc_id"], r["annotator"]): Record.model_validate(r).model_dump(mode="json", exclude_none=True)
+        for r in records
+    }
 
 
 def tricky_records() -> list[dict[str, Any]]:
     """Records over a text with CR LF, an emoji and an em dash, using every layer and relation."""
-    text = "Fine 💸 —\r\nGerasimov said: \"It is over.\" Is it? No. They said that Ivanov said \"no\".\r\nWhat lunacy!"
+    text = 'Fine 💸 —\r\nGerasimov said: "It is over." Is it? No. They said that Ivanov said "no".\r\nWhat lunacy!'
+
     def s(needle, occurrence=0):
         start = -1
         for _ in range(occurrence + 1):
             start = text.index(needle, start + 1)
         return {"start": start, "end": start + len(needle), "text": needle}
+
     rec = record(doc_id="doc-x", annotator="alice", text=text, meta={"title": "T", "language": "en"})
-    rec["rhetorical_questions"] = [{"id": "q7", **s("Is it?"), "kind": "hypophora", "answer": s("No."),
-                                    "note": "answer | right after"}]
-    rec["attributions"] = [
-        {"id": "t1", "type": "direct", "source": s("Gerasimov"), "cue": s("said"),
-         "content": s("It is over."), "source_name": "Valery Gerasimov"},
-        {"id": "t2", "type": "indirect", "source": s("They"), "cue": s("said", 1),
-         "content": s("that Ivanov said \"no\"")},
-        {"id": "t3", "type": "mixed", "source": s("Ivanov"), "cue": s("said", 2), "content": s("\"no\""),
-         "nested_in": "t2"},
+    rec["rhetorical_questions"] = [
+        {"id": "q7", **s("Is it?"), "kind": "hypophora", "answer": s("No."), "note": "answer | right after"}
     ]
-    rec["stances"] = [{"id": "s1", **s("no", 1), "target": "Ivanov", "polarity": "against", "holder": "t3"},
-                      {"id": "s2", **s("Fine"), "target": "it", "polarity": "favor", "holder": "author"}]
+    rec["attributions"] = [
+        {
+            "id": "t1",
+            "type": "direct",
+            "source": s("Gerasimov"),
+            "cue": s("said"),
+            "content": s("It is over."),
+            "source_name": "Valery Gerasimov",
+        },
+        {
+            "id": "t2",
+            "type": "indirect",
+            "source": s("They"),
+            "cue": s("said", 1),
+            "content": s('that Ivanov said "no"'),
+        },
+        {
+            "id": "t3",
+            "type": "mixed",
+            "source": s("Ivanov"),
+            "cue": s("said", 2),
+            "content": s('"no"'),
+            "nested_in": "t2",
+        },
+    ]
+    rec["stances"] = [
+        {"id": "s1", **s("no", 1), "target": "Ivanov", "polarity": "against", "holder": "t3"},
+        {"id": "s2", **s("Fine"), "target": "it", "polarity": "favor", "holder": "author"},
+    ]
     return [rec, record(doc_id="doc1", annotator="alice"), record(doc_id="doc1", annotator="bob")]

@@ -29,18 +29,39 @@ def record(doc_id: str = "doc1", annotator: str = "ann-a", text: str = TEXT, **l
         "text": text,
         "meta": {"title": "A test document", "language": "en"},
         "rhetorical_questions": [
-            {"id": "q1", **span(text, "Is this the end of the war?"), "kind": "hypophora",
-             "answer": span(text, "Hardly.")}
-        ] if text == TEXT else [],
+            {
+                "id": "q1",
+                **span(text, "Is this the end of the war?"),
+                "kind": "hypophora",
+                "answer": span(text, "Hardly."),
+            }
+        ]
+        if text == TEXT
+        else [],
         "attributions": [
-            {"id": "t1", "type": "direct", "source": span(text, "Gerasimov"),
-             "cue": span(text, "said"), "content": span(text, "The active phase is nearly over."),
-             "source_name": "Valery Gerasimov", "nested_in": None}
-        ] if text == TEXT else [],
+            {
+                "id": "t1",
+                "type": "direct",
+                "source": span(text, "Gerasimov"),
+                "cue": span(text, "said"),
+                "content": span(text, "The active phase is nearly over."),
+                "source_name": "Valery Gerasimov",
+                "nested_in": None,
+            }
+        ]
+        if text == TEXT
+        else [],
         "stances": [
-            {"id": "s1", **span(text, "lunacy"), "target": "officials", "polarity": "against",
-             "holder": "author"}
-        ] if text == TEXT else [],
+            {
+                "id": "s1",
+                **span(text, "lunacy"),
+                "target": "officials",
+                "polarity": "against",
+                "holder": "author",
+            }
+        ]
+        if text == TEXT
+        else [],
     }
     rec.update(layers)
     return rec

@@ -21,8 +21,15 @@ class Hedge(Item):
 
 
 LAYER = Layer(
-    name="hedges", model=Hedge, label="strength", prefix="h", key=None,
-    parts=(Part(None, "hedge"),), description="Hedges weakening a claim.", tool_prefix="HEDGE",
+    name="hedges",
+    model=Hedge,
+    label="strength",
+    prefix="h",
+    key=None,
+    parts=(Part(None, "hedge"),),
+    description="Hedges weakening a claim.",
+    tool_prefix="HEDGE",
     reference=Reference("holder", author=True, unknown="unknown-holder", outside="holder-outside-content"),
-    tuple_fields=("strength", "holder"), similarity=(("strength", 2), ("holder", 1)),
+    tuple_fields=("strength", "holder"),
+    similarity=(("strength", 2), ("holder", 1)),
 )

@@ -15,41 +15,69 @@ from factory import record, span, write_jsonl
 # Non-ASCII before the spans: offsets must be code points, not bytes or UTF-16 units.
 UNICODE_TEXT = "Café 🙂 «Was it fair?» Nobody said so. Marie Curie said “it was not”. What a farce!"
 
-ISIS_RIGHTS = ("Copyright © Mike Whitney, CounterPunch, 2017. Global Research grants permission to "
-               "cross-post its articles on community internet sites as long as the source and "
-               "copyright are acknowledged together with a hyperlink to the original article.")
+ISIS_RIGHTS = (
+    "Copyright © Mike Whitney, CounterPunch, 2017. Global Research grants permission to "
+    "cross-post its articles on community internet sites as long as the source and "
+    "copyright are acknowledged together with a hyperlink to the original article."
+)
 
 
 def unicode_record(doc_id: str, annotator: str = "gold") -> dict[str, Any]:
     """A record over `UNICODE_TEXT` using every kind of span: answer, source, cue, content."""
     t = UNICODE_TEXT
     return record(
-        doc_id, annotator, text=t,
-        rhetorical_questions=[{"id": "q1", **span(t, "Was it fair?"), "kind": "hypophora",
-                               "answer": span(t, "Nobody said so.")}],
-        attributions=[{"id": "t1", "type": "mixed", "source": span(t, "Marie Curie"),
-                       "cue": span(t, "said", 1), "content": span(t, "“it was not”")},
-                      {"id": "t2", "type": "indirect", "content": span(t, "Nobody said so.")}],
-        stances=[{"id": "s1", **span(t, "farce"), "target": "Marie Curie", "polarity": "against",
-                  "holder": "author"}],
+        doc_id,
+        annotator,
+        text=t,
+        rhetorical_questions=[
+            {"id": "q1", **span(t, "Was it fair?"), "kind": "hypophora", "answer": span(t, "Nobody said so.")}
+        ],
+        attributions=[
+            {
+                "id": "t1",
+                "type": "mixed",
+                "source": span(t, "Marie Curie"),
+                "cue": span(t, "said", 1),
+                "content": span(t, "“it was not”"),
+            },
+            {"id": "t2", "type": "indirect", "content": span(t, "Nobody said so.")},
+        ],
+        stances=[
+            {
+                "id": "s1",
+                **span(t, "farce"),
+                "target": "Marie Curie",
+                "polarity": "against",
+                "holder": "author",
+            }
+        ],
     )
 
 
-def make_split_dir(root: Path, docs: dict[str, list[dict[str, Any]]], *, seed: int = 7,
-                   group_by: str | None = None) -> Path:
+def make_split_dir(
+    root: Path, docs: dict[str, list[dict[str, Any]]], *, seed: int = 7, group_by: str | None = None
+) -> Path:
     """A split folder in the format `corpus split` writes: three JSONL files and splits.json."""
     root.mkdir(parents=True, exist_ok=True)
     for s in ("train", "validation", "test"):
         write_jsonl(root / f"{s}.jsonl", docs.get(s, []))
     manifest = {
-        "version": 1, "seed": seed, "ratios": {"train": 0.6, "validation": 0.2, "test": 0.2},
+        "version": 1,
+        "seed": seed,
+        "ratios": {"train": 0.6, "validation": 0.2, "test": 0.2},
         "group_by": group_by,
         "documents": {r["doc_id"]: s for s, rows in docs.items() for r in rows},
         "groups": {r["doc_id"]: s for s, rows in docs.items() for r in rows},
-        "counts": {s: {"documents": len({r["doc_id"] for r in docs.get(s, [])}),
-                       "groups": len({r["doc_id"] for r in docs.get(s, [])}),
-                       "records": len(docs.get(s, []))} for s in ("train", "validation", "test")},
-        "labels": {}, "leakage": [],
+        "counts": {
+            s: {
+                "documents": len({r["doc_id"] for r in docs.get(s, [])}),
+                "groups": len({r["doc_id"] for r in docs.get(s, [])}),
+                "records": len(docs.get(s, [])),
+            }
+            for s in ("train", "validation", "test")
+        },
+        "labels": {},
+        "leakage": [],
     }
     (root / "splits.json").write_text(json.dumps(manifest), encoding="utf-8")
     return root
@@ -57,8 +85,11 @@ def make_split_dir(root: Path, docs: dict[str, list[dict[str, Any]]], *, seed: i
 
 def gold_corpus() -> dict[str, list[dict[str, Any]]]:
     """Five gold documents in three splits, one with a third-party rights notice."""
-    docs = {"train": [record("d1", "gold"), unicode_record("d2"), record("d3", "gold")],
-            "validation": [unicode_record("d4")], "test": [record("d5", "gold")]}
+    docs = {
+        "train": [record("d1", "gold"), unicode_record("d2"), record("d3", "gold")],
+        "validation": [unicode_record("d4")],
+        "test": [record("d5", "gold")],
+    }
     docs["train"][2]["meta"].update(license="other", rights=ISIS_RIGHTS, url="https://example.org/a")
     for rows in docs.values():
         for r in rows:

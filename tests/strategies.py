@@ -22,7 +22,11 @@ def spans(draw: Any, text: str, lo: int = 0, hi: int | None = None, clean: bool 
     hi = len(text) if hi is None else hi
     if clean:
         starts = [i for i in range(lo, hi) if not text[i].isspace() and (i == 0 or text[i - 1].isspace())]
-        ends = [i for i in range(lo + 1, hi + 1) if not text[i - 1].isspace() and (i == len(text) or text[i].isspace())]
+        ends = [
+            i
+            for i in range(lo + 1, hi + 1)
+            if not text[i - 1].isspace() and (i == len(text) or text[i].isspace())
+        ]
         if starts and ends and max(ends) > min(starts):
             start = draw(st.sampled_from(starts))
             end = draw(st.sampled_from([e for e in ends if e > start] or [max(ends)]))
@@ -74,11 +78,16 @@ def records(draw: Any, doc_id: str, clean: bool = False) -> dict[str, Any]:
     for i in range(draw(st.integers(0, 3))):
         parent = draw(st.none() | st.sampled_from(attributions)) if attributions else None
         lo, hi = (parent["content"]["start"], parent["content"]["end"]) if parent else (0, len(text))
-        attributions.append({**item("t", i), "type": draw(label["attributions"]),
-                             "source": draw(st.none() | spans_(text, lo, hi)),
-                             "cue": draw(st.none() | spans_(text, lo, hi)),
-                             "content": draw(spans_(text, lo, hi)),
-                             "nested_in": parent["id"] if parent else None})
+        attributions.append(
+            {
+                **item("t", i),
+                "type": draw(label["attributions"]),
+                "source": draw(st.none() | spans_(text, lo, hi)),
+                "cue": draw(st.none() | spans_(text, lo, hi)),
+                "content": draw(spans_(text, lo, hi)),
+                "nested_in": parent["id"] if parent else None,
+            }
+        )
     holders = ["author"] + [a["id"] for a in attributions]
     stances = []
     for i in range(draw(st.integers(0, 3))):
@@ -86,27 +95,76 @@ def records(draw: Any, doc_id: str, clean: bool = False) -> dict[str, Any]:
         holder = draw(st.sampled_from(holders))
         target = "x"
         if clean:
-            around = [a for a in attributions
-                      if a["content"]["start"] <= span["start"] and span["end"] <= a["content"]["end"]]
-            holder = min(around, key=lambda a: a["content"]["end"] - a["content"]["start"])["id"] \
-                if around else "author"
+            around = [
+                a
+                for a in attributions
+                if a["content"]["start"] <= span["start"] and span["end"] <= a["content"]["end"]
+            ]
+            holder = (
+                min(around, key=lambda a: a["content"]["end"] - a["content"]["start"])["id"]
+                if around
+                else "author"
+            )
             target = draw(spans_(text))["text"]
-        stances.append({**item("s", i), **span, "target": target,
-                        "polarity": draw(label["stances"]), "holder": holder})
-    meta = draw(st.fixed_dictionaries({}, optional={
-        "title": st.text(max_size=5), "published": st.sampled_from(["2017", "2017-11", "2017-11-26"]),
-        "language": st.sampled_from(["en", "de"])}))
-    return {"doc_id": doc_id, "annotator": "gen", "text": text, "meta": meta,
-            "rhetorical_questions": questions, "attributions": attributions, "stances": stances}
+        stances.append(
+            {**item("s", i), **span, "target": target, "polarity": draw(label["stances"]), "holder": holder}
+        )
+    meta = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "title": st.text(max_size=5),
+                "published": st.sampled_from(["2017", "2017-11", "2017-11-26"]),
+                "language": st.sampled_from(["en", "de"]),
+            },
+        )
+    )
+    return {
+        "doc_id": doc_id,
+        "annotator": "gen",
+        "text": text,
+        "meta": meta,
+        "rhetorical_questions": questions,
+        "attributions": attributions,
+        "stances": stances,
+    }
 
 
 # Drawn through copy.deepcopy: sampled_from returns the same objects each time, and a shared
 # {} or [] placed twice could be added into itself, making a cyclic record.
-TRICKY = st.sampled_from([
-    None, True, False, 0, -1, 1.0, 3.5, 10**20, "", " ", "a\n", "q 1", "-q", "é", "😀", "x" * 129, "2017\n",
-    "author", "t0", "q0", "favor", "hypophora", "direct", "2017-11-26", "2017-1", [], {}, [1],
-    {"start": 0, "end": 1, "text": "x"},
-])
+TRICKY = st.sampled_from(
+    [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        1.0,
+        3.5,
+        10**20,
+        "",
+        " ",
+        "a\n",
+        "q 1",
+        "-q",
+        "é",
+        "😀",
+        "x" * 129,
+        "2017\n",
+        "author",
+        "t0",
+        "q0",
+        "favor",
+        "hypophora",
+        "direct",
+        "2017-11-26",
+        "2017-1",
+        [],
+        {},
+        [1],
+        {"start": 0, "end": 1, "text": "x"},
+    ]
+)
 
 
 def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
@@ -120,8 +178,18 @@ def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
     return out
 
 
-LABELS = ["assertive", "hypophora", "echo", "open", "direct", "indirect", "mixed", "favor",
-          "against", "neutral"]
+LABELS = [
+    "assertive",
+    "hypophora",
+    "echo",
+    "open",
+    "direct",
+    "indirect",
+    "mixed",
+    "favor",
+    "against",
+    "neutral",
+]
 
 
 @st.composite
@@ -144,13 +212,19 @@ def mutated_lines(draw: Any) -> bytes:
         elif action == "delete":
             del parent[key]
         elif action == "add" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(["extra", "Start", "kind", "id", "answer"]))] = draw(TRICKY.map(copy.deepcopy))
+            parent[draw(st.sampled_from(["extra", "Start", "kind", "id", "answer"]))] = draw(
+                TRICKY.map(copy.deepcopy)
+            )
         elif action == "shift" and isinstance(parent, dict) and type(parent.get(key)) is int:
             parent[key] += draw(st.sampled_from([-1, 1]))
         elif action == "retarget":
-            ids = [i["id"] for layer in ("rhetorical_questions", "attributions", "stances")
-                   if isinstance(rec.get(layer), list)
-                   for i in rec[layer] if isinstance(i, dict) and isinstance(i.get("id"), str)]
+            ids = [
+                i["id"]
+                for layer in ("rhetorical_questions", "attributions", "stances")
+                if isinstance(rec.get(layer), list)
+                for i in rec[layer]
+                if isinstance(i, dict) and isinstance(i.get("id"), str)
+            ]
             parent[key] = draw(st.sampled_from(["author", "nobody", *ids]))
         elif action == "relabel":
             parent[key] = draw(st.sampled_from(LABELS))

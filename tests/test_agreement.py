@@ -31,7 +31,8 @@ def test_counts(files: Path) -> None:
     assert {k: la.items for k, la in r.layers.items()} == {
         "rhetorical_questions": {"A": 1, "B": 1, "C": 0},
         "attributions": {"A": 2, "B": 2, "C": 2},
-        "stances": {"A": 3, "B": 2, "C": 2}}
+        "stances": {"A": 3, "B": 2, "C": 2},
+    }
 
 
 def test_stance_span_f1(files: Path) -> None:
@@ -74,7 +75,9 @@ def test_attribution_figures(files: Path) -> None:
     # Content spans all agree: span F1 1.0 for every pair.
     assert la.f1["strict"] == la.f1["lenient"] == 1.0
     # labelled (type): A/B G direct=direct, R mixed≠indirect: 2·1/4 = 0.5; A/C 0; B/C R: 0.5.
-    assert pair_f1(r, "attributions", "strict_labelled") == pytest.approx({"A/B": 0.5, "A/C": 0.0, "B/C": 0.5})
+    assert pair_f1(r, "attributions", "strict_labelled") == pytest.approx(
+        {"A/B": 0.5, "A/C": 0.0, "B/C": 0.5}
+    )
     assert la.f1["strict_labelled"] == pytest.approx(1 / 3)
     # tuple (source, cue, content, type): A/B G only: 0.5; A/C none: 0; B/C R has equal types but
     # source "report" [102, 108) vs "The report" [98, 108): strict no (0), lenient Jaccard
@@ -120,7 +123,11 @@ def test_stance_kappa_and_alpha(files: Path) -> None:
 def test_undefined_values(files: Path) -> None:
     la = agreement([files]).layers["rhetorical_questions"]
     # A/B agree on the one question: F1 2·1/2 = 1; C has none: A/C and B/C 2·0/(1+0) = 0.
-    assert pair_f1(agreement([files]), "rhetorical_questions", "strict") == {"A/B": 1.0, "A/C": 0.0, "B/C": 0.0}
+    assert pair_f1(agreement([files]), "rhetorical_questions", "strict") == {
+        "A/B": 1.0,
+        "A/C": 0.0,
+        "B/C": 0.0,
+    }
     # Kappa: A/B one pair with one label (p_e = 1) and no pairs with C: all undefined.
     assert [p.kappa for p in la.pairs] == [None, None, None] and la.kappa is None
     # Alpha: a single unit with a single value: no disagreement expected, undefined.

@@ -27,26 +27,56 @@ def test_load_config_reads_a_plain_settings_file(tmp_path):
     assert load_config(path).split_dir == tmp_path / "out" / "splits"
 
 
-@pytest.mark.parametrize(("settings", "message"), [
-    (SETTINGS.replace("split_dir", "splitdir"), "unknown setting 'splitdir'; did you mean 'split_dir'"),
-    (SETTINGS.replace("seed = 13", "seed = 'x'"), r"\[tool.corpus\] seed: Input should be a valid integer"),
-    (SETTINGS.replace("seed = 13", "seed = true"), r"\[tool.corpus\] seed: .*got a boolean true"),
-    (SETTINGS.replace("seed = 13", "seed = -5"), r"\[tool.corpus\] seed: Input should be greater than or equal to 0"),
-    (SETTINGS.replace("seed = 13", "seed = 13\noverlap = 0"), r"\[tool.corpus\] overlap: .*greater than 0"),
-    (SETTINGS.replace("seed = 13", "seed = 13\nmatch = 'fuzzy'"), r"\[tool.corpus\] match: .*'exact' or 'overlap'"),
-    (SETTINGS.replace('ratios = [0.5, 0.25, 0.25]', 'ratios = "0.8"'), r"\[tool.corpus\] ratios"),
-    (SETTINGS.replace('gold = "out/gold.jsonl"\n', ""), r"\[tool.corpus\] gold: Field required"),
-    (SETTINGS.replace('output = "out/dataset"', 'output = "out/splits"'), r"split_dir = '\S*out/splits' is output = '\S*out/splits'"),
-    (SETTINGS.replace('output = "out/dataset"', 'output = "out/splits/ds"'), r"split_dir = '\S*out/splits' overlaps output"),
-    (SETTINGS.replace('conflicts = "out/conflicts.jsonl"', 'conflicts = "out/gold.jsonl"'), r"gold = '\S*out/gold.jsonl' is conflicts"),
-    (SETTINGS.replace('gold = "out/gold.jsonl"', 'gold = "adjudication/decisions.jsonl"'), "is decisions"),
-    (SETTINGS.replace('gold = "out/gold.jsonl"', 'gold = "annotations/gold.jsonl"'), "overlaps the annotations"),
-    ("[tool.other]\nx = 1\n", "no \\[tool.corpus\\] section"),
-    ("[tool]\ncorpus = 5\n", r"\[tool.corpus\] must be one table of settings, not an integer"),
-    ('tool = "x"\n', "`tool` must be a table"),
-    ("[[tool.corpus]]\nseed = 1\n", r"not an array of tables"),
-    ("[tool.corpus\n", "cannot read the settings"),
-])
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (SETTINGS.replace("split_dir", "splitdir"), "unknown setting 'splitdir'; did you mean 'split_dir'"),
+        (
+            SETTINGS.replace("seed = 13", "seed = 'x'"),
+            r"\[tool.corpus\] seed: Input should be a valid integer",
+        ),
+        (SETTINGS.replace("seed = 13", "seed = true"), r"\[tool.corpus\] seed: .*got a boolean true"),
+        (
+            SETTINGS.replace("seed = 13", "seed = -5"),
+            r"\[tool.corpus\] seed: Input should be greater than or equal to 0",
+        ),
+        (
+            SETTINGS.replace("seed = 13", "seed = 13\noverlap = 0"),
+            r"\[tool.corpus\] overlap: .*greater than 0",
+        ),
+        (
+            SETTINGS.replace("seed = 13", "seed = 13\nmatch = 'fuzzy'"),
+            r"\[tool.corpus\] match: .*'exact' or 'overlap'",
+        ),
+        (SETTINGS.replace("ratios = [0.5, 0.25, 0.25]", 'ratios = "0.8"'), r"\[tool.corpus\] ratios"),
+        (SETTINGS.replace('gold = "out/gold.jsonl"\n', ""), r"\[tool.corpus\] gold: Field required"),
+        (
+            SETTINGS.replace('output = "out/dataset"', 'output = "out/splits"'),
+            r"split_dir = '\S*out/splits' is output = '\S*out/splits'",
+        ),
+        (
+            SETTINGS.replace('output = "out/dataset"', 'output = "out/splits/ds"'),
+            r"split_dir = '\S*out/splits' overlaps output",
+        ),
+        (
+            SETTINGS.replace('conflicts = "out/conflicts.jsonl"', 'conflicts = "out/gold.jsonl"'),
+            r"gold = '\S*out/gold.jsonl' is conflicts",
+        ),
+        (
+            SETTINGS.replace('gold = "out/gold.jsonl"', 'gold = "adjudication/decisions.jsonl"'),
+            "is decisions",
+        ),
+        (
+            SETTINGS.replace('gold = "out/gold.jsonl"', 'gold = "annotations/gold.jsonl"'),
+            "overlaps the annotations",
+        ),
+        ("[tool.other]\nx = 1\n", "no \\[tool.corpus\\] section"),
+        ("[tool]\ncorpus = 5\n", r"\[tool.corpus\] must be one table of settings, not an integer"),
+        ('tool = "x"\n', "`tool` must be a table"),
+        ("[[tool.corpus]]\nseed = 1\n", r"not an array of tables"),
+        ("[tool.corpus\n", "cannot read the settings"),
+    ],
+)
 def test_bad_settings_say_what_is_wrong(tmp_path, settings, message):
     path = tmp_path / "pyproject.toml"
     path.write_text(settings, encoding="utf-8")
@@ -85,7 +115,7 @@ def test_build_runs_the_whole_pipeline(tmp_path):
         for row in ds[split]:
             assert decode(row) == gold[row["doc_id"]]
             for sp in spans(row):
-                assert row["text"][sp["start"]:sp["end"]] == sp["text"]
+                assert row["text"][sp["start"] : sp["end"]] == sp["text"]
             assert result.split.documents[row["doc_id"]] == split
     raw = datasets.load_dataset(str(out), "annotators", split="train", cache_dir=str(tmp_path / "cache"))
     assert raw.num_rows == 16
@@ -120,11 +150,14 @@ def _read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"gold": "annotations/gold.jsonl"}, "overlaps the annotations"),
-    ({"ratios": (0.5, 0.5, 0.5)}, r"\[tool.corpus\] ratios: .*sum"),
-    ({"group_by": "meta.nope"}, r"\[tool.corpus\] group_by: .*meta.nope"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"gold": "annotations/gold.jsonl"}, "overlaps the annotations"),
+        ({"ratios": (0.5, 0.5, 0.5)}, r"\[tool.corpus\] ratios: .*sum"),
+        ({"group_by": "meta.nope"}, r"\[tool.corpus\] group_by: .*meta.nope"),
+    ],
+)
 def test_settings_are_checked_before_anything_is_written(tmp_path, change, message):
     config = load_config(project(tmp_path / "p"))
     updates = {k: (tmp_path / "p" / v if k == "gold" else v) for k, v in change.items()}

@@ -22,8 +22,9 @@ def test_import_with_errors_writes_nothing_and_exits_1(tmp_path):
 
 def test_partial_writes_the_clean_records_and_they_validate(tmp_path):
     out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["import", "brat", str(DATA / "brat"), "--output", str(out),
-                                 "--partial", "--report"])
+    result = runner.invoke(
+        app, ["import", "brat", str(DATA / "brat"), "--output", str(out), "--partial", "--report"]
+    )
     assert result.exit_code == 1, result.output
     assert "converted:" in result.output and "withheld:" in result.output
     check = runner.invoke(app, ["validate", str(out)])
@@ -33,8 +34,19 @@ def test_partial_writes_the_clean_records_and_they_validate(tmp_path):
 
 def test_clean_import_exits_0_and_json_report_lists_conversions(tmp_path):
     out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["import", "brat", str(DATA / "brat" / "alice"), "--output", str(out),
-                                 "--report", "--format", "json"])
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            "brat",
+            str(DATA / "brat" / "alice"),
+            "--output",
+            str(out),
+            "--report",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["summary"]["clean"] == 1 and len(data["conversions"]) == 6
@@ -61,7 +73,9 @@ def test_export_of_invalid_input_prints_the_report_and_exits_1(tmp_path):
 
 
 def test_unknown_format_and_missing_path_are_usage_errors(tmp_path):
-    result = runner.invoke(app, ["import", "brat", str(tmp_path / "nope"), "--output", str(tmp_path / "o.jsonl")])
+    result = runner.invoke(
+        app, ["import", "brat", str(tmp_path / "nope"), "--output", str(tmp_path / "o.jsonl")]
+    )
     assert result.exit_code == 2, result.output
     result = runner.invoke(app, ["export", "brat-config", str(tmp_path), "--output", str(tmp_path)])
     assert result.exit_code == 2, result.output
@@ -72,22 +86,38 @@ def test_every_import_ends_with_a_summary_of_spans_and_relations_in_text_and_jso
     result = runner.invoke(app, ["import", "prodigy", str(teach), "--output", str(tmp_path / "a.jsonl")])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert ("spans: 6 read, 3 converted, 3 left out (1 answered reject in Prodigy, 1 the same span "
-            "accepted twice, 1 spans answered reject in Prodigy), 0 refused") in lines
+    assert (
+        "spans: 6 read, 3 converted, 3 left out (1 answered reject in Prodigy, 1 the same span "
+        "accepted twice, 1 spans answered reject in Prodigy), 0 refused"
+    ) in lines
     assert "relations: 0 read, 0 converted, 0 left out, 0 refused" in lines
     assert any(line.startswith("imported: 3 record(s) read, 2 clean, 1 left out") for line in lines)
-    result = runner.invoke(app, ["import", "prodigy", str(teach), "--output", str(tmp_path / "b.jsonl"),
-                                 "--format", "json"])
+    result = runner.invoke(
+        app, ["import", "prodigy", str(teach), "--output", str(tmp_path / "b.jsonl"), "--format", "json"]
+    )
     summary = json.loads(result.output)["summary"]
-    assert summary["spans"] == {"read": 6, "converted": 3, "refused": 0, "left_out": {
-        "answered reject in Prodigy": 1, "the same span accepted twice": 1, "spans answered reject in Prodigy": 1}}
-    assert summary["records"] == {"read": 3, "converted": 2, "refused": 0,
-                                  "left_out": {"answered reject in Prodigy": 1}}
+    assert summary["spans"] == {
+        "read": 6,
+        "converted": 3,
+        "refused": 0,
+        "left_out": {
+            "answered reject in Prodigy": 1,
+            "the same span accepted twice": 1,
+            "spans answered reject in Prodigy": 1,
+        },
+    }
+    assert summary["records"] == {
+        "read": 3,
+        "converted": 2,
+        "refused": 0,
+        "left_out": {"answered reject in Prodigy": 1},
+    }
 
 
 def test_refused_spans_are_counted_in_the_summary(tmp_path):
-    result = runner.invoke(app, ["import", "brat", str(DATA / "brat"), "--output", str(tmp_path / "o.jsonl"),
-                                 "--format", "json"])
+    result = runner.invoke(
+        app, ["import", "brat", str(DATA / "brat"), "--output", str(tmp_path / "o.jsonl"), "--format", "json"]
+    )
     assert result.exit_code == 1, result.output
     spans = json.loads(result.output)["summary"]["spans"]
     assert spans["refused"] == 3 and spans["read"] == spans["converted"] + spans["refused"]  # bob's 3 spans
@@ -95,10 +125,12 @@ def test_refused_spans_are_counted_in_the_summary(tmp_path):
 
 def test_language_option(tmp_path):
     out = tmp_path / "o.jsonl"
-    result = runner.invoke(app, ["import", "brat", str(DATA / "brat" / "alice"), "--output", str(out),
-                                 "--language", "de"])
+    result = runner.invoke(
+        app, ["import", "brat", str(DATA / "brat" / "alice"), "--output", str(out), "--language", "de"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text(encoding="utf-8"))["meta"]["language"] == "de"
-    result = runner.invoke(app, ["import", "brat", str(DATA / "brat" / "alice"), "--output", str(out),
-                                 "--language", "German"])
+    result = runner.invoke(
+        app, ["import", "brat", str(DATA / "brat" / "alice"), "--output", str(out), "--language", "German"]
+    )
     assert result.exit_code == 2 and "BCP 47" in result.output

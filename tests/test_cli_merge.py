@@ -27,11 +27,20 @@ def test_merge_then_adjudicate_then_merge_again(tmp_path: Path) -> None:
     assert f"4 conflict(s) await a decision in {log}" in result.stdout
     assert runner.invoke(app, ["validate", str(gold)]).exit_code == 0
 
-    write_jsonl(log, decide(read(log), {("rhetorical_questions", "item"): {"reject": True},
-                                        ("attributions", "attribute"): {"accept": "ann-b"},
-                                        ("stances", "item"): {"reject": True}}))
-    result = runner.invoke(app, ["merge", str(inputs), "-o", str(gold), "-c", str(log), "-d", str(log),
-                                 "--adjudicator", "alice"])
+    write_jsonl(
+        log,
+        decide(
+            read(log),
+            {
+                ("rhetorical_questions", "item"): {"reject": True},
+                ("attributions", "attribute"): {"accept": "ann-b"},
+                ("stances", "item"): {"reject": True},
+            },
+        ),
+    )
+    result = runner.invoke(
+        app, ["merge", str(inputs), "-o", str(gold), "-c", str(log), "-d", str(log), "--adjudicator", "alice"]
+    )
     assert result.exit_code == 0, result.output
     assert "stances: 3 in gold, 0 open conflict(s), 1 decided, 0 stale decision(s)" in result.stdout
     assert "await" not in result.stdout and result.stderr == ""
@@ -40,24 +49,43 @@ def test_merge_then_adjudicate_then_merge_again(tmp_path: Path) -> None:
 
 def test_merge_prints_stale_decisions(tmp_path: Path) -> None:
     inputs = three_annotators(tmp_path)
-    runner.invoke(app, ["merge", str(inputs), "-o", str(tmp_path / "g.jsonl"), "-c", str(tmp_path / "c.jsonl")])
-    decisions = write_jsonl(tmp_path / "d.jsonl", decide(read(tmp_path / "c.jsonl"),
-                                                          {("rhetorical_questions", "item"): {"reject": True}}))
+    runner.invoke(
+        app, ["merge", str(inputs), "-o", str(tmp_path / "g.jsonl"), "-c", str(tmp_path / "c.jsonl")]
+    )
+    decisions = write_jsonl(
+        tmp_path / "d.jsonl",
+        decide(read(tmp_path / "c.jsonl"), {("rhetorical_questions", "item"): {"reject": True}}),
+    )
     a = read(inputs / "ann-a.jsonl")
     a[0]["rhetorical_questions"][1]["kind"] = "echo"
     write_jsonl(inputs / "ann-a.jsonl", a)
-    result = runner.invoke(app, ["merge", str(inputs), "-o", str(tmp_path / "g.jsonl"),
-                                 "-c", str(tmp_path / "c.jsonl"), "-d", str(decisions)])
+    result = runner.invoke(
+        app,
+        [
+            "merge",
+            str(inputs),
+            "-o",
+            str(tmp_path / "g.jsonl"),
+            "-c",
+            str(tmp_path / "c.jsonl"),
+            "-d",
+            str(decisions),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"{decisions}:1: stale decision c-" in result.stderr
-    assert "rhetorical_questions: 2 in gold, 1 open conflict(s), 0 decided, 1 stale decision(s)" in result.stdout
+    assert (
+        "rhetorical_questions: 2 in gold, 1 open conflict(s), 0 decided, 1 stale decision(s)" in result.stdout
+    )
 
 
 def test_merge_invalid_input_prints_the_report(tmp_path: Path) -> None:
     bad = record(annotator="ann-a")
     bad["attributions"][0]["content"]["start"] += 1
     src = write_jsonl(tmp_path / "a.jsonl", [bad])
-    result = runner.invoke(app, ["merge", str(src), "-o", str(tmp_path / "g.jsonl"), "-c", str(tmp_path / "c.jsonl")])
+    result = runner.invoke(
+        app, ["merge", str(src), "-o", str(tmp_path / "g.jsonl"), "-c", str(tmp_path / "c.jsonl")]
+    )
     assert result.exit_code == 1, result.output
     assert f"{src}:1: error [span-text-mismatch] attributions[0].content.text:" in result.stderr
     assert "INVALID: 1 file(s)" in result.stderr
@@ -134,6 +162,7 @@ def test_gold_cannot_overwrite_the_decisions_file(tmp_path: Path) -> None:
     inputs = three_annotators(tmp_path)
     log = tmp_path / "log.jsonl"
     log.write_text("")
-    result = runner.invoke(app, ["merge", str(inputs), "-o", str(log), "-c", str(tmp_path / "c.jsonl"),
-                                 "-d", str(log)])
+    result = runner.invoke(
+        app, ["merge", str(inputs), "-o", str(log), "-c", str(tmp_path / "c.jsonl"), "-d", str(log)]
+    )
     assert result.exit_code == 2 and "--decisions" in result.output

@@ -18,8 +18,19 @@ def test_publish(tmp_path):
     split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
     anns = annotator_files(tmp_path / "ann")
     out = tmp_path / "dataset"
-    result = runner.invoke(app, ["publish", str(split_dir), "--output", str(out),
-                                 "--annotators", str(anns[0]), "--annotators", str(anns[1])])
+    result = runner.invoke(
+        app,
+        [
+            "publish",
+            str(split_dir),
+            "--output",
+            str(out),
+            "--annotators",
+            str(anns[0]),
+            "--annotators",
+            str(anns[1]),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "default: train 3, validation 1, test 1 row(s)" in result.output
     assert "annotators: train 4 row(s)" in result.output
@@ -30,8 +41,9 @@ def test_publish(tmp_path):
 def test_publish_card_name_and_licence_from_options(tmp_path):
     split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
     out = tmp_path / "dataset"
-    result = runner.invoke(app, ["publish", str(split_dir), "-o", str(out), "--name", "Test corpus",
-                                 "--license", "cc0-1.0"])
+    result = runner.invoke(
+        app, ["publish", str(split_dir), "-o", str(out), "--name", "Test corpus", "--license", "cc0-1.0"]
+    )
     assert result.exit_code == 0, result.output
     card = card_yaml(out)
     assert card["pretty_name"] == "Test corpus"
@@ -59,8 +71,9 @@ def test_push_without_a_token(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
     split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
-    result = runner.invoke(app, ["publish", str(split_dir), "--output", str(tmp_path / "d"),
-                                 "--push", "me/corpus"])
+    result = runner.invoke(
+        app, ["publish", str(split_dir), "--output", str(tmp_path / "d"), "--push", "me/corpus"]
+    )
     assert result.exit_code == 2, result.output
     assert "needs a Hugging Face token" in result.output
 
@@ -73,8 +86,9 @@ def test_push_refusal_never_prints_the_token(tmp_path, monkeypatch):
     monkeypatch.setattr("huggingface_hub.HfApi", ExistingRepo)
     monkeypatch.setenv("HF_TOKEN", "hf_very_secret")
     split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
-    result = runner.invoke(app, ["publish", str(split_dir), "--output", str(tmp_path / "d"),
-                                 "--push", "me/corpus"])
+    result = runner.invoke(
+        app, ["publish", str(split_dir), "--output", str(tmp_path / "d"), "--push", "me/corpus"]
+    )
     assert result.exit_code == 2, result.output
     assert "already exists; pass --force" in result.output
     assert "hf_very_secret" not in result.output

@@ -29,8 +29,21 @@ def gold(path: Path, n: int, *, sources: int | None = None) -> Path:
 def test_split_prints_counts_and_writes_the_files(tmp_path):
     src = gold(tmp_path / "gold.jsonl", 100, sources=25)
     out = tmp_path / "out"
-    result = runner.invoke(app, ["split", str(src), "--output", str(out), "--group-by", "meta.source",
-                                 "--ratios", "0.6,0.2,0.2", "--seed", "4"])
+    result = runner.invoke(
+        app,
+        [
+            "split",
+            str(src),
+            "--output",
+            str(out),
+            "--group-by",
+            "meta.source",
+            "--ratios",
+            "0.6,0.2,0.2",
+            "--seed",
+            "4",
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["split", "documents", "share", "target", "groups", "records"]
@@ -63,7 +76,11 @@ def test_leakage_is_a_warning_on_stderr(tmp_path):
     documents = json.loads((out / "splits.json").read_text())["documents"]
     other = next(d for d, s in documents.items() if s != documents["d0"])
     records = [json.loads(line) for line in src.read_text().splitlines()]
-    dup = {**records[0], "doc_id": "copy", "meta": {**records[0]["meta"], "source": records[int(other[1:])]["meta"]["source"]}}
+    dup = {
+        **records[0],
+        "doc_id": "copy",
+        "meta": {**records[0]["meta"], "source": records[int(other[1:])]["meta"]["source"]},
+    }
     v2 = write_jsonl(tmp_path / "v2.jsonl", [*records, dup])
     result = runner.invoke(app, ["split", str(v2), "-o", str(out), "--group-by", "meta.source"])
     assert result.exit_code == 0, result.output

@@ -116,8 +116,9 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_python_dash_m_runs_the_cli():
-    result = subprocess.run([sys.executable, "-m", "corpus_tools", "problems"], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "corpus_tools", "problems"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert "span-text-mismatch" in result.stdout
 

@@ -19,14 +19,18 @@ def test_import_converts_brat_offsets_to_code_points_of_the_crlf_text(tmp_path):
     text = rec["text"]
     assert text.count("\r\n") == 2
     q2 = rec["rhetorical_questions"][1]
-    assert q2["text"] == "Is that fair?" == text[q2["start"]:q2["end"]]
+    assert q2["text"] == "Is that fair?" == text[q2["start"] : q2["end"]]
     assert q2["kind"] == "hypophora" and q2["answer"]["text"] == "No."
     att = rec["attributions"][0]
     assert att["source"]["text"] == "Ministers" and att["cue"]["text"] == "say"
     assert att["source_name"] == "the government"
     stance = rec["stances"][0]
     # bare STANCE label + `polarity` attribute; target and note from AnnotatorNotes
-    assert (stance["polarity"], stance["target"], stance["note"]) == ("against", "the bill", "discontinuous on purpose")
+    assert (stance["polarity"], stance["target"], stance["note"]) == (
+        "against",
+        "the bill",
+        "discontinuous on purpose",
+    )
     assert stance["text"] == "the bill keeps growing"
     assert only(result, "import-discontinuous-span").line == 5
     assert all(c.unit == "codepoint+crlf" for c in result.conversions)
@@ -70,7 +74,10 @@ def test_the_config_declares_every_label_and_relation(tmp_path):
     assert [f.name for f in files] == ["annotation.conf", "visual.conf"]
     entities = conf.split("[entities]")[1].split("[relations]")[0].split()
     assert "RQ-hypophora" in entities and "STANCE-target" in entities
-    assert "source-of\tArg1:ATTR-source, Arg2:ATTR-content-direct|ATTR-content-indirect|ATTR-content-mixed" in conf
+    assert (
+        "source-of\tArg1:ATTR-source, Arg2:ATTR-content-direct|ATTR-content-indirect|ATTR-content-mixed"
+        in conf
+    )
 
 
 def test_attributes_and_notes_on_relations_are_left_out_with_a_warning_per_line(tmp_path):

@@ -64,7 +64,9 @@ def test_a_document_that_no_one_unit_fits_fails_loudly():
 def test_a_line_without_an_id_is_named_by_its_line():
     """Item 12: no "example None"."""
     result = import_records("doccano", [CAROL])
-    assert any("carol.jsonl: the example on line 3: doc 'doccano-carol-3' (carol)" in w for w in result.withheld)
+    assert any(
+        "carol.jsonl: the example on line 3: doc 'doccano-carol-3' (carol)" in w for w in result.withheld
+    )
     assert not any("None" in str(p) for p in result.problems)
 
 
@@ -75,7 +77,10 @@ def test_a_pretty_printed_export_is_read(tmp_path):
     (rec,) = result.records
     (att,) = rec["attributions"]
     assert (att["source"]["text"], att["cue"]["text"], att["content"]["text"]) == (
-        "Ministerin Schäfer", "sagte", "Wir sind fertig.")
+        "Ministerin Schäfer",
+        "sagte",
+        "Wir sind fertig.",
+    )
     assert rec["rhetorical_questions"][0]["kind"] == "echo"
     assert "\r\n" in rec["text"] and result.problems == []  # the file's own CR LF line ends too
     assert_records_validate(result.records, tmp_path)

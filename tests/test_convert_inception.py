@@ -34,8 +34,11 @@ def test_without_the_broken_span_the_document_imports_from_utf16(tmp_path):
 def test_a_span_with_a_broken_offset_is_reported_not_dropped(tmp_path):
     cas = json.loads(FILE.read_text(encoding="utf-8"))
     cas["%FEATURE_STRUCTURES"] = [fs for fs in cas["%FEATURE_STRUCTURES"] if fs["%ID"] != 7]
-    spans = [fs for fs in cas["%FEATURE_STRUCTURES"] if "begin" in fs and "@Governor" not in fs
-             and fs["%TYPE"].startswith("webanno.custom")]
+    spans = [
+        fs
+        for fs in cas["%FEATURE_STRUCTURES"]
+        if "begin" in fs and "@Governor" not in fs and fs["%TYPE"].startswith("webanno.custom")
+    ]
     spans[0]["begin"] = "x"
     path = tmp_path / "annotation" / "doc1.txt" / "alice.json"
     path.parent.mkdir(parents=True)
@@ -57,7 +60,10 @@ def test_feature_structures_as_an_object_and_slot_features_are_read(tmp_path):
     (rec,) = result.records
     (att,) = rec["attributions"]
     assert (att["source"]["text"], att["cue"]["text"], att["content"]["text"]) == (
-        "Die Ministerin", "sagte", "Wir sind fertig.")
+        "Die Ministerin",
+        "sagte",
+        "Wir sind fertig.",
+    )
     assert rec["meta"]["language"] == "de"  # item 9: DocumentMetaData's language
     assert (result.relations.read, result.relations.converted) == (2, 2)
     assert_records_validate(result.records, tmp_path)

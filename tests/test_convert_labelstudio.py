@@ -25,7 +25,7 @@ def test_import_converts_spans_after_crlf_and_emoji_and_joins_relations(tmp_path
     text = rec["text"]
     assert "\r\n" in text
     stance = rec["stances"][0]
-    assert stance["text"] == "the bill 💸 keeps growing" == text[stance["start"]:stance["end"]]
+    assert stance["text"] == "the bill 💸 keeps growing" == text[stance["start"] : stance["end"]]
     assert stance["target"] == "the bill"
     assert stance["holder"] == "cnt1"  # `holds` drawn right-to-left (direction "left")
     att = rec["attributions"][0]
@@ -42,7 +42,10 @@ def test_an_old_utf16_export_is_detected_converted_and_reported(tmp_path):
     assert q["text"] == "Is it fair?" and q["answer"]["text"] == "No."
     assert only(result, "import-offset-unit").severity == "warning"
     conv = [c for c in result.conversions if c.doc_id == "task-18"]
-    assert [(c.unit, c.before, c.after) for c in conv] == [("utf16", (9, 20), (8, 19)), ("utf16", (21, 24), (20, 23))]
+    assert [(c.unit, c.before, c.after) for c in conv] == [
+        ("utf16", (9, 20), (8, 19)),
+        ("utf16", (21, 24), (20, 23)),
+    ]
 
 
 def test_the_broken_span_is_reported_with_file_record_and_span(tmp_path):
@@ -105,11 +108,18 @@ def test_a_label_map_reverses_a_relation_the_tool_draws_backwards(tmp_path):
     rec = by_key(result.records)[("task-31", "greta")]
     (att,) = rec["attributions"]
     assert (att["source"]["text"], att["cue"]["text"], att["content"]["text"]) == (
-        "Die Ministerin", "sagte", "Wir sind fertig.")
+        "Die Ministerin",
+        "sagte",
+        "Wir sind fertig.",
+    )
     assert_records_validate(result.records, tmp_path)
     forwards = tmp_path / "map.toml"
-    forwards.write_text(QUOTES_MAP.read_text(encoding="utf-8").replace(
-        'quotee = { relation = "source-of", reverse = true }', 'quotee = "source-of"'), encoding="utf-8")
+    forwards.write_text(
+        QUOTES_MAP.read_text(encoding="utf-8").replace(
+            'quotee = { relation = "source-of", reverse = true }', 'quotee = "source-of"'
+        ),
+        encoding="utf-8",
+    )
     wrong = import_records("labelstudio", [QUOTES], label_map=forwards)
     assert "source-of goes from ATTR-source" in only(wrong, "import-bad-relation").message
 
@@ -126,11 +136,17 @@ def test_predictions_exported_as_ids_are_warned_about_and_counted(tmp_path):
 
 def test_the_language_comes_from_the_export_else_the_option_else_undetermined(tmp_path):
     """Item 9: no record claims English by default."""
-    langs = {k[0]: r["meta"]["language"] for k, r in by_key(
-        import_records("labelstudio", [QUOTES], label_map=QUOTES_MAP).records).items()}
+    langs = {
+        k[0]: r["meta"]["language"]
+        for k, r in by_key(import_records("labelstudio", [QUOTES], label_map=QUOTES_MAP).records).items()
+    }
     assert langs == {"task-31": "de", "task-32": "und"}
-    langs = {k[0]: r["meta"]["language"] for k, r in by_key(
-        import_records("labelstudio", [QUOTES], label_map=QUOTES_MAP, language="nb").records).items()}
+    langs = {
+        k[0]: r["meta"]["language"]
+        for k, r in by_key(
+            import_records("labelstudio", [QUOTES], label_map=QUOTES_MAP, language="nb").records
+        ).items()
+    }
     assert langs == {"task-31": "de", "task-32": "nb"}  # the export's own language wins
     tasks = json.loads(QUOTES.read_text(encoding="utf-8"))
     tasks[0]["data"]["meta"]["language"] = "German"

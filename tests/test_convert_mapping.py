@@ -69,13 +69,16 @@ def test_a_relation_is_reversed_with_a_table_in_json_and_toml(tmp_path):
     assert not load_label_map(t).is_reversed("says")
 
 
-@pytest.mark.parametrize("content", [
-    '[relations]\nquotee = { relation = "source-of", reverse = "yes" }\n',
-    '[relations]\nquotee = { relation = "source-of", backwards = true }\n',
-    '[labels]\nQuestion = 5\n',
-    '[annotators]\n"1" = "alice smith"\n',
-    'labels = "RQ-open"\n',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        '[relations]\nquotee = { relation = "source-of", reverse = "yes" }\n',
+        '[relations]\nquotee = { relation = "source-of", backwards = true }\n',
+        "[labels]\nQuestion = 5\n",
+        '[annotators]\n"1" = "alice smith"\n',
+        'labels = "RQ-open"\n',
+    ],
+)
 def test_a_label_map_of_the_wrong_shape_is_refused_with_its_name(tmp_path, content):
     path = tmp_path / "map.toml"
     path.write_text(content)

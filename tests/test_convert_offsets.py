@@ -31,8 +31,12 @@ def test_brat_counts_cr_lf_as_one():
     assert omap.length == len(TEXT) - 1
 
 
-@given(st.text(alphabet=st.sampled_from(["a", " ", "\r", "\n", "—", "💸", "é", "\u0301", "\u200d", "🏽"]),
-               max_size=40))
+@given(
+    st.text(
+        alphabet=st.sampled_from(["a", " ", "\r", "\n", "—", "💸", "é", "\u0301", "\u200d", "🏽"]),
+        max_size=40,
+    )
+)
 def test_every_boundary_survives_a_round_trip_through_each_unit(text):
     clusters = {m.start() for m in regex.finditer(r"\X", text)} | {len(text)}
     for unit in UNITS.values():

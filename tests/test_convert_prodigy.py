@@ -14,7 +14,11 @@ def test_accepted_line_imports_with_relations(tmp_path):
     (att,) = rec["attributions"]
     assert att["source"]["text"] == "Ministers" and att["content"]["text"] == "nobody"
     (stance,) = rec["stances"]
-    assert (stance["text"], stance["target"], stance["polarity"]) == ("the bill keeps growing", "the bill", "against")
+    assert (stance["text"], stance["target"], stance["polarity"]) == (
+        "the bill keeps growing",
+        "the bill",
+        "against",
+    )
     assert result.conversions == []
     assert_records_validate(result.records, tmp_path)
 
@@ -49,10 +53,15 @@ def test_rejected_spans_and_lines_are_left_out_and_binary_lines_of_one_input_com
     alice = recs[("input-1161042347", "teach-alice")]
     assert [q["text"] for q in alice["rhetorical_questions"]] == ["Wer zahlt das?", "Sie zahlen nie."]
     bob = recs[("input-1161042347", "teach-bob")]
-    assert [q["text"] for q in bob["rhetorical_questions"]] == ["Wer zahlt das?"]  # its 'Tempo' span is rejected
+    assert [q["text"] for q in bob["rhetorical_questions"]] == [
+        "Wer zahlt das?"
+    ]  # its 'Tempo' span is rejected
     assert result.spans.read == 6 and result.spans.converted == 3
-    assert result.spans.left_out == {"answered reject in Prodigy": 1, "the same span accepted twice": 1,
-                                     "spans answered reject in Prodigy": 1}
+    assert result.spans.left_out == {
+        "answered reject in Prodigy": 1,
+        "the same span accepted twice": 1,
+        "spans answered reject in Prodigy": 1,
+    }
     assert result.record_tally.left_out == {"answered reject in Prodigy": 1}
     assert_records_validate(result.records, tmp_path)
 

@@ -26,7 +26,8 @@ def test_a_clean_article_imports_with_the_em_dash_and_a_bom(tmp_path):
     (tmp_path / "article1.txt").write_text(text, encoding="utf-8")
     start = text.index("keeps growing")
     (tmp_path / "article1.task2-TC.labels").write_text(
-        f"1\tDoubt\t1\t10\n1\tLoaded_Language\t{start}\t{start + 13}\n", encoding="utf-8")
+        f"1\tDoubt\t1\t10\n1\tLoaded_Language\t{start}\t{start + 13}\n", encoding="utf-8"
+    )
     result = import_records("ptc", [tmp_path], label_map=MAP)
     assert result.valid, [str(p) for p in result.problems]
     (rec,) = result.records
@@ -48,7 +49,11 @@ def test_an_articles_si_and_tc_files_and_a_second_tc_file_keep_every_span(tmp_pa
     assert questions == ["Who pays for this?", "Will it ever stop?"]  # the second from train-task2-TC.labels
     assert [s["text"] for s in rec["stances"]] == ["the bill keeps growing"]
     # The two SI lines are read and left out by the map (SI = "ignore"), not lost.
-    assert (result.spans.read, result.spans.converted, result.spans.left_out) == (5, 3, {"label mapped to ignore": 2})
+    assert (result.spans.read, result.spans.converted, result.spans.left_out) == (
+        5,
+        3,
+        {"label mapped to ignore": 2},
+    )
     assert_records_validate(result.records, tmp_path)
 
 
@@ -58,7 +63,9 @@ def test_without_a_mapping_the_si_spans_are_errors_naming_their_own_file_and_lin
     result = import_records("ptc", [SCORER], label_map=lmap)
     unknown = [p for p in result.problems if p.code == "import-unknown-label"]
     assert [(p.file.rsplit("/", 1)[-1], p.line) for p in unknown] == [
-        ("article700000002.task-SI.labels", 1), ("article700000002.task-SI.labels", 2)]
+        ("article700000002.task-SI.labels", 1),
+        ("article700000002.task-SI.labels", 2),
+    ]
     assert result.spans.refused == 5 and result.records == []
 
 
@@ -68,6 +75,7 @@ def test_the_scorers_file_names_are_read_and_other_files_reported():
     (skipped,) = [p for p in result.problems if p.code == "import-skipped"]
     assert skipped.file.endswith("propaganda-techniques-names-semeval2020task11.txt")
     assert "not read" in skipped.message
-    direct = import_records("ptc", [SCORER / "article700000002.labels-task-TC", SCORER / "article700000002.txt"],
-                            label_map=MAP)
+    direct = import_records(
+        "ptc", [SCORER / "article700000002.labels-task-TC", SCORER / "article700000002.txt"], label_map=MAP
+    )
     assert direct.valid and direct.spans.converted == 2, [str(p) for p in direct.problems]

@@ -13,21 +13,41 @@ TASK = json.loads((DATA / "labelstudio" / "export.json").read_text(encoding="utf
 
 
 def _region(**value):
-    return {"id": "r1", "from_name": "label", "to_name": "text", "type": "labels",
-            "value": {"start": 0, "end": 18, "text": "Who pays for this?", "labels": ["RQ-open"], **value}}
+    return {
+        "id": "r1",
+        "from_name": "label",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": 0, "end": 18, "text": "Who pays for this?", "labels": ["RQ-open"], **value},
+    }
 
 
-@pytest.mark.parametrize(("change", "path", "expected"), [
-    (lambda t: t["annotations"][0].update(result=[_region(labels=[None])]),
-     "[0].annotations[0].result[0].value.labels[0]", "expected a string, found null"),
-    (lambda t: t["annotations"][0].update(result=[_region(text=True)]),
-     "[0].annotations[0].result[0].value.text", "expected a string, found true"),
-    (lambda t: t["annotations"][0].update(result=[_region(labels=[[]])]),
-     "[0].annotations[0].result[0].value.labels[0]", "expected a string, found an empty list"),
-    (lambda t: t.update(annotations=5), "[0].annotations", "expected a list, found the number 5"),
-    (lambda t: t["annotations"][0].update(result=5), "[0].annotations[0].result",
-     "expected a list, found the number 5"),
-])
+@pytest.mark.parametrize(
+    ("change", "path", "expected"),
+    [
+        (
+            lambda t: t["annotations"][0].update(result=[_region(labels=[None])]),
+            "[0].annotations[0].result[0].value.labels[0]",
+            "expected a string, found null",
+        ),
+        (
+            lambda t: t["annotations"][0].update(result=[_region(text=True)]),
+            "[0].annotations[0].result[0].value.text",
+            "expected a string, found true",
+        ),
+        (
+            lambda t: t["annotations"][0].update(result=[_region(labels=[[]])]),
+            "[0].annotations[0].result[0].value.labels[0]",
+            "expected a string, found an empty list",
+        ),
+        (lambda t: t.update(annotations=5), "[0].annotations", "expected a list, found the number 5"),
+        (
+            lambda t: t["annotations"][0].update(result=5),
+            "[0].annotations[0].result",
+            "expected a list, found the number 5",
+        ),
+    ],
+)
 def test_label_studio_values_of_the_wrong_type(tmp_path, change, path, expected):
     task = json.loads(json.dumps(TASK))
     task["annotations"] = task["annotations"][:1]

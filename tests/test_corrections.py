@@ -61,15 +61,26 @@ def test_replace_decision_on_a_conflict(tmp_path: Path) -> None:
     log = tmp_path / "conflicts.jsonl"
     # ann-a says mixed, ann-b indirect; the adjudicator's version also names the source.
     mine = {**item(report("x", "indirect")), "source_name": "The report"}
-    write_jsonl(log, decide(read(log), {("attributions", "attribute"): {"replace": mine},
-                                        ("stances", "item"): {"replace": item(stance("x", "Hardly", "favor",
-                                                                                     target="the war"))}}))
+    write_jsonl(
+        log,
+        decide(
+            read(log),
+            {
+                ("attributions", "attribute"): {"replace": mine},
+                ("stances", "item"): {"replace": item(stance("x", "Hardly", "favor", target="the war"))},
+            },
+        ),
+    )
     result = run(tmp_path, inputs, decisions=log, adjudicator="alice")
 
     assert (result.layers["attributions"].decided, result.layers["stances"].decided) == (1, 1)
     gold = doc1(tmp_path)
-    assert gold["attributions"][1] == {"id": "t2", "annotators": ["ann-a", "ann-b"],
-                                       "note": "alice: checked the guidelines", **mine}
+    assert gold["attributions"][1] == {
+        "id": "t2",
+        "annotators": ["ann-a", "ann-b"],
+        "note": "alice: checked the guidelines",
+        **mine,
+    }
     hardly = next(s for s in gold["stances"] if s["text"] == "Hardly")
     assert (hardly["annotators"], hardly["target"], hardly["polarity"]) == (["ann-c"], "the war", "favor")
     # The "no plan" stance, whose holder is the replaced attribution, follows it into gold.
@@ -114,11 +125,21 @@ def test_malformed_replace_decision_names_the_line(tmp_path: Path) -> None:
 def test_corrections_replace_remove_and_add(tmp_path: Path) -> None:
     lines = [
         # every annotator agreed on the stance on "lunacy" and on the question
-        correction("stances", match("lunacy"), {"replace": item(stance("s1", "lunacy", target="the report"))}),
+        correction(
+            "stances", match("lunacy"), {"replace": item(stance("s1", "lunacy", target="the report"))}
+        ),
         correction("rhetorical_questions", match(QUESTION), {"remove": True}),
         # an item no annotator gave, held by Gerasimov's attribution
-        correction("stances", None, {"add": item(stance("x", "nearly over", "favor", target="the active phase",
-                                                        holder=at(GERASIMOV)))}, reason=None),
+        correction(
+            "stances",
+            None,
+            {
+                "add": item(
+                    stance("x", "nearly over", "favor", target="the active phase", holder=at(GERASIMOV))
+                )
+            },
+            reason=None,
+        ),
     ]
     inputs, log, result = merged_with(tmp_path, lines, adjudicator="bob")
 
@@ -128,10 +149,18 @@ def test_corrections_replace_remove_and_add(tmp_path: Path) -> None:
     gold = doc1(tmp_path)
     assert gold["rhetorical_questions"] == []
     assert gold["stances"] == [  # numbered by position
-        {"id": "s1", "annotators": ["alice"],
-         **item(stance("x", "nearly over", "favor", target="the active phase", holder="t1"))},
-        {"id": "s2", "annotators": ["ann-a", "ann-b", "ann-c"], "note": "alice: S2",
-         **item(stance("s1", "lunacy", target="the report"))}]
+        {
+            "id": "s1",
+            "annotators": ["alice"],
+            **item(stance("x", "nearly over", "favor", target="the active phase", holder="t1")),
+        },
+        {
+            "id": "s2",
+            "annotators": ["ann-a", "ann-b", "ann-c"],
+            "note": "alice: S2",
+            **item(stance("s1", "lunacy", target="the report")),
+        },
+    ]
     assert validate([tmp_path / "gold.jsonl"]).valid
 
     written = [c for c in read(log) if c.get("kind") == "correction"]
@@ -142,34 +171,46 @@ def test_corrections_replace_remove_and_add(tmp_path: Path) -> None:
 
 
 def test_stale_corrections_are_reported_and_kept(tmp_path: Path) -> None:
-    lines = [correction("stances", match("Hardly"), {"remove": True}),  # not in gold: an open conflict
-             correction("stances", match("lunacy"), {"remove": True}, doc_id="doc9")]
+    lines = [
+        correction("stances", match("Hardly"), {"remove": True}),  # not in gold: an open conflict
+        correction("stances", match("lunacy"), {"remove": True}, doc_id="doc9"),
+    ]
     inputs, log, result = merged_with(tmp_path, lines)
 
     assert [(s.id, s.doc_id, s.layer, s.line) for s in result.stale] == [
-        (None, "doc1", "stances", 5), (None, "doc9", "stances", 6)]
+        (None, "doc1", "stances", 5),
+        (None, "doc9", "stances", 6),
+    ]
     assert "no gold item of stances has the span [90, 96)" in result.stale[0].why
     assert "no document 'doc9'" in result.stale[1].why
     assert result.layers["stances"].stale == 2 and result.layers["stances"].removed == 0
     written = [c for c in read(log) if c.get("kind") == "correction"]
     assert [(c["doc_id"], c["status"], c["decision"]) for c in written] == [
-        ("doc1", "stale", {"remove": True}), ("doc9", "stale", {"remove": True})]
+        ("doc1", "stale", {"remove": True}),
+        ("doc9", "stale", {"remove": True}),
+    ]
     assert_fixed_point(tmp_path, inputs, log)
 
-    result = runner.invoke(app, ["merge", str(inputs), "-o", str(tmp_path / "g.jsonl"), "-c", str(log), "-d", str(log)])
+    result = runner.invoke(
+        app, ["merge", str(inputs), "-o", str(tmp_path / "g.jsonl"), "-c", str(log), "-d", str(log)]
+    )
     assert result.exit_code == 0, result.output
     assert f"{log}:5: stale correction (doc1, stances): no gold item" in result.stderr
 
 
 def test_add_already_in_gold_is_stale(tmp_path: Path) -> None:
-    _inputs, _log, result = merged_with(tmp_path, [correction("stances", None, {"add": item(stance("s", "lunacy"))})])
+    _inputs, _log, result = merged_with(
+        tmp_path, [correction("stances", None, {"add": item(stance("s", "lunacy"))})]
+    )
     assert [(s.id, s.line) for s in result.stale] == [(None, 5)]
     assert "gold has this item already" in result.stale[0].why
     assert [s["text"] for s in doc1(tmp_path)["stances"]] == ["lunacy"]
 
 
 def test_ambiguous_match_is_an_error(tmp_path: Path) -> None:
-    twice = record(annotator="ann-a", stances=[stance("s1", "lunacy"), stance("s2", "lunacy", target="the report")])
+    twice = record(
+        annotator="ann-a", stances=[stance("s1", "lunacy"), stance("s2", "lunacy", target="the report")]
+    )
     inputs = write_jsonl(tmp_path / "in.jsonl", [twice])
     decisions = write_jsonl(tmp_path / "d.jsonl", [correction("stances", match("lunacy"), {"remove": True})])
     with pytest.raises(CorpusToolsError) as e:
@@ -180,20 +221,33 @@ def test_ambiguous_match_is_an_error(tmp_path: Path) -> None:
     assert not (tmp_path / "gold.jsonl").exists()
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    # the span text does not match the offsets
-    (correction("stances", match("lunacy"), {"replace": {**item(stance("s", "lunacy")), "text": "Lunacy"}}),
-     r"d.jsonl:5: the corrected gold of doc1 is not valid: stances item .*\[span-text-mismatch\]"),
-    # a holder whose content does not contain the stance (a warning, but on the adjudicator's item)
-    (correction("stances", None, {"add": item(stance("s", "Hardly", holder=at(GERASIMOV)))}),
-     r"d.jsonl:5: .*\[holder-outside-content\]"),
-    # a reference to no gold attribution
-    (correction("stances", None, {"add": item(stance("s", "had no plan", holder=at(REPORT)))}),
-     r'd.jsonl:5: holder "@\d+-\d+": no gold attribution has the content span'),
-    # removing an attribution that a gold stance refers to
-    (correction("attributions", match(GERASIMOV), {"remove": True}),
-     r"d.jsonl:5: removes the attribution .* refers to as its holder"),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # the span text does not match the offsets
+        (
+            correction(
+                "stances", match("lunacy"), {"replace": {**item(stance("s", "lunacy")), "text": "Lunacy"}}
+            ),
+            r"d.jsonl:5: the corrected gold of doc1 is not valid: stances item .*\[span-text-mismatch\]",
+        ),
+        # a holder whose content does not contain the stance (a warning, but on the adjudicator's item)
+        (
+            correction("stances", None, {"add": item(stance("s", "Hardly", holder=at(GERASIMOV)))}),
+            r"d.jsonl:5: .*\[holder-outside-content\]",
+        ),
+        # a reference to no gold attribution
+        (
+            correction("stances", None, {"add": item(stance("s", "had no plan", holder=at(REPORT)))}),
+            r'd.jsonl:5: holder "@\d+-\d+": no gold attribution has the content span',
+        ),
+        # removing an attribution that a gold stance refers to
+        (
+            correction("attributions", match(GERASIMOV), {"remove": True}),
+            r"d.jsonl:5: removes the attribution .* refers to as its holder",
+        ),
+    ],
+)
 def test_invalid_correction_names_the_line(tmp_path: Path, line: dict[str, Any], expected: str) -> None:
     inputs = three_annotators(tmp_path)
     a = read(inputs / "ann-a.jsonl")
@@ -208,19 +262,36 @@ def test_invalid_correction_names_the_line(tmp_path: Path, line: dict[str, Any],
         run(tmp_path, inputs, decisions=decisions)
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    (correction("stances", None, {"remove": True}), r'"remove" correction needs "match"'),
-    (correction("stances", match("lunacy"), {"add": item(stance("s", "lunacy"))}), r'"add" correction has "match": null'),
-    (correction("stances", match("lunacy"), {"replace": stance("s", "lunacy", holder="t1")}),
-     r'decision.replace: holder \'t1\': write "author" or "@START-END"'),
-    (correction("stances", match("lunacy"), {"replace": {**stance("s", "lunacy"), "annotators": ["x"]}}),
-     r'leave out "annotators"'),
-    (correction("stances", match("lunacy"), {"replace": {**stance("s", "lunacy"), "polarity": "pro"}}),
-     r"decision.replace: polarity: Input should be"),
-    (correction("stances", match("lunacy"), {"remove": True, "add": {}}), r"give exactly one of"),
-    ({**correction("questions", match("lunacy"), {"remove": True})}, r"layer: Value error, 'questions' is not one of the layers"),
-    ({**correction("stances", match("lunacy"), {"remove": True}), "macth": 1}, r"macth: Extra inputs"),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (correction("stances", None, {"remove": True}), r'"remove" correction needs "match"'),
+        (
+            correction("stances", match("lunacy"), {"add": item(stance("s", "lunacy"))}),
+            r'"add" correction has "match": null',
+        ),
+        (
+            correction("stances", match("lunacy"), {"replace": stance("s", "lunacy", holder="t1")}),
+            r'decision.replace: holder \'t1\': write "author" or "@START-END"',
+        ),
+        (
+            correction(
+                "stances", match("lunacy"), {"replace": {**stance("s", "lunacy"), "annotators": ["x"]}}
+            ),
+            r'leave out "annotators"',
+        ),
+        (
+            correction("stances", match("lunacy"), {"replace": {**stance("s", "lunacy"), "polarity": "pro"}}),
+            r"decision.replace: polarity: Input should be",
+        ),
+        (correction("stances", match("lunacy"), {"remove": True, "add": {}}), r"give exactly one of"),
+        (
+            {**correction("questions", match("lunacy"), {"remove": True})},
+            r"layer: Value error, 'questions' is not one of the layers",
+        ),
+        ({**correction("stances", match("lunacy"), {"remove": True}), "macth": 1}, r"macth: Extra inputs"),
+    ],
+)
 def test_malformed_correction_names_the_line(tmp_path: Path, line: dict[str, Any], expected: str) -> None:
     inputs = three_annotators(tmp_path)
     decisions = write_jsonl(tmp_path / "d.jsonl", [line])
@@ -244,18 +315,33 @@ runner = CliRunner()
 def test_cli_prints_corrections(tmp_path: Path) -> None:
     inputs = three_annotators(tmp_path)
     gold, log = tmp_path / "gold.jsonl", tmp_path / "log.jsonl"
-    write_jsonl(log, [correction("stances", match("lunacy"), {"remove": True}),
-                      correction("rhetorical_questions", match(QUESTION),
-                                 {"replace": item({**read_question(inputs), "kind": "assertive"})})])
+    write_jsonl(
+        log,
+        [
+            correction("stances", match("lunacy"), {"remove": True}),
+            correction(
+                "rhetorical_questions",
+                match(QUESTION),
+                {"replace": item({**read_question(inputs), "kind": "assertive"})},
+            ),
+        ],
+    )
     result = runner.invoke(app, ["merge", str(inputs), "-o", str(gold), "-c", str(log), "-d", str(log)])
     assert result.exit_code == 0, result.output
-    assert "stances: 1 in gold, 2 open conflict(s), 0 decided, 0 stale decision(s); corrections: 0 replaced, " \
-           "1 removed, 0 added" in result.stdout
-    assert "rhetorical_questions: 2 in gold, 1 open conflict(s), 0 decided, 0 stale decision(s); corrections: " \
-           "1 replaced, 0 removed, 0 added" in result.stdout
+    assert (
+        "stances: 1 in gold, 2 open conflict(s), 0 decided, 0 stale decision(s); corrections: 0 replaced, "
+        "1 removed, 0 added" in result.stdout
+    )
+    assert (
+        "rhetorical_questions: 2 in gold, 1 open conflict(s), 0 decided, 0 stale decision(s); corrections: "
+        "1 replaced, 0 removed, 0 added" in result.stdout
+    )
     assert result.stderr == ""
 
-    bad = [*read(log), correction("stances", None, {"add": {**item(stance("s", "Hardly")), "text": "hardly"}})]
+    bad = [
+        *read(log),
+        correction("stances", None, {"add": {**item(stance("s", "Hardly")), "text": "hardly"}}),
+    ]
     write_jsonl(log, bad)
     result = runner.invoke(app, ["merge", str(inputs), "-o", str(gold), "-c", str(log), "-d", str(log)])
     assert result.exit_code == 2, result.output
@@ -263,7 +349,9 @@ def test_cli_prints_corrections(tmp_path: Path) -> None:
 
 
 def read_question(inputs: Path) -> dict[str, Any]:
-    return {k: v for k, v in read(inputs / "ann-a.jsonl")[0]["rhetorical_questions"][0].items() if k != "answer"}
+    return {
+        k: v for k, v in read(inputs / "ann-a.jsonl")[0]["rhetorical_questions"][0].items() if k != "answer"
+    }
 
 
 # -- nothing is lost, with corrections -----------------------------------------------------------
@@ -284,16 +372,30 @@ def random_corrections(gold: list[dict[str, Any]], choices: Any) -> list[dict[st
                     lines.append(correction(layer, where, {"remove": True}, doc_id=g["doc_id"]))
                 else:
                     new = as_written(it, g)
-                    label = {"rhetorical_questions": ("kind", ["assertive", "echo", "open"]),
-                             "attributions": ("type", ["direct", "indirect", "mixed"]),
-                             "stances": ("polarity", ["favor", "against"])}[layer]
+                    label = {
+                        "rhetorical_questions": ("kind", ["assertive", "echo", "open"]),
+                        "attributions": ("type", ["direct", "indirect", "mixed"]),
+                        "stances": ("polarity", ["favor", "against"]),
+                    }[layer]
                     new[label[0]] = choices.choice(label[1])
                     new.pop("answer", None)
                     lines.append(correction(layer, where, {"replace": new}, doc_id=g["doc_id"]))
         if choices.random() < 0.5:
-            lines.append(correction("stances", None, {"add": {**span(TEXT, "What lunacy"), "target": "the report",
-                                                              "polarity": "favor", "holder": "author"}},
-                                    doc_id=g["doc_id"]))
+            lines.append(
+                correction(
+                    "stances",
+                    None,
+                    {
+                        "add": {
+                            **span(TEXT, "What lunacy"),
+                            "target": "the report",
+                            "polarity": "favor",
+                            "holder": "author",
+                        }
+                    },
+                    doc_id=g["doc_id"],
+                )
+            )
     return lines
 
 
@@ -336,11 +438,17 @@ def assert_corrected(gold: list[dict[str, Any]], log: list[dict[str, Any]]) -> N
             assert any(fields.items() <= it.items() for it in by_doc[c["doc_id"]][c["layer"]]), c
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
-@given(records=corpus(), choices=st.randoms(use_true_random=False), match=st.sampled_from(["exact", "overlap"]))
-def test_nothing_is_lost_with_corrections(tmp_path: Path, records: list[dict[str, Any]], choices: Any,
-                                          match: str) -> None:
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    records=corpus(), choices=st.randoms(use_true_random=False), match=st.sampled_from(["exact", "overlap"])
+)
+def test_nothing_is_lost_with_corrections(
+    tmp_path: Path, records: list[dict[str, Any]], choices: Any, match: str
+) -> None:
     src = write_jsonl(tmp_path / "in" / "all.jsonl", records)
     log, gold_path = tmp_path / "log.jsonl", tmp_path / "gold.jsonl"
     merge([src], output=gold_path, conflicts=log, match=match)

@@ -17,16 +17,24 @@ import pytest
 from factory import record, span, write_jsonl
 
 HERE = Path(__file__).parent
-ENV = {**os.environ, "CORPUS_TOOLS_LAYERS": "fourth_layer:LAYER", "HF_HUB_OFFLINE": "1",
-       "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+ENV = {
+    **os.environ,
+    "CORPUS_TOOLS_LAYERS": "fourth_layer:LAYER",
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+}
 
-TEXT = ('Perhaps the war is over. On Monday, Gerasimov said: "It seems the active phase is nearly '
-        'over." Is this the end of the war? Hardly. What lunacy!')
+TEXT = (
+    'Perhaps the war is over. On Monday, Gerasimov said: "It seems the active phase is nearly '
+    'over." Is this the end of the war? Hardly. What lunacy!'
+)
 
 
 def corpus(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "corpus_tools", *args], capture_output=True,
-                            text=True, env=ENV)
+    result = subprocess.run(
+        [sys.executable, "-m", "corpus_tools", *args], capture_output=True, text=True, env=ENV
+    )
     assert result.returncode == code, result.stdout + result.stderr
     return result
 
@@ -37,14 +45,28 @@ def hedge(id: str, needle: str, strength: str, holder: str = "author") -> dict[s
 
 def annotator(doc_id: str, name: str, hedges: list[dict[str, Any]]) -> dict[str, Any]:
     rec = record(doc_id=doc_id, annotator=name, text=TEXT, hedges=hedges)
-    rec["rhetorical_questions"] = [{"id": "q1", **span(TEXT, "Is this the end of the war?"),
-                                    "kind": "hypophora", "answer": span(TEXT, "Hardly.")}]
-    rec["attributions"] = [{"id": "t1", "type": "direct", "source": span(TEXT, "Gerasimov"),
-                            "cue": span(TEXT, "said"),
-                            "content": span(TEXT, "It seems the active phase is nearly over."),
-                            "source_name": "Valery Gerasimov", "nested_in": None}]
-    rec["stances"] = [{"id": "s1", **span(TEXT, "lunacy"), "target": "war", "polarity": "against",
-                       "holder": "author"}]
+    rec["rhetorical_questions"] = [
+        {
+            "id": "q1",
+            **span(TEXT, "Is this the end of the war?"),
+            "kind": "hypophora",
+            "answer": span(TEXT, "Hardly."),
+        }
+    ]
+    rec["attributions"] = [
+        {
+            "id": "t1",
+            "type": "direct",
+            "source": span(TEXT, "Gerasimov"),
+            "cue": span(TEXT, "said"),
+            "content": span(TEXT, "It seems the active phase is nearly over."),
+            "source_name": "Valery Gerasimov",
+            "nested_in": None,
+        }
+    ]
+    rec["stances"] = [
+        {"id": "s1", **span(TEXT, "lunacy"), "target": "war", "polarity": "against", "holder": "author"}
+    ]
     return rec
 
 
@@ -55,7 +77,10 @@ def annotations(tmp_path: Path) -> Path:
     for i in range(10):
         doc = f"doc{i}"
         a = [hedge("h1", "Perhaps", "weak"), hedge("h2", "It seems", "weak", holder="t1")]
-        b = [hedge("h1", "Perhaps", "strong" if i == 0 else "weak"), hedge("h2", "It seems", "weak", holder="t1")]
+        b = [
+            hedge("h1", "Perhaps", "strong" if i == 0 else "weak"),
+            hedge("h2", "It seems", "weak", holder="t1"),
+        ]
         write_jsonl(folder / "ann-a" / f"{doc}.jsonl", [annotator(doc, "ann-a", a)])
         write_jsonl(folder / "ann-b" / f"{doc}.jsonl", [annotator(doc, "ann-b", b)])
     return folder
@@ -63,13 +88,19 @@ def annotations(tmp_path: Path) -> Path:
 
 def test_the_validator_checks_the_new_layer_by_its_entry(tmp_path: Path, annotations: Path):
     assert "valid: 20 file(s)" in corpus("validate", str(annotations)).stdout
-    bad = annotator("doc0", "ann-c", [hedge("h1", "Perhaps", "mild"), hedge("h2", "It seems", "weak", holder="t9")])
+    bad = annotator(
+        "doc0", "ann-c", [hedge("h1", "Perhaps", "mild"), hedge("h2", "It seems", "weak", holder="t9")]
+    )
     bad["hedges"][0]["end"] += 1  # `Perhaps ` no longer matches its text
-    report = json.loads(corpus("validate", str(write_jsonl(tmp_path / "bad.jsonl", [bad])), "--format", "json",
-                               code=1).stdout)
+    report = json.loads(
+        corpus("validate", str(write_jsonl(tmp_path / "bad.jsonl", [bad])), "--format", "json", code=1).stdout
+    )
     found = {(p["code"], p["path"]) for p in report["problems"]}
-    assert {("invalid-label", "hedges[0].strength"), ("span-text-mismatch", "hedges[0].text"),
-            ("unknown-holder", "hedges[1].holder")} <= found
+    assert {
+        ("invalid-label", "hedges[0].strength"),
+        ("span-text-mismatch", "hedges[0].text"),
+        ("unknown-holder", "hedges[1].holder"),
+    } <= found
 
 
 def test_merge_agreement_split_publish_and_export_carry_the_new_layer(tmp_path: Path, annotations: Path):
@@ -80,9 +111,12 @@ def test_merge_agreement_split_publish_and_export_carry_the_new_layer(tmp_path: 
     agreed = next(r for r in records if r["doc_id"] == "doc1")["hedges"]
     assert [(h["id"], h["text"], h["strength"], h["holder"], h["annotators"]) for h in agreed] == [
         ("h1", "Perhaps", "weak", "author", ["ann-a", "ann-b"]),
-        ("h2", "It seems", "weak", "t1", ["ann-a", "ann-b"])]
+        ("h2", "It seems", "weak", "t1", ["ann-a", "ann-b"]),
+    ]
     disputed = [json.loads(line) for line in conflicts.read_text(encoding="utf-8").splitlines()]
-    assert [(c["doc_id"], c["layer"], c["attributes"]) for c in disputed] == [("doc0", "hedges", ["strength"])]
+    assert [(c["doc_id"], c["layer"], c["attributes"]) for c in disputed] == [
+        ("doc0", "hedges", ["strength"])
+    ]
 
     report = json.loads(corpus("agreement", str(annotations), "--format", "json").stdout)
     hedges = report["layers"]["hedges"]
@@ -91,8 +125,14 @@ def test_merge_agreement_split_publish_and_export_carry_the_new_layer(tmp_path: 
     assert hedges["pairs"][0]["confusion"] == {"weak|strong": 1, "weak|weak": 19}
 
     corpus("split", str(gold), "--output", str(tmp_path / "splits"), "--ratios", "0.6,0.2,0.2")
-    corpus("publish", str(tmp_path / "splits"), "--output", str(tmp_path / "dataset"),
-           "--annotators", str(annotations))
+    corpus(
+        "publish",
+        str(tmp_path / "splits"),
+        "--output",
+        str(tmp_path / "dataset"),
+        "--annotators",
+        str(annotations),
+    )
     code = (
         "import json, sys, datasets\n"
         f"d = datasets.load_dataset({str(tmp_path / 'dataset')!r})\n"
@@ -101,12 +141,17 @@ def test_merge_agreement_split_publish_and_export_carry_the_new_layer(tmp_path: 
         "print(json.dumps({'names': names, 'hedges': {r['doc_id']: [(h['text'], names[h['strength']], h['holder'])"
         " for h in r['hedges']] for r in rows}}))\n"
     )
-    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                       env=ENV, check=True).stdout)
+    loaded = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True
+        ).stdout
+    )
     assert loaded["names"] == ["weak", "strong"]
     # doc0's disputed hedge stays out of gold until adjudicated; every other hedge is there.
-    assert loaded["hedges"] == {f"doc{i}": ([] if i == 0 else [["Perhaps", "weak", "author"]])
-                                + [["It seems", "weak", "t1"]] for i in range(10)}
+    assert loaded["hedges"] == {
+        f"doc{i}": ([] if i == 0 else [["Perhaps", "weak", "author"]]) + [["It seems", "weak", "t1"]]
+        for i in range(10)
+    }
     card = (tmp_path / "dataset" / "README.md").read_text(encoding="utf-8")
     assert "hedges" in card and "Hedges weakening a claim." in card
 
@@ -117,7 +162,12 @@ def test_merge_agreement_split_publish_and_export_carry_the_new_layer(tmp_path: 
     assert "HEDGE-strong" in conf
     corpus("export", "labelstudio", str(gold), "--output", str(tmp_path / "ls"))
     tasks = json.loads((tmp_path / "ls" / "tasks.json").read_text(encoding="utf-8"))
-    labels = {label for task in tasks for p in task["predictions"] for r in p["result"]
-              for label in r.get("value", {}).get("labels", [])}
+    labels = {
+        label
+        for task in tasks
+        for p in task["predictions"]
+        for r in p["result"]
+        for label in r.get("value", {}).get("labels", [])
+    }
     assert {"HEDGE-weak"} <= labels
     assert "HEDGE-strong" in (tmp_path / "ls" / "label_config.xml").read_text(encoding="utf-8")

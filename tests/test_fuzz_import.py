@@ -38,20 +38,38 @@ for _task in LABELSTUDIO:  # without the broken region, the export imports clean
     for _ann in _task["annotations"]:
         _ann["result"] = [r for r in _ann["result"] if r.get("id") != "broken"]
 LABELSTUDIO[0]["data"]["meta"] = {"title": "Who pays", "language": "en"}
-DOCCANO = [json.loads(line) for line in (DATA / "doccano" / "alice.jsonl").read_text(encoding="utf-8").splitlines()]
+DOCCANO = [
+    json.loads(line) for line in (DATA / "doccano" / "alice.jsonl").read_text(encoding="utf-8").splitlines()
+]
 _nobody = DOCCANO[1]["text"].index("Nobody") + 1  # the broken span, mended (UTF-16: the emoji counts 2)
 DOCCANO[1]["label"][1][:2] = [_nobody, len(DOCCANO[1]["text"]) + 1]
-DOCCANO.append({"id": 43, "text": DOCCANO[0]["text"], "meta": {}, "annotation_approver": None,  # v1.0-v1.2
-                "annotations": [{"label": e["label"], "start_offset": e["start_offset"],
-                                 "end_offset": e["end_offset"], "user": 1}
-                                for e in DOCCANO[0]["entities"] if e["label"].startswith("RQ")]})
-PRODIGY = [json.loads(line) for line in (DATA / "prodigy" / "stance.jsonl").read_text(encoding="utf-8").splitlines()][:2]
+DOCCANO.append(
+    {
+        "id": 43,
+        "text": DOCCANO[0]["text"],
+        "meta": {},
+        "annotation_approver": None,  # v1.0-v1.2
+        "annotations": [
+            {"label": e["label"], "start_offset": e["start_offset"], "end_offset": e["end_offset"], "user": 1}
+            for e in DOCCANO[0]["entities"]
+            if e["label"].startswith("RQ")
+        ],
+    }
+)
+PRODIGY = [
+    json.loads(line) for line in (DATA / "prodigy" / "stance.jsonl").read_text(encoding="utf-8").splitlines()
+][:2]
 PRODIGY[0].setdefault("meta", {})["lang"] = "en"
 INCEPTION = _load(DATA / "inception" / "annotation" / "doc1.txt" / "alice.json")
 INCEPTION["%FEATURE_STRUCTURES"] = [fs for fs in INCEPTION["%FEATURE_STRUCTURES"] if fs["%ID"] != 7]
 LABEL_MAP = {
-    "labels": {"Question": "RQ-assertive", "Source": "ATTR-source", "Content": "ATTR-content-indirect",
-               "Stance": "STANCE", "Other": "ignore"},
+    "labels": {
+        "Question": "RQ-assertive",
+        "Source": "ATTR-source",
+        "Content": "ATTR-content-indirect",
+        "Stance": "STANCE",
+        "Other": "ignore",
+    },
     "relations": {"attributes": "source-of", "quotee": {"relation": "source-of", "reverse": True}},
     "fields": {"Polarity": "polarity"},
     "values": {"Negative": "against"},
@@ -91,13 +109,21 @@ def _bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-BRAT_ANN = [_fields(line) for line in (DATA / "brat" / "alice" / "doc1.ann").read_text(encoding="utf-8").splitlines()]
+BRAT_ANN = [
+    _fields(line) for line in (DATA / "brat" / "alice" / "doc1.ann").read_text(encoding="utf-8").splitlines()
+]
 BRAT_ANN.append(_fields("A2\tNegation R1"))  # an attribute of a relation
 BRAT_TXT = (DATA / "brat" / "alice" / "doc1.txt").read_bytes().decode("utf-8").split("\r\n")
 PTC_TXT = "\ufeffWho pays? Ministers say nobody — yet the bill keeps growing.\n"
 _LOADED = PTC_TXT.index("keeps growing")
-PTC_LABELS = [_fields(line) for line in [
-    "1\tDoubt\t1\t10", f"1\tLoaded_Language\t{_LOADED}\t{_LOADED + 13}", "1\tExaggeration,Minimisation\t25\t31"]]
+PTC_LABELS = [
+    _fields(line)
+    for line in [
+        "1\tDoubt\t1\t10",
+        f"1\tLoaded_Language\t{_LOADED}\t{_LOADED + 13}",
+        "1\tExaggeration,Minimisation\t25\t31",
+    ]
+]
 PTC_SI = [_fields(line) for line in ["1\t1\t10", f"1\t{_LOADED}\t{_LOADED + 13}"]]
 
 
@@ -130,12 +156,14 @@ def test_the_bases_import_cleanly():
         _brat(folder, BRAT_ANN, BRAT_TXT)
         _ptc(folder, PTC_LABELS, PTC_SI, PTC_TXT.split("\n"))
         _inception(folder, INCEPTION)
-        for fmt, args in [("labelstudio", [str(folder / "export.json"), "--label-map", str(folder / "map.json")]),
-                          ("doccano", [str(folder / "alice.jsonl")]),
-                          ("prodigy", [str(folder / "stance.jsonl")]),
-                          ("brat", [str(folder / "alice")]),
-                          ("ptc", [str(folder / "ptc"), "--label-map", str(PTC_MAP)]),
-                          ("inception", [str(folder / "annotation")])]:
+        for fmt, args in [
+            ("labelstudio", [str(folder / "export.json"), "--label-map", str(folder / "map.json")]),
+            ("doccano", [str(folder / "alice.jsonl")]),
+            ("prodigy", [str(folder / "stance.jsonl")]),
+            ("brat", [str(folder / "alice")]),
+            ("ptc", [str(folder / "ptc"), "--label-map", str(PTC_MAP)]),
+            ("inception", [str(folder / "annotation")]),
+        ]:
             out = folder / f"{fmt}.jsonl"
             result = run(["import", fmt, *args, "--output", str(out)])
             assert result.exit_code == 0, result.output
@@ -218,8 +246,11 @@ def _ptc(folder: Path, tc: Any, si: Any, article: Any) -> None:
 
 @pytest.mark.fuzz
 @FUZZ
-@given(mutated(PTC_LABELS), mutated(PTC_SI, max_edits=1),
-       st.one_of(st.just(PTC_TXT.split("\n")), mutated(PTC_TXT.split("\n"), max_edits=1)))
+@given(
+    mutated(PTC_LABELS),
+    mutated(PTC_SI, max_edits=1),
+    st.one_of(st.just(PTC_TXT.split("\n")), mutated(PTC_TXT.split("\n"), max_edits=1)),
+)
 def test_ptc(tc, si, article):
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
@@ -243,7 +274,8 @@ def test_inception(cas, as_object):
         fss = cas["%FEATURE_STRUCTURES"]
         cas["%FEATURE_STRUCTURES"] = {
             str(fs.pop("%ID")) if isinstance(fs, dict) and "%ID" in fs else f"x{i}": fs
-            for i, fs in enumerate(fss)}
+            for i, fs in enumerate(fss)
+        }
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         _inception(folder, cas)
@@ -253,6 +285,7 @@ def test_inception(cas, as_object):
 def _toml(value: Any) -> str:
     """A label map as TOML, whatever the mutation made of it (what TOML cannot say is dropped:
     tomllib then sees a map of another shape, which is the point)."""
+
     def scalar(v: Any) -> str | None:
         if isinstance(v, bool):
             return "true" if v else "false"
@@ -267,6 +300,7 @@ def _toml(value: Any) -> str:
             items = [f"{json.dumps(k)} = {s}" for k, x in v.items() if (s := scalar(x)) is not None]
             return "{" + ", ".join(items) + "}"
         return None
+
     if not isinstance(value, dict):
         return f"x = {scalar(value) or '1'}\n"
     lines = []

@@ -38,18 +38,32 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[st
     root = tmp_path_factory.mktemp("merged")
     inputs = three_annotators(root)
     merge([inputs], output=root / "gold.jsonl", conflicts=root / "conflicts.jsonl")
-    lines = decide(read(root / "conflicts.jsonl"), {
-        ("rhetorical_questions", "item"): {"reject": True},
-        ("attributions", "attribute"): {"accept": "ann-a"},
-        ("stances", "item"): {"replace": {"start": 0, "end": 1, "text": "x", "target": "t",
-                                          "polarity": "against", "holder": "author"}},
-    })
+    lines = decide(
+        read(root / "conflicts.jsonl"),
+        {
+            ("rhetorical_questions", "item"): {"reject": True},
+            ("attributions", "attribute"): {"accept": "ann-a"},
+            ("stances", "item"): {
+                "replace": {
+                    "start": 0,
+                    "end": 1,
+                    "text": "x",
+                    "target": "t",
+                    "polarity": "against",
+                    "holder": "author",
+                }
+            },
+        },
+    )
     gold = read(root / "gold.jsonl")[0]
     lines += [
         correction("stances", match("lunacy"), {"remove": True}),
         correction("stances", None, {"add": item(gold["stances"][0]) | {"target": "someone"}}),
-        correction("rhetorical_questions", match("Is this the end of the war?"),
-                   {"replace": item(gold["rhetorical_questions"][0]) | {"kind": "open"}}),
+        correction(
+            "rhetorical_questions",
+            match("Is this the end of the war?"),
+            {"replace": item(gold["rhetorical_questions"][0]) | {"kind": "open"}},
+        ),
     ]
     return inputs, lines
 
@@ -60,12 +74,24 @@ def test_decisions_and_corrections(tmp_path_factory: pytest.TempPathFactory, mer
     inputs, lines = merged
     tmp = tmp_path_factory.mktemp("fuzz")
     i = data.draw(st.integers(0, len(lines) - 1))
-    broken = [*lines[:i], data.draw(mutated(lines[i])), *lines[i + 1:]]
+    broken = [*lines[:i], data.draw(mutated(lines[i])), *lines[i + 1 :]]
     decisions = tmp / "decisions.jsonl"
     decisions.write_text("".join(json.dumps(x) + "\n" for x in broken), encoding="utf-8")
     gold, conflicts = tmp / "gold.jsonl", tmp / "conflicts.jsonl"
-    result = run(["merge", str(inputs), "-o", str(gold), "-c", str(conflicts), "-d", str(decisions),
-                  "--adjudicator", "fuzz"])
+    result = run(
+        [
+            "merge",
+            str(inputs),
+            "-o",
+            str(gold),
+            "-c",
+            str(conflicts),
+            "-d",
+            str(decisions),
+            "--adjudicator",
+            "fuzz",
+        ]
+    )
     assert_clean_exit(result, gold, conflicts)
 
 
@@ -76,15 +102,27 @@ def test_decisions_file_of_arbitrary_bytes(tmp_path_factory: pytest.TempPathFact
     tmp = tmp_path_factory.mktemp("fuzz")
     (tmp / "decisions.jsonl").write_bytes(raw)
     gold, conflicts = tmp / "gold.jsonl", tmp / "conflicts.jsonl"
-    result = run(["merge", str(inputs), "-o", str(gold), "-c", str(conflicts), "-d", str(tmp / "decisions.jsonl")])
+    result = run(
+        ["merge", str(inputs), "-o", str(gold), "-c", str(conflicts), "-d", str(tmp / "decisions.jsonl")]
+    )
     assert_clean_exit(result, gold, conflicts)
 
 
 SETTINGS: dict[str, Any] = {
-    "annotations": ["annotations"], "decisions": "adjudication/decisions.jsonl", "gold": "out/gold.jsonl",
-    "conflicts": "out/conflicts.jsonl", "split_dir": "out/splits", "output": "out/dataset",
-    "ratios": [0.6, 0.2, 0.2], "seed": 13, "group_by": "meta.source", "match": "exact", "overlap": 0.5,
-    "min_votes": 2, "license": "cc-by-4.0", "annotations_creators": ["machine-generated"],
+    "annotations": ["annotations"],
+    "decisions": "adjudication/decisions.jsonl",
+    "gold": "out/gold.jsonl",
+    "conflicts": "out/conflicts.jsonl",
+    "split_dir": "out/splits",
+    "output": "out/dataset",
+    "ratios": [0.6, 0.2, 0.2],
+    "seed": 13,
+    "group_by": "meta.source",
+    "match": "exact",
+    "overlap": 0.5,
+    "min_votes": 2,
+    "license": "cc-by-4.0",
+    "annotations_creators": ["machine-generated"],
 }
 
 
@@ -95,8 +133,13 @@ def toml(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value) if -(2**63) <= value < 2**63 else None
     if isinstance(value, float):
-        return "nan" if value != value else ("inf" if value > 0 else "-inf") if abs(value) == float("inf") \
+        return (
+            "nan"
+            if value != value
+            else ("inf" if value > 0 else "-inf")
+            if abs(value) == float("inf")
             else repr(value)
+        )
     if isinstance(value, str):
         return json.dumps(value) if "\ud800" not in value else None
     if isinstance(value, list):
@@ -104,7 +147,11 @@ def toml(value: Any) -> str | None:
         return None if None in parts else "[" + ", ".join(parts) + "]"  # type: ignore[arg-type]
     if isinstance(value, dict):
         parts = [(json.dumps(k), toml(v)) for k, v in value.items()]
-        return None if any(v is None for _k, v in parts) else "{" + ", ".join(f"{k} = {v}" for k, v in parts) + "}"
+        return (
+            None
+            if any(v is None for _k, v in parts)
+            else "{" + ", ".join(f"{k} = {v}" for k, v in parts) + "}"
+        )
     return None
 
 
@@ -113,7 +160,9 @@ def toml(value: Any) -> str | None:
 def test_build_settings(tmp_path_factory: pytest.TempPathFactory, settings: Any, section: str):
     tmp = tmp_path_factory.mktemp("fuzz")
     if isinstance(settings, dict):
-        lines = [f"{json.dumps(k)} = {v}" for k, v in ((k, toml(v)) for k, v in settings.items()) if v is not None]
+        lines = [
+            f"{json.dumps(k)} = {v}" for k, v in ((k, toml(v)) for k, v in settings.items()) if v is not None
+        ]
         text = f"{section}\n" + "\n".join(lines) + "\n"
     else:
         text = f"{section}\nx = {toml(settings) or 1}\n"
@@ -141,7 +190,9 @@ def test_build_settings_of_arbitrary_bytes(tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     root = tmp_path_factory.mktemp("split")
-    gold = write_jsonl(root / "gold" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(6)])
+    gold = write_jsonl(
+        root / "gold" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(6)]
+    )
     split([gold], output=root / "splits", ratios=(0.5, 0.25, 0.25), seed=3)
     return gold, json.loads((root / "splits" / "splits.json").read_text(encoding="utf-8"))
 
@@ -163,8 +214,20 @@ def test_split_manifest(tmp_path_factory: pytest.TempPathFactory, manifest, data
     # ... and as a separate --manifest file, a broken one is refused or extended, never a traceback.
     manifest_path = tmp / "manifest.json"
     manifest_path.write_bytes(before)
-    result = run(["split", str(gold), "-o", str(tmp / "new"), "--manifest", str(manifest_path),
-                  "--ratios", "0.5,0.25,0.25", "--seed", "3"])
+    result = run(
+        [
+            "split",
+            str(gold),
+            "-o",
+            str(tmp / "new"),
+            "--manifest",
+            str(manifest_path),
+            "--ratios",
+            "0.5,0.25,0.25",
+            "--seed",
+            "3",
+        ]
+    )
     assert_clean_exit(result, tmp / "new")
     if result.exit_code != 0:
         assert manifest_path.read_bytes() == before
@@ -172,10 +235,27 @@ def test_split_manifest(tmp_path_factory: pytest.TempPathFactory, manifest, data
 
 
 @FUZZ
-@given(value=VALUES, key=st.sampled_from(["version", "seed", "ratios", "group_by", "documents", "groups",
-                                          "counts", "labels", "leakage", "removed", "extra"]))
-def test_publish_reads_the_manifest_it_is_given(tmp_path_factory: pytest.TempPathFactory, manifest,
-                                                value: Any, key: str):
+@given(
+    value=VALUES,
+    key=st.sampled_from(
+        [
+            "version",
+            "seed",
+            "ratios",
+            "group_by",
+            "documents",
+            "groups",
+            "counts",
+            "labels",
+            "leakage",
+            "removed",
+            "extra",
+        ]
+    ),
+)
+def test_publish_reads_the_manifest_it_is_given(
+    tmp_path_factory: pytest.TempPathFactory, manifest, value: Any, key: str
+):
     # Publish reads splits.json with `load_manifest` and puts its figures on the card: a
     # broken manifest is a CorpusToolsError (exit 2), one that loads renders.
     _gold, valid = manifest

@@ -45,19 +45,29 @@ def _files(path: Path) -> list[tuple[str, Path]]:
         return [(path.name, path)]
     if not path.is_dir():
         return []
-    return [(f"{path.name}/{q.relative_to(path).as_posix()}", q) for q in sorted(path.rglob("*")) if q.is_file()]
+    return [
+        (f"{path.name}/{q.relative_to(path).as_posix()}", q) for q in sorted(path.rglob("*")) if q.is_file()
+    ]
 
 
 def leftovers(folder: Path, pid: int | None = None) -> list[str]:
     """Temporary files and journals in `folder` (of the process `pid` only, if given)."""
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and
-                  (p.name.endswith((".tmp", ".old")) or p.name.endswith(files.JOURNAL_SUFFIX))
-                  and (pid is None or f".{pid}." in p.name))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name.startswith(".")
+        and (p.name.endswith((".tmp", ".old")) or p.name.endswith(files.JOURNAL_SUFFIX))
+        and (pid is None or f".{pid}." in p.name)
+    )
 
 
 def corpus(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "corpus_tools", *args], env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "corpus_tools", *args],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def setup(tmp_path: Path, command: str) -> tuple[list[list[str]], list[Path]]:
@@ -70,8 +80,20 @@ def setup(tmp_path: Path, command: str) -> tuple[list[list[str]], list[Path]]:
         src = tmp_path / name
         generate(src / "ann.jsonl", docs, annotators=3 if command == "merge" else 1, seed=seed, size=1500)
         if command == "publish":
-            subprocess.run([sys.executable, "-m", "corpus_tools", "split", str(src / "ann.jsonl"),
-                            "-o", str(tmp_path / f"{name}-splits")], env=ENV, check=True, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "corpus_tools",
+                    "split",
+                    str(src / "ann.jsonl"),
+                    "-o",
+                    str(tmp_path / f"{name}-splits"),
+                ],
+                env=ENV,
+                check=True,
+                capture_output=True,
+            )
         inputs.append(src)
     if command == "merge":
         targets = [out / "gold.jsonl", out / "conflicts.jsonl"]
@@ -81,7 +103,9 @@ def setup(tmp_path: Path, command: str) -> tuple[list[list[str]], list[Path]]:
         lines = [["split", str(src / "ann.jsonl"), "-o", str(targets[0])] for src in inputs]
     else:
         targets = [out / "dataset"]
-        lines = [["publish", str(tmp_path / f"{name}-splits"), "-o", str(targets[0])] for name in ("old", "new")]
+        lines = [
+            ["publish", str(tmp_path / f"{name}-splits"), "-o", str(targets[0])] for name in ("old", "new")
+        ]
     return lines, targets
 
 

@@ -11,8 +11,9 @@ from corpus_tools.matching import cluster, cluster_exact, match_pairs, span_scor
 
 SPAN = st.integers(0, 12).flatmap(lambda s: st.integers(s + 1, s + 6).map(lambda e: (s, e)))
 ITEM = st.tuples(SPAN, st.sampled_from("abc"))  # (span, label)
-PER_ANNOTATOR = st.dictionaries(st.sampled_from(["ann-a", "ann-b", "ann-c", "ann-d"]),
-                                st.lists(ITEM, max_size=6).map(sorted), min_size=1)
+PER_ANNOTATOR = st.dictionaries(
+    st.sampled_from(["ann-a", "ann-b", "ann-c", "ann-d"]), st.lists(ITEM, max_size=6).map(sorted), min_size=1
+)
 
 
 def _tiebreak(x: Any, y: Any) -> float:
@@ -30,8 +31,12 @@ def test_cluster_exact_equals_cluster_with_exact_scores(per_annotator: dict[str,
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(ITEM, max_size=8).map(sorted), st.lists(ITEM, max_size=8).map(sorted),
-       st.sampled_from(["exact", "overlap"]), st.sampled_from([0.1, 0.5, 1.0]))
+@given(
+    st.lists(ITEM, max_size=8).map(sorted),
+    st.lists(ITEM, max_size=8).map(sorted),
+    st.sampled_from(["exact", "overlap"]),
+    st.sampled_from([0.1, 0.5, 1.0]),
+)
 def test_interval_pruning_changes_no_pairing(a: list[Any], b: list[Any], mode: str, overlap: float):
     def score(x: Any, y: Any) -> float | None:
         return span_score(x[0], y[0], mode, overlap)  # type: ignore[arg-type]

@@ -34,15 +34,24 @@ def test_majority_gold_and_conflicts(tmp_path: Path) -> None:
     assert result.documents == 2 and result.records == 4
     assert result.annotators == ["ann-a", "ann-b", "ann-c"]
     assert {k: (v.gold, v.conflicts) for k, v in result.layers.items()} == {
-        "rhetorical_questions": (1 + 1, 1), "attributions": (1 + 1, 1), "stances": (1 + 1, 2)}
+        "rhetorical_questions": (1 + 1, 1),
+        "attributions": (1 + 1, 1),
+        "stances": (1 + 1, 2),
+    }
 
     gold = read(tmp_path / "gold.jsonl")
     assert [g["doc_id"] for g in gold] == ["doc1", "doc2"]
     doc1 = gold[0]
     assert doc1["annotator"] == "gold" and doc1["text"] == TEXT
-    assert doc1["rhetorical_questions"] == [{
-        "id": "q1", "annotators": ["ann-a", "ann-b", "ann-c"], **span(TEXT, QUESTION),
-        "kind": "hypophora", "answer": span(TEXT, "Hardly.")}]
+    assert doc1["rhetorical_questions"] == [
+        {
+            "id": "q1",
+            "annotators": ["ann-a", "ann-b", "ann-c"],
+            **span(TEXT, QUESTION),
+            "kind": "hypophora",
+            "answer": span(TEXT, "Hardly."),
+        }
+    ]
     assert doc1["attributions"] == [{**gerasimov("t1"), "annotators": ["ann-a", "ann-b", "ann-c"]}]
     assert doc1["stances"] == [{**stance("s1", "lunacy"), "annotators": ["ann-a", "ann-b", "ann-c"]}]
 
@@ -50,7 +59,7 @@ def test_majority_gold_and_conflicts(tmp_path: Path) -> None:
     assert [(c["layer"], c["kind"], c["status"]) for c in conflicts] == [
         ("rhetorical_questions", "item", "open"),
         ("attributions", "attribute", "open"),
-        ("stances", "item", "open"),       # "Hardly" (position 90)
+        ("stances", "item", "open"),  # "Hardly" (position 90)
         ("stances", "reference", "open"),  # "no plan" (position 134)
     ]
     assert all(c["doc_id"] == "doc1" and c["decision"] is None for c in conflicts)
@@ -58,10 +67,16 @@ def test_majority_gold_and_conflicts(tmp_path: Path) -> None:
     item, attribute, hardly, reference = conflicts
     assert item["versions"] == [
         {"annotator": "ann-a", "item": rq("q2", "open", False, "What lunacy!")},
-        {"annotator": "ann-b", "item": None}, {"annotator": "ann-c", "item": None}]
+        {"annotator": "ann-b", "item": None},
+        {"annotator": "ann-c", "item": None},
+    ]
     assert "1 of 3" in item["why"]
     assert attribute["attributes"] == ["type"]
-    assert [v["item"]["type"] if v["item"] else None for v in attribute["versions"]] == ["mixed", "indirect", None]
+    assert [v["item"]["type"] if v["item"] else None for v in attribute["versions"]] == [
+        "mixed",
+        "indirect",
+        None,
+    ]
     assert hardly["versions"][2]["item"] == stance("s2", "Hardly", target="the end of the war")
     assert "holder" in reference["why"]
     assert [v["item"]["holder"] if v["item"] else None for v in reference["versions"]] == ["t2", "a2", None]
@@ -74,8 +89,10 @@ def test_single_annotator_document_passes_through(tmp_path: Path) -> None:
     doc2 = read(tmp_path / "gold.jsonl")[1]
     solo = record(doc_id="doc2", annotator="ann-a")
     for layer in ("rhetorical_questions", "attributions", "stances"):
-        assert doc2[layer] == [{**{k: v for k, v in item.items() if v is not None}, "annotators": ["ann-a"]}
-                               for item in solo[layer]]
+        assert doc2[layer] == [
+            {**{k: v for k, v in item.items() if v is not None}, "annotators": ["ann-a"]}
+            for item in solo[layer]
+        ]
 
 
 def test_conflict_ids_are_stable(tmp_path: Path) -> None:
@@ -90,16 +107,24 @@ def test_decisions_applied_on_remerge(tmp_path: Path) -> None:
     inputs = three_annotators(tmp_path)
     run(tmp_path, inputs)
     log = tmp_path / "conflicts.jsonl"
-    filled = decide(read(log), {("rhetorical_questions", "item"): {"reject": True},
-                                ("attributions", "attribute"): {"accept": "ann-a"},
-                                ("stances", "item"): {"accept": "ann-c"}})
+    filled = decide(
+        read(log),
+        {
+            ("rhetorical_questions", "item"): {"reject": True},
+            ("attributions", "attribute"): {"accept": "ann-a"},
+            ("stances", "item"): {"accept": "ann-c"},
+        },
+    )
     write_jsonl(log, filled)
 
     # The decisions file is the conflicts file: read before the new one replaces it.
     result = run(tmp_path, inputs, decisions=log, adjudicator="alice")
 
     assert {k: (v.gold, v.conflicts, v.decided, v.stale) for k, v in result.layers.items()} == {
-        "rhetorical_questions": (2, 0, 1, 0), "attributions": (3, 0, 1, 0), "stances": (4, 0, 1, 0)}
+        "rhetorical_questions": (2, 0, 1, 0),
+        "attributions": (3, 0, 1, 0),
+        "stances": (4, 0, 1, 0),
+    }
     assert result.stale == []
     doc1 = read(tmp_path / "gold.jsonl")[0]
     assert [q["text"] for q in doc1["rhetorical_questions"]] == [QUESTION]  # rejected one left out
@@ -109,14 +134,16 @@ def test_decisions_applied_on_remerge(tmp_path: Path) -> None:
     assert [(s["id"], s["text"], s["holder"], s["annotators"]) for s in doc1["stances"]] == [
         ("s1", "Hardly", "author", ["ann-c"]),
         ("s2", "no plan", "t2", ["ann-a", "ann-b"]),
-        ("s3", "lunacy", "author", ["ann-a", "ann-b", "ann-c"])]
+        ("s3", "lunacy", "author", ["ann-a", "ann-b", "ann-c"]),
+    ]
     assert validate([tmp_path / "gold.jsonl"]).valid
 
     log_after = read(log)
     assert [(c["kind"], c["status"], c["decision"], c["adjudicator"], c["reason"]) for c in log_after] == [
         ("item", "decided", {"reject": True}, "alice", "checked the guidelines"),
         ("attribute", "decided", {"accept": "ann-a"}, "alice", "checked the guidelines"),
-        ("item", "decided", {"accept": "ann-c"}, "alice", "checked the guidelines")]
+        ("item", "decided", {"accept": "ann-c"}, "alice", "checked the guidelines"),
+    ]
     assert [c["id"] for c in log_after] == [c["id"] for c in filled if c["decision"]]
 
     # Merging again with the log changes nothing: the loop has reached a fixed point.
@@ -130,7 +157,9 @@ def test_stale_decision_reported_and_kept(tmp_path: Path) -> None:
     inputs = three_annotators(tmp_path)
     run(tmp_path, inputs)
     decisions = tmp_path / "decisions.jsonl"
-    write_jsonl(decisions, decide(read(tmp_path / "conflicts.jsonl"), {("stances", "item"): {"reject": True}}))
+    write_jsonl(
+        decisions, decide(read(tmp_path / "conflicts.jsonl"), {("stances", "item"): {"reject": True}})
+    )
     decided_id = next(c["id"] for c in read(decisions) if c["decision"])
 
     # ann-c changes the polarity of the stance the decision was about.
@@ -151,16 +180,24 @@ def test_stale_decision_reported_and_kept(tmp_path: Path) -> None:
 
 def test_overlap_matching(tmp_path: Path) -> None:
     # ann-b marks a shorter span; Jaccard = 24/27 = 0.89 >= 0.5.
-    recs = [record(annotator=a, rhetorical_questions=[rq("q1", needle=n)], attributions=[], stances=[])
-            for a, n in (("ann-a", QUESTION), ("ann-b", "this the end of the war?"), ("ann-c", QUESTION))]
+    recs = [
+        record(annotator=a, rhetorical_questions=[rq("q1", needle=n)], attributions=[], stances=[])
+        for a, n in (("ann-a", QUESTION), ("ann-b", "this the end of the war?"), ("ann-c", QUESTION))
+    ]
     inputs = write_jsonl(tmp_path / "in.jsonl", recs)
 
     exact = run(tmp_path, inputs)
-    assert (exact.layers["rhetorical_questions"].gold, exact.layers["rhetorical_questions"].conflicts) == (1, 1)
+    assert (exact.layers["rhetorical_questions"].gold, exact.layers["rhetorical_questions"].conflicts) == (
+        1,
+        1,
+    )
     assert read(tmp_path / "gold.jsonl")[0]["rhetorical_questions"][0]["annotators"] == ["ann-a", "ann-c"]
 
     lenient = run(tmp_path, inputs, match="overlap", overlap=0.5)
-    assert (lenient.layers["rhetorical_questions"].gold, lenient.layers["rhetorical_questions"].conflicts) == (1, 0)
+    assert (
+        lenient.layers["rhetorical_questions"].gold,
+        lenient.layers["rhetorical_questions"].conflicts,
+    ) == (1, 0)
     q = read(tmp_path / "gold.jsonl")[0]["rhetorical_questions"][0]
     assert (q["text"], q["annotators"]) == (QUESTION, ["ann-a", "ann-b", "ann-c"])  # span 2:1
 
@@ -172,7 +209,10 @@ def test_min_votes(tmp_path: Path) -> None:
     result = run(tmp_path, three_annotators(tmp_path), min_votes=3)
     # Only what all three proposed is in doc1's gold; doc2 (one annotator) passes through.
     assert {k: (v.gold, v.conflicts) for k, v in result.layers.items()} == {
-        "rhetorical_questions": (2, 1), "attributions": (2, 1), "stances": (2, 2)}
+        "rhetorical_questions": (2, 1),
+        "attributions": (2, 1),
+        "stances": (2, 2),
+    }
     kinds = [(c["layer"], c["kind"]) for c in read(tmp_path / "conflicts.jsonl")]
     assert ("attributions", "item") in kinds  # 2 of 3 is not enough now
 
@@ -180,8 +220,10 @@ def test_min_votes(tmp_path: Path) -> None:
 def test_accepting_a_version_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     inputs = three_annotators(tmp_path)
     run(tmp_path, inputs)
-    decisions = write_jsonl(tmp_path / "decisions.jsonl", decide(
-        read(tmp_path / "conflicts.jsonl"), {("rhetorical_questions", "item"): {"accept": "ann-b"}}))
+    decisions = write_jsonl(
+        tmp_path / "decisions.jsonl",
+        decide(read(tmp_path / "conflicts.jsonl"), {("rhetorical_questions", "item"): {"accept": "ann-b"}}),
+    )
     (tmp_path / "gold.jsonl").unlink()
     with pytest.raises(CorpusToolsError, match=r"ann-b.*no version"):
         run(tmp_path, inputs, decisions=decisions)
@@ -215,8 +257,11 @@ def test_bad_options(tmp_path: Path) -> None:
         with pytest.raises(CorpusToolsError):
             run(tmp_path, inputs, **kwargs)
     with pytest.raises(CorpusToolsError, match="input files"):
-        merge([inputs / "ann-a.jsonl", inputs / "ann-b.jsonl"], output=inputs / "ann-a.jsonl",
-              conflicts=tmp_path / "c.jsonl")
+        merge(
+            [inputs / "ann-a.jsonl", inputs / "ann-b.jsonl"],
+            output=inputs / "ann-a.jsonl",
+            conflicts=tmp_path / "c.jsonl",
+        )
     # Gold inside an input folder would be read back as an annotator next time.
     with pytest.raises(CorpusToolsError, match="lies inside the input folder"):
         merge([inputs], output=inputs / "gold.jsonl", conflicts=tmp_path / "c.jsonl")
@@ -225,13 +270,29 @@ def test_bad_options(tmp_path: Path) -> None:
 
 
 def test_nested_attribution_waits_for_its_parent(tmp_path: Path) -> None:
-    outer = {"id": "o", "type": "indirect", "source": span(TEXT, "The report"), "cue": span(TEXT, "said", 1),
-             "content": span(TEXT, 'that officials "had no plan"')}
-    inner = {"id": "i", "type": "direct", "source": span(TEXT, "officials"),
-             "content": span(TEXT, "had no plan"), "nested_in": "o"}
-    recs = [record(annotator="ann-a", rhetorical_questions=[], stances=[], attributions=[outer, inner]),
-            record(annotator="ann-b", rhetorical_questions=[], stances=[],
-                   attributions=[{**outer, "type": "mixed"}, inner])]
+    outer = {
+        "id": "o",
+        "type": "indirect",
+        "source": span(TEXT, "The report"),
+        "cue": span(TEXT, "said", 1),
+        "content": span(TEXT, 'that officials "had no plan"'),
+    }
+    inner = {
+        "id": "i",
+        "type": "direct",
+        "source": span(TEXT, "officials"),
+        "content": span(TEXT, "had no plan"),
+        "nested_in": "o",
+    }
+    recs = [
+        record(annotator="ann-a", rhetorical_questions=[], stances=[], attributions=[outer, inner]),
+        record(
+            annotator="ann-b",
+            rhetorical_questions=[],
+            stances=[],
+            attributions=[{**outer, "type": "mixed"}, inner],
+        ),
+    ]
     inputs = write_jsonl(tmp_path / "in.jsonl", recs)
     result = run(tmp_path, inputs)
     # The parent's type ties (1:1), so the child, agreed by both, waits as a reference conflict.
@@ -241,7 +302,10 @@ def test_nested_attribution_waits_for_its_parent(tmp_path: Path) -> None:
     result = run(tmp_path, inputs, decisions=log)
     assert (result.layers["attributions"].gold, result.layers["attributions"].conflicts) == (2, 0)
     gold = read(tmp_path / "gold.jsonl")[0]["attributions"]
-    assert [(t["id"], t["type"], t.get("nested_in")) for t in gold] == [("t1", "mixed", None), ("t2", "direct", "t1")]
+    assert [(t["id"], t["type"], t.get("nested_in")) for t in gold] == [
+        ("t1", "mixed", None),
+        ("t2", "direct", "t1"),
+    ]
     assert validate([tmp_path / "gold.jsonl"]).valid
 
 
@@ -253,9 +317,14 @@ from hypothesis import strategies as st  # noqa: E402
 from merge_helpers import assert_nothing_lost, corpus  # noqa: E402
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
-@given(records=corpus(), choices=st.randoms(use_true_random=False), match=st.sampled_from(["exact", "overlap"]))
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    records=corpus(), choices=st.randoms(use_true_random=False), match=st.sampled_from(["exact", "overlap"])
+)
 def test_nothing_is_lost(tmp_path: Path, records: list[dict[str, Any]], choices: Any, match: str) -> None:
     src = write_jsonl(tmp_path / "in" / "all.jsonl", records)
     assert validate([src]).valid
@@ -273,14 +342,24 @@ def test_nothing_is_lost(tmp_path: Path, records: list[dict[str, Any]], choices:
             if c["status"] == "open" and c["decision"] is None:
                 proposed = [v["item"] for v in c["versions"] if v["item"] is not None]
                 version = choices.choice(proposed)
-                options = [None, {"reject": True}, {"accept": c["versions"][[v["item"] for v in c["versions"]].index(version)]["annotator"]}]
+                options = [
+                    None,
+                    {"reject": True},
+                    {"accept": c["versions"][[v["item"] for v in c["versions"]].index(version)]["annotator"]},
+                ]
                 if version.get("holder", "author") == "author" and version.get("nested_in") is None:
                     # the adjudicator's own version: here, one annotator's without its note
                     options.append({"replace": {k: v for k, v in version.items() if k not in ("id", "note")}})
                 c["decision"] = choices.choice(options)
         write_jsonl(log, conflicts)
-        result = merge([src], output=tmp_path / "gold.jsonl", conflicts=log, decisions=log, match=match,
-                       adjudicator="adj-1")
+        result = merge(
+            [src],
+            output=tmp_path / "gold.jsonl",
+            conflicts=log,
+            decisions=log,
+            match=match,
+            adjudicator="adj-1",
+        )
         assert result.stale == []
         gold, after = read(tmp_path / "gold.jsonl"), read(log)
         assert validate([tmp_path / "gold.jsonl"]).valid

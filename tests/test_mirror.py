@@ -42,8 +42,6 @@ from strategies import mutated_lines, records
 INVALID = Path(__file__).parent / "data" / "invalid"
 
 
-
-
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_lines())
 def test_fast_path_agrees_with_the_reference(raw: bytes):
@@ -56,9 +54,11 @@ def _clean(raw: bytes) -> bool:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(records("d0", clean=True), min_size=3, max_size=3),
-       st.lists(records("d0") | mutated_lines().map(json.loads), min_size=3, max_size=5),
-       st.booleans())
+@given(
+    st.lists(records("d0", clean=True), min_size=3, max_size=3),
+    st.lists(records("d0") | mutated_lines().map(json.loads), min_size=3, max_size=5),
+    st.booleans(),
+)
 def test_clean_means_no_findings(clean: list[Any], others: list[Any], ascii_only: bool):
     # Both ways: the fast path calls a line clean exactly when the reference finds nothing,
     # so it neither lets a problem through nor sends clean lines the slow way. Each example
@@ -69,13 +69,16 @@ def test_clean_means_no_findings(clean: list[Any], others: list[Any], ascii_only
     assert all(fast for fast, _ in verdicts[:3])
 
 
-@pytest.mark.parametrize("raw", [
-    b'{"doc_id": "d", "doc_id": "d", "annotator": "a", "text": "x"}',
-    b'{"doc_id": "d", "annotator": "a", "text": "a:b", "text": "a:b"}',
-    b'{"doc_id": "d", "annotator": "a", "text": "x", "meta": {"title": "t", "title": "t"}}',
-    b'{"doc_id": "d", "annotator": "a", "text": "abc", "stances": [{"id": "s1", "start": 0, "end": 3, '
-    b'"text": "abc", "target": "x", "polarity": "favor", "holder": "author", "holder": "author"}]}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"doc_id": "d", "doc_id": "d", "annotator": "a", "text": "x"}',
+        b'{"doc_id": "d", "annotator": "a", "text": "a:b", "text": "a:b"}',
+        b'{"doc_id": "d", "annotator": "a", "text": "x", "meta": {"title": "t", "title": "t"}}',
+        b'{"doc_id": "d", "annotator": "a", "text": "abc", "stances": [{"id": "s1", "start": 0, "end": 3, '
+        b'"text": "abc", "target": "x", "polarity": "favor", "holder": "author", "holder": "author"}]}',
+    ],
+)
 def test_a_repeated_key_is_never_clean(raw: bytes):
     assert not _clean(raw)
     assert "duplicate-key" in {f.code for f in validate.check_line_fully(raw)[0]}
@@ -95,12 +98,15 @@ def _copy(model: type[BaseModel], **fields: Any) -> type[BaseModel]:
     return create_model(f"Copy{model.__name__}", __base__=model, **fields)
 
 
-@pytest.mark.parametrize("field", [
-    (Annotated[str, AfterValidator(lambda v: v)], ...),
-    (Annotated[str, BeforeValidator(lambda v: v)], ...),
-    (Annotated[str, PlainValidator(lambda v: v)], ...),
-    (Annotated[str, WrapValidator(lambda v, h: h(v))], ...),
-])
+@pytest.mark.parametrize(
+    "field",
+    [
+        (Annotated[str, AfterValidator(lambda v: v)], ...),
+        (Annotated[str, BeforeValidator(lambda v: v)], ...),
+        (Annotated[str, PlainValidator(lambda v: v)], ...),
+        (Annotated[str, WrapValidator(lambda v, h: h(v))], ...),
+    ],
+)
 def test_the_mirror_refuses_a_validator_it_cannot_copy(field: Any):
     with pytest.raises(fastpath.MirrorError, match="cannot copy"):
         fastpath.struct_for(_copy(Span, text=field))
@@ -123,16 +129,19 @@ def test_the_mirror_refuses_model_and_field_validators():
             fastpath.struct_for(model)
 
 
-@pytest.mark.parametrize(("field", "bad"), [
-    ((Annotated[str, Field(max_length=3)], ...), "abcd"),
-    ((Annotated[int, Field(ge=5)], ...), 4),
-    ((Annotated[int, Field(gt=5)], ...), 5),
-    ((Annotated[int, Field(le=5)], ...), 6),
-    ((Annotated[int, Field(lt=5)], ...), 5),
-    ((Annotated[int, Field(multiple_of=2)], ...), 3),
-    ((Annotated[str, Field(min_length=2)], ...), "a"),
-    ((Annotated[str, Field(pattern=r"^x+$")], ...), "xy"),
-])
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ((Annotated[str, Field(max_length=3)], ...), "abcd"),
+        ((Annotated[int, Field(ge=5)], ...), 4),
+        ((Annotated[int, Field(gt=5)], ...), 5),
+        ((Annotated[int, Field(le=5)], ...), 6),
+        ((Annotated[int, Field(lt=5)], ...), 5),
+        ((Annotated[int, Field(multiple_of=2)], ...), 3),
+        ((Annotated[str, Field(min_length=2)], ...), "a"),
+        ((Annotated[str, Field(pattern=r"^x+$")], ...), "xy"),
+    ],
+)
 def test_the_mirror_copies_the_constraints_it_supports(field: Any, bad: Any):
     model = _copy(Span, text=field) if isinstance(bad, str) else _copy(Span, start=field)
     struct = fastpath.struct_for(model)
@@ -178,8 +187,13 @@ def test_parallel_validation_reports_the_same_as_one_process(tmp_path: Path, mon
     recs[41]["extra"] = 1
     lines = [json.dumps(r) for r in recs]
     lines.insert(20, "{broken")
-    lines.append(json.dumps(record(doc_id="d3", text=recs[3]["text"] + "!", stances=[],
-                                   rhetorical_questions=[], attributions=[])))
+    lines.append(
+        json.dumps(
+            record(
+                doc_id="d3", text=recs[3]["text"] + "!", stances=[], rhetorical_questions=[], attributions=[]
+            )
+        )
+    )
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     other = write_jsonl(tmp_path / "other.jsonl", [record(doc_id="d5")])
@@ -187,8 +201,13 @@ def test_parallel_validation_reports_the_same_as_one_process(tmp_path: Path, mon
     two = corpus_tools.validate([path, other], jobs=2)
     assert one == two
     assert [(p.code, p.line) for p in one.problems] == [
-        ("invalid-label", 8), ("invalid-json", 21), ("unknown-field", 43), ("duplicate-record", 62),
-        ("text-drift", 62), ("duplicate-record", 1)]
+        ("invalid-label", 8),
+        ("invalid-json", 21),
+        ("unknown-field", 43),
+        ("duplicate-record", 62),
+        ("text-drift", 62),
+        ("duplicate-record", 1),
+    ]
 
 
 def _edited(edit: Any) -> bytes:

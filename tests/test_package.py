@@ -66,7 +66,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (cycle := walk(nxt)):
                 return cycle
         stack.pop()
@@ -94,10 +94,17 @@ def test_validating_one_line_loads_none_of_the_heavy_libraries(tmp_path: Path):
     from factory import record, write_jsonl
 
     line = write_jsonl(tmp_path / "one.jsonl", [record()])
-    code = ("import sys\nfrom corpus_tools.cli import app\n"
-            f"try:\n    app(['validate', {str(line)!r}])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
-            "heavy = ('numpy', 'pyarrow', 'datasets', 'krippendorff', 'huggingface_hub', 'corpus_tools.convert.run')\n"
-            "print(sorted(m for m in heavy if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    code = (
+        "import sys\nfrom corpus_tools.cli import app\n"
+        f"try:\n    app(['validate', {str(line)!r}])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "heavy = ('numpy', 'pyarrow', 'datasets', 'krippendorff', 'huggingface_hub', 'corpus_tools.convert.run')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -80,8 +80,11 @@ def test_features_are_typed(published, tmp_path):
         assert f[layer].feature["annotators"] == datasets.List(datasets.Value("string"))
     q = f["rhetorical_questions"].feature
     assert q["start"] == datasets.Value("int32") and q["end"] == datasets.Value("int32")
-    assert q["answer"] == {"start": datasets.Value("int32"), "end": datasets.Value("int32"),
-                           "text": datasets.Value("string")}
+    assert q["answer"] == {
+        "start": datasets.Value("int32"),
+        "end": datasets.Value("int32"),
+        "text": datasets.Value("string"),
+    }
     assert set(f["attributions"].feature) >= {"source", "cue", "content", "source_name", "nested_in"}
     assert set(f["meta"]) == set(Record.model_fields["meta"].annotation.model_fields)
 
@@ -96,7 +99,7 @@ def test_loaded_rows_equal_the_records_and_their_offsets_round_trip(published, t
             text = row["text"]
             assert spans(row)
             for sp in spans(row):
-                assert text[sp["start"]:sp["end"]] == sp["text"]
+                assert text[sp["start"] : sp["end"]] == sp["text"]
 
 
 def test_rights_travel_in_the_rows(published, tmp_path):
@@ -126,7 +129,7 @@ def test_an_empty_split_is_left_out(tmp_path, corpus):
 
 
 def test_lines_longer_than_a_block_and_many_chunks_and_shards(tmp_path, corpus, monkeypatch):
-    monkeypatch.setattr(publish_parquet, "CHUNK_SIZE", 700)    # smaller than one line
+    monkeypatch.setattr(publish_parquet, "CHUNK_SIZE", 700)  # smaller than one line
     monkeypatch.setattr(publish_parquet, "PARSE_BLOCK", 300)
     monkeypatch.setattr(publish_parquet, "MAX_SHARD_BYTES", 1)  # a new file per chunk
     corpus["train"] = corpus["train"] + [record(f"x{i}", "gold") for i in range(4)]
@@ -183,8 +186,9 @@ def test_card_licence_is_other_with_a_link_when_a_text_is_not_under_the_dataset_
 def test_card_licence_is_the_dataset_licence_when_every_text_is_free(tmp_path, corpus):
     corpus["train"][2]["meta"].update(license="public-domain", rights=None)
     out = tmp_path / "dataset"
-    publish(make_split_dir(tmp_path / "splits", corpus), output=out,
-            metadata=CardMetadata(license="cc-by-4.0"))
+    publish(
+        make_split_dir(tmp_path / "splits", corpus), output=out, metadata=CardMetadata(license="cc-by-4.0")
+    )
     card = card_yaml(out)
     assert card["license"] == "cc-by-4.0"
     assert "license_name" not in card
@@ -194,13 +198,15 @@ def test_card_body(published):
     out, _, _ = published
     body = (out / "README.md").read_text("utf-8").split("---\n", 2)[2]
     for text in (
-        ISIS_RIGHTS,                               # the rights notice, verbatim
-        "https://example.org/a",                   # the document's url
-        "## Inter-annotator agreement", "Krippendorff",
-        "seed: `7`",                               # how the splits were made
-        'load_dataset("', '"annotators"',          # how to load it
+        ISIS_RIGHTS,  # the rights notice, verbatim
+        "https://example.org/a",  # the document's url
+        "## Inter-annotator agreement",
+        "Krippendorff",
+        "seed: `7`",  # how the splits were made
+        'load_dataset("',
+        '"annotators"',  # how to load it
         "```bibtex",
-        Record.model_fields["text"].description,   # field descriptions from the models
+        Record.model_fields["text"].description,  # field descriptions from the models
     ):
         assert text in body, text
     for layer, names in ((n, x.names) for n, x in LAYERS.items()):
@@ -371,8 +377,11 @@ def test_features_follow_the_models():
         assert item.field(layer.label).type == pa.int64()
         if layer.key is None:
             assert item.field("start").type == pa.int32() == item.field("end").type
-    for layer, model in (("rhetorical_questions", "RhetoricalQuestion"), ("attributions", "Attribution"),
-                         ("stances", "Stance")):
+    for layer, model in (
+        ("rhetorical_questions", "RhetoricalQuestion"),
+        ("attributions", "Attribution"),
+        ("stances", "Stance"),
+    ):
         item_model = Record.model_fields[layer].annotation.__args__[0]
         assert item_model.__name__ == model
         assert list(f[layer].feature) == list(item_model.model_fields)
@@ -389,8 +398,11 @@ def test_parquet_stores_labels_as_indices(published):
 def test_gold_file_with_several_records_per_document_and_defaults(tmp_path):
     # A record with no layers and no meta gets the models' defaults ([] and language "en").
     bare = {"doc_id": "b1", "annotator": "gold", "text": "Plain text."}
-    docs = {"train": [bare, record("d1", "gold")], "validation": [record("d2", "gold")],
-            "test": [record("d3", "gold")]}
+    docs = {
+        "train": [bare, record("d1", "gold")],
+        "validation": [record("d2", "gold")],
+        "test": [record("d3", "gold")],
+    }
     out = tmp_path / "dataset"
     publish(make_split_dir(tmp_path / "splits", docs), output=out)
     row = load(out, tmp_path / "cache")["train"][0]

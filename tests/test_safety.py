@@ -137,7 +137,9 @@ def test_publish_never_deletes_a_file_it_did_not_write(tmp_path):
 
 
 def test_split_and_export_folders_are_replaced_only_when_they_wrote_them(tmp_path):
-    gold = write_jsonl(tmp_path / "in" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(5)])
+    gold = write_jsonl(
+        tmp_path / "in" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(5)]
+    )
     out = tmp_path / "splits"
     split([gold], output=out)
     split([gold], output=out)  # its own folder: replaced
@@ -156,7 +158,9 @@ def test_split_and_export_folders_are_replaced_only_when_they_wrote_them(tmp_pat
 
 
 @pytest.mark.parametrize("moves_before_crash", [0, 1])
-def test_a_crash_between_two_renames_is_completed_by_the_next_command(tmp_path, monkeypatch, moves_before_crash):
+def test_a_crash_between_two_renames_is_completed_by_the_next_command(
+    tmp_path, monkeypatch, moves_before_crash
+):
     inputs = three_annotators(tmp_path)
     gold, conflicts = tmp_path / "gold.jsonl", tmp_path / "conflicts.jsonl"
     gold.write_text("old gold\n")
@@ -179,8 +183,19 @@ def test_a_crash_between_two_renames_is_completed_by_the_next_command(tmp_path, 
     # Right after the crash: old and new side by side, and a journal that says so.
     assert (tmp_path / f".gold.jsonl{files.JOURNAL_SUFFIX}").exists()
     # The next command that reads them completes the set first.
-    result = run(["validate", str(gold), str(conflicts), "--ignore", "missing-field",
-                  "--ignore", "unknown-field", "--ignore", "wrong-type"])
+    result = run(
+        [
+            "validate",
+            str(gold),
+            str(conflicts),
+            "--ignore",
+            "missing-field",
+            "--ignore",
+            "unknown-field",
+            "--ignore",
+            "wrong-type",
+        ]
+    )
     assert "old gold" not in gold.read_text() and "old conflicts" not in conflicts.read_text()
     assert not list(tmp_path.glob(".*corpus-commit")) and not list(tmp_path.glob(".*.tmp"))
     assert result.exit_code in (0, 1)
@@ -205,8 +220,9 @@ def test_folder_inputs_skip_hidden_files_and_folders(tmp_path):
 
 
 def test_temporary_files_of_a_dead_run_are_removed_by_the_next(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     leftover = tmp_path / f".gold.jsonl.{dead}.0a1b2c3d.tmp"
     leftover.write_text("half")
     mine = tmp_path / f".gold.jsonl.{os.getpid()}.0a1b2c3d.tmp"  # a live process's: kept
@@ -236,8 +252,9 @@ def test_a_fifo_input_is_refused_not_read(tmp_path):
     os.mkfifo(fifo)
     # Run in a subprocess with a timeout: reading a FIFO would block forever.
     for args in (["validate", str(fifo)], ["validate", str(tmp_path)]):
-        proc = subprocess.run([sys.executable, "-m", "corpus_tools", *args], capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "corpus_tools", *args], capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 2 and "FIFO" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -280,8 +297,10 @@ def test_schema_check_on_a_file_that_is_not_utf8(tmp_path):
     assert result.exit_code == 1 and "stale" in result.output
 
 
-@pytest.mark.parametrize(("key", "value"), [("ratios", "x"), ("leakage", 5), ("seed", True),
-                                            ("counts", {"train": 3}), ("documents", {"d1": "dev"})])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("ratios", "x"), ("leakage", 5), ("seed", True), ("counts", {"train": 3}), ("documents", {"d1": "dev"})],
+)
 def test_publish_with_a_forged_manifest_is_a_usage_error(tmp_path, key, value):
     split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
     manifest = json.loads((split_dir / "splits.json").read_text())
@@ -305,17 +324,23 @@ def _arrow_record(line: bytes, tmp: Path) -> dict[str, Any]:
     return features().decode_example(row)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(raw=mutated_lines(), dup=st.booleans(), pad=st.sampled_from([b"", b" ", b"\t", b"\r"]))
 def test_what_validate_accepts_publish_reads_with_the_same_meaning(tmp_path_factory, raw, dup, pad):
     if dup:  # repeat the first key of the record, as a hand edit might
         raw = raw.replace(b"{", b'{"doc_id": "dup", ', 1)
     raw = pad + raw + pad
     findings, _key = check_line(raw)
-    if any(code for code, _p, _m in findings if code not in ("span-whitespace", "span-splits-word",
-                                                              "holder-outside-content",
-                                                              "answer-without-hypophora")):
+    if any(
+        code
+        for code, _p, _m in findings
+        if code
+        not in ("span-whitespace", "span-splits-word", "holder-outside-content", "answer-without-hypophora")
+    ):
         return  # refused by validate: publish never sees it
     expected = Record.model_validate_json(raw).model_dump(mode="json")
     got = _arrow_record(raw, tmp_path_factory.mktemp("line"))
@@ -347,9 +372,15 @@ HOSTILE = "Nice\n\n## Licence and rights\n<script>alert(1)</script><img src=x on
 def test_hostile_metadata_cannot_forge_the_card(tmp_path):
     docs = gold_corpus()
     meta = docs["train"][0]["meta"]
-    meta.update(title=HOSTILE, author="<b>Eve</b>", source="| forged | row |\n| x | y |",
-                url="javascript:alert(4)", license="cc-by`|\n| forged | 99 |", license_url="data:text/html,x",
-                rights="line one\n## Not a heading\n<script>alert(5)</script>\n1. not a list\n---")
+    meta.update(
+        title=HOSTILE,
+        author="<b>Eve</b>",
+        source="| forged | row |\n| x | y |",
+        url="javascript:alert(4)",
+        license="cc-by`|\n| forged | 99 |",
+        license_url="data:text/html,x",
+        rights="line one\n## Not a heading\n<script>alert(5)</script>\n1. not a list\n---",
+    )
     split_dir = make_split_dir(tmp_path / "splits", docs)
     name = "My } corpus { \\ % x"
     result = run(["publish", str(split_dir), "-o", str(tmp_path / "ds"), "--name", name])
@@ -369,8 +400,9 @@ def test_hostile_metadata_cannot_forge_the_card(tmp_path):
         tokens = MarkdownIt("commonmark").enable("table").parse(text)
         rows = [t for t in tokens if t.type == "tr_open"]
         # The licence table: a header row and one row per licence (no forged rows).
-        assert not any("forged" in (t.content or "") and t.type == "inline" and "|" not in t.content
-                       for t in tokens)
+        assert not any(
+            "forged" in (t.content or "") and t.type == "inline" and "|" not in t.content for t in tokens
+        )
         assert len(rows) >= 2
     bib = body.split("```bibtex\n")[1].split("\n```")[0]
     depth = 0
@@ -397,7 +429,9 @@ def test_messages_name_the_place_in_the_users_terms(tmp_path):
     result = run(merge_args(inputs, tmp_path / "afile" / "gold.jsonl", tmp_path / "c.jsonl"))
     assert result.exit_code == 2 and "afile is a file, not a folder" in result.output
     (tmp_path / "decided").mkdir()
-    result = run([*merge_args(inputs, tmp_path / "g.jsonl", tmp_path / "c.jsonl"), "-d", str(tmp_path / "decided")])
+    result = run(
+        [*merge_args(inputs, tmp_path / "g.jsonl", tmp_path / "c.jsonl"), "-d", str(tmp_path / "decided")]
+    )
     assert result.exit_code == 2 and "decided: is a folder; give the decisions file itself" in result.output
     utf16 = tmp_path / "decisions.jsonl"
     utf16.write_bytes('{"id": "c-1", "decision": {"reject": true}}\n'.encode("utf-16"))
@@ -415,8 +449,13 @@ def test_a_full_disk_names_the_outputs_and_leaves_the_old_ones(tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
 
-    proc = subprocess.run([sys.executable, "-m", "corpus_tools", *merge_args(inputs, gold, conflicts)],
-                          capture_output=True, text=True, preexec_fn=small_files, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "corpus_tools", *merge_args(inputs, gold, conflicts)],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_files,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "cannot write" in proc.stderr and "gold.jsonl" in proc.stderr and "Traceback" not in proc.stderr
     assert gold.read_text() == "old\n" and not conflicts.exists()
@@ -435,13 +474,15 @@ def test_brat_export_of_tricky_names(tmp_path):
 
 
 def test_the_token_is_scrubbed_in_any_case():
-    assert publish_hub.scrub(RuntimeError("bad token HF_SECRET and hf_secret"), "hf_Secret") == \
-        "RuntimeError: bad token *** and ***"
+    assert (
+        publish_hub.scrub(RuntimeError("bad token HF_SECRET and hf_secret"), "hf_Secret")
+        == "RuntimeError: bad token *** and ***"
+    )
 
 
 def test_span_helper_is_used_for_offsets():
     # Guards the fixtures above: TEXT's spans are found where the factory says.
-    assert TEXT[span(TEXT, "lunacy")["start"]:span(TEXT, "lunacy")["end"]] == "lunacy"
+    assert TEXT[span(TEXT, "lunacy")["start"] : span(TEXT, "lunacy")["end"]] == "lunacy"
 
 
 # -- found by the hostile review --------------------------------------------------------------
@@ -454,9 +495,12 @@ def test_a_planted_journal_is_refused_not_followed(tmp_path):
     repo = tmp_path / "repo"
     ann = write_jsonl(repo / "annotations" / "a.jsonl", [record()])
     journal = repo / "annotations" / f".a.jsonl{files.JOURNAL_SUFFIX}"
-    for moves in ([{"kind": "folder", "temp": "/nonexistent", "target": str(tmp_path / "x"), "old": str(victim)}],
-                  [{"kind": "file", "temp": str(ann), "target": str(victim / "data.txt")}],
-                  [{"kind": "x", "temp": "/n", "target": "/t"}], []):
+    for moves in (
+        [{"kind": "folder", "temp": "/nonexistent", "target": str(tmp_path / "x"), "old": str(victim)}],
+        [{"kind": "file", "temp": str(ann), "target": str(victim / "data.txt")}],
+        [{"kind": "x", "temp": "/n", "target": "/t"}],
+        [],
+    ):
         journal.write_text(json.dumps({"pid": 1, "moves": moves, "journals": [str(journal)]}))
         result = run(["validate", str(repo / "annotations")])
         assert result.exit_code == 2 and "not a commit journal corpus-tools wrote" in result.output
@@ -494,14 +538,18 @@ def test_carriage_returns_between_tokens_reach_publish_unchanged(tmp_path, monke
     split_dir = make_split_dir(tmp_path / "splits", docs)
     for name in ("train", "validation", "test"):
         path = split_dir / f"{name}.jsonl"
-        path.write_bytes(path.read_bytes().replace(b'{"doc_id"', b'{\r"doc_id"').replace(b', "text"', b',\r "text"'))
+        path.write_bytes(
+            path.read_bytes().replace(b'{"doc_id"', b'{\r"doc_id"').replace(b', "text"', b',\r "text"')
+        )
     assert run(["validate", str(split_dir)]).exit_code == 0
     result = publish(split_dir, output=tmp_path / "ds")
     assert result.rows() == {"train": 3, "validation": 1, "test": 1}
 
 
 def test_one_command_never_replaces_another_commands_folder(tmp_path):
-    gold = write_jsonl(tmp_path / "in" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(4)])
+    gold = write_jsonl(
+        tmp_path / "in" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(4)]
+    )
     split([gold], output=tmp_path / "splits")
     with pytest.raises(CorpusToolsError, match="written by 'corpus split'"):
         export_records("brat", [gold], output=tmp_path / "splits")
@@ -511,11 +559,18 @@ def test_one_command_never_replaces_another_commands_folder(tmp_path):
     assert (tmp_path / "splits" / "splits.json").exists() and (tmp_path / "brat" / "gold").is_dir()
 
 
-@pytest.mark.parametrize(("name", "text", "args"), [
-    ("settings with a NUL", '[tool.corpus]\nannotations = ["a\\u0000b"]\ngold = "g"\nconflicts = "c"\n'
-     'split_dir = "s"\noutput = "o"\n', ["build", "-c"]),
-    ("deep TOML", "x = " + "[" * 2000 + "]" * 2000 + "\n", ["build", "-c"]),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "args"),
+    [
+        (
+            "settings with a NUL",
+            '[tool.corpus]\nannotations = ["a\\u0000b"]\ngold = "g"\nconflicts = "c"\n'
+            'split_dir = "s"\noutput = "o"\n',
+            ["build", "-c"],
+        ),
+        ("deep TOML", "x = " + "[" * 2000 + "]" * 2000 + "\n", ["build", "-c"]),
+    ],
+)
 def test_hand_written_settings_that_would_crash(tmp_path, name, text, args):
     path = tmp_path / "corpus.toml"
     path.write_text(text, encoding="utf-8")
@@ -526,16 +581,27 @@ def test_hand_written_settings_that_would_crash(tmp_path, name, text, args):
 def test_deep_or_repeated_keys_in_hand_written_json_are_errors(tmp_path):
     inputs = three_annotators(tmp_path)
     base = merge_args(inputs, tmp_path / "g.jsonl", tmp_path / "c.jsonl")
-    for line, message in (('{"id": "c-1", "decision": {"reject": true}, "decision": {"accept": "ann-a"}}', "given twice"),
-                          ('{"id": "c-1", "decison": {"reject": true}}', "did you mean 'decision'"),
-                          ('{"id": "c-1", "note": ' + "[" * 1010 + "]" * 1010 + "}", "nested too deeply")):
+    for line, message in (
+        ('{"id": "c-1", "decision": {"reject": true}, "decision": {"accept": "ann-a"}}', "given twice"),
+        ('{"id": "c-1", "decison": {"reject": true}}', "did you mean 'decision'"),
+        ('{"id": "c-1", "note": ' + "[" * 1010 + "]" * 1010 + "}", "nested too deeply"),
+    ):
         (tmp_path / "d.jsonl").write_text(line + "\n")
         result = run([*base, "-d", str(tmp_path / "d.jsonl")])
         assert result.exit_code == 2 and message in result.output, result.output
     label_map = tmp_path / "map.json"
     label_map.write_text('{"labels": ' + "[" * 1010 + "]" * 1010 + "}")
-    result = run(["import", "brat", str(ROOT / "tests/data/convert/brat/alice"), "-o", str(tmp_path / "o.jsonl"),
-                  "--label-map", str(label_map)])
+    result = run(
+        [
+            "import",
+            "brat",
+            str(ROOT / "tests/data/convert/brat/alice"),
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--label-map",
+            str(label_map),
+        ]
+    )
     assert result.exit_code == 2 and "nested too deeply" in result.output
 
 
@@ -551,8 +617,9 @@ def test_two_commands_never_write_the_same_output_at_once(tmp_path):
 
 
 def test_only_exact_temporary_names_of_a_dead_run_are_removed(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     other = tmp_path / f".gold.jsonl.2024.{dead}.0a1b2c3d.tmp"  # another target's: "gold.jsonl.2024"
     other.write_text("x")
     mine = tmp_path / f".gold.jsonl.{dead}.0a1b2c3d.tmp"
@@ -562,9 +629,13 @@ def test_only_exact_temporary_names_of_a_dead_run_are_removed(tmp_path):
 
 
 def test_publish_completes_an_interrupted_split_first(tmp_path, monkeypatch):
-    gold = write_jsonl(tmp_path / "in" / "gold.jsonl",
-                       [record(doc_id=f"d{i}", annotator="gold") | {"meta": {"title": "t", "license": "cc0-1.0"}}
-                        for i in range(6)])
+    gold = write_jsonl(
+        tmp_path / "in" / "gold.jsonl",
+        [
+            record(doc_id=f"d{i}", annotator="gold") | {"meta": {"title": "t", "license": "cc0-1.0"}}
+            for i in range(6)
+        ],
+    )
     split([gold], output=tmp_path / "splits", ratios=(0.5, 0.25, 0.25))
     real_replace = os.replace
     moves = []
@@ -585,15 +656,20 @@ def test_publish_completes_an_interrupted_split_first(tmp_path, monkeypatch):
 
 
 def test_a_manifest_split_never_writes_is_refused(tmp_path):
-    gold = write_jsonl(tmp_path / "in" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(4)])
+    gold = write_jsonl(
+        tmp_path / "in" / "gold.jsonl", [record(doc_id=f"d{i}", annotator="gold") for i in range(4)]
+    )
     with pytest.raises(CorpusToolsError, match="toolkit's record"):
         split([gold], output=tmp_path / "out", manifest=tmp_path / "out" / files.RECORD_NAME)
     split_dir = make_split_dir(tmp_path / "splits", gold_corpus())
     manifest = json.loads((split_dir / "splits.json").read_text())
-    for key, value, message in (("ratios", {"train": -5, "validation": 7, "test": -1}, "non-negative"),
-                                ("ratios", {"train": 1, "validation": 1, "test": 1}, "sum to 1"),
-                                ("seed", -1, "seed"), ("group_by", "meta.nope", "cannot group by"),
-                                ("counts", {"train": {"documents": -3, "groups": -99, "records": 0}}, "greater than or equal")):
+    for key, value, message in (
+        ("ratios", {"train": -5, "validation": 7, "test": -1}, "non-negative"),
+        ("ratios", {"train": 1, "validation": 1, "test": 1}, "sum to 1"),
+        ("seed", -1, "seed"),
+        ("group_by", "meta.nope", "cannot group by"),
+        ("counts", {"train": {"documents": -3, "groups": -99, "records": 0}}, "greater than or equal"),
+    ):
         (split_dir / "splits.json").write_text(json.dumps({**manifest, key: value}))
         result = run(["publish", str(split_dir), "-o", str(tmp_path / "ds")])
         assert result.exit_code == 2 and message in result.output, (key, result.output)

@@ -16,8 +16,9 @@ from corpus_tools.split import SPLITS, group_paths, split
 from factory import TEXT, record, write_jsonl
 
 
-def doc(i: int | str, source: str | None = None, *, annotator: str = "gold",
-        text: str | None = None) -> dict[str, Any]:
+def doc(
+    i: int | str, source: str | None = None, *, annotator: str = "gold", text: str | None = None
+) -> dict[str, Any]:
     """A valid gold record with a text of its own (the layers lie in the shared prefix)."""
     rec = record(doc_id=f"d{i}", annotator=annotator)
     rec["text"] = text if text is not None else f"{TEXT} Document {i}."
@@ -40,8 +41,10 @@ def uneven_corpus(n_groups: int = 40, seed: int = 1) -> list[dict[str, Any]]:
 
 
 def read_split(output: Path) -> dict[str, list[dict[str, Any]]]:
-    return {s: [json.loads(line) for line in (output / f"{s}.jsonl").read_text("utf-8").splitlines()]
-            for s in SPLITS}
+    return {
+        s: [json.loads(line) for line in (output / f"{s}.jsonl").read_text("utf-8").splitlines()]
+        for s in SPLITS
+    }
 
 
 def manifest(output: Path) -> dict[str, Any]:
@@ -53,8 +56,9 @@ def test_every_line_lands_in_exactly_one_split_unchanged(tmp_path):
     src = write_jsonl(tmp_path / "gold.jsonl", records)
     result = split([src], output=tmp_path / "out")
     written = read_split(tmp_path / "out")
-    assert sorted((r for rows in written.values() for r in rows), key=lambda r: r["doc_id"]) == \
-        sorted(records, key=lambda r: r["doc_id"])
+    assert sorted((r for rows in written.values() for r in rows), key=lambda r: r["doc_id"]) == sorted(
+        records, key=lambda r: r["doc_id"]
+    )
     for s, rows in written.items():
         assert [r["doc_id"] for r in rows] == sorted(r["doc_id"] for r in rows)  # doc_id order
         assert {r["doc_id"]: s for r in rows}.items() <= result.documents.items()
@@ -140,7 +144,9 @@ def test_same_split_whatever_the_input_order(tmp_path):
     assert ra.documents == rb.documents
     assert ra.groups == rb.groups
     for s in SPLITS:  # the files themselves are identical, byte for byte
-        assert (tmp_path / "out-a" / f"{s}.jsonl").read_bytes() == (tmp_path / "out-b" / f"{s}.jsonl").read_bytes()
+        assert (tmp_path / "out-a" / f"{s}.jsonl").read_bytes() == (
+            tmp_path / "out-b" / f"{s}.jsonl"
+        ).read_bytes()
 
 
 def test_seed_changes_the_split(tmp_path):
@@ -200,8 +206,9 @@ def test_explicit_manifest_path(tmp_path):
     m = tmp_path / "meta" / "my-splits.json"
     first = split([write_jsonl(tmp_path / "v1.jsonl", records)], output=tmp_path / "o1", manifest=m)
     assert m.exists() and not (tmp_path / "o1" / "splits.json").exists()
-    second = split([write_jsonl(tmp_path / "v2.jsonl", [*records, doc(99)])], output=tmp_path / "o2",
-                   manifest=m)
+    second = split(
+        [write_jsonl(tmp_path / "v2.jsonl", [*records, doc(99)])], output=tmp_path / "o2", manifest=m
+    )
     assert {d: second.documents[d] for d in first.documents} == first.documents
 
 
@@ -210,8 +217,11 @@ def test_manifest_with_other_options_is_refused(tmp_path):
     out = tmp_path / "out"
     split([src], output=out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    for kwargs, expected in [({"seed": 1}, "--seed 0"), ({"ratios": (0.5, 0.25, 0.25)}, "--ratios 0.8,0.1,0.1"),
-                             ({"group_by": "meta.source"}, "--group-by none")]:
+    for kwargs, expected in [
+        ({"seed": 1}, "--seed 0"),
+        ({"ratios": (0.5, 0.25, 0.25)}, "--ratios 0.8,0.1,0.1"),
+        ({"group_by": "meta.source"}, "--group-by none"),
+    ]:
         with pytest.raises(CorpusToolsError, match=expected):
             split([src], output=out, **kwargs)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -251,8 +261,9 @@ def test_duplicate_texts_are_placed_together(tmp_path):
 def test_duplicate_text_across_groups_joins_the_first_groups_split(tmp_path):
     records = [doc(i, f"s{i}") for i in range(20)]
     records[5]["text"] = records[2]["text"]
-    result = split([write_jsonl(tmp_path / "gold.jsonl", records)], output=tmp_path / "out",
-                   group_by="meta.source")
+    result = split(
+        [write_jsonl(tmp_path / "gold.jsonl", records)], output=tmp_path / "out", group_by="meta.source"
+    )
     assert result.groups["s5"] == result.groups["s2"]
 
 
@@ -272,8 +283,9 @@ def test_leakage_from_an_existing_manifest_is_reported(tmp_path):
     assert "d0" in str(leak) and "dnew" in str(leak)
 
 
-@pytest.mark.parametrize("ratios", [(0.8, 0.1), (0.8, 0.1, 0.2), (1.2, -0.1, -0.1), (0.5, float("nan"), 0.5),
-                                    ("a", "b", "c")])
+@pytest.mark.parametrize(
+    "ratios", [(0.8, 0.1), (0.8, 0.1, 0.2), (1.2, -0.1, -0.1), (0.5, float("nan"), 0.5), ("a", "b", "c")]
+)
 def test_bad_ratios(tmp_path, ratios):
     src = write_jsonl(tmp_path / "gold.jsonl", [doc(1)])
     with pytest.raises(CorpusToolsError, match="ratios"):
@@ -300,7 +312,9 @@ def test_missing_group_field_names_file_and_line_and_writes_nothing(tmp_path):
         split([src], output=tmp_path / "out", group_by="meta.source")
     problems = e.value.report.problems
     assert [(p.code, p.file, p.line, p.path) for p in problems] == [
-        ("missing-group", str(src), 3, "meta.source"), ("missing-group", str(src), 5, "meta.source")]
+        ("missing-group", str(src), 3, "meta.source"),
+        ("missing-group", str(src), 5, "meta.source"),
+    ]
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == [src]  # no temporary files left behind either
 
@@ -308,8 +322,9 @@ def test_missing_group_field_names_file_and_line_and_writes_nothing(tmp_path):
 def test_group_default_comes_from_the_model(tmp_path):
     records = [doc(i) for i in range(4)]
     del records[0]["meta"]
-    result = split([write_jsonl(tmp_path / "gold.jsonl", records)], output=tmp_path / "out",
-                   group_by="meta.language")
+    result = split(
+        [write_jsonl(tmp_path / "gold.jsonl", records)], output=tmp_path / "out", group_by="meta.language"
+    )
     assert result.groups == {"en": result.documents["d0"]}
 
 
@@ -358,8 +373,9 @@ def test_splits_load_with_datasets(tmp_path):
 
     src = write_jsonl(tmp_path / "gold.jsonl", [doc(i) for i in range(20)])
     result = split([src], output=tmp_path / "out")
-    ds = datasets.load_dataset("json", data_files={s: str(p) for s, p in result.files.items()},
-                               cache_dir=str(tmp_path / "cache"))
+    ds = datasets.load_dataset(
+        "json", data_files={s: str(p) for s, p in result.files.items()}, cache_dir=str(tmp_path / "cache")
+    )
     assert {s: ds[s].num_rows for s in SPLITS} == {s: result.counts[s].documents for s in SPLITS}
 
 

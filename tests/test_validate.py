@@ -56,7 +56,10 @@ def test_field_paths_point_into_the_line(tmp_path: Path):
     report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
     (problem,) = report.problems
     assert (problem.code, problem.path, problem.line) == (
-        "offset-out-of-range", "attributions[0].content.end", 1)
+        "offset-out-of-range",
+        "attributions[0].content.end",
+        1,
+    )
 
 
 def test_every_problem_of_a_line_is_reported_at_once(tmp_path: Path):
@@ -68,15 +71,26 @@ def test_every_problem_of_a_line_is_reported_at_once(tmp_path: Path):
     rec["extra"] = 1
     report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
     assert sorted(p.code for p in report.problems) == [
-        "invalid-label", "span-text-mismatch", "unknown-field", "unknown-holder"]
+        "invalid-label",
+        "span-text-mismatch",
+        "unknown-field",
+        "unknown-holder",
+    ]
 
 
 def test_mismatch_message_locates_a_shifted_span(tmp_path: Path):
     text = "Emoji 😀 first. " + TEXT
     good = span(text, "lunacy")
     # A UTF-16 tool counts the emoji as two units: every later offset is one too far.
-    stance = {"id": "s1", **good, "start": good["start"] + 1, "end": good["end"] + 1,
-              "target": "officials", "polarity": "against", "holder": "author"}
+    stance = {
+        "id": "s1",
+        **good,
+        "start": good["start"] + 1,
+        "end": good["end"] + 1,
+        "target": "officials",
+        "polarity": "against",
+        "holder": "author",
+    }
     rec = record(text=text, stances=[stance])
     report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
     (problem,) = report.problems
@@ -86,9 +100,10 @@ def test_mismatch_message_locates_a_shifted_span(tmp_path: Path):
 
 def test_text_drift_across_files_names_both_places(tmp_path: Path):
     a = write_jsonl(tmp_path / "a" / "doc.jsonl", [record(annotator="a")])
-    b = write_jsonl(tmp_path / "b" / "doc.jsonl", [record(annotator="b", text=TEXT + " More.",
-                                                          rhetorical_questions=[],
-                                                          attributions=[], stances=[])])
+    b = write_jsonl(
+        tmp_path / "b" / "doc.jsonl",
+        [record(annotator="b", text=TEXT + " More.", rhetorical_questions=[], attributions=[], stances=[])],
+    )
     report = corpus_tools.validate([tmp_path])
     (problem,) = report.problems
     assert problem.code == "text-drift" and problem.file == str(b) and problem.line == 1
@@ -176,8 +191,15 @@ def test_a_file_named_twice_is_read_once(tmp_path: Path):
 
 def test_spans_in_unspaced_scripts_do_not_cut_words(tmp_path: Path):
     text = "他说：这是疯狂。"
-    stance = {"id": "s1", "start": 5, "end": 7, "text": "疯狂", "target": "这",
-              "polarity": "against", "holder": "author"}
+    stance = {
+        "id": "s1",
+        "start": 5,
+        "end": 7,
+        "text": "疯狂",
+        "target": "这",
+        "polarity": "against",
+        "holder": "author",
+    }
     rec = record(text=text, stances=[stance])
     assert corpus_tools.validate([write_jsonl(tmp_path / "zh.jsonl", [rec])], strict=True).valid
 
@@ -191,12 +213,29 @@ def test_a_stance_in_the_authors_bracketed_aside_inside_a_quotation_is_the_autho
     # A9, S9, H14: a quotation runs over the narrator's aside; its evaluative words are the author's.
     text = 'Truth said, "I have ploughed (and she showed her tremendous power) and no man could head me!"'
     quote = span(text, "I have ploughed (and she showed her tremendous power) and no man could head me!")
-    attribution = {"id": "t1", "type": "direct", "source": span(text, "Truth"), "cue": span(text, "said"),
-                   "content": quote, "source_name": "Sojourner Truth", "nested_in": None}
-    aside = {"id": "s1", **span(text, "tremendous power"), "target": "Truth", "polarity": "favor",
-             "holder": "author"}
-    outside_aside = {"id": "s2", **span(text, "no man could head me"), "target": "Truth",
-                     "polarity": "favor", "holder": "author"}
+    attribution = {
+        "id": "t1",
+        "type": "direct",
+        "source": span(text, "Truth"),
+        "cue": span(text, "said"),
+        "content": quote,
+        "source_name": "Sojourner Truth",
+        "nested_in": None,
+    }
+    aside = {
+        "id": "s1",
+        **span(text, "tremendous power"),
+        "target": "Truth",
+        "polarity": "favor",
+        "holder": "author",
+    }
+    outside_aside = {
+        "id": "s2",
+        **span(text, "no man could head me"),
+        "target": "Truth",
+        "polarity": "favor",
+        "holder": "author",
+    }
     for stance, expected in [(aside, []), (outside_aside, ["holder-not-innermost"])]:
         rec = record(text=text, attributions=[attribution], stances=[stance])
         report = corpus_tools.validate([write_jsonl(tmp_path / f"{stance['id']}.jsonl", [rec])])
@@ -206,8 +245,12 @@ def test_a_stance_in_the_authors_bracketed_aside_inside_a_quotation_is_the_autho
 def test_an_answer_may_follow_its_question_after_the_conjunction_q10_leaves_out(tmp_path: Path):
     text = "Can we not count upon some votes? But no: I find that they fail. Later, yes."
     for answer, expected in [("no: I find that they fail.", []), ("Later, yes.", ["answer-not-next"])]:
-        question = {"id": "q1", **span(text, "Can we not count upon some votes?"), "kind": "hypophora",
-                    "answer": span(text, answer)}
+        question = {
+            "id": "q1",
+            **span(text, "Can we not count upon some votes?"),
+            "kind": "hypophora",
+            "answer": span(text, answer),
+        }
         rec = record(text=text, rhetorical_questions=[question])
         report = corpus_tools.validate([write_jsonl(tmp_path / "one.jsonl", [rec])])
         assert [p.code for p in report.problems] == expected

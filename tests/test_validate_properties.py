@@ -24,14 +24,33 @@ def _corrupt(rec: dict[str, Any], how: int) -> str:
     elif how == 2:
         rec.pop("text")
     elif how == 3:
-        rec["rhetorical_questions"].append({"id": "bad", "start": 0, "end": 1,
-                                            "text": rec["text"][0] + "#", "kind": "open"})
+        rec["rhetorical_questions"].append(
+            {"id": "bad", "start": 0, "end": 1, "text": rec["text"][0] + "#", "kind": "open"}
+        )
     elif how == 4:
-        rec["stances"].append({"id": "bad", "start": 0, "end": len(rec["text"]) + 1,
-                               "text": "", "target": "x", "polarity": "favor", "holder": "author"})
+        rec["stances"].append(
+            {
+                "id": "bad",
+                "start": 0,
+                "end": len(rec["text"]) + 1,
+                "text": "",
+                "target": "x",
+                "polarity": "favor",
+                "holder": "author",
+            }
+        )
     elif how == 5:
-        rec["stances"].append({"id": "bad", "start": 0, "end": 1, "text": rec["text"][0],
-                               "target": "x", "polarity": "favour", "holder": "author"})
+        rec["stances"].append(
+            {
+                "id": "bad",
+                "start": 0,
+                "end": 1,
+                "text": rec["text"][0],
+                "target": "x",
+                "polarity": "favour",
+                "holder": "author",
+            }
+        )
     return json.dumps(rec)
 
 
@@ -50,8 +69,7 @@ def test_generated_valid_records_have_no_errors(recs: tuple[dict[str, Any], ...]
 
 
 @SETTINGS
-@given(st.integers(2, 4).flatmap(lambda n: st.tuples(*[records(f"d{i}") for i in range(n)])),
-       st.data())
+@given(st.integers(2, 4).flatmap(lambda n: st.tuples(*[records(f"d{i}") for i in range(n)])), st.data())
 def test_a_single_corruption_is_reported_on_its_line(recs: tuple[dict[str, Any], ...], data: Any):
     broken = data.draw(st.integers(0, len(recs) - 1))
     how = data.draw(st.integers(0, 5))

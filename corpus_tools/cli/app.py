@@ -139,8 +139,10 @@ def run() -> None:
     if _received:
         name = signal.Signals(_received[0]).name
         if left_pending():
-            err(f"interrupted by {name} while moving the new outputs into place: the next corpus "
-                "command completes the move (a journal beside them says so)")
+            err(
+                f"interrupted by {name} while moving the new outputs into place: the next corpus "
+                "command completes the move (a journal beside them says so)"
+            )
         else:
             err(f"interrupted by {name}: outputs were left as they were, temporary files removed")
         code = 128 + _received[0]

@@ -25,15 +25,49 @@ ExportFormat = Enum("ExportFormat", {n: n for n in EXPORT_FORMATS + EXPORT_CONFI
 @handle_errors
 def import_(
     fmt: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="The tool whose export to read.")],
-    paths: Annotated[list[Path], typer.Argument(help="Export files, or folders of them (brat: one folder per annotator).")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Export files, or folders of them (brat: one folder per annotator).")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The JSONL file to write the records to.")],
-    annotator: Annotated[str | None, typer.Option("--annotator", help="Annotator name for every record, overriding what the files say.")] = None,
-    label_map: Annotated[Path | None, typer.Option("--label-map", help="JSON or TOML file mapping the project's labels, relations, fields and user ids onto the convention.")] = None,
-    report: Annotated[bool, typer.Option("--report", help="Also list every span whose offsets were converted.")] = False,
-    partial: Annotated[bool, typer.Option("--partial", help="On errors, still write the records that converted cleanly (exit status stays 1).")] = False,
-    predictions: Annotated[bool, typer.Option("--predictions", help="Label Studio: import predictions too (as `corpus export labelstudio` writes records).")] = False,
-    language: Annotated[str | None, typer.Option("--language", help="BCP 47 language tag (de, nb, zh-Hant) of documents whose export names none; default und (undetermined).")] = None,
-    fmt_out: Annotated[ReportFormat, typer.Option("--format", "-f", help="How to print problems and conversions (github prints text).")] = ReportFormat.text,
+    annotator: Annotated[
+        str | None,
+        typer.Option("--annotator", help="Annotator name for every record, overriding what the files say."),
+    ] = None,
+    label_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--label-map",
+            help="JSON or TOML file mapping the project's labels, relations, fields and user ids onto the convention.",
+        ),
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also list every span whose offsets were converted.")
+    ] = False,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="On errors, still write the records that converted cleanly (exit status stays 1).",
+        ),
+    ] = False,
+    predictions: Annotated[
+        bool,
+        typer.Option(
+            "--predictions",
+            help="Label Studio: import predictions too (as `corpus export labelstudio` writes records).",
+        ),
+    ] = False,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="BCP 47 language tag (de, nb, zh-Hant) of documents whose export names none; default und (undetermined).",
+        ),
+    ] = None,
+    fmt_out: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="How to print problems and conversions (github prints text)."),
+    ] = ReportFormat.text,
 ) -> None:
     """Convert an annotation tool's export into records, checking every span.
 
@@ -48,9 +82,16 @@ def import_(
     """
     from corpus_tools.convert.run import import_records
 
-    result = import_records(fmt.value, paths, annotator=annotator, label_map=label_map,
-                            predictions=predictions, language=language, output=output,
-                            partial=partial)
+    result = import_records(
+        fmt.value,
+        paths,
+        annotator=annotator,
+        label_map=label_map,
+        predictions=predictions,
+        language=language,
+        output=output,
+        partial=partial,
+    )
     if fmt_out is ReportFormat.json:
         out(render_json(result, report))
     else:
@@ -69,12 +110,17 @@ def render_text(result: ImportResult, report: bool) -> str:
     lines.append(f"relations: {_tally_text(result.relations)}")
     records = result.record_tally
     verdict = "imported" if result.valid else "INVALID"
-    lines.append(f"{verdict}: {records.read} record(s) read, {records.converted} clean, "
-                 + (f"{sum(records.left_out.values())} left out ({_reasons(records.left_out)}), "
-                    if records.left_out else "")
-                 + (f"{records.refused} withheld, " if records.refused else "")
-                 + f"{result.errors} error(s), {result.warnings} warning(s), "
-                 f"{len(result.conversions)} offset conversion(s)")
+    lines.append(
+        f"{verdict}: {records.read} record(s) read, {records.converted} clean, "
+        + (
+            f"{sum(records.left_out.values())} left out ({_reasons(records.left_out)}), "
+            if records.left_out
+            else ""
+        )
+        + (f"{records.refused} withheld, " if records.refused else "")
+        + f"{result.errors} error(s), {result.warnings} warning(s), "
+        f"{len(result.conversions)} offset conversion(s)"
+    )
     if written:
         lines.append(f"wrote {len(result.records)} record(s) to {display(written)}")
     else:
@@ -88,33 +134,57 @@ def _reasons(left_out: dict[str, int]) -> str:
 
 def _tally_text(tally: Tally) -> str:
     left = sum(tally.left_out.values())
-    return (f"{tally.read} read, {tally.converted} converted, {left} left out"
-            + (f" ({_reasons(tally.left_out)})" if left else "") + f", {tally.refused} refused"
-            + (" (in records with errors, or unreadable)" if tally.refused else ""))
+    return (
+        f"{tally.read} read, {tally.converted} converted, {left} left out"
+        + (f" ({_reasons(tally.left_out)})" if left else "")
+        + f", {tally.refused} refused"
+        + (" (in records with errors, or unreadable)" if tally.refused else "")
+    )
 
 
 def _tally_json(tally: Tally) -> dict[str, object]:
-    return {"read": tally.read, "converted": tally.converted, "left_out": tally.left_out,
-            "refused": tally.refused}
+    return {
+        "read": tally.read,
+        "converted": tally.converted,
+        "left_out": tally.left_out,
+        "refused": tally.refused,
+    }
 
 
 def render_json(result: ImportResult, report: bool) -> str:
     """`{"problems", "conversions", "withheld", "summary"}` as JSON."""
     data = {
         "problems": [p.model_dump() for p in result.problems],
-        "conversions": [{"file": c.file, "line": c.line, "where": c.where, "doc_id": c.doc_id,
-                         "annotator": c.annotator, "span": c.span, "unit": c.unit,
-                         "before": list(c.before), "after": list(c.after)}
-                        for c in result.conversions] if report else [],
+        "conversions": [
+            {
+                "file": c.file,
+                "line": c.line,
+                "where": c.where,
+                "doc_id": c.doc_id,
+                "annotator": c.annotator,
+                "span": c.span,
+                "unit": c.unit,
+                "before": list(c.before),
+                "after": list(c.after),
+            }
+            for c in result.conversions
+        ]
+        if report
+        else [],
         "withheld": result.withheld,
-        "summary": {"records_read": result.documents, "clean": len(result.records),
-                    "errors": result.errors, "warnings": result.warnings,
-                    "conversions": len(result.conversions), "valid": result.valid,
-                    "written": display(result.written) if result.written else None,
-                    "not_written": result.not_written,
-                    "records": _tally_json(result.record_tally),
-                    "spans": _tally_json(result.spans),
-                    "relations": _tally_json(result.relations)},
+        "summary": {
+            "records_read": result.documents,
+            "clean": len(result.records),
+            "errors": result.errors,
+            "warnings": result.warnings,
+            "conversions": len(result.conversions),
+            "valid": result.valid,
+            "written": display(result.written) if result.written else None,
+            "not_written": result.not_written,
+            "records": _tally_json(result.record_tally),
+            "spans": _tally_json(result.spans),
+            "relations": _tally_json(result.relations),
+        },
     }
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 
@@ -122,9 +192,22 @@ def render_json(result: ImportResult, report: bool) -> str:
 @app.command("export")
 @handle_errors
 def export(
-    fmt: Annotated[ExportFormat, typer.Argument(metavar="FORMAT", help="labelstudio or brat (records), labelstudio-config or brat-config (configuration only).")],
-    paths: Annotated[list[Path] | None, typer.Argument(help="Annotator or gold JSONL files, or folders of them (not for the -config formats).")] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write; for records it must be new or empty.")] = Path("export"),
+    fmt: Annotated[
+        ExportFormat,
+        typer.Argument(
+            metavar="FORMAT",
+            help="labelstudio or brat (records), labelstudio-config or brat-config (configuration only).",
+        ),
+    ],
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Annotator or gold JSONL files, or folders of them (not for the -config formats)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder to write; for records it must be new or empty.")
+    ] = Path("export"),
 ) -> None:
     """Write records for an annotation tool, or the tool's labelling configuration.
 

@@ -32,14 +32,38 @@ class AgreementFormat(str, Enum):
 @app.command()
 @handle_errors
 def merge(
-    paths: Annotated[list[Path], typer.Argument(help="Annotator JSONL files, or folders to search for *.jsonl.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Annotator JSONL files, or folders to search for *.jsonl.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Gold JSONL file to write.")],
-    conflicts: Annotated[Path, typer.Option("--conflicts", "-c", help="Conflicts JSONL file to write (the adjudication log).")],
-    decisions: Annotated[Path | None, typer.Option("--decisions", "-d", help="Conflicts file with decisions filled in, to apply (may be the --conflicts file).")] = None,
-    match: Annotated[MatchMode, typer.Option("--match", help="Match items by exact offsets, or by span overlap.")] = MatchMode.exact,
-    overlap: Annotated[float, typer.Option("--overlap", help="Jaccard threshold of --match overlap, in (0, 1].")] = 0.5,
-    min_votes: Annotated[int | None, typer.Option("--min-votes", help="Annotators needed to accept an item (default: more than half of the document's annotators).")] = None,
-    adjudicator: Annotated[str | None, typer.Option("--adjudicator", help="Name recorded on applied decisions that name no adjudicator.")] = None,
+    conflicts: Annotated[
+        Path, typer.Option("--conflicts", "-c", help="Conflicts JSONL file to write (the adjudication log).")
+    ],
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            "--decisions",
+            "-d",
+            help="Conflicts file with decisions filled in, to apply (may be the --conflicts file).",
+        ),
+    ] = None,
+    match: Annotated[
+        MatchMode, typer.Option("--match", help="Match items by exact offsets, or by span overlap.")
+    ] = MatchMode.exact,
+    overlap: Annotated[
+        float, typer.Option("--overlap", help="Jaccard threshold of --match overlap, in (0, 1].")
+    ] = 0.5,
+    min_votes: Annotated[
+        int | None,
+        typer.Option(
+            "--min-votes",
+            help="Annotators needed to accept an item (default: more than half of the document's annotators).",
+        ),
+    ] = None,
+    adjudicator: Annotated[
+        str | None,
+        typer.Option("--adjudicator", help="Name recorded on applied decisions that name no adjudicator."),
+    ] = None,
 ) -> None:
     """Merge annotators into gold by majority vote; write what they disagree on as conflicts.
 
@@ -53,9 +77,16 @@ def merge(
     """
     from corpus_tools.merge import merge as run_merge
 
-    result = run_merge(paths, output=output, conflicts=conflicts, decisions=decisions,
-                       match=match.value, overlap=overlap, min_votes=min_votes,
-                       adjudicator=adjudicator)
+    result = run_merge(
+        paths,
+        output=output,
+        conflicts=conflicts,
+        decisions=decisions,
+        match=match.value,
+        overlap=overlap,
+        min_votes=min_votes,
+        adjudicator=adjudicator,
+    )
     render_merge(result, decisions)
 
 
@@ -63,14 +94,20 @@ def render_merge(result: MergeResult, decisions: Path | None) -> None:
     """Print what a merge did: stale decisions to stderr, counts per layer to stdout."""
     for stale in result.stale:
         what = "correction" if stale.id is None else f"decision {stale.id}"
-        err(f"{decisions}:{stale.line}: stale {what} ({stale.doc_id}, {stale.layer}): {stale.why}; "
-            "kept in the conflicts file, marked stale")
-    out(f"merge: {result.documents} document(s) from {result.records} record(s) by "
-        f"{len(result.annotators)} annotator(s) -> {result.output}")
+        err(
+            f"{decisions}:{stale.line}: stale {what} ({stale.doc_id}, {stale.layer}): {stale.why}; "
+            "kept in the conflicts file, marked stale"
+        )
+    out(
+        f"merge: {result.documents} document(s) from {result.records} record(s) by "
+        f"{len(result.annotators)} annotator(s) -> {result.output}"
+    )
     for layer, c in result.layers.items():
-        out(f"  {layer}: {c.gold} in gold, {c.conflicts} open conflict(s), {c.decided} decided, "
+        out(
+            f"  {layer}: {c.gold} in gold, {c.conflicts} open conflict(s), {c.decided} decided, "
             f"{c.stale} stale decision(s); corrections: {c.replaced} replaced, {c.removed} removed, "
-            f"{c.added} added")
+            f"{c.added} added"
+        )
     out(f"  conflicts and decisions: {result.conflicts_file}")
     if result.open_conflicts:
         out(f"  {result.open_conflicts} conflict(s) await a decision in {result.conflicts_file}")
@@ -79,10 +116,18 @@ def render_merge(result: MergeResult, decisions: Path | None) -> None:
 @app.command()
 @handle_errors
 def agreement(
-    paths: Annotated[list[Path], typer.Argument(help="Annotator JSONL files, or folders to search for *.jsonl.")],
-    fmt: Annotated[AgreementFormat, typer.Option("--format", "-f", help="Output format.")] = AgreementFormat.text,
-    overlap: Annotated[float, typer.Option("--overlap", help="Jaccard threshold of lenient matching, in (0, 1].")] = 0.5,
-    min_f1: Annotated[float | None, typer.Option("--min-f1", help="Exit 1 if any layer's strict span F1 is below this.")] = None,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Annotator JSONL files, or folders to search for *.jsonl.")
+    ],
+    fmt: Annotated[
+        AgreementFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = AgreementFormat.text,
+    overlap: Annotated[
+        float, typer.Option("--overlap", help="Jaccard threshold of lenient matching, in (0, 1].")
+    ] = 0.5,
+    min_f1: Annotated[
+        float | None, typer.Option("--min-f1", help="Exit 1 if any layer's strict span F1 is below this.")
+    ] = None,
 ) -> None:
     """Report inter-annotator agreement per layer: span F1, tuple F1, kappa and alpha.
 
@@ -97,8 +142,11 @@ def agreement(
     if min_f1 is not None:
         check_threshold(min_f1, "--min-f1")
     report = compute_agreement(paths, overlap=overlap)
-    render = {AgreementFormat.text: report.to_text, AgreementFormat.json: report.to_json,
-              AgreementFormat.markdown: report.to_markdown}[fmt]
+    render = {
+        AgreementFormat.text: report.to_text,
+        AgreementFormat.json: report.to_json,
+        AgreementFormat.markdown: report.to_markdown,
+    }[fmt]
     out(render())
     if min_f1 is not None:
         failures = report.below(min_f1)

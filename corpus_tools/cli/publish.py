@@ -16,15 +16,47 @@ from corpus_tools.cli.merge import render_merge
 @app.command()
 @handle_errors
 def publish(
-    split_dir: Annotated[Path, typer.Argument(help="Folder written by `corpus split` (train/validation/test.jsonl, splits.json).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the dataset repository to; replaced only after the new one loads.")],
-    annotators: Annotated[list[Path] | None, typer.Option("--annotators", help="Annotator files or folders for the `annotators` config and the agreement table (repeatable).")] = None,
-    push: Annotated[str | None, typer.Option("--push", help="Upload the result to this Hub dataset (user/name), in one commit.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="With --push: replace the contents of an existing Hub dataset.")] = False,
-    token: Annotated[str | None, typer.Option("--token", help="Hub token [default: HF_TOKEN or the stored login]; never printed.", envvar="HF_TOKEN", show_envvar=False)] = None,
+    split_dir: Annotated[
+        Path,
+        typer.Argument(help="Folder written by `corpus split` (train/validation/test.jsonl, splits.json)."),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder to write the dataset repository to; replaced only after the new one loads.",
+        ),
+    ],
+    annotators: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--annotators",
+            help="Annotator files or folders for the `annotators` config and the agreement table (repeatable).",
+        ),
+    ] = None,
+    push: Annotated[
+        str | None,
+        typer.Option("--push", help="Upload the result to this Hub dataset (user/name), in one commit."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --push: replace the contents of an existing Hub dataset.")
+    ] = False,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            help="Hub token [default: HF_TOKEN or the stored login]; never printed.",
+            envvar="HF_TOKEN",
+            show_envvar=False,
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Validate the inputs in N processes.")] = 1,
     name: Annotated[str | None, typer.Option("--name", help="The dataset's name on its card.")] = None,
-    license_id: Annotated[str | None, typer.Option("--license", help="Licence of the annotations, a Hub licence id [default: cc-by-4.0].")] = None,
+    license_id: Annotated[
+        str | None,
+        typer.Option("--license", help="Licence of the annotations, a Hub licence id [default: cc-by-4.0]."),
+    ] = None,
 ) -> None:
     """Write a Hugging Face dataset (parquet + dataset card) from a split folder.
 
@@ -37,19 +69,31 @@ def publish(
     from corpus_tools.publish import publish as publish_dataset
 
     defaults = CardMetadata()
-    metadata = CardMetadata(pretty_name=name or defaults.pretty_name,
-                            license=license_id or defaults.license)
+    metadata = CardMetadata(pretty_name=name or defaults.pretty_name, license=license_id or defaults.license)
     with _progress() as progress:
-        result = publish_dataset(split_dir, output=output, annotators=annotators, push=push,
-                                 force=force, token=token, jobs=jobs_option(jobs), metadata=metadata,
-                                 progress=progress)
+        result = publish_dataset(
+            split_dir,
+            output=output,
+            annotators=annotators,
+            push=push,
+            force=force,
+            token=token,
+            jobs=jobs_option(jobs),
+            metadata=metadata,
+            progress=progress,
+        )
     out(render_publish(result))
 
 
 @app.command()
 @handle_errors
 def build(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML file with the settings [default: [tool.corpus] in ./pyproject.toml].")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="TOML file with the settings [default: [tool.corpus] in ./pyproject.toml]."
+        ),
+    ] = None,
 ) -> None:
     """Validate, merge, split and publish the corpus, with the settings in [tool.corpus].
 
@@ -65,13 +109,18 @@ def build(
         result = build_corpus(settings, progress=progress)
     merged, splitted = result.merge, result.split
     if result.validation.summary.warnings:
-        err(f"note: the annotations have {result.validation.summary.warnings} validation "
-            "warning(s); see `corpus validate`")
+        err(
+            f"note: the annotations have {result.validation.summary.warnings} validation "
+            "warning(s); see `corpus validate`"
+        )
     if settings.decisions is not None and not result.decisions_applied:
         err(f"note: no decisions file at {settings.decisions} yet; open conflicts are left out of gold")
     render_merge(merged, settings.decisions)
-    out("split: " + ", ".join(f"{s} {c.documents}" for s, c in splitted.counts.items())
-        + f" document(s) -> {splitted.output}")
+    out(
+        "split: "
+        + ", ".join(f"{s} {c.documents}" for s, c in splitted.counts.items())
+        + f" document(s) -> {splitted.output}"
+    )
     for leak in splitted.leakage:
         err(f"warning: leakage: {leak}")
     out(render_publish(result.publish))
@@ -98,8 +147,15 @@ def _progress() -> Iterator[Any]:
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    display = Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                       TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal)
+    display = Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
     tasks: dict[str, TaskID] = {}
 
     def update(step: str, done: int, total: int) -> None:

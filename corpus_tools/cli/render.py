@@ -12,18 +12,20 @@ def report_text(report: Report) -> str:
     lines = [str(p) for p in report.problems]
     s = report.summary
     for code, n in s.omitted.items():
-        lines.append(f"... {n} more [{code}] problem(s) not shown (raise --max-problems, "
-                     "or 0 for no limit)")
+        lines.append(f"... {n} more [{code}] problem(s) not shown (raise --max-problems, or 0 for no limit)")
     verdict = "valid" if report.valid else "INVALID"
-    lines.append(f"{verdict}: {s.files} file(s), {s.records} record(s), {s.errors} error(s), "
-                 f"{s.warnings} warning(s)")
+    lines.append(
+        f"{verdict}: {s.files} file(s), {s.records} record(s), {s.errors} error(s), {s.warnings} warning(s)"
+    )
     return "\n".join(lines)
 
 
 def report_json(report: Report) -> str:
     """`{"problems": [...], "summary": {..., "valid": bool}}`."""
-    data = {"problems": [p.model_dump() for p in report.problems],
-            "summary": {**report.summary.model_dump(), "valid": report.valid}}
+    data = {
+        "problems": [p.model_dump() for p in report.problems],
+        "summary": {**report.summary.model_dump(), "valid": report.valid},
+    }
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 
 

@@ -14,8 +14,12 @@ from corpus_tools.schema_files import check_schema_dir, write_schema_dir
 @app.command()
 @handle_errors
 def schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder to write the schema files to.")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 if the files in the folder are stale.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder to write the schema files to.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if the files in the folder are stale.")
+    ] = False,
 ) -> None:
     """Print, write or check the JSON Schema (draft 2020-12) of a record line.
 
@@ -31,6 +35,7 @@ def schema(
         return
     if output is None:
         from corpus_tools.schema_files import schema_text
+
         out(schema_text().rstrip("\n"))
         return
     for path in write_schema_dir(output):

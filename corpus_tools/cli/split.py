@@ -18,11 +18,33 @@ if TYPE_CHECKING:
 @handle_errors
 def split(
     paths: Annotated[list[Path], typer.Argument(help="Gold JSONL files, or folders to search for *.jsonl.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write train/validation/test.jsonl and splits.json to.")],
-    ratios: Annotated[str, typer.Option("--ratios", help="Shares of documents for train,validation,test; they must sum to 1.")] = "0.8,0.1,0.1",
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the order in which equal-sized groups are placed.")] = 0,
-    group_by: Annotated[str | None, typer.Option("--group-by", help="Keep documents with the same value of this field in one split, e.g. meta.source.")] = None,
-    manifest: Annotated[Path | None, typer.Option("--manifest", help="Manifest to extend and write [default: OUTPUT/splits.json]; documents it lists never move.")] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Folder to write train/validation/test.jsonl and splits.json to."
+        ),
+    ],
+    ratios: Annotated[
+        str,
+        typer.Option("--ratios", help="Shares of documents for train,validation,test; they must sum to 1."),
+    ] = "0.8,0.1,0.1",
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed for the order in which equal-sized groups are placed.")
+    ] = 0,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            help="Keep documents with the same value of this field in one split, e.g. meta.source.",
+        ),
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="Manifest to extend and write [default: OUTPUT/splits.json]; documents it lists never move.",
+        ),
+    ] = None,
 ) -> None:
     """Split documents into train, validation and test, keeping groups and earlier splits intact.
 
@@ -37,14 +59,23 @@ def split(
     try:
         parsed = tuple(float(r) for r in ratios.split(","))
     except ValueError:
-        raise CorpusToolsError(f"--ratios must be three numbers separated by commas, like "
-                               f"0.8,0.1,0.1; got {ratios!r}") from None
-    result = split_corpus(paths, output=output, ratios=parsed, seed=seed,  # type: ignore[arg-type]
-                          group_by=group_by, manifest=manifest)
+        raise CorpusToolsError(
+            f"--ratios must be three numbers separated by commas, like 0.8,0.1,0.1; got {ratios!r}"
+        ) from None
+    result = split_corpus(
+        paths,
+        output=output,
+        ratios=parsed,
+        seed=seed,  # type: ignore[arg-type]
+        group_by=group_by,
+        manifest=manifest,
+    )
     out(render(result))
     if result.validation.summary.warnings:
-        err(f"note: the input has {result.validation.summary.warnings} validation warning(s); "
-            "see `corpus validate`")
+        err(
+            f"note: the input has {result.validation.summary.warnings} validation warning(s); "
+            "see `corpus validate`"
+        )
     for leak in result.leakage:
         err(f"warning: leakage: {leak}")
 
@@ -56,16 +87,23 @@ def render(result: SplitResult) -> str:
     lines = [f"{'split':<11} {'documents':>9} {'share':>7} {'target':>7} {'groups':>7} {'records':>8}"]
     for s in SPLITS:
         c = result.counts[s]
-        lines.append(f"{s:<11} {c.documents:>9} {result.share(s):>7.1%} {result.ratios[s]:>7.1%} "
-                     f"{c.groups:>7} {c.records:>8}")
+        lines.append(
+            f"{s:<11} {c.documents:>9} {result.share(s):>7.1%} {result.ratios[s]:>7.1%} "
+            f"{c.groups:>7} {c.records:>8}"
+        )
     if result.kept:
-        lines.append(f"{result.kept} document(s) kept where {result.manifest} had them, "
-                     f"{result.placed} placed now")
+        lines.append(
+            f"{result.kept} document(s) kept where {result.manifest} had them, {result.placed} placed now"
+        )
     if result.removed:
-        lines.append(f"{len(result.removed)} document(s) in the manifest are no longer in the input "
-                     "(kept under `removed`, so they return to their split if they come back)")
+        lines.append(
+            f"{len(result.removed)} document(s) in the manifest are no longer in the input "
+            "(kept under `removed`, so they return to their split if they come back)"
+        )
     lines.append(f"wrote {', '.join(str(p) for p in result.files.values())} and {result.manifest}")
     if result.leakage:
-        lines.append(f"{len(result.leakage)} text(s) leak across splits (see the warnings and the "
-                     "manifest's `leakage`)")
+        lines.append(
+            f"{len(result.leakage)} text(s) leak across splits (see the warnings and the "
+            "manifest's `leakage`)"
+        )
     return "\n".join(lines)

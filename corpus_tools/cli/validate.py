@@ -18,11 +18,23 @@ from corpus_tools.problems import CATALOGUE, catalogue_markdown
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="JSONL files, or folders to search for *.jsonl.")],
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.text,
-    ignore: Annotated[list[str], typer.Option("--ignore", help="Skip problems with this code (repeatable).")] = [],  # noqa: B006
-    max_problems: Annotated[int, typer.Option("--max-problems", help="Show at most N problems per code; 0 shows all.")] = 100,
+    ignore: Annotated[
+        list[str], typer.Option("--ignore", help="Skip problems with this code (repeatable).")
+    ] = [],  # noqa: B006
+    max_problems: Annotated[
+        int, typer.Option("--max-problems", help="Show at most N problems per code; 0 shows all.")
+    ] = 100,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Check files and chunks of large files in N processes.")] = 1,
-    aliases: Annotated[Path | None, typer.Option("--aliases", help="Alias file of stance targets (documents/aliases.jsonl): forms a target may take that do not occur in the text.")] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Check files and chunks of large files in N processes.")
+    ] = 1,
+    aliases: Annotated[
+        Path | None,
+        typer.Option(
+            "--aliases",
+            help="Alias file of stance targets (documents/aliases.jsonl): forms a target may take that do not occur in the text.",
+        ),
+    ] = None,
 ) -> None:
     """Check annotation files against the format and the corpus rules.
 
@@ -31,17 +43,28 @@ def validate(
 
     Example: corpus validate annotations/ --format github
     """
-    report = corpus_tools.validate(paths, ignore=ignore, max_problems=None if max_problems == 0 else max_problems,
-                                   strict=strict, jobs=jobs_option(jobs), aliases=aliases)
-    render = {ReportFormat.text: report_text, ReportFormat.json: report_json,
-              ReportFormat.github: report_github}[fmt]
+    report = corpus_tools.validate(
+        paths,
+        ignore=ignore,
+        max_problems=None if max_problems == 0 else max_problems,
+        strict=strict,
+        jobs=jobs_option(jobs),
+        aliases=aliases,
+    )
+    render = {
+        ReportFormat.text: report_text,
+        ReportFormat.json: report_json,
+        ReportFormat.github: report_github,
+    }[fmt]
     out(render(report))
     raise typer.Exit(code=int(not report.valid))
 
 
 @app.command()
 def problems(
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the catalogue as Markdown (docs/problems.md).")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the catalogue as Markdown (docs/problems.md).")
+    ] = False,
 ) -> None:
     """List every problem code with its severity and how to fix it.
 

@@ -27,9 +27,20 @@ if TYPE_CHECKING:
         import_records,
     )
 
-__all__ = ["EXPORT_CONFIGS", "EXPORT_FORMATS", "IMPORT_FORMATS", "Conversion", "ExportResult",
-           "ImportResult", "LabelMap", "Tally", "export_config", "export_records", "import_records",
-           "load_label_map"]
+__all__ = [
+    "EXPORT_CONFIGS",
+    "EXPORT_FORMATS",
+    "IMPORT_FORMATS",
+    "Conversion",
+    "ExportResult",
+    "ImportResult",
+    "LabelMap",
+    "Tally",
+    "export_config",
+    "export_records",
+    "import_records",
+    "load_label_map",
+]
 
 IMPORT_FORMATS: dict[str, str | None] = {
     "labelstudio": "*.json",

@@ -128,21 +128,46 @@ Read = ToolDoc | Problem | LeftOut | Refused
 """What a format reader yields."""
 
 
-def left_out(file: object, line: int | None, where: str | None, message: str, reason: str, *,
-             records: int = 0, spans: int = 0, relations: int = 0) -> LeftOut:
+def left_out(
+    file: object,
+    line: int | None,
+    where: str | None,
+    message: str,
+    reason: str,
+    *,
+    records: int = 0,
+    spans: int = 0,
+    relations: int = 0,
+) -> LeftOut:
     """An `import-skipped` warning with what it leaves out."""
-    return LeftOut(file_problem("import-skipped", file, line, where, message), reason,
-                   records, spans, relations)
+    return LeftOut(
+        file_problem("import-skipped", file, line, where, message), reason, records, spans, relations
+    )
 
 
-def refused(file: object, line: int | None, errors: list[tuple[str, str]], what: str, place: str, *,
-            spans: int = 0, relations: int = 0) -> Refused:
+def refused(
+    file: object,
+    line: int | None,
+    errors: list[tuple[str, str]],
+    what: str,
+    place: str,
+    *,
+    spans: int = 0,
+    relations: int = 0,
+) -> Refused:
     """A record of the wrong shape: one `import-bad-format` error per place (from
     `shapes.check`), each saying what was expected, and `what` the file should be."""
-    problems = [file_problem("import-bad-format", file, line, where or None,
-                             # What the file should be, where the shape is wrong near the top.
-                             f"{message}; {what}" if where.count(".") + where.count("[") <= 1
-                             else message) for where, message in errors]
+    problems = [
+        file_problem(
+            "import-bad-format",
+            file,
+            line,
+            where or None,
+            # What the file should be, where the shape is wrong near the top.
+            f"{message}; {what}" if where.count(".") + where.count("[") <= 1 else message,
+        )
+        for where, message in errors
+    ]
     return Refused(problems, place, spans, relations)
 
 
@@ -162,9 +187,11 @@ class Conversion:
 
     def __str__(self) -> str:
         place = self.file if self.line is None else f"{self.file}:{self.line}"
-        return (f"{place}: {self.where}: doc {self.doc_id!r} ({self.annotator}) {self.span}: "
-                f"[{self.before[0]}, {self.before[1]}) in {UNITS[self.unit].description} -> "
-                f"[{self.after[0]}, {self.after[1]}) code points")
+        return (
+            f"{place}: {self.where}: doc {self.doc_id!r} ({self.annotator}) {self.span}: "
+            f"[{self.before[0]}, {self.before[1]}) in {UNITS[self.unit].description} -> "
+            f"[{self.after[0]}, {self.after[1]}) code points"
+        )
 
 
 @dataclass
@@ -212,19 +239,29 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
     conversions: list[Conversion] = []
     ident = f"doc {doc.doc_id!r} ({doc.annotator})"
 
-    def report(code: str, where: str | None, line: int | None, message: str,
-               file: str | None = None) -> None:
-        problems.append(make_problem(code, file or doc.file, doc.line if line is None else line,
-                                     where or doc.where or None, f"{ident}: {message}"))
+    def report(code: str, where: str | None, line: int | None, message: str, file: str | None = None) -> None:
+        problems.append(
+            make_problem(
+                code,
+                file or doc.file,
+                doc.line if line is None else line,
+                where or doc.where or None,
+                f"{ident}: {message}",
+            )
+        )
 
     text = doc.text
     resolution = resolve(text, [(s.fragments, s.text) for s in doc.spans], doc.units, doc.matcher)
     unit = resolution.unit
     if unit.name != doc.units[0] and any(c.ok for c in resolution.checks):
-        report("import-offset-unit", doc.where, None,
-               f"the offsets are counted in {unit.description}, not in "
-               f"{UNITS[doc.units[0]].description} as {doc.tool} writes them; they were "
-               "converted (see --report)")
+        report(
+            "import-offset-unit",
+            doc.where,
+            None,
+            f"the offsets are counted in {unit.description}, not in "
+            f"{UNITS[doc.units[0]].description} as {doc.tool} writes them; they were "
+            "converted (see --report)",
+        )
 
     regions: dict[str, _Region] = {}
     keys: dict[str, ToolSpan] = {}
@@ -233,41 +270,75 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
         desc = _describe(span)
         if span.key in keys:
             # Relations name spans by key: two spans under one key cannot both be joined.
-            report("import-bad-format", span.where, span.line,
-                   f"{desc}: the id {span.key} is also the id of the span at "
-                   f"{keys[span.key].where}; every span needs its own id", span.file)
+            report(
+                "import-bad-format",
+                span.where,
+                span.line,
+                f"{desc}: the id {span.key} is also the id of the span at "
+                f"{keys[span.key].where}; every span needs its own id",
+                span.file,
+            )
             continue
         keys[span.key] = span
         if not span.labels:
-            report("import-missing-value", span.where, span.line,
-                   f"{desc} has no label; label it in the tool", span.file)
+            report(
+                "import-missing-value",
+                span.where,
+                span.line,
+                f"{desc} has no label; label it in the tool",
+                span.file,
+            )
             continue
         if check.start is None or check.end is None:
             hint = resolution.hints.get(i)
-            report("import-span-mismatch", span.where, span.line,
-                   f"{desc}: {check.reason}" + (f"; {hint}" if hint else "")
-                   + "; correct the span in the tool and export again", span.file)
+            report(
+                "import-span-mismatch",
+                span.where,
+                span.line,
+                f"{desc}: {check.reason}"
+                + (f"; {hint}" if hint else "")
+                + "; correct the span in the tool and export again",
+                span.file,
+            )
             continue
         if len(span.fragments) > 1:
-            report("import-discontinuous-span", span.where, span.line,
-                   f"{desc} is discontinuous; it was joined into one span "
-                   f"[{check.start}, {check.end}) that includes the gaps", span.file)
+            report(
+                "import-discontinuous-span",
+                span.where,
+                span.line,
+                f"{desc} is discontinuous; it was joined into one span "
+                f"[{check.start}, {check.end}) that includes the gaps",
+                span.file,
+            )
         before = (span.fragments[0][0], span.fragments[-1][1])
         if before != (check.start, check.end):
-            conversions.append(Conversion(doc.file, span.line or doc.line, span.where or doc.where,
-                                          doc.doc_id, doc.annotator,
-                                          f"span {span.key} {'/'.join(span.labels)!r}", unit.name,
-                                          before, (check.start, check.end)))
+            conversions.append(
+                Conversion(
+                    doc.file,
+                    span.line or doc.line,
+                    span.where or doc.where,
+                    doc.doc_id,
+                    doc.annotator,
+                    f"span {span.key} {'/'.join(span.labels)!r}",
+                    unit.name,
+                    before,
+                    (check.start, check.end),
+                )
+            )
         roles: list[m.Role] = []
         unknown = False
         for label in span.labels:
             role = lmap.role(label)
             if role is None:
                 unknown = True
-                report("import-unknown-label", span.where, span.line,
-                       f"{desc}: label {label!r} is not part of the convention; rename it in the "
-                       f"tool or map it with --label-map (labels: {', '.join(m.span_labels())})",
-                       span.file)
+                report(
+                    "import-unknown-label",
+                    span.where,
+                    span.line,
+                    f"{desc}: label {label!r} is not part of the convention; rename it in the "
+                    f"tool or map it with --label-map (labels: {', '.join(m.span_labels())})",
+                    span.file,
+                )
             elif role.role != m.IGNORE:
                 roles.append(role)
         if not roles and not unknown:
@@ -277,16 +348,20 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
         for name, value in span.fields.items():
             ours = lmap.field_name(name)
             if ours is None:
-                report("import-skipped", span.where, span.line,
-                       f"{desc}: field {name!r} is not imported; map it to one of "
-                       f"{', '.join(m.FIELDS)} with --label-map [fields] if it is one of ours",
-                       span.file)
+                report(
+                    "import-skipped",
+                    span.where,
+                    span.line,
+                    f"{desc}: field {name!r} is not imported; map it to one of "
+                    f"{', '.join(m.FIELDS)} with --label-map [fields] if it is one of ours",
+                    span.file,
+                )
             elif value != "":
                 fields[ours] = lmap.value(value) if ours in m.ROLE_FIELD.values() else value
         regions[span.key] = _Region(span, check.start, check.end, roles, fields)
 
     def covered(r: _Region) -> dict[str, Any]:
-        return {"start": r.start, "end": r.end, "text": text[r.start:r.end]}
+        return {"start": r.start, "end": r.end, "text": text[r.start : r.end]}
 
     # -- heads: the spans that make an item; ids first, so that relations can name them
     heads: list[tuple[_Region, m.Role, str]] = []
@@ -297,14 +372,22 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
             name = m.ROLE_FIELD[role.role]
             value = role.value or region.fields.get(name) or lmap.defaults.get(name)
             if value is None:
-                report("import-missing-value", region.span.where, region.span.line,
-                       f"{_describe(region.span)} has no {name}; use a label such as "
-                       f"{m.label_of(role.role, m.ROLE_VALUES[role.role][0])!r} or give the "
-                       f"{name} in a field")
+                report(
+                    "import-missing-value",
+                    region.span.where,
+                    region.span.line,
+                    f"{_describe(region.span)} has no {name}; use a label such as "
+                    f"{m.label_of(role.role, m.ROLE_VALUES[role.role][0])!r} or give the "
+                    f"{name} in a field",
+                )
             elif value not in m.ROLE_VALUES[role.role]:
-                report("invalid-label", region.span.where, region.span.line,
-                       f"{_describe(region.span)}: {name} {value!r} is not one of "
-                       f"{', '.join(m.ROLE_VALUES[role.role])}; map it with --label-map [values]")
+                report(
+                    "invalid-label",
+                    region.span.where,
+                    region.span.line,
+                    f"{_describe(region.span)}: {name} {value!r} is not one of "
+                    f"{', '.join(m.ROLE_VALUES[role.role])}; map it with --label-map [values]",
+                )
             else:
                 heads.append((region, role, value))
     ids = _assign_ids(heads, doc.keys_are_ids)
@@ -339,9 +422,13 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
         desc = f"relation {rel.label!r} from {rel.source} to {rel.target}"
         kind = lmap.relation(rel.label)
         if kind is None:
-            report("import-bad-relation", rel.where, rel.line,
-                   f"{desc}: unknown relation label; use one of {', '.join(m.RELATIONS)} or map "
-                   "it with --label-map [relations]")
+            report(
+                "import-bad-relation",
+                rel.where,
+                rel.line,
+                f"{desc}: unknown relation label; use one of {', '.join(m.RELATIONS)} or map "
+                "it with --label-map [relations]",
+            )
             continue
         if kind == m.IGNORE:
             ignored_relations += 1
@@ -354,8 +441,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
         if ends[0] is None or ends[1] is None:
             missing = source if ends[0] is None else target
             if not any(s.key == missing for s in doc.spans):
-                report("import-bad-relation", rel.where, rel.line,
-                       f"{desc}: there is no span {missing}")
+                report("import-bad-relation", rel.where, rel.line, f"{desc}: there is no span {missing}")
             # Otherwise that span was reported (or ignored); do not also report its partner as
             # unlinked.
             other = target if ends[0] is None else source
@@ -367,11 +453,15 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
             if rel.undirected and _has(b, allowed_from) and _has(a, allowed_to):
                 a, b = b, a
             else:
-                report("import-bad-relation", rel.where, rel.line,
-                       f"{desc} joins {'/'.join(a.span.labels)!r} to "
-                       f"{'/'.join(b.span.labels)!r}; {kind} goes from "
-                       f"{' or '.join(m.label_of(r) + ('-*' if r in _PREFIX else '') for r in allowed_from)}"
-                       f" to {' or '.join(m.label_of(r) + ('-*' if r in _PREFIX else '') for r in allowed_to)}")
+                report(
+                    "import-bad-relation",
+                    rel.where,
+                    rel.line,
+                    f"{desc} joins {'/'.join(a.span.labels)!r} to "
+                    f"{'/'.join(b.span.labels)!r}; {kind} goes from "
+                    f"{' or '.join(m.label_of(r) + ('-*' if r in _PREFIX else '') for r in allowed_from)}"
+                    f" to {' or '.join(m.label_of(r) + ('-*' if r in _PREFIX else '') for r in allowed_to)}",
+                )
                 continue
         relations.append((kind, a, b, rel))
     order = list(m.RELATIONS)
@@ -379,19 +469,23 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
     for kind, a, b, rel in relations:
         desc = f"relation {rel.label!r} from {a.span.key} to {b.span.key}"
         if kind in ("source-of", "cue-of", "answers", "target-of"):
-            role = {"source-of": m.SOURCE, "cue-of": m.CUE, "answers": m.ANSWER,
-                    "target-of": m.TARGET}[kind]
+            role = {"source-of": m.SOURCE, "cue-of": m.CUE, "answers": m.ANSWER, "target-of": m.TARGET}[kind]
             head_role = m.RELATIONS[kind][1][0]
             head = items.get((b.span.key, head_role))
             if head is None:
                 continue  # the head span was reported already
             linked.add((a.span.key, role))
-            fieldname = {"source-of": "source", "cue-of": "cue", "answers": "answer",
-                         "target-of": "target"}[kind]
-            value: Any = text[a.start:a.end] if kind == "target-of" else covered(a)
+            fieldname = {"source-of": "source", "cue-of": "cue", "answers": "answer", "target-of": "target"}[
+                kind
+            ]
+            value: Any = text[a.start : a.end] if kind == "target-of" else covered(a)
             if fieldname in head and head[fieldname] != value:
-                report("import-bad-relation", rel.where, rel.line,
-                       f"{desc}: {_describe(b.span)} already has a {fieldname}; an item has one")
+                report(
+                    "import-bad-relation",
+                    rel.where,
+                    rel.line,
+                    f"{desc}: {_describe(b.span)} already has a {fieldname}; an item has one",
+                )
                 continue
             head[fieldname] = value
             if kind == "source-of":
@@ -401,8 +495,12 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
             if inner is None or outer is None:
                 continue
             if inner.get("nested_in") not in (None, outer["id"]):
-                report("import-bad-relation", rel.where, rel.line,
-                       f"{desc}: the attribution is already nested in {inner['nested_in']!r}")
+                report(
+                    "import-bad-relation",
+                    rel.where,
+                    rel.line,
+                    f"{desc}: the attribution is already nested in {inner['nested_in']!r}",
+                )
                 continue
             inner["nested_in"] = outer["id"]
         elif kind == "holds":
@@ -414,13 +512,21 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
             else:
                 holder_ids = holders_by_source.get(a.span.key, [])
             if len(holder_ids) != 1:
-                report("import-bad-relation", rel.where, rel.line,
-                       f"{desc}: the source span belongs to {len(holder_ids)} attributions; "
-                       "draw holds from the content of the attribution instead")
+                report(
+                    "import-bad-relation",
+                    rel.where,
+                    rel.line,
+                    f"{desc}: the source span belongs to {len(holder_ids)} attributions; "
+                    "draw holds from the content of the attribution instead",
+                )
                 continue
             if stance["holder"] not in (AUTHOR, holder_ids[0]):
-                report("import-bad-relation", rel.where, rel.line,
-                       f"{desc}: the stance already has the holder {stance['holder']!r}")
+                report(
+                    "import-bad-relation",
+                    rel.where,
+                    rel.line,
+                    f"{desc}: the stance already has the holder {stance['holder']!r}",
+                )
                 continue
             stance["holder"] = holder_ids[0]
 
@@ -429,14 +535,22 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
             if role.role in _LINKS and (region.span.key, role.role) not in linked:
                 kind = _LINKS[role.role]
                 to = m.RELATIONS[kind][1][0]
-                report("import-missing-relation", region.span.where, region.span.line,
-                       f"{_describe(region.span)} is not linked to any {m.label_of(to)}-* span; "
-                       f"draw a {kind} relation from it to its {to}")
+                report(
+                    "import-missing-relation",
+                    region.span.where,
+                    region.span.line,
+                    f"{_describe(region.span)} is not linked to any {m.label_of(to)}-* span; "
+                    f"draw a {kind} relation from it to its {to}",
+                )
     for stance in layers["stances"]:
         if "target" not in stance:
-            report("import-missing-value", doc.where, None,
-                   f"stance {stance['id']} [{stance['start']}, {stance['end']}) has no target; "
-                   "give it in a target field or link a STANCE-target span with target-of")
+            report(
+                "import-missing-value",
+                doc.where,
+                None,
+                f"stance {stance['id']} [{stance['start']}, {stance['end']}) has no target; "
+                "give it in a target field or link a STANCE-target span with target-of",
+            )
     layers["stances"] = [s for s in layers["stances"] if "target" in s]
 
     meta = {k: v for k, v in doc.meta.items() if k in Meta.model_fields and isinstance(v, str)}
@@ -448,11 +562,20 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
     else:
         meta["language"] = language
         if given is not None and not (isinstance(given, str) and given in _NO_LANGUAGE):
-            report("import-skipped", doc.where, None,
-                   f"the export's language {given!r} is not a BCP 47 language tag (such as en, "
-                   f"de, zh-Hant); the record's language is {language!r} (set it with --language)")
-    record: dict[str, Any] = {"doc_id": doc.doc_id, "annotator": doc.annotator, "text": text,
-                              "meta": meta, **layers}
+            report(
+                "import-skipped",
+                doc.where,
+                None,
+                f"the export's language {given!r} is not a BCP 47 language tag (such as en, "
+                f"de, zh-Hant); the record's language is {language!r} (set it with --language)",
+            )
+    record: dict[str, Any] = {
+        "doc_id": doc.doc_id,
+        "annotator": doc.annotator,
+        "text": text,
+        "meta": meta,
+        **layers,
+    }
     # The validator's own checks, so that a clean record also passes `corpus validate`.
     findings = check_line(orjson.dumps(record))[0]
     for code, path, message in findings:
@@ -460,8 +583,13 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
     if not any(p.severity == "error" for p in problems):
         # Through the model: fields in the model's order, defaults filled, as every tool gives.
         record = Record.model_validate(record).model_dump(mode="json", exclude_none=True)
-    return Assembled(record=record, problems=problems, conversions=conversions,
-                     ignored_spans=ignored_spans, ignored_relations=ignored_relations)
+    return Assembled(
+        record=record,
+        problems=problems,
+        conversions=conversions,
+        ignored_spans=ignored_spans,
+        ignored_relations=ignored_relations,
+    )
 
 
 def _has(region: _Region, roles: tuple[str, ...]) -> bool:
@@ -511,11 +639,11 @@ class ReadOptions:
     """Label Studio: import `predictions` too (what `corpus export labelstudio` writes)."""
 
 
-def file_problem(code: str, file: object, line: int | None, where: str | None,
-                 message: str) -> Problem:
+def file_problem(code: str, file: object, line: int | None, where: str | None, message: str) -> Problem:
     """A problem of a tool file as a whole (not of one span)."""
-    return make_problem(code, display(file) if isinstance(file, Path | str) else str(file),
-                        line, where, message)
+    return make_problem(
+        code, display(file) if isinstance(file, Path | str) else str(file), line, where, message
+    )
 
 
 def json_records(path: Path, read_object: Callable[[int, str, Any], Iterator[Read]]) -> Iterator[Read]:
@@ -540,8 +668,10 @@ def json_records(path: Path, read_object: Callable[[int, str, Any], Iterator[Rea
                     for line, where, obj in whole:
                         yield from read_object(line, where, obj)
                     return
-                yield Refused([file_problem("import-bad-format", path, n, None, f"not valid JSON: {e}")],
-                              f"{display(path)}:{n}")
+                yield Refused(
+                    [file_problem("import-bad-format", path, n, None, f"not valid JSON: {e}")],
+                    f"{display(path)}:{n}",
+                )
                 continue
             yield from _elements(n, value, read_object)
     except OSError as e:

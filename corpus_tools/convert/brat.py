@@ -47,8 +47,10 @@ _T = re.compile(r"^(\S+) ([0-9]+ [0-9]+(?:;[0-9]+ [0-9]+)*)$")
 
 def matcher(covered: list[str], given: str) -> bool:
     """brat's reference text: fragments joined by a space; older files join without one."""
+
     def flat(s: str) -> str:
         return re.sub(r"\r\n|\r|\n", " ", s)
+
     return flat(" ".join(covered)) == flat(given) or flat("".join(covered)) == flat(given)
 
 
@@ -75,35 +77,75 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
                 # Bytes, decoded by hand: the record keeps the text exactly, CR LF included.
                 texts.append(f.read_bytes().decode("utf-8"))
             except OSError as e:
-                yield Refused([file_problem("unreadable-file", e.filename or f, None, None,
-                                            f"cannot read: {e.strerror} (a brat document is a "
-                                            ".txt and a .ann)")], display(ann))
+                yield Refused(
+                    [
+                        file_problem(
+                            "unreadable-file",
+                            e.filename or f,
+                            None,
+                            None,
+                            f"cannot read: {e.strerror} (a brat document is a .txt and a .ann)",
+                        )
+                    ],
+                    display(ann),
+                )
                 break
             except UnicodeDecodeError as e:
-                yield Refused([file_problem("invalid-utf8", f, None, None,
-                                            f"not UTF-8: byte {e.start} is not valid UTF-8; brat "
-                                            "reads UTF-8")], display(ann))
+                yield Refused(
+                    [
+                        file_problem(
+                            "invalid-utf8",
+                            f,
+                            None,
+                            None,
+                            f"not UTF-8: byte {e.start} is not valid UTF-8; brat reads UTF-8",
+                        )
+                    ],
+                    display(ann),
+                )
                 break
         if len(texts) != 2:
             continue
         text, ann_text = texts
         annotator = opts.annotator or opts.lmap.annotator(ann.parent.resolve().name)
-        doc = ToolDoc(tool=TOOL, file=display(ann), line=None, where=ann.stem, doc_id=ann.stem,
-                      annotator=annotator, text=text, units=UNITS, matcher=matcher)
+        doc = ToolDoc(
+            tool=TOOL,
+            file=display(ann),
+            line=None,
+            where=ann.stem,
+            doc_id=ann.stem,
+            annotator=annotator,
+            text=text,
+            units=UNITS,
+            matcher=matcher,
+        )
         meta_path = Path(str(ann)[: -len(".ann")] + META_SUFFIX)
         if meta_path.exists():
             try:
                 meta = orjson.loads(meta_path.read_bytes())
             except (OSError, orjson.JSONDecodeError) as e:
                 meta = None
-                doc.problems.append(file_problem("import-bad-format", meta_path, None, None,
-                                                 f"cannot read the document's metadata: {e}"))
+                doc.problems.append(
+                    file_problem(
+                        "import-bad-format",
+                        meta_path,
+                        None,
+                        None,
+                        f"cannot read the document's metadata: {e}",
+                    )
+                )
             if isinstance(meta, dict):
                 doc.meta = meta
             elif meta is not None:
-                doc.problems.append(file_problem(
-                    "import-bad-format", meta_path, None, None,
-                    f"expected an object of metadata (title, author, ...), found {found(meta)}"))
+                doc.problems.append(
+                    file_problem(
+                        "import-bad-format",
+                        meta_path,
+                        None,
+                        None,
+                        f"expected an object of metadata (title, author, ...), found {found(meta)}",
+                    )
+                )
         # brat reads the .ann with universal newlines too: CR LF, CR and LF end a line.
         yield from _parse(ann, re.split(r"\r\n|\r|\n", ann_text), doc)
         yield doc
@@ -137,9 +179,14 @@ def _parse(path: Path, lines: list[str], doc: ToolDoc) -> Iterator[Read]:
             if ann_id in spans:
                 bad(f"the id {ann_id} is used twice")
                 continue
-            spans[ann_id] = ToolSpan(key=ann_id, labels=[match.group(1)],
-                                     fragments=[(a, b) for a, b in frags],
-                                     text=tail if "\t" in rest else None, where=ann_id, line=n)
+            spans[ann_id] = ToolSpan(
+                key=ann_id,
+                labels=[match.group(1)],
+                fragments=[(a, b) for a, b in frags],
+                text=tail if "\t" in rest else None,
+                where=ann_id,
+                line=n,
+            )
         elif kind == "R":
             parts = head.split()
             args = [p.partition(":")[2] for p in parts[1:]]
@@ -153,42 +200,65 @@ def _parse(path: Path, lines: list[str], doc: ToolDoc) -> Iterator[Read]:
             if len(parts) not in (2, 3):
                 bad("an A line reads `A1<TAB>Name T1 [Value]`")
                 continue
-            pending.append((parts[1], "attribute", ann_id,
-                            {parts[0]: parts[2] if len(parts) == 3 else "true"}, n))
+            pending.append(
+                (parts[1], "attribute", ann_id, {parts[0]: parts[2] if len(parts) == 3 else "true"}, n)
+            )
         elif kind == "#":
             parts = head.split()
             if len(parts) != 2:
                 bad("a note reads `#1<TAB>AnnotatorNotes T1<TAB>text`")
                 continue
             if parts[0] != "AnnotatorNotes":
-                yield left_out(path, n, ann_id, f"note type {parts[0]!r} is not imported (only "
-                               "AnnotatorNotes)", "brat notes of other types")
+                yield left_out(
+                    path,
+                    n,
+                    ann_id,
+                    f"note type {parts[0]!r} is not imported (only AnnotatorNotes)",
+                    "brat notes of other types",
+                )
                 continue
             pending.append((parts[1], "note", ann_id, m.parse_note(tail), n))
         else:
             what = {"E": "event", "N": "normalisation", "*": "equivalence"}.get(kind)
             if what is None:
-                bad("not a brat annotation line: a line starts with an id (T1, R1, E1, A1, N1, "
-                    "#1 or *) and a TAB")
+                bad(
+                    "not a brat annotation line: a line starts with an id (T1, R1, E1, A1, N1, "
+                    "#1 or *) and a TAB"
+                )
                 continue
             others[ann_id] = what
-            yield left_out(path, n, ann_id or None,
-                           f"a brat {what} is not imported; our layers use T, R, A and notes",
-                           f"brat {what}s", relations=1)
+            yield left_out(
+                path,
+                n,
+                ann_id or None,
+                f"a brat {what} is not imported; our layers use T, R, A and notes",
+                f"brat {what}s",
+                relations=1,
+            )
     for target, kind, ann_id, fields, n in pending:
         if target in spans:
             spans[target].fields.update(fields)
         elif target in others:
             # An attribute or note on a relation or event: our relations carry no fields.
-            yield left_out(path, n, ann_id,
-                           f"{ann_id}, a{'n' if kind[0] in 'aeiou' else ''} {kind} of the "
-                           f"{others[target]} {target}, is not imported; only spans (T lines) carry "
-                           "fields",
-                           f"brat {kind}s of relations and events")
+            yield left_out(
+                path,
+                n,
+                ann_id,
+                f"{ann_id}, a{'n' if kind[0] in 'aeiou' else ''} {kind} of the "
+                f"{others[target]} {target}, is not imported; only spans (T lines) carry "
+                "fields",
+                f"brat {kind}s of relations and events",
+            )
         else:
-            doc.problems.append(file_problem(
-                "import-bad-format", path, n, ann_id,
-                f"the {kind} refers to {target}, which is not an annotation of this file"))
+            doc.problems.append(
+                file_problem(
+                    "import-bad-format",
+                    path,
+                    n,
+                    ann_id,
+                    f"the {kind} refers to {target}, which is not an annotation of this file",
+                )
+            )
     doc.spans.extend(spans.values())
 
 
@@ -224,15 +294,18 @@ def ann_for(rec: dict[str, Any]) -> str:
         return None if item["id"] == f"{prefix}{index + 1}" else item["id"]
 
     for i, q in enumerate(rec.get("rhetorical_questions", [])):
-        qid = tline(q, m.label_of(m.QUESTION, q["kind"]),
-                    {"id": explicit_id(q, "q", i), "note": q.get("note")})
+        qid = tline(
+            q, m.label_of(m.QUESTION, q["kind"]), {"id": explicit_id(q, "q", i), "note": q.get("note")}
+        )
         if q.get("answer"):
             rline("answers", tline(q["answer"], m.label_of(m.ANSWER), {}), qid)
     content_t: dict[str, str] = {}
     for i, t in enumerate(rec.get("attributions", [])):
-        cid = tline(t["content"], m.label_of(m.CONTENT, t["type"]),
-                    {"id": explicit_id(t, "t", i), "source_name": t.get("source_name"),
-                     "note": t.get("note")})
+        cid = tline(
+            t["content"],
+            m.label_of(m.CONTENT, t["type"]),
+            {"id": explicit_id(t, "t", i), "source_name": t.get("source_name"), "note": t.get("note")},
+        )
         content_t[t["id"]] = cid
         for part, role, rel in (("source", m.SOURCE, "source-of"), ("cue", m.CUE, "cue-of")):
             if t.get(part):
@@ -241,8 +314,11 @@ def ann_for(rec: dict[str, Any]) -> str:
         if t.get("nested_in") in content_t:
             rline("nested-in", content_t[t["id"]], content_t[t["nested_in"]])
     for i, s in enumerate(rec.get("stances", [])):
-        sid = tline(s, m.label_of(m.STANCE, s["polarity"]),
-                    {"id": explicit_id(s, "s", i), "target": s["target"], "note": s.get("note")})
+        sid = tline(
+            s,
+            m.label_of(m.STANCE, s["polarity"]),
+            {"id": explicit_id(s, "s", i), "target": s["target"], "note": s.get("note")},
+        )
         if s["holder"] in content_t:
             rline("holds", content_t[s["holder"]], sid)
     for layer in m.extra_layers():
@@ -276,13 +352,25 @@ def annotation_conf() -> str:
         heads = "|".join(f"{x.tool_prefix}-{v}" for v in x.names)
         for part in x.parts:
             if part.field not in (None, x.key):
-                relations.append(f"{part.name}-of\tArg1:{x.tool_prefix}-{part.name}, Arg2:{heads}, "
-                                 "<OVL-TYPE>:<ANY>")
-    return "\n".join([
-        "# generated by `corpus export brat-config`; labels follow docs/convert.md",
-        "# Notes (AnnotatorNotes) carry free text: `target: ... | source_name: ... | note: ...`",
-        "[entities]", *labels, "", "[relations]", *relations, "", "[events]", "", "[attributes]",
-        ""])
+                relations.append(
+                    f"{part.name}-of\tArg1:{x.tool_prefix}-{part.name}, Arg2:{heads}, <OVL-TYPE>:<ANY>"
+                )
+    return "\n".join(
+        [
+            "# generated by `corpus export brat-config`; labels follow docs/convert.md",
+            "# Notes (AnnotatorNotes) carry free text: `target: ... | source_name: ... | note: ...`",
+            "[entities]",
+            *labels,
+            "",
+            "[relations]",
+            *relations,
+            "",
+            "[events]",
+            "",
+            "[attributes]",
+            "",
+        ]
+    )
 
 
 _COLOURS = {"RQ": "#aec7e8", "ATTR": "#98df8a", "STANCE": "#ff9896"}
@@ -295,8 +383,16 @@ def visual_conf() -> str:
     names = [f"{label} | {label.replace('-', ' ')}" for label in labels]
     names += [f"{r} | {r.replace('-', ' ')}" for r in [*m.RELATIONS, *m.extra_relations()]]
     drawing = [f"{label}\tbgColor:{_COLOURS.get(label.split('-')[0], _OTHER_COLOUR)}" for label in labels]
-    return "\n".join([
-        "# generated by `corpus export brat-config`",
-        "[labels]", *names, "", "[drawing]",
-        "SPAN_DEFAULT\tfgColor:black, bgColor:lightgreen, borderColor:darken",
-        "ARC_DEFAULT\tcolor:black, arrowHead:triangle-5", *drawing, ""])
+    return "\n".join(
+        [
+            "# generated by `corpus export brat-config`",
+            "[labels]",
+            *names,
+            "",
+            "[drawing]",
+            "SPAN_DEFAULT\tfgColor:black, bgColor:lightgreen, borderColor:darken",
+            "ARC_DEFAULT\tcolor:black, arrowHead:triangle-5",
+            *drawing,
+            "",
+        ]
+    )

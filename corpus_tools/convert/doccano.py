@@ -47,12 +47,18 @@ WHAT = "expected doccano's JSONL export (`text` and `label` or `entities` per li
 
 
 def _triple(value: Any) -> tuple[int, int, str]:
-    if (isinstance(value, list) and len(value) == 3
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value[:2])
-            and (isinstance(value[2], str) or (isinstance(value[2], int) and not isinstance(value[2], bool)))):
+    if (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value[:2])
+        and (isinstance(value[2], str) or (isinstance(value[2], int) and not isinstance(value[2], bool)))
+    ):
         return value[0], value[1], str(value[2])
-    raise PydanticCustomError("shape", "expected [start, end, label] (two integers and a label), "
-                              "found {found}", {"found": found(value)})
+    raise PydanticCustomError(
+        "shape",
+        "expected [start, end, label] (two integers and a label), found {found}",
+        {"found": found(value)},
+    )
 
 
 Triple = Annotated[tuple[int, int, str], PlainValidator(_triple)]
@@ -97,17 +103,25 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     """Yield one `ToolDoc` per line (per user, for the oldest shape)."""
     for path in paths:
         if path.stem == "all" and opts.annotator is None:
-            yield file_problem("import-pooled-annotations", path, None, None,
-                               "all.jsonl pools every annotator's spans (collaborative project); "
-                               "they are imported as one annotator named 'all'")
-        yield from json_records(path, lambda n, where, obj, path=path: _read_object(path, n, where, obj, opts))
+            yield file_problem(
+                "import-pooled-annotations",
+                path,
+                None,
+                None,
+                "all.jsonl pools every annotator's spans (collaborative project); "
+                "they are imported as one annotator named 'all'",
+            )
+        yield from json_records(
+            path, lambda n, where, obj, path=path: _read_object(path, n, where, obj, opts)
+        )
 
 
 def _count(obj: Any) -> int:
     if not isinstance(obj, dict):
         return 0
-    return sum(len(v) for k in ("label", "labels", "entities", "annotations")
-               if isinstance(v := obj.get(k), list))
+    return sum(
+        len(v) for k in ("label", "labels", "entities", "annotations") if isinstance(v := obj.get(k), list)
+    )
 
 
 def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions) -> Iterator[Read]:
@@ -116,35 +130,61 @@ def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions) ->
     if line is not None and text is None:
         errors = [(where, "the record has no `text` (or `data`) string")]
     if line is None or text is None:
-        relations = len(obj["relations"]) if isinstance(obj, dict) and isinstance(obj.get("relations"), list) else 0
-        yield refused(path, n, errors, WHAT, f"{display(path)}:{n}" + (f" {where}" if where else ""),
-                      spans=_count(obj), relations=relations)
+        relations = (
+            len(obj["relations"]) if isinstance(obj, dict) and isinstance(obj.get("relations"), list) else 0
+        )
+        yield refused(
+            path,
+            n,
+            errors,
+            WHAT,
+            f"{display(path)}:{n}" + (f" {where}" if where else ""),
+            spans=_count(obj),
+            relations=relations,
+        )
         return
     assert isinstance(obj, dict)
     example = f"example {line.id}" if line.id is not None else f"the example on line {n}"
     if where:
         example += f" ({where})"
-    doc_id = obj["doc_id"] if m.is_name(obj.get("doc_id")) else \
-        f"doccano-{line.id}" if line.id is not None else f"doccano-{path.stem}-{n}"
+    doc_id = (
+        obj["doc_id"]
+        if m.is_name(obj.get("doc_id"))
+        else f"doccano-{line.id}"
+        if line.id is not None
+        else f"doccano-{path.stem}-{n}"
+    )
     # Metadata keys are written at the top level (`**meta`); only `Meta`'s fields are kept.
     meta = {k: v for k, v in obj.items() if k not in ("text", "data", "doc_id")}
     prefix = f"{where}." if where else ""
 
     def new_doc(annotator: str) -> ToolDoc:
-        return ToolDoc(tool=TOOL, file=display(path), line=n, where=example, doc_id=doc_id,
-                       annotator=annotator, text=text, units=UNITS, meta=meta)
+        return ToolDoc(
+            tool=TOOL,
+            file=display(path),
+            line=n,
+            where=example,
+            doc_id=doc_id,
+            annotator=annotator,
+            text=text,
+            units=UNITS,
+            meta=meta,
+        )
 
     default = opts.annotator or opts.lmap.annotator(path.stem)
     if line.annotations is not None:  # v1.0-v1.2: one record per user
         docs: dict[str | None, ToolDoc] = {}
         for i, a in enumerate(line.annotations):
             if a.user not in docs:
-                docs[a.user] = new_doc(opts.annotator or (opts.lmap.annotator(a.user)
-                                                          if a.user is not None else default))
+                docs[a.user] = new_doc(
+                    opts.annotator or (opts.lmap.annotator(a.user) if a.user is not None else default)
+                )
             here = f"{prefix}annotations[{i}]"
-            docs[a.user].spans.append(ToolSpan(key=here, labels=[a.label],
-                                               fragments=[(a.start_offset, a.end_offset)],
-                                               where=here, line=n))
+            docs[a.user].spans.append(
+                ToolSpan(
+                    key=here, labels=[a.label], fragments=[(a.start_offset, a.end_offset)], where=here, line=n
+                )
+            )
         if not docs:
             docs[None] = new_doc(default)
         yield from docs.values()
@@ -153,14 +193,22 @@ def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions) ->
     if line.entities is not None:
         for i, e in enumerate(line.entities):
             here = f"{prefix}entities[{i}]"
-            doc.spans.append(ToolSpan(key=e.id if e.id is not None else here, labels=[e.label],
-                                      fragments=[(e.start_offset, e.end_offset)], where=here, line=n))
+            doc.spans.append(
+                ToolSpan(
+                    key=e.id if e.id is not None else here,
+                    labels=[e.label],
+                    fragments=[(e.start_offset, e.end_offset)],
+                    where=here,
+                    line=n,
+                )
+            )
         for i, r in enumerate(line.relations or []):
             doc.relations.append(ToolRelation(r.type, r.from_id, r.to_id, f"{prefix}relations[{i}]", n))
     else:
         key = "label" if line.label is not None else "labels"
-        for i, (start, end, label) in enumerate((line.label if line.label is not None else line.labels) or []):
+        for i, (start, end, label) in enumerate(
+            (line.label if line.label is not None else line.labels) or []
+        ):
             here = f"{prefix}{key}[{i}]"
-            doc.spans.append(ToolSpan(key=here, labels=[label], fragments=[(start, end)],
-                                      where=here, line=n))
+            doc.spans.append(ToolSpan(key=here, labels=[label], fragments=[(start, end)], where=here, line=n))
     yield doc

@@ -45,11 +45,17 @@ from corpus_tools.files import display
 
 TOOL = "INCEpTION"
 UNITS = ("utf16", "codepoint")
-WHAT = "expected UIMA CAS JSON (INCEpTION's \"UIMA CAS JSON\" export)"
-_NOT_ANNOTATIONS = ("uima.cas.", "uima.tcas.DocumentAnnotation",
-                    "de.tudarmstadt.ukp.dkpro.core.api.segmentation.type.",
-                    "de.tudarmstadt.ukp.dkpro.core.api.metadata.type.")
-_METADATA = ("uima.tcas.DocumentAnnotation", "de.tudarmstadt.ukp.dkpro.core.api.metadata.type.DocumentMetaData")
+WHAT = 'expected UIMA CAS JSON (INCEpTION\'s "UIMA CAS JSON" export)'
+_NOT_ANNOTATIONS = (
+    "uima.cas.",
+    "uima.tcas.DocumentAnnotation",
+    "de.tudarmstadt.ukp.dkpro.core.api.segmentation.type.",
+    "de.tudarmstadt.ukp.dkpro.core.api.metadata.type.",
+)
+_METADATA = (
+    "uima.tcas.DocumentAnnotation",
+    "de.tudarmstadt.ukp.dkpro.core.api.metadata.type.DocumentMetaData",
+)
 _LABEL_FEATURES = ("label", "value", "role")
 _OWN = {"%ID", "%TYPE", "@sofa", "begin", "end", "^begin", "^end", "@Governor", "@Dependent"}
 
@@ -88,8 +94,13 @@ def _structures(cas: Any) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[
             else:
                 out.append((where, fs))
     else:
-        errors.append(("%FEATURE_STRUCTURES", "expected an array (or object) of feature structures, "
-                       f"found {'nothing' if not isinstance(cas, dict) or '%FEATURE_STRUCTURES' not in cas else found(fss)}"))
+        errors.append(
+            (
+                "%FEATURE_STRUCTURES",
+                "expected an array (or object) of feature structures, "
+                f"found {'nothing' if not isinstance(cas, dict) or '%FEATURE_STRUCTURES' not in cas else found(fss)}",
+            )
+        )
         return out, errors
     checked: list[tuple[str, dict[str, Any]]] = []
     for where, fs in out:
@@ -106,20 +117,30 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     """Yield one `ToolDoc` per CAS JSON file."""
     for path in expand(paths):
         if path.stem == "INITIAL_CAS":
-            yield left_out(path, None, None, "INITIAL_CAS is the pre-annotation state, not an "
-                           "annotator's work", "INITIAL_CAS files", records=1)
+            yield left_out(
+                path,
+                None,
+                None,
+                "INITIAL_CAS is the pre-annotation state, not an annotator's work",
+                "INITIAL_CAS files",
+                records=1,
+            )
             continue
         try:
             cas = orjson.loads(path.read_bytes())
         except OSError as e:
-            yield Refused([file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")],
-                          display(path))
+            yield Refused(
+                [file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")],
+                display(path),
+            )
             continue
         except orjson.JSONDecodeError as e:
             yield refused(path, None, [("", f"not valid JSON: {e}")], WHAT, display(path))
             continue
         fss, errors = _structures(cas)
-        sofas = [fs for _w, fs in fss if fs["%TYPE"] == "uima.cas.Sofa" and isinstance(fs.get("sofaString"), str)]
+        sofas = [
+            fs for _w, fs in fss if fs["%TYPE"] == "uima.cas.Sofa" and isinstance(fs.get("sofaString"), str)
+        ]
         sofa = next((fs for fs in sofas if fs.get("sofaID") == "_InitialView"), sofas[0] if sofas else None)
         if sofa is None:
             errors.append(("", "no uima.cas.Sofa with a sofaString (the document text)"))
@@ -129,15 +150,24 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
         in_project = path.parent.parent.name == "annotation"
         doc_id = m.safe_name(Path(path.parent.name).stem if in_project else path.stem)
         annotator = opts.annotator or (opts.lmap.annotator(path.stem) if in_project else "inception")
-        doc = ToolDoc(tool=TOOL, file=display(path), line=None, where=path.name, doc_id=doc_id,
-                      annotator=annotator, text=sofa["sofaString"], units=UNITS)
+        doc = ToolDoc(
+            tool=TOOL,
+            file=display(path),
+            line=None,
+            where=path.name,
+            doc_id=doc_id,
+            annotator=annotator,
+            text=sofa["sofaString"],
+            units=UNITS,
+        )
         doc.problems.extend(refused(path, None, errors, WHAT, "").problems)
         yield from _annotations(path, fss, sofa, doc)
         yield doc
 
 
-def _annotations(path: Path, fss: list[tuple[str, dict[str, Any]]], sofa: dict[str, Any],
-                 doc: ToolDoc) -> Iterator[Read]:
+def _annotations(
+    path: Path, fss: list[tuple[str, dict[str, Any]]], sofa: dict[str, Any], doc: ToolDoc
+) -> Iterator[Read]:
     by_id = {fs["%ID"]: fs for _w, fs in fss}
 
     def bad(where: str, message: str) -> None:
@@ -149,15 +179,21 @@ def _annotations(path: Path, fss: list[tuple[str, dict[str, Any]]], sofa: dict[s
             doc.meta.setdefault("language", fs["language"])
         if fs is sofa or type_name.startswith(_NOT_ANNOTATIONS):
             continue
-        strings = {k: v for k, v in fs.items() if isinstance(v, str) and k not in _OWN and not k.startswith("%")}
-        label_key = next((k for k in _LABEL_FEATURES if k in strings),
-                         next(iter(strings)) if len(strings) == 1 else None)
+        strings = {
+            k: v for k, v in fs.items() if isinstance(v, str) and k not in _OWN and not k.startswith("%")
+        }
+        label_key = next(
+            (k for k in _LABEL_FEATURES if k in strings), next(iter(strings)) if len(strings) == 1 else None
+        )
         label = strings.pop(label_key) if label_key else type_name.rsplit(".", 1)[-1]
         if "@Governor" in fs or "@Dependent" in fs:
             gov, dep = fs.get("@Governor"), fs.get("@Dependent")
             if not (_is_int(gov) and _is_int(dep)):
-                bad(where, f"@Governor {gov!r} and @Dependent {dep!r} must both be feature structure "
-                    "ids; the relation is not imported")
+                bad(
+                    where,
+                    f"@Governor {gov!r} and @Dependent {dep!r} must both be feature structure "
+                    "ids; the relation is not imported",
+                )
                 doc.unread_relations += 1
                 continue
             doc.relations.append(ToolRelation(label, str(gov), str(dep), where))
@@ -165,13 +201,17 @@ def _annotations(path: Path, fss: list[tuple[str, dict[str, Any]]], sofa: dict[s
         begin, end = fs.get("begin", fs.get("^begin")), fs.get("end", fs.get("^end"))
         if begin is None and end is None:
             if "@target" not in fs:  # a slot's link structure is read with its span
-                yield left_out(path, None, where, f"a {type_name} without begin and end is not an "
-                               "annotation over the text; it is not imported",
-                               "feature structures that are not annotations")
+                yield left_out(
+                    path,
+                    None,
+                    where,
+                    f"a {type_name} without begin and end is not an "
+                    "annotation over the text; it is not imported",
+                    "feature structures that are not annotations",
+                )
             continue
         if not (_is_int(begin) and _is_int(end)):
-            bad(where, f"begin {begin!r} and end {end!r} must both be integers; the span is not "
-                "imported")
+            bad(where, f"begin {begin!r} and end {end!r} must both be integers; the span is not imported")
             doc.unread_spans += 1
             continue
         fields = dict(strings)
@@ -183,25 +223,46 @@ def _annotations(path: Path, fss: list[tuple[str, dict[str, Any]]], sofa: dict[s
             elif isinstance(value, bool | int | float):
                 fields[key] = orjson.dumps(value).decode()
             else:
-                yield left_out(path, None, where, f"feature {key!r} ({found(value)}) is not "
-                               "imported", "features that are not strings or numbers")
-        doc.spans.append(ToolSpan(key=str(fs["%ID"]), labels=[label], fragments=[(begin, end)],
-                                  fields=fields, where=where))
+                yield left_out(
+                    path,
+                    None,
+                    where,
+                    f"feature {key!r} ({found(value)}) is not imported",
+                    "features that are not strings or numbers",
+                )
+        doc.spans.append(
+            ToolSpan(key=str(fs["%ID"]), labels=[label], fragments=[(begin, end)], fields=fields, where=where)
+        )
 
 
-def _slot(path: Path, where: str, host: dict[str, Any], feature: str, ref: Any,
-          by_id: dict[int, dict[str, Any]], doc: ToolDoc) -> Iterator[Read]:
+def _slot(
+    path: Path,
+    where: str,
+    host: dict[str, Any],
+    feature: str,
+    ref: Any,
+    by_id: dict[int, dict[str, Any]],
+    doc: ToolDoc,
+) -> Iterator[Read]:
     """A reference feature of a span: a slot (FSArray of links) or a direct reference."""
     here = f"{where}.@{feature}"
     target = by_id.get(ref) if _is_int(ref) else None
     if target is None:
-        doc.problems.append(file_problem("import-bad-format", path, None, here,
-                                         f"expected the id of a feature structure, found {found(ref)}"))
+        doc.problems.append(
+            file_problem(
+                "import-bad-format",
+                path,
+                None,
+                here,
+                f"expected the id of a feature structure, found {found(ref)}",
+            )
+        )
         return
     elements = target.get("%ELEMENTS") if target["%TYPE"] == "uima.cas.FSArray" else [ref]
     if not isinstance(elements, list):
-        doc.problems.append(file_problem("import-bad-format", path, None, here,
-                                         f"the FSArray {ref} has no %ELEMENTS list"))
+        doc.problems.append(
+            file_problem("import-bad-format", path, None, here, f"the FSArray {ref} has no %ELEMENTS list")
+        )
         return
     for i, element in enumerate(elements):
         if element is None:
@@ -209,21 +270,40 @@ def _slot(path: Path, where: str, host: dict[str, Any], feature: str, ref: Any,
         link = by_id.get(element) if _is_int(element) else None
         at = f"{here}[{i}]"
         if link is None:
-            doc.problems.append(file_problem("import-bad-format", path, None, at,
-                                             f"expected the id of a feature structure, found {found(element)}"))
+            doc.problems.append(
+                file_problem(
+                    "import-bad-format",
+                    path,
+                    None,
+                    at,
+                    f"expected the id of a feature structure, found {found(element)}",
+                )
+            )
             doc.unread_relations += 1
         elif "@target" in link:
             role = link.get("role")
             label = role if isinstance(role, str) and role else feature
             if not _is_int(link["@target"]):
-                doc.problems.append(file_problem("import-bad-format", path, None, at,
-                                                 f"the link's @target must be an id, found {found(link['@target'])}"))
+                doc.problems.append(
+                    file_problem(
+                        "import-bad-format",
+                        path,
+                        None,
+                        at,
+                        f"the link's @target must be an id, found {found(link['@target'])}",
+                    )
+                )
                 doc.unread_relations += 1
                 continue
             doc.relations.append(ToolRelation(label, str(host["%ID"]), str(link["@target"]), at))
         elif "begin" in link or "^begin" in link:
             doc.relations.append(ToolRelation(feature, str(host["%ID"]), str(element), at))
         else:
-            yield left_out(path, None, at, f"feature @{feature} refers to a {link['%TYPE']}, which is "
-                           "neither a span nor a slot link; it is not imported",
-                           "references that are not slots")
+            yield left_out(
+                path,
+                None,
+                at,
+                f"feature @{feature} refers to a {link['%TYPE']}, which is "
+                "neither a span nor a slot link; it is not imported",
+                "references that are not slots",
+            )

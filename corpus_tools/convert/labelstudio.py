@@ -57,8 +57,9 @@ def _user(value: Any) -> str | None:
         who = value.get("email") or value.get("id")
         if who is None or isinstance(who, str) or (isinstance(who, int) and not isinstance(who, bool)):
             return None if who is None else str(who)
-    raise PydanticCustomError("shape", "expected a user id or a user object with an email, found "
-                              "{found}", {"found": found(value)})
+    raise PydanticCustomError(
+        "shape", "expected a user id or a user object with an email, found {found}", {"found": found(value)}
+    )
 
 
 User = Annotated[str | None, PlainValidator(_user)]
@@ -167,20 +168,33 @@ def _read_task(path: Path, ti: int, raw: Any, opts: ReadOptions) -> Iterator[Rea
     task, errors = check(Task, raw, f"[{ti}]")
     if task is None:
         anns = raw.get("annotations") if isinstance(raw, dict) else None
-        counts = [_count(a.get("result")) for a in anns if isinstance(a, dict)] \
-            if isinstance(anns, list) else []
+        counts = (
+            [_count(a.get("result")) for a in anns if isinstance(a, dict)] if isinstance(anns, list) else []
+        )
         if not isinstance(raw, dict) or ("data" not in raw and ti == 0):
             errors = [(f"[{ti}]", _looks_like_task(raw))]
-        yield refused(path, None, errors, WHAT, f"{display(path)}: [{ti}] (a task)",
-                      spans=sum(c[0] for c in counts), relations=sum(c[1] for c in counts))
+        yield refused(
+            path,
+            None,
+            errors,
+            WHAT,
+            f"{display(path)}: [{ti}] (a task)",
+            spans=sum(c[0] for c in counts),
+            relations=sum(c[1] for c in counts),
+        )
         return
     data = task.data
     text = data.get("text")
     if not isinstance(text, str):
         strings = [v for v in data.values() if isinstance(v, str)]
         if len(strings) != 1:
-            yield refused(path, None, [(f"[{ti}].data", "cannot tell which `data` field holds the "
-                                        "text; name it `text`")], WHAT, f"{display(path)}: [{ti}]")
+            yield refused(
+                path,
+                None,
+                [(f"[{ti}].data", "cannot tell which `data` field holds the text; name it `text`")],
+                WHAT,
+                f"{display(path)}: [{ti}]",
+            )
             return
         text = strings[0]
     task_id = task.id
@@ -193,15 +207,29 @@ def _read_task(path: Path, ti: int, raw: Any, opts: ReadOptions) -> Iterator[Rea
         ann, errors = check(Annotation, raw_ann, where)
         if ann is None:
             spans, relations = _count(raw_ann.get("result") if isinstance(raw_ann, dict) else None)
-            yield refused(path, None, errors, WHAT, f"{display(path)}: {where} (task {task_id})",
-                          spans=spans, relations=relations)
+            yield refused(
+                path,
+                None,
+                errors,
+                WHAT,
+                f"{display(path)}: {where} (task {task_id})",
+                spans=spans,
+                relations=relations,
+            )
             continue
         if ann.was_cancelled:
             spans, relations = _count(ann.result)
-            yield left_out(path, None, where,
-                           f"task {task_id}: annotation {ann.id} was cancelled (skipped) in Label "
-                           "Studio and is not imported", "cancelled in Label Studio",
-                           records=1, spans=spans, relations=relations)
+            yield left_out(
+                path,
+                None,
+                where,
+                f"task {task_id}: annotation {ann.id} was cancelled (skipped) in Label "
+                "Studio and is not imported",
+                "cancelled in Label Studio",
+                records=1,
+                spans=spans,
+                relations=relations,
+            )
             continue
         sources.append((where, ann, opts.annotator or opts.lmap.annotator(ann.completed_by)))
     for pi, raw_pred in enumerate(task.predictions or []):
@@ -209,33 +237,60 @@ def _read_task(path: Path, ti: int, raw: Any, opts: ReadOptions) -> Iterator[Rea
         if isinstance(raw_pred, int) and not isinstance(raw_pred, bool):
             # Current exports write the predictions' database ids, not the predictions
             # (HumanSignal/label-studio#5654, #9709): their regions are not in the file.
-            yield left_out(path, None, where,
-                           f"task {task_id}: prediction {raw_pred} is exported as its id only, so "
-                           "its regions are not in the file; to import predictions, export them "
-                           "with the tasks (e.g. through the API or `corpus export labelstudio`)",
-                           "predictions exported as ids only", records=1)
+            yield left_out(
+                path,
+                None,
+                where,
+                f"task {task_id}: prediction {raw_pred} is exported as its id only, so "
+                "its regions are not in the file; to import predictions, export them "
+                "with the tasks (e.g. through the API or `corpus export labelstudio`)",
+                "predictions exported as ids only",
+                records=1,
+            )
             continue
         pred, errors = check(Annotation, raw_pred, where)
         if pred is None:
             spans, relations = _count(raw_pred.get("result") if isinstance(raw_pred, dict) else None)
-            yield refused(path, None, errors, WHAT, f"{display(path)}: {where} (task {task_id})",
-                          spans=spans, relations=relations)
+            yield refused(
+                path,
+                None,
+                errors,
+                WHAT,
+                f"{display(path)}: {where} (task {task_id})",
+                spans=spans,
+                relations=relations,
+            )
             continue
         if not opts.predictions:
             spans, relations = _count(pred.result)
-            yield left_out(path, None, where,
-                           f"task {task_id}: a prediction (model output, not an annotator's "
-                           "work) is not imported; pass --predictions to import it",
-                           "predictions (without --predictions)", records=1, spans=spans,
-                           relations=relations)
+            yield left_out(
+                path,
+                None,
+                where,
+                f"task {task_id}: a prediction (model output, not an annotator's "
+                "work) is not imported; pass --predictions to import it",
+                "predictions (without --predictions)",
+                records=1,
+                spans=spans,
+                relations=relations,
+            )
             continue
         name = pred.model_version or "prediction"
         sources.append((where, pred, opts.annotator or opts.lmap.annotator(name)))
     for where, ann, annotator in sources:
-        doc = ToolDoc(tool=TOOL, file=display(path), line=None,
-                      where=f"{where} (task {task_id}, id {ann.id})", doc_id=doc_id,
-                      annotator=annotator, text=text, units=UNITS, meta=meta, matcher=matcher,
-                      keys_are_ids=True)
+        doc = ToolDoc(
+            tool=TOOL,
+            file=display(path),
+            line=None,
+            where=f"{where} (task {task_id}, id {ann.id})",
+            doc_id=doc_id,
+            annotator=annotator,
+            text=text,
+            units=UNITS,
+            meta=meta,
+            matcher=matcher,
+            keys_are_ids=True,
+        )
         yield from _read_result(path, where, ann.result or [], doc)
         yield doc
 
@@ -243,9 +298,11 @@ def _read_task(path: Path, ti: int, raw: Any, opts: ReadOptions) -> Iterator[Rea
 def _looks_like_task(raw: Any) -> str:
     if isinstance(raw, dict):
         keys = ", ".join(repr(k) for k in list(raw)[:6]) + (", ..." if len(raw) > 6 else "")
-        return (f"the first element is an object with the keys {keys or 'none'} and no `data`; "
-                "a task has `data` (with the text) and `annotations` (is this a JSON-MIN or "
-                "CSV-like export?)")
+        return (
+            f"the first element is an object with the keys {keys or 'none'} and no `data`; "
+            "a task has `data` (with the text) and `annotations` (is this a JSON-MIN or "
+            "CSV-like export?)"
+        )
     return f"the first element is {found(raw)}, not a task object"
 
 
@@ -263,17 +320,22 @@ def _read_result(path: Path, where: str, result: list[dict[str, Any]], doc: Tool
                 continue
             labels = rel.labels or []
             if len(labels) != 1:
-                doc.problems.append(file_problem(
-                    "import-bad-relation", path, None, here,
-                    f"relation from {rel.from_id} to {rel.to_id} has {len(labels)} labels; "
-                    "choose exactly one relation label"))
+                doc.problems.append(
+                    file_problem(
+                        "import-bad-relation",
+                        path,
+                        None,
+                        here,
+                        f"relation from {rel.from_id} to {rel.to_id} has {len(labels)} labels; "
+                        "choose exactly one relation label",
+                    )
+                )
                 doc.unread_relations += 1
                 continue
             src, dst = rel.from_id, rel.to_id
             if rel.direction == "left":
                 src, dst = dst, src
-            doc.relations.append(ToolRelation(labels[0], src, dst, here,
-                                              undirected=rel.direction == "bi"))
+            doc.relations.append(ToolRelation(labels[0], src, dst, here, undirected=rel.direction == "bi"))
         elif kind == "labels":
             region, errors = check(Region, item, here)
             if region is None:
@@ -281,17 +343,28 @@ def _read_result(path: Path, where: str, result: list[dict[str, Any]], doc: Tool
                 doc.unread_spans += 1
                 continue
             value = region.value
-            span = ToolSpan(key=region.id, labels=list(value.labels),
-                            fragments=[(value.start, value.end)], text=value.text, where=here)
+            span = ToolSpan(
+                key=region.id,
+                labels=list(value.labels),
+                fragments=[(value.start, value.end)],
+                text=value.text,
+                where=here,
+            )
             same = spans.get(region.id)
             if same is not None and same.fragments == span.fragments and same.text == span.text:
                 # One region labelled by two <Labels> controls: two items with one id.
                 same.labels.extend(lb for lb in span.labels if lb not in same.labels)
             elif same is not None:
-                doc.problems.append(file_problem(
-                    "import-bad-format", path, None, here,
-                    f"region {region.id} is also at {same.where} with other offsets; every "
-                    "region needs its own id"))
+                doc.problems.append(
+                    file_problem(
+                        "import-bad-format",
+                        path,
+                        None,
+                        here,
+                        f"region {region.id} is also at {same.where} with other offsets; every "
+                        "region needs its own id",
+                    )
+                )
                 doc.unread_spans += 1
             else:
                 spans[region.id] = span
@@ -307,17 +380,26 @@ def _read_result(path: Path, where: str, result: list[dict[str, Any]], doc: Tool
         else:
             label = f"type {kind!r}" if isinstance(kind, str) else f"no type ({found(kind)})"
             region_like = isinstance(kind, str) and kind.endswith("labels")
-            yield left_out(path, None, here,
-                           f"a result item of {label} is not imported (only labels on text, "
-                           "per-region textarea/choices, and relations are)",
-                           f"result items of {label}", spans=int(region_like))
+            yield left_out(
+                path,
+                None,
+                here,
+                f"a result item of {label} is not imported (only labels on text, "
+                "per-region textarea/choices, and relations are)",
+                f"result items of {label}",
+                spans=int(region_like),
+            )
     for rid, fields in extra.items():
         if rid in spans:
             spans[rid].fields.update(fields)
         else:
-            yield left_out(path, None, where,
-                           f"per-region fields {sorted(fields)} belong to no text region {rid}",
-                           "per-region fields without a region")
+            yield left_out(
+                path,
+                None,
+                where,
+                f"per-region fields {sorted(fields)} belong to no text region {rid}",
+                "per-region fields without a region",
+            )
     doc.spans.extend(spans.values())
 
 
@@ -334,9 +416,10 @@ def task_for(records: list[dict[str, Any]]) -> dict[str, Any]:
     data: dict[str, Any] = {"text": first["text"], "doc_id": first["doc_id"]}
     if first.get("meta"):
         data["meta"] = first["meta"]
-    return {"data": data,
-            "predictions": [{"model_version": r["annotator"], "result": result_for(r)}
-                            for r in records]}
+    return {
+        "data": data,
+        "predictions": [{"model_version": r["annotator"], "result": result_for(r)} for r in records],
+    }
 
 
 def result_for(rec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -346,16 +429,31 @@ def result_for(rec: dict[str, Any]) -> list[dict[str, Any]]:
 
     def region(rid: str, span: dict[str, Any], label: str, fields: dict[str, str | None]) -> None:
         where = {"start": span["start"], "end": span["end"]}
-        out.append({"id": rid, "from_name": LABELS_NAME, "to_name": TEXT_NAME, "type": "labels",
-                    "value": {**where, "text": span["text"], "labels": [label]}})
+        out.append(
+            {
+                "id": rid,
+                "from_name": LABELS_NAME,
+                "to_name": TEXT_NAME,
+                "type": "labels",
+                "value": {**where, "text": span["text"], "labels": [label]},
+            }
+        )
         for name in [*TEXT_FIELDS, *sorted(set(fields) - set(TEXT_FIELDS))]:
             if fields.get(name):
-                out.append({"id": rid, "from_name": name, "to_name": TEXT_NAME, "type": "textarea",
-                            "value": {**where, "text": [fields[name]]}})
+                out.append(
+                    {
+                        "id": rid,
+                        "from_name": name,
+                        "to_name": TEXT_NAME,
+                        "type": "textarea",
+                        "value": {**where, "text": [fields[name]]},
+                    }
+                )
 
     def relate(src: str, dst: str, label: str) -> None:
-        relations.append({"from_id": src, "to_id": dst, "type": "relation", "direction": "right",
-                          "labels": [label]})
+        relations.append(
+            {"from_id": src, "to_id": dst, "type": "relation", "direction": "right", "labels": [label]}
+        )
 
     for q in rec.get("rhetorical_questions", []):
         region(q["id"], q, m.label_of(m.QUESTION, q["kind"]), {"note": q.get("note")})
@@ -363,8 +461,12 @@ def result_for(rec: dict[str, Any]) -> list[dict[str, Any]]:
             region(f"{q['id']}.answer", q["answer"], m.label_of(m.ANSWER), {})
             relate(f"{q['id']}.answer", q["id"], "answers")
     for t in rec.get("attributions", []):
-        region(t["id"], t["content"], m.label_of(m.CONTENT, t["type"]),
-               {"source_name": t.get("source_name"), "note": t.get("note")})
+        region(
+            t["id"],
+            t["content"],
+            m.label_of(m.CONTENT, t["type"]),
+            {"source_name": t.get("source_name"), "note": t.get("note")},
+        )
         for part, role, rel in (("source", m.SOURCE, "source-of"), ("cue", m.CUE, "cue-of")):
             if t.get(part):
                 region(f"{t['id']}.{part}", t[part], m.label_of(role), {})
@@ -372,8 +474,9 @@ def result_for(rec: dict[str, Any]) -> list[dict[str, Any]]:
         if t.get("nested_in"):
             relate(t["id"], t["nested_in"], "nested-in")
     for s in rec.get("stances", []):
-        region(s["id"], s, m.label_of(m.STANCE, s["polarity"]),
-               {"target": s["target"], "note": s.get("note")})
+        region(
+            s["id"], s, m.label_of(m.STANCE, s["polarity"]), {"target": s["target"], "note": s.get("note")}
+        )
         if s["holder"] != "author":
             relate(s["holder"], s["id"], "holds")
     for layer in m.extra_layers():
@@ -397,14 +500,20 @@ def config_xml() -> str:
     """The labelling configuration: our span labels, relations and per-region text areas."""
     labels = "\n".join(
         f'    <Label value={quoteattr(label)} background="{_COLOURS.get(label.split("-")[0], _OTHER_COLOUR)}"/>'
-        for label in m.span_labels())
-    relations = "\n".join(f"    <Relation value={quoteattr(r)}/>" for r in [*m.RELATIONS, *m.extra_relations()])
+        for label in m.span_labels()
+    )
+    relations = "\n".join(
+        f"    <Relation value={quoteattr(r)}/>" for r in [*m.RELATIONS, *m.extra_relations()]
+    )
     areas = "\n".join(
         f'    <TextArea name="{name}" toName="{TEXT_NAME}" perRegion="true" editable="true" '
         f'maxSubmissions="1" rows="1" placeholder={quoteattr(hint)}/>'
-        for name, hint in (("target", "target (STANCE spans): what the stance is about"),
-                           ("source_name", "source_name (ATTR-content): normalised source"),
-                           ("note", "note")))
+        for name, hint in (
+            ("target", "target (STANCE spans): what the stance is about"),
+            ("source_name", "source_name (ATTR-content): normalised source"),
+            ("note", "note"),
+        )
+    )
     return f"""<!-- generated by `corpus export labelstudio-config`; labels follow docs/convert.md -->
 <View>
   <Labels name="{LABELS_NAME}" toName="{TEXT_NAME}">

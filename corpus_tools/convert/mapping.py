@@ -46,7 +46,15 @@ POLARITIES: tuple[str, ...] = LAYERS["stances"].names
 
 # Roles a span can play; one tool label names one role and, for heads, maybe a value.
 QUESTION, ANSWER, SOURCE, CUE, CONTENT, STANCE, TARGET, IGNORE = (
-    "question", "answer", "source", "cue", "content", "stance", "target", "ignore")
+    "question",
+    "answer",
+    "source",
+    "cue",
+    "content",
+    "stance",
+    "target",
+    "ignore",
+)
 
 ROLE_FIELD = {QUESTION: "kind", CONTENT: "type", STANCE: "polarity"}
 """The field holding the closed label of each head role."""
@@ -72,10 +80,14 @@ NOTE_SEPARATOR = " | "
 def span_labels() -> list[str]:
     """Every span label of the default convention, in a fixed order (for tool configurations),
     then those of any extra layer (`extra_labels`)."""
-    return ([f"RQ-{k}" for k in QUESTION_KINDS] + ["RQ-answer", "ATTR-source", "ATTR-cue"]
-            + [f"ATTR-content-{t}" for t in ATTRIBUTION_TYPES]
-            + [f"STANCE-{p}" for p in POLARITIES] + ["STANCE-target"]
-            + [label for layer in extra_layers() for label in extra_labels(layer)])
+    return (
+        [f"RQ-{k}" for k in QUESTION_KINDS]
+        + ["RQ-answer", "ATTR-source", "ATTR-cue"]
+        + [f"ATTR-content-{t}" for t in ATTRIBUTION_TYPES]
+        + [f"STANCE-{p}" for p in POLARITIES]
+        + ["STANCE-target"]
+        + [label for layer in extra_layers() for label in extra_labels(layer)]
+    )
 
 
 CORE = ("rhetorical_questions", "attributions", "stances")
@@ -93,8 +105,9 @@ def extra_layers() -> list[Layer]:
 
 def extra_labels(layer: Layer) -> list[str]:
     """An extra layer's span labels: one per label value, then one per other part."""
-    return ([f"{layer.tool_prefix}-{value}" for value in layer.names]
-            + [f"{layer.tool_prefix}-{part.name}" for part in layer.parts if part.field not in (None, layer.key)])
+    return [f"{layer.tool_prefix}-{value}" for value in layer.names] + [
+        f"{layer.tool_prefix}-{part.name}" for part in layer.parts if part.field not in (None, layer.key)
+    ]
 
 
 @dataclass(frozen=True)
@@ -112,20 +125,34 @@ class ExtraItem:
 def extra_item(layer: Layer, item: dict[str, Any]) -> ExtraItem:
     """The `ExtraItem` of one item (a dict) of an extra layer."""
     head = item if layer.key is None else item[layer.key]
-    parts = [(f"{layer.tool_prefix}-{part.name}", f"{part.name}-of", span)
-             for part in layer.parts if part.field not in (None, layer.key)
-             and (span := item.get(part.field)) is not None]
+    parts = [
+        (f"{layer.tool_prefix}-{part.name}", f"{part.name}-of", span)
+        for part in layer.parts
+        if part.field not in (None, layer.key) and (span := item.get(part.field)) is not None
+    ]
     ref = item.get(layer.reference.field) if layer.reference is not None else None
     text_fields = [f for f in layer.voted if layer.kind_of(f) == "text"]
     fields = {f: str(item[f]) for f in (*text_fields, "note") if item.get(f)}
-    return ExtraItem(head, f"{layer.tool_prefix}-{item[layer.label]}", parts,
-                     ref if isinstance(ref, str) and ref != AUTHOR else None, fields)
+    return ExtraItem(
+        head,
+        f"{layer.tool_prefix}-{item[layer.label]}",
+        parts,
+        ref if isinstance(ref, str) and ref != AUTHOR else None,
+        fields,
+    )
 
 
 def extra_relations() -> list[str]:
     """The relation labels extra layers add (`<part>-of`)."""
-    return sorted({f"{part.name}-of" for layer in extra_layers() for part in layer.parts
-                   if part.field not in (None, layer.key)} - set(RELATIONS))
+    return sorted(
+        {
+            f"{part.name}-of"
+            for layer in extra_layers()
+            for part in layer.parts
+            if part.field not in (None, layer.key)
+        }
+        - set(RELATIONS)
+    )
 
 
 def label_of(role: str, value: str | None = None) -> str:
@@ -146,15 +173,20 @@ class Role:
 
 def parse_label(label: str) -> Role | None:
     """The role of a label of the default convention, or None when it is not one."""
-    fixed = {"RQ-answer": ANSWER, "ATTR-source": SOURCE, "ATTR-cue": CUE,
-             "STANCE-target": TARGET, "ignore": IGNORE}
+    fixed = {
+        "RQ-answer": ANSWER,
+        "ATTR-source": SOURCE,
+        "ATTR-cue": CUE,
+        "STANCE-target": TARGET,
+        "ignore": IGNORE,
+    }
     if label in fixed:
         return Role(fixed[label])
     for role, prefix in ROLE_PREFIX.items():
         if label == prefix:
             return Role(role)
-        if label.startswith(prefix + "-") and label[len(prefix) + 1:] in ROLE_VALUES[role]:
-            return Role(role, label[len(prefix) + 1:])
+        if label.startswith(prefix + "-") and label[len(prefix) + 1 :] in ROLE_VALUES[role]:
+            return Role(role, label[len(prefix) + 1 :])
     return None
 
 
@@ -235,8 +267,9 @@ def load_label_map(path: Path | None) -> LabelMap:
     where = display(path)
     data: Any = parse_toml(text, where) if path.suffix.lower() == ".toml" else parse_json(text, where)
     if not isinstance(data, dict) or not set(data) <= _SECTIONS:
-        raise CorpusToolsError(f"{where}: a label map is an object with the sections "
-                               f"{', '.join(sorted(_SECTIONS))}")
+        raise CorpusToolsError(
+            f"{where}: a label map is an object with the sections {', '.join(sorted(_SECTIONS))}"
+        )
     lmap = LabelMap()
     for section, table in data.items():
         if not isinstance(table, dict):
@@ -245,17 +278,22 @@ def load_label_map(path: Path | None) -> LabelMap:
         for key, value in table.items():
             if section == "relations" and isinstance(value, dict):
                 relation, reverse = value.get("relation"), value.get("reverse", False)
-                if set(value) - {"relation", "reverse"} or not isinstance(relation, str) \
-                        or not isinstance(reverse, bool):
+                if (
+                    set(value) - {"relation", "reverse"}
+                    or not isinstance(relation, str)
+                    or not isinstance(reverse, bool)
+                ):
                     raise CorpusToolsError(
                         f"{where}: [relations] {key!r}: write a relation name, or a table "
-                        '{relation = "source-of", reverse = true}')
+                        '{relation = "source-of", reverse = true}'
+                    )
                 value = relation
                 if reverse:
                     lmap.reversed.add(key)
             if not isinstance(value, str):
-                raise CorpusToolsError(f"{where}: [{section}] {key!r} must map to a string, not "
-                                       f"{type(value).__name__}")
+                raise CorpusToolsError(
+                    f"{where}: [{section}] {key!r} must map to a string, not {type(value).__name__}"
+                )
             target[key] = value
     bad = [v for v in lmap.labels.values() if parse_label(v) is None]
     bad += [v for v in lmap.relations.values() if v not in RELATIONS and v != IGNORE]
@@ -265,11 +303,13 @@ def load_label_map(path: Path | None) -> LabelMap:
         raise CorpusToolsError(
             f"{where}: unknown target name(s) {', '.join(map(repr, bad))}; labels are "
             f"{', '.join(span_labels())} or ignore; relations are {', '.join(RELATIONS)}; "
-            f"fields are {', '.join(FIELDS)}")
+            f"fields are {', '.join(FIELDS)}"
+        )
     names = [v for v in lmap.annotators.values() if not is_name(v)]
     if names:
-        raise CorpusToolsError(f"{where}: [annotators] {', '.join(map(repr, names))}: an annotator "
-                               f"name uses {NAME_RULE}")
+        raise CorpusToolsError(
+            f"{where}: [annotators] {', '.join(map(repr, names))}: an annotator name uses {NAME_RULE}"
+        )
     return lmap
 
 
@@ -286,7 +326,7 @@ def parse_note(text: str) -> dict[str, str]:
         key, sep, value = part.partition(":")
         key = key.strip()
         if sep and key == "note":
-            rest.append(NOTE_SEPARATOR.join([value.strip(), *parts[i + 1:]]))
+            rest.append(NOTE_SEPARATOR.join([value.strip(), *parts[i + 1 :]]))
             break
         if sep and key in FIELDS:
             out[key] = value.strip()

@@ -59,6 +59,7 @@ def _per_character(width: Callable[[str], int], crlf: bool) -> Steps:
                 continue
             yield 1, width(text[i])
             i += 1
+
     return steps
 
 
@@ -81,14 +82,17 @@ def _utf8(ch: str) -> int:
     return 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
 
 
-UNITS: dict[str, Unit] = {u.name: u for u in [
-    Unit("codepoint", "code points", _per_character(_cp, False)),
-    Unit("utf16", "UTF-16 code units", _per_character(_utf16, False)),
-    Unit("utf8", "UTF-8 bytes", _per_character(_utf8, False)),
-    Unit("codepoint+crlf", "code points with CR LF counted as one", _per_character(_cp, True), True),
-    Unit("utf16+crlf", "UTF-16 code units with CR LF counted as one", _per_character(_utf16, True), True),
-    Unit("grapheme", "grapheme clusters (CR LF and emoji sequences counted as one)", _graphemes, True),
-]}
+UNITS: dict[str, Unit] = {
+    u.name: u
+    for u in [
+        Unit("codepoint", "code points", _per_character(_cp, False)),
+        Unit("utf16", "UTF-16 code units", _per_character(_utf16, False)),
+        Unit("utf8", "UTF-8 bytes", _per_character(_utf8, False)),
+        Unit("codepoint+crlf", "code points with CR LF counted as one", _per_character(_cp, True), True),
+        Unit("utf16+crlf", "UTF-16 code units with CR LF counted as one", _per_character(_utf16, True), True),
+        Unit("grapheme", "grapheme clusters (CR LF and emoji sequences counted as one)", _graphemes, True),
+    ]
+}
 
 
 class OffsetMap:
@@ -99,8 +103,9 @@ class OffsetMap:
         self.unit = unit
         # Most texts are ASCII: every unit is then a code point (in ASCII the only grapheme
         # cluster of two code points is CR LF), so no table is needed.
-        self.identity = (unit.name == "codepoint"
-                         or (text.isascii() and not (unit.merges_crlf and "\r\n" in text)))
+        self.identity = unit.name == "codepoint" or (
+            text.isascii() and not (unit.merges_crlf and "\r\n" in text)
+        )
         self._to_cp: array | None = None
         self._from_cp: array | None = None
 
@@ -177,8 +182,9 @@ class SpanCheck:
         return self.start is not None
 
 
-def check_span(text: str, omap: OffsetMap, fragments: Fragments, given: str | None,
-               matcher: Matcher = exact) -> SpanCheck:
+def check_span(
+    text: str, omap: OffsetMap, fragments: Fragments, given: str | None, matcher: Matcher = exact
+) -> SpanCheck:
     """Convert one span's fragments with `omap` and check them against the text."""
     covered: list[str] = []
     bounds: list[tuple[int, int]] = []
@@ -187,18 +193,21 @@ def check_span(text: str, omap: OffsetMap, fragments: Fragments, given: str | No
         if cs is None or ce is None:
             bad, value = ("start", s) if cs is None else ("end", e)
             if 0 <= value <= omap.length:
-                return SpanCheck(reason=f"{bad} {value} falls inside a character when counted in "
-                                 f"{omap.unit.description}")
-            return SpanCheck(reason=f"{bad} {value} is outside the text, which has {omap.length} "
-                             f"{omap.unit.description}")
+                return SpanCheck(
+                    reason=f"{bad} {value} falls inside a character when counted in {omap.unit.description}"
+                )
+            return SpanCheck(
+                reason=f"{bad} {value} is outside the text, which has {omap.length} {omap.unit.description}"
+            )
         if ce <= cs:
             return SpanCheck(reason=f"end {e} is not after start {s}")
         covered.append(text[cs:ce])
         bounds.append((cs, ce))
     start, end = bounds[0][0], bounds[-1][1]
     if given is not None and not matcher(covered, given):
-        return SpanCheck(reason=f"its text {_clip(given)} differs from the covered text "
-                         f"{_clip(' '.join(covered))}")
+        return SpanCheck(
+            reason=f"its text {_clip(given)} differs from the covered text {_clip(' '.join(covered))}"
+        )
     return SpanCheck(start=start, end=end, fits_words=_fits_words(text, start, end))
 
 
@@ -221,8 +230,9 @@ class Resolution:
     """For failed spans (by index): what would have fit, to tell a wrong unit from a bad span."""
 
 
-def resolve(text: str, spans: Sequence[tuple[Fragments, str | None]], units: Sequence[str],
-            matcher: Matcher = exact) -> Resolution:
+def resolve(
+    text: str, spans: Sequence[tuple[Fragments, str | None]], units: Sequence[str], matcher: Matcher = exact
+) -> Resolution:
     """Choose the unit that fits the most spans of one document, and check every span in it.
 
     Args:
@@ -244,8 +254,11 @@ def resolve(text: str, spans: Sequence[tuple[Fragments, str | None]], units: Seq
         # Evidence in order of strength: spans whose stored text matches, spans that start and
         # end on word boundaries, spans that merely lie inside the text. Ties go to the tool's
         # documented unit, which comes first.
-        score = (sum(c.ok and g is not None for c, (_f, g) in zip(checks, spans, strict=True)),
-                 sum(c.ok and c.fits_words for c in checks), sum(c.ok for c in checks))
+        score = (
+            sum(c.ok and g is not None for c, (_f, g) in zip(checks, spans, strict=True)),
+            sum(c.ok and c.fits_words for c in checks),
+            sum(c.ok for c in checks),
+        )
         if best is None or score > best[0]:
             best = (score, unit, checks, omap)
         if all(c.ok and c.fits_words for c in checks):
@@ -260,15 +273,23 @@ def resolve(text: str, spans: Sequence[tuple[Fragments, str | None]], units: Seq
         # the tool's units: the document fits no one unit, and no guess is made.
         for name in units:
             other = check_span(text, maps.get(name) or OffsetMap(text, UNITS[name]), fragments, None)
-            if name != unit.name and other.ok and other.fits_words and (other.start, other.end) != (c.start, c.end):
+            if (
+                name != unit.name
+                and other.ok
+                and other.fits_words
+                and (other.start, other.end) != (c.start, c.end)
+            ):
                 assert c.start is not None and c.end is not None and other.start is not None
                 assert other.end is not None
-                checks[i] = SpanCheck(reason=(
-                    f"counted in {unit.description}, as the document's other spans fit best, it "
-                    f"covers {_clip(text[c.start:c.end])}, which cuts a word or starts or ends with "
-                    f"a space; counted in {UNITS[name].description} it covers "
-                    f"{_clip(text[other.start:other.end])}: no offset unit fits every span of "
-                    "this document"))
+                checks[i] = SpanCheck(
+                    reason=(
+                        f"counted in {unit.description}, as the document's other spans fit best, it "
+                        f"covers {_clip(text[c.start : c.end])}, which cuts a word or starts or ends with "
+                        f"a space; counted in {UNITS[name].description} it covers "
+                        f"{_clip(text[other.start : other.end])}: no offset unit fits every span of "
+                        "this document"
+                    )
+                )
                 break
     hints: dict[int, str] = {}
     for i, c in enumerate(checks):
@@ -276,11 +297,12 @@ def resolve(text: str, spans: Sequence[tuple[Fragments, str | None]], units: Seq
             continue
         fragments, given = spans[i]
         other = [maps.get(n) or OffsetMap(text, UNITS[n]) for n in UNITS if n != unit.name]
-        fits = [m.unit.description for m in other
-                if check_span(text, m, fragments, given, matcher).ok]
+        fits = [m.unit.description for m in other if check_span(text, m, fragments, given, matcher).ok]
         if fits and given is not None:
-            hints[i] = (f"it fits if counted in {fits[0]} while the rest of the document is in "
-                        f"{unit.description}: a wrong offset unit for this span")
+            hints[i] = (
+                f"it fits if counted in {fits[0]} while the rest of the document is in "
+                f"{unit.description}: a wrong offset unit for this span"
+            )
         elif given:
             hints[i] = locate(text, given, fragments[0][0])
     return Resolution(unit=unit, checks=checks, hints=hints)

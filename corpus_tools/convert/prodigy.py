@@ -95,8 +95,16 @@ class Task(Shape):
     meta: dict[str, Any] | None = None
 
 
-_SPAN_KEYS = set(Span.model_fields) | {"type", "source", "score", "input_hash", "color", "rank",
-                                       "priority", "pattern"}
+_SPAN_KEYS = set(Span.model_fields) | {
+    "type",
+    "source",
+    "score",
+    "input_hash",
+    "color",
+    "rank",
+    "priority",
+    "pattern",
+}
 """Prodigy's own span keys; any other key of a span is a field (`polarity`, `target`, ...)."""
 
 
@@ -117,8 +125,10 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     for path in paths:
         groups: dict[tuple[str, str], _Group] = {}
         rest: list[ToolDoc] = []  # lines that cannot join their group, after it
-        for item in json_records(path, lambda n, where, obj, path=path, groups=groups:
-                                 _read_object(path, n, where, obj, opts, groups)):
+        for item in json_records(
+            path,
+            lambda n, where, obj, path=path, groups=groups: _read_object(path, n, where, obj, opts, groups),
+        ):
             if isinstance(item, ToolDoc):
                 rest.append(item)
             else:
@@ -133,12 +143,15 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
 def _counts(obj: Any) -> tuple[int, int]:
     if not isinstance(obj, dict):
         return 0, 0
-    return tuple(len(v) if isinstance(v := obj.get(k), list) else 0  # type: ignore[return-value]
-                 for k in ("spans", "relations"))
+    return tuple(
+        len(v) if isinstance(v := obj.get(k), list) else 0  # type: ignore[return-value]
+        for k in ("spans", "relations")
+    )
 
 
-def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions,
-                 groups: dict[tuple[str, str], _Group]) -> Iterator[Read]:
+def _read_object(
+    path: Path, n: int, where: str, obj: Any, opts: ReadOptions, groups: dict[tuple[str, str], _Group]
+) -> Iterator[Read]:
     task, errors = check(Task, obj, where)
     if task is None:
         spans, relations = _counts(obj)
@@ -147,37 +160,70 @@ def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions,
     prefix = f"{where}." if where else ""
     who = task.annotator_id or task.session_id
     if task.answer != "accept":
-        yield left_out(path, n, f"{prefix}answer",
-                       f"the answer is {task.answer!r} (by {who or 'an unnamed session'}); only "
-                       "accepted examples are imported", f"answered {task.answer} in Prodigy", records=1,
-                       spans=len(task.spans or []), relations=len(task.relations or []))
+        yield left_out(
+            path,
+            n,
+            f"{prefix}answer",
+            f"the answer is {task.answer!r} (by {who or 'an unnamed session'}); only "
+            "accepted examples are imported",
+            f"answered {task.answer} in Prodigy",
+            records=1,
+            spans=len(task.spans or []),
+            relations=len(task.relations or []),
+        )
         return
     meta = task.meta or {}
-    doc_id = next((v for v in (obj.get("doc_id"), meta.get("doc_id")) if m.is_name(v)),
-                  f"input{task.input_hash}" if task.input_hash is not None else f"{path.stem}-{n}")
+    doc_id = next(
+        (v for v in (obj.get("doc_id"), meta.get("doc_id")) if m.is_name(v)),
+        f"input{task.input_hash}" if task.input_hash is not None else f"{path.stem}-{n}",
+    )
     annotator = opts.annotator or opts.lmap.annotator(who or path.stem)
     group = groups.get((doc_id, annotator))
-    doc = ToolDoc(tool=TOOL, file=display(path), line=n, where=f"line {n}", doc_id=doc_id,
-                  annotator=annotator, text=task.text, units=UNITS, meta=meta)
+    doc = ToolDoc(
+        tool=TOOL,
+        file=display(path),
+        line=n,
+        where=f"line {n}",
+        doc_id=doc_id,
+        annotator=annotator,
+        text=task.text,
+        units=UNITS,
+        meta=meta,
+    )
     if group is not None:
         first = group.tasks.get(task.task_hash) if task.task_hash is not None else group.lines[0]
         if first is not None:
             # The same task answered twice by one annotator: not a binary recipe's suggestions.
-            doc.problems.append(file_problem(
-                "duplicate-record", path, n, where or None,
-                f"doc {doc_id!r} ({annotator}): line {first} already answers this task"
-                + (f" (_task_hash {task.task_hash})" if task.task_hash is not None else
-                   " and the lines have no _task_hash to tell suggestions apart")
-                + "; keep one answer per task and annotator (e.g. export again with "
-                "`prodigy db-out`, which keeps the latest) or pass --annotator to tell the "
-                "sessions apart"))
+            doc.problems.append(
+                file_problem(
+                    "duplicate-record",
+                    path,
+                    n,
+                    where or None,
+                    f"doc {doc_id!r} ({annotator}): line {first} already answers this task"
+                    + (
+                        f" (_task_hash {task.task_hash})"
+                        if task.task_hash is not None
+                        else " and the lines have no _task_hash to tell suggestions apart"
+                    )
+                    + "; keep one answer per task and annotator (e.g. export again with "
+                    "`prodigy db-out`, which keeps the latest) or pass --annotator to tell the "
+                    "sessions apart",
+                )
+            )
             yield doc
             return
         if group.doc.text != task.text:
-            doc.problems.append(file_problem(
-                "text-drift", path, n, where or None,
-                f"doc {doc_id!r} ({annotator}): the text differs from line {group.lines[0]}, which "
-                "has the same input"))
+            doc.problems.append(
+                file_problem(
+                    "text-drift",
+                    path,
+                    n,
+                    where or None,
+                    f"doc {doc_id!r} ({annotator}): the text differs from line {group.lines[0]}, which "
+                    "has the same input",
+                )
+            )
             yield doc
             return
         doc = group.doc
@@ -199,47 +245,87 @@ def _read_spans(path: Path, n: int, prefix: str, task: Task, group: _Group) -> I
         offsets = (s.start, s.end, s.label)
         if s.answer not in (None, "accept"):
             rejected.add(offsets)
-            yield left_out(path, n, where,
-                           f"span [{s.start}, {s.end}) {s.label!r}: its answer is {s.answer!r}; "
-                           "only accepted spans are imported", f"spans answered {s.answer} in Prodigy",
-                           spans=1)
+            yield left_out(
+                path,
+                n,
+                where,
+                f"span [{s.start}, {s.end}) {s.label!r}: its answer is {s.answer!r}; "
+                "only accepted spans are imported",
+                f"spans answered {s.answer} in Prodigy",
+                spans=1,
+            )
             continue
         if offsets in group.spans:
-            yield left_out(path, n, where,
-                           f"span [{s.start}, {s.end}) {s.label!r} was accepted already (line "
-                           f"{group.spans[offsets].replace(':', ' ', 1)}); it is imported once",
-                           "the same span accepted twice", spans=1)
+            yield left_out(
+                path,
+                n,
+                where,
+                f"span [{s.start}, {s.end}) {s.label!r} was accepted already (line "
+                f"{group.spans[offsets].replace(':', ' ', 1)}); it is imported once",
+                "the same span accepted twice",
+                spans=1,
+            )
             by_offsets.setdefault(offsets, group.spans[offsets])
             continue
         key = f"{n}:{where}"
-        fields = {k: v if isinstance(v, str) else orjson.dumps(v).decode()
-                  for k, v in (s.model_extra or {}).items() if k not in _SPAN_KEYS and v is not None}
-        doc.spans.append(ToolSpan(key=key, labels=[s.label], fragments=[(s.start, s.end)],
-                                  text=s.text, fields=fields, where=where, line=n))
+        fields = {
+            k: v if isinstance(v, str) else orjson.dumps(v).decode()
+            for k, v in (s.model_extra or {}).items()
+            if k not in _SPAN_KEYS and v is not None
+        }
+        doc.spans.append(
+            ToolSpan(
+                key=key,
+                labels=[s.label],
+                fragments=[(s.start, s.end)],
+                text=s.text,
+                fields=fields,
+                where=where,
+                line=n,
+            )
+        )
         group.spans[offsets] = key
         by_offsets.setdefault(offsets, key)
         if s.token_start is not None and s.token_end is not None:
             token_ranges[key] = (s.token_start, s.token_end)
             mismatch = _token_mismatch(text, tokens, s)
             if mismatch:
-                doc.problems.append(file_problem(
-                    "import-span-mismatch", path, n, where,
-                    f"doc {doc.doc_id!r} ({doc.annotator}): span [{s.start}, {s.end}) {s.label!r}"
-                    f": {mismatch}; correct the span in Prodigy and export again"))
+                doc.problems.append(
+                    file_problem(
+                        "import-span-mismatch",
+                        path,
+                        n,
+                        where,
+                        f"doc {doc.doc_id!r} ({doc.annotator}): span [{s.start}, {s.end}) {s.label!r}"
+                        f": {mismatch}; correct the span in Prodigy and export again",
+                    )
+                )
     for i, r in enumerate(task.relations or []):
         where = f"{prefix}relations[{i}]"
         ends = [_end(r, side, by_offsets, token_ranges) for side in ("head", "child")]
         refs = [r.head_span, r.child_span]
         if any(ref is not None and (ref.start, ref.end, ref.label) in rejected for ref in refs):
-            yield left_out(path, n, where, f"relation {r.label!r} joins a rejected span",
-                           "relations of rejected spans", relations=1)
+            yield left_out(
+                path,
+                n,
+                where,
+                f"relation {r.label!r} joins a rejected span",
+                "relations of rejected spans",
+                relations=1,
+            )
             continue
         if ends[0] is None or ends[1] is None:
-            doc.problems.append(file_problem(
-                "import-bad-relation", path, n, where,
-                f"doc {doc.doc_id!r} ({doc.annotator}): relation {r.label!r}: cannot tell which "
-                "spans it joins (no span matches its head_span / child_span, and no span covers "
-                "its head / child token)"))
+            doc.problems.append(
+                file_problem(
+                    "import-bad-relation",
+                    path,
+                    n,
+                    where,
+                    f"doc {doc.doc_id!r} ({doc.annotator}): relation {r.label!r}: cannot tell which "
+                    "spans it joins (no span matches its head_span / child_span, and no span covers "
+                    "its head / child token)",
+                )
+            )
             doc.unread_relations += 1
             continue
         doc.relations.append(ToolRelation(r.label, ends[0], ends[1], where, n))
@@ -250,19 +336,27 @@ def _token_mismatch(text: str, tokens: list[Token], s: Span) -> str | None:
     ts, te = s.token_start, s.token_end
     assert ts is not None and te is not None
     if not 0 <= ts <= te < len(tokens):
-        return (f"its tokens {ts} to {te} are not among the line's {len(tokens)} tokens"
-                if tokens else f"it names tokens {ts} to {te} but the line has no tokens")
+        return (
+            f"its tokens {ts} to {te} are not among the line's {len(tokens)} tokens"
+            if tokens
+            else f"it names tokens {ts} to {te} but the line has no tokens"
+        )
     first, last = tokens[ts], tokens[te]
     # Offsets, not strings: the tokens' `text` joined by `ws` loses the text between them.
-    if first.start <= s.start < max(first.end, first.start + 1) and \
-            last.start < s.end <= last.end:
+    if first.start <= s.start < max(first.end, first.start + 1) and last.start < s.end <= last.end:
         return None
-    return (f"its offsets cover {text[s.start:s.end]!r} but its tokens {ts} to {te} (inclusive) "
-            f"cover [{first.start}, {last.end}) {text[first.start:last.end]!r}")
+    return (
+        f"its offsets cover {text[s.start : s.end]!r} but its tokens {ts} to {te} (inclusive) "
+        f"cover [{first.start}, {last.end}) {text[first.start : last.end]!r}"
+    )
 
 
-def _end(rel: Relation, side: str, by_offsets: dict[tuple[int | None, int | None, str | None], str],
-         token_ranges: dict[str, tuple[int, int]]) -> str | None:
+def _end(
+    rel: Relation,
+    side: str,
+    by_offsets: dict[tuple[int | None, int | None, str | None], str],
+    token_ranges: dict[str, tuple[int, int]],
+) -> str | None:
     ref = rel.head_span if side == "head" else rel.child_span
     if ref is not None:
         key = by_offsets.get((ref.start, ref.end, ref.label))

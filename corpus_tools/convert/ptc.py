@@ -58,10 +58,14 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
                 if own:
                     own_files.setdefault(own.group(1), []).append(f)
             else:
-                yield left_out(f, None, None,
-                               "not read: neither an article (article<ID>.txt) nor a labels file "
-                               "(a name with `labels`); name it on the command line to read it",
-                               "files not read")
+                yield left_out(
+                    f,
+                    None,
+                    None,
+                    "not read: neither an article (article<ID>.txt) nor a labels file "
+                    "(a name with `labels`); name it on the command line to read it",
+                    "files not read",
+                )
     docs: dict[str, ToolDoc] = {}
     seen: dict[str, dict[tuple[int, int, str], str]] = {}
 
@@ -72,15 +76,32 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
             # Not utf-8-sig: PTC offsets count a leading BOM as a character.
             text = articles[article].read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            docs[article] = ToolDoc(tool=TOOL, file=display(lf), line=None, where=f"article{article}",
-                                    doc_id=f"article{article}", annotator=opts.annotator or "ptc",
-                                    text="", units=UNITS)
-            docs[article].problems.append(file_problem("unreadable-file", articles[article], None, None,
-                                                       f"cannot read the article: {e}"))
+            docs[article] = ToolDoc(
+                tool=TOOL,
+                file=display(lf),
+                line=None,
+                where=f"article{article}",
+                doc_id=f"article{article}",
+                annotator=opts.annotator or "ptc",
+                text="",
+                units=UNITS,
+            )
+            docs[article].problems.append(
+                file_problem(
+                    "unreadable-file", articles[article], None, None, f"cannot read the article: {e}"
+                )
+            )
             return docs[article]
-        docs[article] = ToolDoc(tool=TOOL, file=display(lf), line=None, where=f"article{article}",
-                                doc_id=f"article{article}", annotator=opts.annotator or "ptc",
-                                text=text, units=UNITS)
+        docs[article] = ToolDoc(
+            tool=TOOL,
+            file=display(lf),
+            line=None,
+            where=f"article{article}",
+            doc_id=f"article{article}",
+            annotator=opts.annotator or "ptc",
+            text=text,
+            units=UNITS,
+        )
         seen[article] = {}
         return docs[article]
 
@@ -101,38 +122,67 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
             if len(cols) == 3:
                 cols.insert(1, "SI")
             if len(cols) != 4 or not (_OFFSET.fullmatch(cols[2]) and _OFFSET.fullmatch(cols[3])):
-                yield file_problem("import-bad-format", lf, n, None,
-                                   "expected `ID<TAB>technique<TAB>begin<TAB>end` (or "
-                                   "`ID<TAB>begin<TAB>end`), the offsets in digits")
+                yield file_problem(
+                    "import-bad-format",
+                    lf,
+                    n,
+                    None,
+                    "expected `ID<TAB>technique<TAB>begin<TAB>end` (or "
+                    "`ID<TAB>begin<TAB>end`), the offsets in digits",
+                )
                 continue
             article, label, start, end = cols[0], cols[1], int(cols[2]), int(cols[3])
             where = f"{lf.name}:{n}"
             if article not in articles:
-                yield file_problem("import-bad-format", lf, n, None,
-                                   f"article{article}.txt is not among the paths given; pass "
-                                   "the articles folder too")
+                yield file_problem(
+                    "import-bad-format",
+                    lf,
+                    n,
+                    None,
+                    f"article{article}.txt is not among the paths given; pass the articles folder too",
+                )
                 continue
             if label == TEMPLATE:
-                yield left_out(lf, n, None, "a template line (technique `?`) is not an annotation",
-                               "template lines (technique ?)", spans=1)
+                yield left_out(
+                    lf,
+                    n,
+                    None,
+                    "a template line (technique `?`) is not an annotation",
+                    "template lines (technique ?)",
+                    spans=1,
+                )
                 continue
             doc = doc_of(article, lf)
             key = (start, end, label)
             if key in seen.get(article, {}):
-                yield left_out(lf, n, None,
-                               f"the same span and technique are at {seen[article][key]} (the PTC "
-                               "has exact duplicates); imported once", "exact duplicate lines", spans=1)
+                yield left_out(
+                    lf,
+                    n,
+                    None,
+                    f"the same span and technique are at {seen[article][key]} (the PTC "
+                    "has exact duplicates); imported once",
+                    "exact duplicate lines",
+                    spans=1,
+                )
                 continue
             seen.setdefault(article, {})[key] = where
             # Keyed by file and line: an article's SI and TC files (or a TC file in parts) have
             # the same line numbers, and no span may take another's place.
-            doc.spans.append(ToolSpan(key=where, labels=[label], fragments=[(start, end)],
-                                      where=where, line=n, file=display(lf)))
+            doc.spans.append(
+                ToolSpan(
+                    key=where, labels=[label], fragments=[(start, end)], where=where, line=n, file=display(lf)
+                )
+            )
     for article, files in own_files.items():
         if article in articles and article not in docs:
             doc_of(article, files[0])  # its own labels file is empty: no spans
     for article, path in articles.items():
         if article not in docs:
-            yield left_out(path, None, None, f"not read: no labels file given has a line for "
-                           f"article {article}", "articles without labels")
+            yield left_out(
+                path,
+                None,
+                None,
+                f"not read: no labels file given has a line for article {article}",
+                "articles without labels",
+            )
     yield from docs.values()

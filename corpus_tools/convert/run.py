@@ -1,6 +1,5 @@
 """Import and export: the work behind `corpus import` and `corpus export` (see the package's docstring)."""
 
-
 from __future__ import annotations
 
 import importlib
@@ -110,10 +109,17 @@ class ExportResult:
     documents: int = 0
 
 
-def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | None = None,
-                   label_map: Path | None = None, predictions: bool = False,
-                   language: str | None = None, output: Path | str | None = None,
-                   partial: bool = False) -> ImportResult:
+def import_records(
+    fmt: str,
+    paths: Iterable[Path | str],
+    *,
+    annotator: str | None = None,
+    label_map: Path | None = None,
+    predictions: bool = False,
+    language: str | None = None,
+    output: Path | str | None = None,
+    partial: bool = False,
+) -> ImportResult:
     """Read a tool's export files into records, checking and converting every span; with
     `output`, write them there (atomically).
 
@@ -145,8 +151,10 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
     if fmt not in IMPORT_FORMATS:
         raise CorpusToolsError(f"unknown import format {fmt!r}; use one of {', '.join(IMPORT_FORMATS)}")
     if language is not None and not LANGUAGE_TAG.match(language):
-        raise CorpusToolsError(f"--language {language!r}: give a BCP 47 language tag such as en, de, "
-                               "nb, zh-Hant (und: undetermined)")
+        raise CorpusToolsError(
+            f"--language {language!r}: give a BCP 47 language tag such as en, de, "
+            "nb, zh-Hant (und: undetermined)"
+        )
     reader, pattern = reader_of(fmt)
     files: list[Path] = []
     for p in map(Path, paths):
@@ -160,8 +168,9 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
         for f in files:
             inner = input_files([f], None) if f.is_dir() else [f]
             if any(same_file(output, g) for g in inner):
-                raise CorpusToolsError(f"--output {display(output)} is one of the export files; write "
-                                       "elsewhere")
+                raise CorpusToolsError(
+                    f"--output {display(output)} is one of the export files; write elsewhere"
+                )
     lmap = load_label_map(label_map)
     opts = ReadOptions(lmap=lmap, annotator=annotator, predictions=predictions)
     result = ImportResult()
@@ -180,8 +189,11 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
         if isinstance(item, Refused):
             result.problems.extend(item.problems)
             result.withheld.append(f"{item.place}: cannot be read")
-            for tally, n in ((result.record_tally, 1), (result.spans, item.spans),
-                             (result.relations, item.relations)):
+            for tally, n in (
+                (result.record_tally, 1),
+                (result.spans, item.spans),
+                (result.relations, item.relations),
+            ):
                 tally.read += n
                 tally.refused += n
             continue
@@ -192,18 +204,30 @@ def import_records(fmt: str, paths: Iterable[Path | str], *, annotator: str | No
         pair = (item.doc_id, item.annotator)
         if pair in pairs:
             if not any(p.code == "duplicate-record" for p in item.problems):  # the reader's is better
-                built.problems.append(make_problem(
-                    "duplicate-record", item.file, item.line, item.where,
-                    f"{ident} is also at {pairs[pair]}; one record per document and annotator "
-                    "(pass --annotator only when the files hold one annotator)"))
+                built.problems.append(
+                    make_problem(
+                        "duplicate-record",
+                        item.file,
+                        item.line,
+                        item.where,
+                        f"{ident} is also at {pairs[pair]}; one record per document and annotator "
+                        "(pass --annotator only when the files hold one annotator)",
+                    )
+                )
         else:
             pairs[pair] = place
         seen = texts.setdefault(item.doc_id, (item.text, place))
         if seen[0] != item.text:
-            built.problems.append(make_problem(
-                "text-drift", item.file, item.line, item.where,
-                f"{ident}: the text differs from the one at {seen[1]}; every record of a "
-                "document must carry the same text"))
+            built.problems.append(
+                make_problem(
+                    "text-drift",
+                    item.file,
+                    item.line,
+                    item.where,
+                    f"{ident}: the text differs from the one at {seen[1]}; every record of a "
+                    "document must carry the same text",
+                )
+            )
         result.problems.extend(built.problems)
         result.conversions.extend(built.conversions)
         ignored = "label mapped to ignore"
@@ -237,7 +261,8 @@ def _write_import(result: ImportResult, output: Path, partial: bool, paths: Iter
     elif not result.records:
         # An empty file must never replace a good earlier import.
         result.not_written = "no record converted cleanly, so nothing was written" + (
-            f" ({display(output)} is left as it was)" if output.exists() else "")
+            f" ({display(output)} is left as it was)" if output.exists() else ""
+        )
     else:
         write_jsonl(output, result.records)
         result.written = output
@@ -259,8 +284,9 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
             the toolkit did not write, or (brat) names that differ only in case.
     """
     if fmt not in EXPORT_FORMATS:
-        raise CorpusToolsError(f"unknown export format {fmt!r}; use one of "
-                               f"{', '.join(EXPORT_FORMATS + EXPORT_CONFIGS)}")
+        raise CorpusToolsError(
+            f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS + EXPORT_CONFIGS)}"
+        )
     files = require_valid(paths).files
     result = ExportResult(output=Path(output))
     with Outputs("corpus export") as outputs:
@@ -292,7 +318,8 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
                         raise CorpusToolsError(
                             f"{display(path)}:{line}: {name!r} and {other!r} differ only in case; "
                             "their brat files would overwrite each other on a case-insensitive file "
-                            "system (macOS, Windows): rename one")
+                            "system (macOS, Windows): rename one"
+                        )
                 folder = tmp / rec.annotator
                 if not folder.exists():
                     folder.mkdir()
@@ -304,7 +331,8 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
                 Path(f"{base}.txt").write_bytes(rec.text.encode("utf-8"))
                 Path(f"{base}.ann").write_text(brat.ann_for(data), encoding="utf-8", newline="\n")
                 Path(f"{base}{brat.META_SUFFIX}").write_bytes(
-                    orjson.dumps(data.get("meta", {}), option=orjson.OPT_INDENT_2))
+                    orjson.dumps(data.get("meta", {}), option=orjson.OPT_INDENT_2)
+                )
                 names += [f"{rec.annotator}/{rec.doc_id}{ext}" for ext in (".txt", ".ann", brat.META_SUFFIX)]
                 docs.add(rec.doc_id)
                 result.records += 1
@@ -333,8 +361,10 @@ def export_config(tool: str, output: Path) -> ExportResult:
     result = ExportResult(output=Path(output))
     existing = [Path(output) / n for n in contents[tool] if (Path(output) / n).exists()]
     if existing:
-        raise CorpusToolsError(f"{', '.join(map(str, existing))}: already exists; remove it or "
-                               "choose another folder (a customised configuration is not replaced)")
+        raise CorpusToolsError(
+            f"{', '.join(map(str, existing))}: already exists; remove it or "
+            "choose another folder (a customised configuration is not replaced)"
+        )
     with Outputs(f"corpus export {tool}") as outputs:
         for name, make in contents[tool].items():
             path = Path(output) / name

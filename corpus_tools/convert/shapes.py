@@ -28,8 +28,9 @@ class Shape(BaseModel):
 def _key(value: Any) -> str:
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
         return str(value)
-    raise PydanticCustomError("shape", "expected a string or an integer, found {found}",
-                              {"found": found(value)})
+    raise PydanticCustomError(
+        "shape", "expected a string or an integer, found {found}", {"found": found(value)}
+    )
 
 
 Key = Annotated[str, PlainValidator(_key)]
@@ -41,8 +42,9 @@ def _strings(value: Any) -> list[str]:
         return [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
-    raise PydanticCustomError("shape", "expected a string or a list of strings, found {found}",
-                              {"found": found(value)})
+    raise PydanticCustomError(
+        "shape", "expected a string or a list of strings, found {found}", {"found": found(value)}
+    )
 
 
 Strings = Annotated[list[str], PlainValidator(_strings)]
@@ -67,9 +69,15 @@ def found(value: Any) -> str:
 
 
 _EXPECTED = {
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-    "string_type": "a string", "bool_type": "true or false", "list_type": "a list",
-    "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
     "float_type": "a number",
 }
 
@@ -110,4 +118,3 @@ def check(model: type[T], value: Any, where: str = "") -> tuple[T | None, list[t
                 message = err["msg"]
             errors.append((place, message))
         return None, errors
-

@@ -119,14 +119,21 @@ class MergeResult(BaseModel):
         return sum(c.conflicts for c in self.layers.values())
 
 
-
 # -- merge ------------------------------------------------------------------------------------
 
 
-def merge(paths: Iterable[Path | str] | Validated, *, output: Path, conflicts: Path,
-          decisions: Path | None = None, match: str = "exact", overlap: float = 0.5,
-          min_votes: int | None = None, adjudicator: str | None = None,
-          gold_name: str = "gold") -> MergeResult:
+def merge(
+    paths: Iterable[Path | str] | Validated,
+    *,
+    output: Path,
+    conflicts: Path,
+    decisions: Path | None = None,
+    match: str = "exact",
+    overlap: float = 0.5,
+    min_votes: int | None = None,
+    adjudicator: str | None = None,
+    gold_name: str = "gold",
+) -> MergeResult:
     """Merge annotator files into gold records and a conflicts file.
 
     Args:
@@ -162,42 +169,81 @@ def merge(paths: Iterable[Path | str] | Validated, *, output: Path, conflicts: P
             _check_name(name, value)
     output, conflicts = Path(output), Path(conflicts)
     if same_file(output, conflicts):
-        raise CorpusToolsError(f"{display(output)}: --output and --conflicts name the same file; the "
-                               "gold would overwrite the adjudication log")
+        raise CorpusToolsError(
+            f"{display(output)}: --output and --conflicts name the same file; the "
+            "gold would overwrite the adjudication log"
+        )
     if decisions is not None and same_file(output, decisions):
-        raise CorpusToolsError(f"{display(output)}: --output is the --decisions file; the gold would "
-                               "overwrite the adjudication log")
+        raise CorpusToolsError(
+            f"{display(output)}: --output is the --decisions file; the gold would "
+            "overwrite the adjudication log"
+        )
     with Outputs("corpus merge") as outputs:
         gold_temp = outputs.file(output, option="--output")
         conflicts_temp = outputs.file(conflicts, option="--conflicts")
         table = read_decisions(decisions) if decisions is not None else Decisions()
         given = [] if isinstance(paths, Validated) else [Path(p) for p in paths]
         for option, target in (("--output", output), ("--conflicts", conflicts)):
-            inside = next((p for p in given if p.is_dir() and Path(os.path.realpath(p)) in
-                           Path(os.path.realpath(target)).parents), None)
+            inside = next(
+                (
+                    p
+                    for p in given
+                    if p.is_dir() and Path(os.path.realpath(p)) in Path(os.path.realpath(target)).parents
+                ),
+                None,
+            )
             if inside is not None:
-                raise CorpusToolsError(f"{option} {display(target)}: lies inside the input folder "
-                                       f"{display(inside)}; it would be read back as an annotator's "
-                                       "file next time: write it elsewhere")
+                raise CorpusToolsError(
+                    f"{option} {display(target)}: lies inside the input folder "
+                    f"{display(inside)}; it would be read back as an annotator's "
+                    "file next time: write it elsewhere"
+                )
         valid = require_valid(paths)
         for option, target in (("--output", output), ("--conflicts", conflicts)):
             if any(same_file(target, f) for f in valid.files):
-                raise CorpusToolsError(f"{option} {display(target)}: is one of the input files; "
-                                       "write it elsewhere")
-        result = _merge(valid, table, gold_temp, conflicts_temp, output=output,
-                        conflicts=conflicts, decisions=decisions, match=match, overlap=overlap,
-                        min_votes=min_votes, adjudicator=adjudicator, gold_name=gold_name)
+                raise CorpusToolsError(
+                    f"{option} {display(target)}: is one of the input files; write it elsewhere"
+                )
+        result = _merge(
+            valid,
+            table,
+            gold_temp,
+            conflicts_temp,
+            output=output,
+            conflicts=conflicts,
+            decisions=decisions,
+            match=match,
+            overlap=overlap,
+            min_votes=min_votes,
+            adjudicator=adjudicator,
+            gold_name=gold_name,
+        )
         outputs.commit()
     return result
 
 
-def _merge(valid: Validated, table: Decisions, gold_temp: Path, conflicts_temp: Path,
-           *, output: Path, conflicts: Path, decisions: Path | None, match: str, overlap: float,
-           min_votes: int | None, adjudicator: str | None, gold_name: str) -> MergeResult:
+def _merge(
+    valid: Validated,
+    table: Decisions,
+    gold_temp: Path,
+    conflicts_temp: Path,
+    *,
+    output: Path,
+    conflicts: Path,
+    decisions: Path | None,
+    match: str,
+    overlap: float,
+    min_votes: int | None,
+    adjudicator: str | None,
+    gold_name: str,
+) -> MergeResult:
     merger = _Merger(match, overlap, min_votes, table, decisions, adjudicator)  # type: ignore[arg-type]
-    result = MergeResult(output=str(output), conflicts_file=str(conflicts),
-                         warnings=valid.report.summary.warnings,
-                         layers={layer: LayerCounts() for layer in LAYERS})
+    result = MergeResult(
+        output=str(output),
+        conflicts_file=str(conflicts),
+        warnings=valid.report.summary.warnings,
+        layers={layer: LayerCounts() for layer in LAYERS},
+    )
     annotators: set[str] = set()
     # Correction lines and stale decisions follow the conflicts, in the order of the decisions
     # file (the order corrections apply in), so appended lines stay where they were appended.
@@ -226,13 +272,18 @@ def _merge(valid: Validated, table: Decisions, gold_temp: Path, conflicts_temp: 
             stale = _stale_record(entry, raw)  # not stamped: this run did not apply it
             if stale.layer in result.layers:
                 result.layers[stale.layer].stale += 1
-            result.stale.append(StaleDecision(id=entry.id, doc_id=stale.doc_id or None,
-                                              layer=stale.layer or None, decision=entry.decision,
-                                              line=line))
+            result.stale.append(
+                StaleDecision(
+                    id=entry.id,
+                    doc_id=stale.doc_id or None,
+                    layer=stale.layer or None,
+                    decision=entry.decision,
+                    line=line,
+                )
+            )
             tail.append((line, dumps(stale.model_dump(mode="json"))))
         for entry in merger.unused_corrections():
-            why = (f"no document {entry.correction.doc_id!r} among the inputs; fix doc_id or "
-                   "delete this line")
+            why = f"no document {entry.correction.doc_id!r} among the inputs; fix doc_id or delete this line"
             tail.append((entry.line, _record_outcome(Outcome(entry, "stale", why, None), result)))
         for _line, raw in sorted(tail, key=lambda t: t[0]):
             conf_f.write(raw)
@@ -247,15 +298,27 @@ def _record_outcome(outcome: Outcome, result: MergeResult) -> bytes:
     counts = result.layers[c.layer]
     if outcome.status == "stale":
         counts.stale += 1
-        result.stale.append(StaleDecision(id=None, doc_id=c.doc_id, layer=c.layer, decision=c.decision,
-                                          line=outcome.entry.line, why=outcome.why))
+        result.stale.append(
+            StaleDecision(
+                id=None,
+                doc_id=c.doc_id,
+                layer=c.layer,
+                decision=c.decision,
+                line=outcome.entry.line,
+                why=outcome.why,
+            )
+        )
     else:
         done = {"replace": "replaced", "remove": "removed", "add": "added"}[c.decision.action]
         setattr(counts, done, getattr(counts, done) + 1)
-    written = c.model_copy(update={"status": outcome.status, "why": outcome.why,
-                                   "adjudicator": c.adjudicator or outcome.adjudicator})
+    written = c.model_copy(
+        update={
+            "status": outcome.status,
+            "why": outcome.why,
+            "adjudicator": c.adjudicator or outcome.adjudicator,
+        }
+    )
     return dumps(written.model_dump(mode="json"))
-
 
 
 def _check_name(what: str, value: str) -> None:
@@ -263,11 +326,16 @@ def _check_name(what: str, value: str) -> None:
         raise CorpusToolsError(f"{what} {value!r} is not a valid name ({NAME_RULE})")
 
 
-
 class _Merger:
-    def __init__(self, match: MatchMode, overlap: float, min_votes: int | None,
-                 decisions: Decisions, source: Path | None = None,
-                 adjudicator: str | None = None) -> None:
+    def __init__(
+        self,
+        match: MatchMode,
+        overlap: float,
+        min_votes: int | None,
+        decisions: Decisions,
+        source: Path | None = None,
+        adjudicator: str | None = None,
+    ) -> None:
         self.source = source
         self.match = match
         self.overlap = overlap
@@ -288,8 +356,11 @@ class _Merger:
         """Correction lines of documents that are not among the inputs, in file order."""
         return sorted((e for entries in self.corrections.values() for e in entries), key=lambda e: e.line)
 
-    def merge_document(self, lines: Sequence[bytes], gold_name: str,
-                       ) -> tuple[dict[str, Any], list[Any], list[Conflict], list[Outcome]]:
+    def merge_document(
+        self,
+        lines: Sequence[bytes],
+        gold_name: str,
+    ) -> tuple[dict[str, Any], list[Any], list[Conflict], list[Outcome]]:
         """Merge the lines of one document: `(gold record, input records, conflicts, what
         became of its correction lines)`.
 
@@ -302,8 +373,7 @@ class _Merger:
         entries = self.corrections.pop(doc.doc_id, [])
         outcomes: list[Outcome] = []
         if entries or doc.written:  # rare: the slow path
-            outcomes = corrections.apply(gold, entries, doc.written, source=self.source,
-                                         adjudicator=self.adjudicator)
+            outcomes = corrections.apply(
+                gold, entries, doc.written, source=self.source, adjudicator=self.adjudicator
+            )
         return gold, records, conflicts, outcomes
-
-

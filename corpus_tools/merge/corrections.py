@@ -78,8 +78,7 @@ class CorrectionDecision(BaseModel):
     @model_validator(mode="after")
     def _one_of(self) -> CorrectionDecision:
         if sum(v is not None for v in (self.replace, self.remove, self.add)) != 1:
-            raise ValueError('give exactly one of {"replace": <item>}, {"remove": true} or '
-                             '{"add": <item>}')
+            raise ValueError('give exactly one of {"replace": <item>}, {"remove": true} or {"add": <item>}')
         return self
 
     @model_serializer
@@ -127,8 +126,10 @@ class Correction(BaseModel):
         if self.decision.add is not None and self.match is not None:
             raise ValueError('an "add" correction has "match": null (it adds an item)')
         if self.decision.add is None and self.match is None:
-            raise ValueError(f'a "{self.decision.action}" correction needs "match": '
-                             '{"start": ..., "end": ...}, the key span of the gold item')
+            raise ValueError(
+                f'a "{self.decision.action}" correction needs "match": '
+                '{"start": ..., "end": ...}, the key span of the gold item'
+            )
         return self
 
 
@@ -221,14 +222,20 @@ def _reference(field: str, value: Any, author: bool) -> Reference:
     m = _AT.fullmatch(value) if isinstance(value, str) else None
     if m is None:
         allowed = '"author" or ' if author else "null or "
-        raise ValueError(f"{field} {value!r}: write {allowed}\"@START-END\", the content span of "
-                         "the gold attribution it refers to (gold ids change, so ids cannot be "
-                         "used)")
+        raise ValueError(
+            f'{field} {value!r}: write {allowed}"@START-END", the content span of '
+            "the gold attribution it refers to (gold ids change, so ids cannot be "
+            "used)"
+        )
     return int(m[1]), int(m[2])
 
 
-def adjudicator_note(notes: str | None, adjudicator: str, item: Item | None, reason: str | None,
-                     ) -> str | None:
+def adjudicator_note(
+    notes: str | None,
+    adjudicator: str,
+    item: Item | None,
+    reason: str | None,
+) -> str | None:
     """The annotators' `notes`, then `adjudicator: <the item's note>; <reason>`."""
     own = "; ".join(x for x in (item.note if item else None, reason) if x)
     parts = [p for p in (notes, f"{adjudicator}: {own}" if own else None) if p]
@@ -242,8 +249,10 @@ def check_adjudicator(name: str | None, where: str) -> str:
         CorpusToolsError: when there is none or it is not a valid name.
     """
     if name is None:
-        raise CorpusToolsError(f'{where}: the item goes into gold in the adjudicator\'s name; give '
-                               '"adjudicator" in the line or run with --adjudicator NAME')
+        raise CorpusToolsError(
+            f"{where}: the item goes into gold in the adjudicator's name; give "
+            '"adjudicator" in the line or run with --adjudicator NAME'
+        )
     if not is_name(name):
         raise CorpusToolsError(f"{where}: adjudicator {name!r} is not a valid name ({NAME_RULE})")
     return name
@@ -279,9 +288,14 @@ class _Slot:
         return f"[{span['start']}, {span['end']}) {text!r}"
 
 
-def apply(record: dict[str, Any], corrections: Sequence[CorrectionEntry],
-          written: dict[int, int], *, source: Path | None, adjudicator: str | None,
-          ) -> list[Outcome]:
+def apply(
+    record: dict[str, Any],
+    corrections: Sequence[CorrectionEntry],
+    written: dict[int, int],
+    *,
+    source: Path | None,
+    adjudicator: str | None,
+) -> list[Outcome]:
     """Apply a document's corrections to its gold record (in place), renumber and check it.
 
     Args:
@@ -313,7 +327,8 @@ class _Gold:
         self.source = source
         self.slots: dict[str, list[_Slot]] = {
             layer: [_Slot(layer, item, None, written.get(id(item))) for item in record[layer]]
-            for layer in LAYERS}
+            for layer in LAYERS
+        }
         for layer, field in REFERENCE.items():
             by_id = {s.item["id"]: s for s in self.slots[_TARGET[layer]]}
             for slot in self.slots[layer]:
@@ -332,44 +347,67 @@ class _Gold:
         slots = self.slots[c.layer]
         if c.match is None:  # add
             assert item is not None
-            new = _Slot(c.layer, item.gold([who], adjudicator_note(None, who, item, c.reason)),
-                        item.ref, line)
+            new = _Slot(
+                c.layer, item.gold([who], adjudicator_note(None, who, item, c.reason)), item.ref, line
+            )
             twin = next((s for s in slots if self._same(s, new)), None)
             if twin is not None:
-                return Outcome(entry, "stale", "gold has this item already (annotators: "
-                               f"{', '.join(twin.item['annotators'])}); delete this line", None)
+                return Outcome(
+                    entry,
+                    "stale",
+                    "gold has this item already (annotators: "
+                    f"{', '.join(twin.item['annotators'])}); delete this line",
+                    None,
+                )
             slots.append(new)
             return Outcome(entry, "applied", f"added {new.describe()}", who)
         key = (c.match.start, c.match.end)
         found = [s for s in slots if s.key == key]
         if not found:
-            return Outcome(entry, "stale", f"no gold item of {c.layer} has the span [{key[0]}, {key[1]}) "
-                           "(the annotations changed, or the span is wrong); fix the match or "
-                           "delete this line", None)
+            return Outcome(
+                entry,
+                "stale",
+                f"no gold item of {c.layer} has the span [{key[0]}, {key[1]}) "
+                "(the annotations changed, or the span is wrong); fix the match or "
+                "delete this line",
+                None,
+            )
         if len(found) > 1:
             raise CorpusToolsError(
                 f"{self.where(line)}: correction of {c.doc_id} {c.layer}: {len(found)} gold items "
-                f"have the span [{key[0]}, {key[1]}): " + "; ".join(_summary(s) for s in found)
+                f"have the span [{key[0]}, {key[1]}): "
+                + "; ".join(_summary(s) for s in found)
                 + ". A correction cannot tell items on one span apart: settle them in the "
-                "annotations or the conflicts instead")
+                "annotations or the conflicts instead"
+            )
         slot = found[0]
         if item is None:  # remove
             slots.remove(slot)
             slot.removed_by = line
-            return Outcome(entry, "applied", f"removed {slot.describe()} "
-                           f"({', '.join(slot.item.get('annotators') or [])})", who)
+            return Outcome(
+                entry,
+                "applied",
+                f"removed {slot.describe()} ({', '.join(slot.item.get('annotators') or [])})",
+                who,
+            )
         old = slot.describe()
-        slot.item = item.gold(slot.item.get("annotators") or [],
-                              adjudicator_note(slot.item.get("note"), who, item, c.reason))
+        slot.item = item.gold(
+            slot.item.get("annotators") or [], adjudicator_note(slot.item.get("note"), who, item, c.reason)
+        )
         slot.ref, slot.line = item.ref, line
         return Outcome(entry, "applied", f"replaced {old} ({', '.join(slot.item['annotators'])})", who)
 
     def _same(self, a: _Slot, b: _Slot) -> bool:
         """Whether two items are equal apart from id, annotators and note."""
+
         def content(s: _Slot) -> tuple[dict[str, Any], Any]:
-            fields = {k: v for k, v in s.item.items()
-                      if k not in ("id", "annotators", "note", REFERENCE.get(s.layer))}
+            fields = {
+                k: v
+                for k, v in s.item.items()
+                if k not in ("id", "annotators", "note", REFERENCE.get(s.layer))
+            }
             return fields, s.ref.key if isinstance(s.ref, _Slot) else s.ref
+
         return content(a) == content(b)
 
     def resolve(self) -> None:
@@ -381,18 +419,21 @@ class _Gold:
                 if isinstance(ref, tuple):
                     found = [a for a in attributions if a.key == ref and a is not slot]
                     if len(found) != 1:
-                        problem = ("no gold attribution has" if not found else
-                                   f"{len(found)} gold attributions have")
+                        problem = (
+                            "no gold attribution has" if not found else f"{len(found)} gold attributions have"
+                        )
                         raise CorpusToolsError(
-                            f"{self.where(slot.line)}: {field} \"@{ref[0]}-{ref[1]}\": {problem} the "
+                            f'{self.where(slot.line)}: {field} "@{ref[0]}-{ref[1]}": {problem} the '
                             f"content span [{ref[0]}, {ref[1]}) (after the corrections); give the "
-                            "content span of the attribution as it is in gold")
+                            "content span of the attribution as it is in gold"
+                        )
                     slot.ref = found[0]
                 elif isinstance(ref, _Slot) and ref.removed_by is not None:
                     raise CorpusToolsError(
                         f"{self.where(ref.removed_by)}: removes the attribution {ref.describe()}, "
                         f"which the gold {layer} item {slot.describe()} refers to as its {field}; "
-                        "correct or remove that item as well")
+                        "correct or remove that item as well"
+                    )
 
     def renumber(self) -> None:
         """Gold ids by position, as the merge numbers them; references rewritten to them."""
@@ -429,11 +470,16 @@ class _Gold:
             if check.severity == "warning" and (not own or check.group == "guideline"):
                 continue
             line = _line_of(slot) if slot is not None else None
-            where = self.where(line) if line is not None else \
-                f"{self.source}:{','.join(str(n) for n in sorted(set(lines)))}"
+            where = (
+                self.where(line)
+                if line is not None
+                else f"{self.source}:{','.join(str(n) for n in sorted(set(lines)))}"
+            )
             item = f"{slot.layer} item {slot.describe()}" if slot is not None else "the record"
-            problems.append(f"{where}: the corrected gold of {self.record['doc_id']} is not valid: "
-                            f"{item}: [{code}] {path}: {message}")
+            problems.append(
+                f"{where}: the corrected gold of {self.record['doc_id']} is not valid: "
+                f"{item}: [{code}] {path}: {message}"
+            )
         if problems:
             more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
             raise CorpusToolsError(problems[0] + more)
@@ -455,6 +501,9 @@ def _line_of(slot: _Slot) -> int | None:
 
 
 def _summary(slot: _Slot) -> str:
-    labels = {k: v for k, v in slot.item.items()
-              if k in ("kind", "type", "target", "polarity", "holder", "source_name", "nested_in")}
+    labels = {
+        k: v
+        for k, v in slot.item.items()
+        if k in ("kind", "type", "target", "polarity", "holder", "source_name", "nested_in")
+    }
     return f"{slot.item['id']} {slot.describe()} {labels} ({', '.join(slot.item.get('annotators') or [])})"

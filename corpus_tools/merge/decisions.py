@@ -25,8 +25,6 @@ ConflictKind = Literal["item", "attribute", "reference"]
 Status = Literal["open", "decided", "stale"]
 
 
-
-
 class Decision(BaseModel):
     """An adjudicator's decision on a conflict: accept one annotator's version, reject all, or
     replace them with the adjudicator's own."""
@@ -103,7 +101,6 @@ class _DecisionEntry(BaseModel):
     reason: str | None = None
 
 
-
 @dataclass
 class Decisions:
     """A decisions file as read: decided conflicts and correction lines."""
@@ -135,14 +132,18 @@ def read_decisions(path: Path) -> Decisions:
         try:
             decided = _DecisionEntry.model_validate(obj)
         except ValidationError as e:
-            raise CorpusToolsError(f"{display(path)}:{number}: {_first_error(e)}; a decision is "
-                                   '{"accept": "<annotator>"}, {"reject": true} or '
-                                   '{"replace": <item>}') from None
+            raise CorpusToolsError(
+                f"{display(path)}:{number}: {_first_error(e)}; a decision is "
+                '{"accept": "<annotator>"}, {"reject": true} or '
+                '{"replace": <item>}'
+            ) from None
         if decided.decision is None:
             continue
         if decided.id in out.conflicts:
-            raise CorpusToolsError(f"{display(path)}:{number}: conflict {decided.id} is decided again "
-                                   f"(first at line {out.conflicts[decided.id][1]}); keep one decision")
+            raise CorpusToolsError(
+                f"{display(path)}:{number}: conflict {decided.id} is decided again "
+                f"(first at line {out.conflicts[decided.id][1]}); keep one decision"
+            )
         out.conflicts[decided.id] = (decided, number, obj)
     return out
 
@@ -153,8 +154,11 @@ def _check_keys(obj: dict[str, Any], where: str, number: int) -> None:
     unknown = sorted(set(obj) - set(Conflict.model_fields))
     if unknown:
         close = difflib.get_close_matches(unknown[0], Conflict.model_fields, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else \
-            f"; a conflict line has {', '.join(Conflict.model_fields)}"
+        hint = (
+            f"; did you mean {close[0]!r}?"
+            if close
+            else f"; a conflict line has {', '.join(Conflict.model_fields)}"
+        )
         raise CorpusToolsError(f"{where}:{number}: unknown key {unknown[0]!r}{hint}")
 
 
@@ -163,8 +167,10 @@ def _read_correction(obj: dict[str, Any], path: Path, number: int) -> Correction
     try:
         correction = corrections.Correction.model_validate(obj)
     except ValidationError as e:
-        raise CorpusToolsError(f'{where}: {_first_error(e)}; a correction\'s decision is '
-                               '{"replace": <item>}, {"remove": true} or {"add": <item>}') from None
+        raise CorpusToolsError(
+            f"{where}: {_first_error(e)}; a correction's decision is "
+            '{"replace": <item>}, {"remove": true} or {"add": <item>}'
+        ) from None
     given = correction.decision.replace or correction.decision.add
     item = None
     if given is not None:
@@ -175,12 +181,10 @@ def _read_correction(obj: dict[str, Any], path: Path, number: int) -> Correction
     return CorrectionEntry(correction, number, item)
 
 
-
 def _first_error(e: ValidationError) -> str:
     first = e.errors(include_url=False)[0]
     where = ".".join(str(p) for p in first["loc"])
     return f"{where}: {first['msg']}" if where else str(first["msg"])
-
 
 
 def _stamp(conflict: Conflict, adjudicator: str | None) -> None:
@@ -189,18 +193,27 @@ def _stamp(conflict: Conflict, adjudicator: str | None) -> None:
 
 
 def _stale_record(entry: _DecisionEntry, raw: dict[str, Any]) -> Conflict:
-    why = ("no conflict with this id arose in this run: the annotations it was decided on have "
-           "changed (or the conflict no longer exists); decide the new conflict, if any, and "
-           "delete this line")
+    why = (
+        "no conflict with this id arose in this run: the annotations it was decided on have "
+        "changed (or the conflict no longer exists); decide the new conflict, if any, and "
+        "delete this line"
+    )
     try:
         versions = [Version.model_validate(v) for v in raw.get("versions") or []]
     except ValidationError:
         versions = []
     kind = raw.get("kind") if raw.get("kind") in ("item", "attribute", "reference") else "item"
     attributes = raw.get("attributes")
-    return Conflict(id=entry.id, doc_id=str(raw.get("doc_id", "")), layer=str(raw.get("layer", "")),
-                    kind=kind, status="stale", why=why,
-                    attributes=[str(a) for a in attributes] if isinstance(attributes, list) else [],
-                    versions=versions, decision=entry.decision, adjudicator=entry.adjudicator,
-                    reason=entry.reason)
-
+    return Conflict(
+        id=entry.id,
+        doc_id=str(raw.get("doc_id", "")),
+        layer=str(raw.get("layer", "")),
+        kind=kind,
+        status="stale",
+        why=why,
+        attributes=[str(a) for a in attributes] if isinstance(attributes, list) else [],
+        versions=versions,
+        decision=entry.decision,
+        adjudicator=entry.adjudicator,
+        reason=entry.reason,
+    )

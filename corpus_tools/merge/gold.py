@@ -38,19 +38,30 @@ def gold_record(doc: _Document, gold: dict[tuple[str, int], _Candidate], gold_na
     # Gold ids are numbered in that order; references (holder, nested_in) point at them.
     ids: dict[str, dict[int, str]] = {
         layer: {cand.cluster.number: f"{LAYERS[layer].prefix}{i}" for i, cand in enumerate(cands, start=1)}
-        for layer, cands in by_layer.items() if _PLANS[layer].targeted}
-    record: dict[str, Any] = {"doc_id": doc.doc_id, "annotator": gold_name, "text": doc.text,
-                              "meta": gold_meta(doc)}
+        for layer, cands in by_layer.items()
+        if _PLANS[layer].targeted
+    }
+    record: dict[str, Any] = {
+        "doc_id": doc.doc_id,
+        "annotator": gold_name,
+        "text": doc.text,
+        "meta": gold_meta(doc),
+    }
     for layer, cands in by_layer.items():
         plan = _PLANS[layer]
         prefix = plan.layer.prefix
         target = plan.layer.reference.target if plan.layer.reference is not None else ""
-        items = [_gold_item(plan, cand, f"{prefix}{i}", ids.get(target, {})) if cand.replacement is None
-                 else _written(doc, cand.replacement, f"{prefix}{i}")
-                 for i, cand in enumerate(cands, start=1)]
+        items = [
+            _gold_item(plan, cand, f"{prefix}{i}", ids.get(target, {}))
+            if cand.replacement is None
+            else _written(doc, cand.replacement, f"{prefix}{i}")
+            for i, cand in enumerate(cands, start=1)
+        ]
         if doc.notes:
-            items = [item if cand.replacement is not None else _with_notes(item, cand.cluster.versions)
-                     for item, cand in zip(items, cands, strict=True)]
+            items = [
+                item if cand.replacement is not None else _with_notes(item, cand.cluster.versions)
+                for item, cand in zip(items, cands, strict=True)
+            ]
         record[layer] = items
     return record
 
@@ -130,5 +141,11 @@ def _break_ties(plan: _Plan, cands: list[_Candidate]) -> None:
     """
     if len({cand.values[0] for cand in cands}) < len(cands):
         names = plan.attributes
-        cands.sort(key=lambda cand: (cand.values[0], orjson.dumps(dict(zip(names, cand.values, strict=True)),
-                                                                  option=orjson.OPT_SORT_KEYS).decode()))
+        cands.sort(
+            key=lambda cand: (
+                cand.values[0],
+                orjson.dumps(
+                    dict(zip(names, cand.values, strict=True)), option=orjson.OPT_SORT_KEYS
+                ).decode(),
+            )
+        )

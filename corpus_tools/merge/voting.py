@@ -37,6 +37,7 @@ from corpus_tools.validate import mirror
 if TYPE_CHECKING:
     from corpus_tools.merge import _Merger
 
+
 @dataclass(frozen=True)
 class _Plan:
     """How merge handles one layer, derived once from its `Layer`."""
@@ -74,10 +75,19 @@ def _plan(layer: Layer) -> _Plan:
     contained: tuple[tuple[str, int], ...] = ()
     if ref is not None and CATALOGUE[ref.outside].severity == "error":
         contained = tuple((p.field or "span", attributes.index(p.field or "span")) for p in layer.parts)
-    targeted = any(other.reference is not None and other.reference.target == layer.name
-                   for other in LAYERS.values())
-    return _Plan(layer, attributes, attrgetter(*key_fields), attrgetter(*key_fields, "id"), values,
-                 None if ref is None else attributes.index(ref.field), contained, targeted)
+    targeted = any(
+        other.reference is not None and other.reference.target == layer.name for other in LAYERS.values()
+    )
+    return _Plan(
+        layer,
+        attributes,
+        attrgetter(*key_fields),
+        attrgetter(*key_fields, "id"),
+        values,
+        None if ref is None else attributes.index(ref.field),
+        contained,
+        targeted,
+    )
 
 
 def _value_getter(layer: Layer, attr: str) -> Callable[[Any, dict[str, int], Any], Any]:
@@ -87,16 +97,20 @@ def _value_getter(layer: Layer, attr: str) -> Callable[[Any, dict[str, int], Any
         return lambda item, _refs, _norm: (item.start, item.end)
     get = attrgetter(attr)
     if kind == "span":
+
         def span(item: Any, _refs: dict[str, int], _norm: Any) -> Any:
             value = get(item)
             return None if value is None else (value.start, value.end)
+
         return span
     if kind == "text":
         return lambda item, _refs, norm: norm[get(item)]
     if kind == "reference":
+
         def reference(item: Any, refs: dict[str, int], _norm: Any) -> Any:
             value = get(item)
             return value if value is None or value == AUTHOR else refs[value]
+
         return reference
     return lambda item, _refs, _norm: get(item)
 
@@ -238,9 +252,14 @@ class _Document:
             # members are in annotator order (they join in that order).
             values, norm = plan.values, m.normalise
             out[layer] = [
-                _Cluster(layer, number, [_Version(a, it, values(it, refs[a], norm)) for a, it in group.items()],
-                         list(group))
-                for number, group in enumerate(groups)]
+                _Cluster(
+                    layer,
+                    number,
+                    [_Version(a, it, values(it, refs[a], norm)) for a, it in group.items()],
+                    list(group),
+                )
+                for number, group in enumerate(groups)
+            ]
         return out
 
     def _group_by_span(self, layer: str, items: dict[str, list[Any]]) -> list[dict[str, Any]] | None:
@@ -301,11 +320,19 @@ class _Document:
             refers = _PLANS[layer].reference is not None and bool(self.merger.decisions)
             for c in clusters[layer]:
                 candidate = self._vote_or_decide(c)
-                if candidate is not None and refers and self._conflict_id(c, "reference") in self.merger.decisions:
+                if (
+                    candidate is not None
+                    and refers
+                    and self._conflict_id(c, "reference") in self.merger.decisions
+                ):
                     # Decided as a reference conflict in an earlier round: the decision holds
                     # even if what the item refers to has entered gold since.
-                    candidate = self._conflict(c, "reference", "decided while the attribution its "
-                                               "holder or nested_in names was not in gold", [])
+                    candidate = self._conflict(
+                        c,
+                        "reference",
+                        "decided while the attribution its holder or nested_in names was not in gold",
+                        [],
+                    )
                     decided_references[c.key] = self.conflicts[-1][1]
                 if candidate is not None:
                     waiting[layer, c.number] = candidate
@@ -316,8 +343,10 @@ class _Document:
     def _vote_or_decide(self, c: _Cluster) -> _Candidate | None:
         versions = c.versions
         if len(versions) < self.threshold:
-            why = (f"proposed by {len(versions)} of {len(self.annotators)} annotators "
-                   f"({', '.join(v.annotator for v in versions)}); {self.threshold} needed")
+            why = (
+                f"proposed by {len(versions)} of {len(self.annotators)} annotators "
+                f"({', '.join(v.annotator for v in versions)}); {self.threshold} needed"
+            )
             return self._conflict(c, "item", why, [])
         values = versions[0].values
         for v in versions:
@@ -333,8 +362,9 @@ class _Document:
         sources: list[_Version] = []
         ties: list[str] = []
         # Each column holds one attribute's values, in the order of the versions.
-        for attr, column in zip(_PLANS[c.layer].attributes, zip(*[v.values for v in versions], strict=True),
-                                strict=True):
+        for attr, column in zip(
+            _PLANS[c.layer].attributes, zip(*[v.values for v in versions], strict=True), strict=True
+        ):
             if column.count(column[0]) == n:  # agreed
                 winners.append(column[0])
                 sources.append(versions[0])
@@ -355,8 +385,10 @@ class _Document:
                 by_value: dict[str, list[str]] = {}
                 for v in versions:
                     by_value.setdefault(self._show(c.layer, attr, v), []).append(v.annotator)
-                parts.append(f"no majority for {attr}: " + "; ".join(
-                    f"{val} ({', '.join(anns)})" for val, anns in by_value.items()))
+                parts.append(
+                    f"no majority for {attr}: "
+                    + "; ".join(f"{val} ({', '.join(anns)})" for val, anns in by_value.items())
+                )
             return self._conflict(c, "attribute", "; ".join(parts), ties)
         return _Candidate(tuple(winners), tuple(sources), c)
 
@@ -377,15 +409,28 @@ class _Document:
             return f"[{value.start}, {value.end}) {value.text!r}"
         return repr(value)
 
-    def _conflict(self, c: _Cluster, kind: ConflictKind, why: str, attributes: list[str],
-                  ) -> _Candidate | None:
+    def _conflict(
+        self,
+        c: _Cluster,
+        kind: ConflictKind,
+        why: str,
+        attributes: list[str],
+    ) -> _Candidate | None:
         """Record a conflict; apply its decision if there is one. Returns the accepted item."""
         cid = self._conflict_id(c, kind)
         conflict = Conflict(
-            id=cid, doc_id=self.doc_id, layer=c.layer, kind=kind, status="open", why=why,
+            id=cid,
+            doc_id=self.doc_id,
+            layer=c.layer,
+            kind=kind,
+            status="open",
+            why=why,
             attributes=attributes,
-            versions=[Version(annotator=a, item=None if (v := c.version(a)) is None else _dump_item(v.item))
-                      for a in self.annotators])
+            versions=[
+                Version(annotator=a, item=None if (v := c.version(a)) is None else _dump_item(v.item))
+                for a in self.annotators
+            ],
+        )
         sort_key = (list(LAYERS).index(c.layer), c.number, ["item", "attribute", "reference"].index(kind))
         self.conflicts.append((sort_key, conflict))
         found = self.merger.decisions.get(cid)
@@ -406,11 +451,17 @@ class _Document:
             proposed = ", ".join(v.annotator for v in c.versions)
             raise CorpusToolsError(
                 f"{self.merger.source}:{line}: conflict {cid} accepts {decision.accept!r}, who has no "
-                f"version of this item (versions by: {proposed}); accept one of them or reject")
+                f"version of this item (versions by: {proposed}); accept one of them or reject"
+            )
         return _Candidate(version.values, (version,) * len(version.values), c)
 
-    def _replacement(self, c: _Cluster, given: dict[str, Any], entry: _DecisionEntry, line: int,
-                     ) -> _Candidate:
+    def _replacement(
+        self,
+        c: _Cluster,
+        given: dict[str, Any],
+        entry: _DecisionEntry,
+        line: int,
+    ) -> _Candidate:
         """The candidate of a conflict decided `{"replace": <item>}`: the adjudicator's item,
         with the cluster's annotators (and their notes, then the adjudicator's reason)."""
         where = f"{self.merger.source}:{line}"
@@ -441,8 +492,9 @@ class _Document:
 
     def _fingerprint(self, c: _Cluster) -> bytes:
         if c.fingerprint is None:
-            c.fingerprint = orjson.dumps([[v.annotator, self._content(c.layer, v)] for v in c.versions],
-                                         option=orjson.OPT_SORT_KEYS)
+            c.fingerprint = orjson.dumps(
+                [[v.annotator, self._content(c.layer, v)] for v in c.versions], option=orjson.OPT_SORT_KEYS
+            )
         return c.fingerprint
 
     def _content(self, layer: str, v: _Version) -> dict[str, Any]:
@@ -472,8 +524,12 @@ class _Document:
         fingerprint = self._fingerprint(c)
         return sum(1 for d in alike[_shape(c)] if d.number < c.number and self._fingerprint(d) == fingerprint)
 
-    def _resolve(self, clusters: dict[str, list[_Cluster]], waiting: dict[tuple[str, int], _Candidate],
-                 conflicted: dict[tuple[str, int], Conflict]) -> dict[tuple[str, int], _Candidate]:
+    def _resolve(
+        self,
+        clusters: dict[str, list[_Cluster]],
+        waiting: dict[tuple[str, int], _Candidate],
+        conflicted: dict[tuple[str, int], Conflict],
+    ) -> dict[tuple[str, int], _Candidate]:
         """Admit candidates into gold once what they refer to is in gold; the rest conflict.
 
         An item enters gold only after the attribution it names (`holder`, `nested_in`), so
@@ -505,7 +561,9 @@ class _Document:
             # The adjudicator accepted a version that is blocked as well: still open.
             conflict = conflicted[key]
             conflict.status = "open"
-            conflict.why += "; the accepted version is blocked too: " + (self._blocked(key[0], cand, gold) or "")
+            conflict.why += "; the accepted version is blocked too: " + (
+                self._blocked(key[0], cand, gold) or ""
+            )
         return gold
 
     def _blocked(self, layer: str, cand: _Candidate, gold: dict[tuple[str, int], _Candidate]) -> str | None:
@@ -519,15 +577,19 @@ class _Document:
             return None
         parent = gold.get((plan.layer.reference.target, ref))
         if parent is None:
-            return (f"its {plan.attributes[index]} is an attribution that is not in gold (decide "
-                    "the conflict on that attribution first, or accept a version that does not "
-                    "refer to it)")
+            return (
+                f"its {plan.attributes[index]} is an attribution that is not in gold (decide "
+                "the conflict on that attribution first, or accept a version that does not "
+                "refer to it)"
+            )
         lo, hi = parent.values[0]
         for part, i in plan.contained:
             b = cand.values[i]
             if b is not None and not (lo <= b[0] and b[1] <= hi):
-                return (f"its {part} [{b[0]}, {b[1]}) is not inside the content [{lo}, {hi}) "
-                        f"of the attribution it is {plan.attributes[index]}")
+                return (
+                    f"its {part} [{b[0]}, {b[1]}) is not inside the content [{lo}, {hi}) "
+                    f"of the attribution it is {plan.attributes[index]}"
+                )
         return None
 
     # -- the gold record

@@ -105,10 +105,17 @@ def publish(
     split_files = {s: split_dir / f"{s}.jsonl" for s in SPLITS}
     for path in split_files.values():
         if not path.is_file():
-            raise CorpusToolsError(f"{path}: no such file; {split_dir} is not a complete split "
-                                   "folder (make one with `corpus split`)")
-    annotator_files = list(annotators.files) if isinstance(annotators, Validated) else \
-        input_files(annotators) if annotators else []
+            raise CorpusToolsError(
+                f"{path}: no such file; {split_dir} is not a complete split "
+                "folder (make one with `corpus split`)"
+            )
+    annotator_files = (
+        list(annotators.files)
+        if isinstance(annotators, Validated)
+        else input_files(annotators)
+        if annotators
+        else []
+    )
     if annotators is not None and not annotator_files:
         raise CorpusToolsError("--annotators names no *.jsonl file")
     _check_output(output, [*split_files.values(), manifest_path, *annotator_files])
@@ -130,8 +137,14 @@ def publish(
         configs: dict[str, dict[str, SplitSummary]] = {DEFAULT_CONFIG: {}}
         empty: list[str] = []
         for split, path in split_files.items():
-            summary = write_split([path], tmp, DEFAULT_CONFIG, split, progress,
-                                   on_table=lambda table, split=split: collector.add(table, split))
+            summary = write_split(
+                [path],
+                tmp,
+                DEFAULT_CONFIG,
+                split,
+                progress,
+                on_table=lambda table, split=split: collector.add(table, split),
+            )
             collector.check_count(split, summary.rows)
             # `datasets` cannot load a split without rows, so an empty split is left out.
             if summary.rows:
@@ -154,13 +167,24 @@ def publish(
         documents = collector.documents()
         card_license = _card_license(metadata, documents)
         languages = sorted({d.language for d in documents}) or ["en"]
-        result = PublishResult(output=output, configs=configs, empty_splits=empty,
-                               documents=documents, license=card_license, languages=languages,
-                               validation=reports)
+        result = PublishResult(
+            output=output,
+            configs=configs,
+            empty_splits=empty,
+            documents=documents,
+            license=card_license,
+            languages=languages,
+            validation=reports,
+        )
 
         def write_card() -> None:
-            card = render_card(result, metadata=metadata, manifest=manifest,
-                               agreement=agreement_table, download_sizes=download_sizes(tmp, configs))
+            card = render_card(
+                result,
+                metadata=metadata,
+                manifest=manifest,
+                agreement=agreement_table,
+                download_sizes=download_sizes(tmp, configs),
+            )
             (tmp / "README.md").write_text(card, encoding="utf-8")
 
         write_card()
@@ -169,8 +193,11 @@ def publish(
             progress("verify", 0, 1)
         # The cache lives beside the output, so a run killed while loading leaves nothing in /tmp
         # that the next run cannot recognise and remove.
-        recorded = verify(tmp, {c: {s: v.rows for s, v in splits.items()} for c, splits in configs.items()},
-                          cache=outputs.scratch(output))
+        recorded = verify(
+            tmp,
+            {c: {s: v.rows for s, v in splits.items()} for c, splits in configs.items()},
+            cache=outputs.scratch(output),
+        )
         if progress:
             progress("verify", 1, 1)
         # `datasets` computes num_bytes itself while loading and does not check it; if ours
@@ -189,17 +216,16 @@ def publish(
     return result
 
 
-
-
-
 def _read_manifest(split_dir: Path) -> tuple[Path, Manifest]:
     recover(split_dir)  # a split folder an interrupted split was swapping in is completed first
     if not split_dir.is_dir():
         raise CorpusToolsError(f"{display(split_dir)}: no such folder (make one with `corpus split`)")
     path = split_dir / MANIFEST_NAME
     if not path.exists():
-        raise CorpusToolsError(f"{display(path)}: no such file; {display(split_dir)} is not a split "
-                               "folder (make one with `corpus split`)")
+        raise CorpusToolsError(
+            f"{display(path)}: no such file; {display(split_dir)} is not a split "
+            "folder (make one with `corpus split`)"
+        )
     return path, load_manifest(path)
 
 
@@ -221,14 +247,20 @@ class _Documents:
                 raise CorpusToolsError(
                     f"{self.path.parent / (split + '.jsonl')}: doc_id {doc_id!r} is in {split}, but "
                     f"{self.path} {said}; the split folder was changed by hand: run `corpus split` "
-                    "again")
+                    "again"
+                )
             if doc_id not in self.docs:
                 meta = row["meta"] or {}
                 # Licences, rights notices and sources repeat across documents: keep one copy.
                 self.docs[doc_id] = DocumentRights(
-                    doc_id=doc_id, split=split,
-                    **{k: sys.intern(v) if k in _SHARED else v for k, v in meta.items()
-                       if k in _RIGHTS_FIELDS and v is not None})
+                    doc_id=doc_id,
+                    split=split,
+                    **{
+                        k: sys.intern(v) if k in _SHARED else v
+                        for k, v in meta.items()
+                        if k in _RIGHTS_FIELDS and v is not None
+                    },
+                )
 
     def check_count(self, split: str, rows: int) -> None:
         entry = self.manifest.counts.get(split)  # type: ignore[call-overload]
@@ -238,7 +270,8 @@ class _Documents:
         if expected != rows:
             raise CorpusToolsError(
                 f"{self.path.parent / (split + '.jsonl')} has {rows} record(s) but {self.path} "
-                f"counts {expected}; the split folder was changed by hand: run `corpus split` again")
+                f"counts {expected}; the split folder was changed by hand: run `corpus split` again"
+            )
 
     def documents(self) -> list[DocumentRights]:
         return [self.docs[d] for d in sorted(self.docs)]
@@ -246,8 +279,6 @@ class _Documents:
 
 _RIGHTS_FIELDS = frozenset(f.name for f in dataclasses.fields(DocumentRights))
 _SHARED = frozenset({"source", "license", "license_url", "rights", "language"})
-
-
 
 
 _FREE = {"public-domain", "cc0-1.0", "pddl", "cc-pdm-1.0"}
@@ -269,20 +300,19 @@ def _agreement_table(annotators: Validated | None) -> str:
     return agreement(annotators).to_markdown() if annotators is not None else ""
 
 
-
-
-
 def _check_output(output: Path, inputs: list[Path]) -> None:
     """Refuse an output that would clobber the inputs, or that `datasets` could not load back
     (whether the folder may be replaced at all is `files.Outputs.folder`'s decision)."""
     if display(output) != str(output) or display(os.path.realpath(output)) != os.path.realpath(output):
-        raise CorpusToolsError(f"--output {display(output)}: the path is not valid UTF-8 (or holds "
-                               "control characters), which `datasets` and the Hub cannot load; "
-                               "choose another folder name")
+        raise CorpusToolsError(
+            f"--output {display(output)}: the path is not valid UTF-8 (or holds "
+            "control characters), which `datasets` and the Hub cannot load; "
+            "choose another folder name"
+        )
     out = Path(os.path.realpath(output))
     for path in inputs:
         p = Path(os.path.realpath(path))
         if p == out or out in p.parents:
-            raise CorpusToolsError(f"--output {display(output)} holds the input {display(path)}; "
-                                   "choose another folder")
-
+            raise CorpusToolsError(
+                f"--output {display(output)} holds the input {display(path)}; choose another folder"
+            )

@@ -34,11 +34,19 @@ TASK_CATEGORIES = ["text-classification", "token-classification"]
 TAGS = ["rhetorical-questions", "attribution", "reported-speech", "stance", "argument-mining"]
 
 
-def render_card(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest,
-                agreement: str | None, download_sizes: dict[str, int]) -> str:
+def render_card(
+    result: PublishResult,
+    *,
+    metadata: CardMetadata,
+    manifest: Manifest,
+    agreement: str | None,
+    download_sizes: dict[str, int],
+) -> str:
     """The whole `README.md`: YAML header and Markdown body."""
-    return f"---\n{card_yaml(result, metadata=metadata, download_sizes=download_sizes)}---\n\n" \
+    return (
+        f"---\n{card_yaml(result, metadata=metadata, download_sizes=download_sizes)}---\n\n"
         f"{_body(result, metadata=metadata, manifest=manifest, agreement=agreement)}"
+    )
 
 
 def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: dict[str, int]) -> str:
@@ -59,11 +67,16 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
         task_categories=TASK_CATEGORIES,
         tags=TAGS,
         **extra,
-        configs=[{"config_name": config,
-                  "data_files": [{"split": split, "path": f"data/{config}/{split}-*.parquet"}
-                                 for split in splits],
-                  **({"default": True} if config == "default" else {})}
-                 for config, splits in result.configs.items()],
+        configs=[
+            {
+                "config_name": config,
+                "data_files": [
+                    {"split": split, "path": f"data/{config}/{split}-*.parquet"} for split in splits
+                ],
+                **({"default": True} if config == "default" else {}),
+            }
+            for config, splits in result.configs.items()
+        ],
     )
     infos = DatasetInfosDict()
     for config, splits in result.configs.items():
@@ -71,17 +84,29 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
         for split, summary in splits.items():
             split_dict.add(SplitInfo(name=split, num_bytes=summary.num_bytes, num_examples=summary.rows))
         infos[config] = DatasetInfo(
-            features=feats.features(), splits=split_dict, download_size=download_sizes[config],
-            dataset_size=sum(s.num_bytes for s in splits.values()))
+            features=feats.features(),
+            splits=split_dict,
+            download_size=download_sizes[config],
+            dataset_size=sum(s.num_bytes for s in splits.values()),
+        )
     infos.to_dataset_card_data(data)
     return data.to_yaml() + "\n"
 
 
 def size_category(n: int) -> str:
     """The Hub's `size_categories` value for `n` examples."""
-    bounds = [(10**3, "n<1K"), (10**4, "1K<n<10K"), (10**5, "10K<n<100K"), (10**6, "100K<n<1M"),
-              (10**7, "1M<n<10M"), (10**8, "10M<n<100M"), (10**9, "100M<n<1B"),
-              (10**10, "1B<n<10B"), (10**11, "10B<n<100B"), (10**12, "100B<n<1T")]
+    bounds = [
+        (10**3, "n<1K"),
+        (10**4, "1K<n<10K"),
+        (10**5, "10K<n<100K"),
+        (10**6, "100K<n<1M"),
+        (10**7, "1M<n<10M"),
+        (10**8, "10M<n<100M"),
+        (10**9, "100M<n<1B"),
+        (10**10, "1B<n<10B"),
+        (10**11, "10B<n<100B"),
+        (10**12, "100B<n<1T"),
+    ]
     return next((name for bound, name in bounds if n < bound), "n>1T")
 
 
@@ -93,8 +118,7 @@ def render_rights(result: PublishResult, *, metadata: CardMetadata) -> str:
 # -- the body ---------------------------------------------------------------------------------
 
 
-def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest,
-          agreement: str | None) -> str:
+def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, agreement: str | None) -> str:
     default = result.configs["default"]
     n_docs = len(result.documents)
     parts = [
@@ -111,19 +135,26 @@ def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest,
     ]
     if "annotators" in result.configs:
         ann = result.configs["annotators"]
-        parts.append(f"| `annotators` | {', '.join(ann)} | {sum(s.rows for s in ann.values())} "
-                     "| one annotator's raw annotations of one document, to study disagreement |")
+        parts.append(
+            f"| `annotators` | {', '.join(ann)} | {sum(s.rows for s in ann.values())} "
+            "| one annotator's raw annotations of one document, to study disagreement |"
+        )
     parts.append("")
     if "annotators" in result.configs:
-        parts.append("Both configurations have the same features. `annotator` tells whose "
-                     "annotations a row holds (`gold` for adjudicated records); in gold records "
-                     "each item's `annotators` lists who proposed it.\n")
+        parts.append(
+            "Both configurations have the same features. `annotator` tells whose "
+            "annotations a row holds (`gold` for adjudicated records); in gold records "
+            "each item's `annotators` lists who proposed it.\n"
+        )
     parts += [_loading(result, metadata), _fields(), _layers(result), _counts(result)]
     if metadata.annotation_process:
         parts += ["## Annotations\n", metadata.annotation_process.strip() + "\n"]
     if agreement:
-        parts += ["## Inter-annotator agreement\n",
-                  "Computed from the files of the `annotators` configuration.\n", agreement.strip() + "\n"]
+        parts += [
+            "## Inter-annotator agreement\n",
+            "Computed from the files of the `annotators` configuration.\n",
+            agreement.strip() + "\n",
+        ]
     parts += [_splits(manifest, result), _rights(result, metadata, level=2), _citation(metadata)]
     return "\n".join(parts)
 
@@ -135,7 +166,7 @@ def _loading(result: PublishResult, metadata: CardMetadata) -> str:
         "```python",
         "from datasets import load_dataset",
         "",
-        f'ds = load_dataset({where})              # train, validation, test',
+        f"ds = load_dataset({where})              # train, validation, test",
         'row = ds["train"][0]',
         'q = row["rhetorical_questions"][0]',
         'assert row["text"][q["start"]:q["end"]] == q["text"]',
@@ -143,19 +174,30 @@ def _loading(result: PublishResult, metadata: CardMetadata) -> str:
         'print(kind.int2str(q["kind"]))',
     ]
     if "annotators" in result.configs:
-        lines += ["", f'raw = load_dataset({where}, "annotators", split="train")  # one row per annotator line']
-    lines += ["```", "",
-              "Labels are stored as `ClassLabel` indices; `features[...].int2str` gives their names. "
-              "Optional spans (`answer`, `source`, `cue`) are `None` when absent.\n"]
+        lines += [
+            "",
+            f'raw = load_dataset({where}, "annotators", split="train")  # one row per annotator line',
+        ]
+    lines += [
+        "```",
+        "",
+        "Labels are stored as `ClassLabel` indices; `features[...].int2str` gives their names. "
+        "Optional spans (`answer`, `source`, `cue`) are `None` when absent.\n",
+    ]
     return "\n".join(lines)
 
 
 def _fields() -> str:
-    lines = ["## Fields\n",
-             "Generated from the record models of corpus-tools (`corpus_tools/schema.py`).\n",
-             "| field | type | description |", "|---|---|---|"]
-    lines += [f"| `{path}` | {kind} | {_cell(desc)} |"
-              for path, kind, desc in _field_rows(Record, feats.features(), "")]
+    lines = [
+        "## Fields\n",
+        "Generated from the record models of corpus-tools (`corpus_tools/schema.py`).\n",
+        "| field | type | description |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| `{path}` | {kind} | {_cell(desc)} |"
+        for path, kind, desc in _field_rows(Record, feats.features(), "")
+    ]
     span_fields = ", ".join(f"`{n}` ({_cell(i.description)})" for n, i in Span.model_fields.items())
     lines += ["", f"A *span* is a struct {{start: int32, end: int32, text: string}}: {span_fields}\n"]
     return "\n".join(lines)
@@ -203,10 +245,13 @@ def _layers(result: PublishResult) -> str:
         label, names, model = spec.label, spec.names, spec.model
         doc = " ".join((model.__doc__ or "").split())
         description = model.model_fields[label].description or ""
-        lines += [f"### `{layer}` ({model.__name__})\n", f"{doc}\n",
-                  f"`{label}`: {' '.join(description.split())}\n",
-                  "| index | label | " + " | ".join(default) + " | total |",
-                  "|---:|---|" + "---:|" * (len(default) + 1)]
+        lines += [
+            f"### `{layer}` ({model.__name__})\n",
+            f"{doc}\n",
+            f"`{label}`: {' '.join(description.split())}\n",
+            "| index | label | " + " | ".join(default) + " | total |",
+            "|---:|---|" + "---:|" * (len(default) + 1),
+        ]
         for i, name in enumerate(names):
             counts = [default[s].labels[layer][name] for s in default]
             lines.append(f"| {i} | `{name}` | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
@@ -216,15 +261,21 @@ def _layers(result: PublishResult) -> str:
 
 def _counts(result: PublishResult) -> str:
     default = result.configs["default"]
-    lines = ["## Sizes\n",
-             "| split | rows | " + " | ".join(f"`{layer}`" for layer in LAYERS) + " |",
-             "|---|---:|" + "---:|" * len(LAYERS)]
+    lines = [
+        "## Sizes\n",
+        "| split | rows | " + " | ".join(f"`{layer}`" for layer in LAYERS) + " |",
+        "|---|---:|" + "---:|" * len(LAYERS),
+    ]
     for split, s in default.items():
         lines.append(f"| {split} | {s.rows} | " + " | ".join(str(s.items[layer]) for layer in LAYERS) + " |")
     if "annotators" in result.configs:
         ann = next(iter(result.configs["annotators"].values()))
-        lines += ["", "The `annotators` configuration: lines per annotator.\n",
-                  "| annotator | lines |", "|---|---:|"]
+        lines += [
+            "",
+            "The `annotators` configuration: lines per annotator.\n",
+            "| annotator | lines |",
+            "|---|---:|",
+        ]
         lines += [f"| `{name}` | {n} |" for name, n in ann.annotators.items()]
     lines.append("")
     return "\n".join(lines)
@@ -232,27 +283,38 @@ def _counts(result: PublishResult) -> str:
 
 def _splits(manifest: Manifest, result: PublishResult) -> str:
     group_by = manifest.group_by
-    lines = ["## How the splits were made\n",
-             "The splits were made with `corpus split`, which assigns whole documents (every "
-             "annotator's record of a document) to one split."]
+    lines = [
+        "## How the splits were made\n",
+        "The splits were made with `corpus split`, which assigns whole documents (every "
+        "annotator's record of a document) to one split.",
+    ]
     if group_by:
-        lines.append(f"Documents were grouped by {code(group_by)}: documents sharing a value always "
-                     "share a split, so no group is seen on both sides of an evaluation.")
+        lines.append(
+            f"Documents were grouped by {code(group_by)}: documents sharing a value always "
+            "share a split, so no group is seen on both sides of an evaluation."
+        )
     else:
         lines.append("Each document was its own group.")
     lines.append("Documents with identical text are kept together too.\n")
-    lines += [f"- seed: {code(str(manifest.seed))}",
-              "- target ratios: " + ", ".join(f"{k} {v:g}" for k, v in manifest.ratios.items()),
-              f"- grouping: {code(group_by) if group_by else 'none (by document)'}"]
+    lines += [
+        f"- seed: {code(str(manifest.seed))}",
+        "- target ratios: " + ", ".join(f"{k} {v:g}" for k, v in manifest.ratios.items()),
+        f"- grouping: {code(group_by) if group_by else 'none (by document)'}",
+    ]
     if manifest.counts:
-        lines.append("- documents (groups) per split: " + ", ".join(
-            f"{s} {c.documents} ({c.groups})" for s, c in manifest.counts.items()))
+        lines.append(
+            "- documents (groups) per split: "
+            + ", ".join(f"{s} {c.documents} ({c.groups})" for s, c in manifest.counts.items())
+        )
     lines.append(f"- identical texts under different `doc_id`s in different splits: {len(manifest.leakage)}")
     if result.empty_splits:
         lines.append(f"- left out because they hold no documents: {', '.join(result.empty_splits)}")
-    lines += ["", "The manifest `splits.json` (shipped with the data) lists every document's and "
-              "group's split. `corpus split` reads it back, so documents keep their split when the "
-              "corpus grows and new documents fill the splits towards the ratios.\n"]
+    lines += [
+        "",
+        "The manifest `splits.json` (shipped with the data) lists every document's and "
+        "group's split. `corpus split` reads it back, so documents keep their split when the "
+        "corpus grows and new documents fill the splits towards the ratios.\n",
+    ]
     return "\n".join(lines)
 
 
@@ -261,22 +323,32 @@ def _rights(result: PublishResult, metadata: CardMetadata, *, level: int) -> str
     by_license: dict[str, int] = {}
     for d in result.documents:
         by_license[d.license or "not given"] = by_license.get(d.license or "not given", 0) + 1
-    lines = [f"{h} Licence and rights\n",
-             f"The annotations are released under {code(metadata.license)}. The texts keep their own "
-             "licences, listed per document below with the rights notice that must travel with "
-             "each text (it is also in every row's `meta.rights`)."]
+    lines = [
+        f"{h} Licence and rights\n",
+        f"The annotations are released under {code(metadata.license)}. The texts keep their own "
+        "licences, listed per document below with the rights notice that must travel with "
+        "each text (it is also in every row's `meta.rights`).",
+    ]
     if result.license == "other":
-        lines.append("Some texts are not under the dataset's own licence, so the card declares "
-                     f"`license: other` ({code(metadata.license_name)}): reuse each text under its own "
-                     "terms.")
+        lines.append(
+            "Some texts are not under the dataset's own licence, so the card declares "
+            f"`license: other` ({code(metadata.license_name)}): reuse each text under its own "
+            "terms."
+        )
     lines += ["", "| text licence | documents |", "|---|---:|"]
     lines += [f"| {cell(lic)} | {n} |" for lic, n in sorted(by_license.items())]
     lines.append("")
     for d in result.documents:
         lines.append(f"{h}# `{d.doc_id}`\n")  # doc_ids are names: letters, digits, . _ -
-        facts = [("title", md(d.title)), ("author", md(d.author)), ("source", md(d.source)),
-                 ("url", link(d.url)), ("licence", md(d.license or "not given")),
-                 ("licence url", link(d.license_url)), ("split", d.split)]
+        facts = [
+            ("title", md(d.title)),
+            ("author", md(d.author)),
+            ("source", md(d.source)),
+            ("url", link(d.url)),
+            ("licence", md(d.license or "not given")),
+            ("licence url", link(d.license_url)),
+            ("split", d.split),
+        ]
         lines += [f"- {k}: {v}" for k, v in facts if v]
         if d.rights:
             lines += ["", quote(d.rights)]
@@ -290,8 +362,12 @@ def _citation(metadata: CardMetadata) -> str:
 
 
 def _bibtex(metadata: CardMetadata) -> str:
-    fields = {"title": "{" + bibtex(metadata.pretty_name) + "}", "author": "{corpus-tools maintainers}",
-              "year": str(_build_year()), "note": "{Built with corpus-tools}"}
+    fields = {
+        "title": "{" + bibtex(metadata.pretty_name) + "}",
+        "author": "{corpus-tools maintainers}",
+        "year": str(_build_year()),
+        "note": "{Built with corpus-tools}",
+    }
     if metadata.homepage and _is_web_url(metadata.homepage):
         fields["howpublished"] = "{\\url{" + bibtex(metadata.homepage) + "}}"
     body = ",\n".join(f"  {k} = {v}" for k, v in fields.items())
@@ -370,12 +446,25 @@ def link(url: str | None) -> str:
 
 def _is_web_url(url: str) -> bool:
     parts = urllib.parse.urlsplit(url.strip())
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc) and not any(
-        c.isspace() or c in "<>\"" for c in url.strip())
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.netloc)
+        and not any(c.isspace() or c in '<>"' for c in url.strip())
+    )
 
 
-_BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#",
-                   "&": r"\&", "$": r"\$", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}
+_BIBTEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "%": r"\%",
+    "#": r"\#",
+    "&": r"\&",
+    "$": r"\$",
+    "_": r"\_",
+    "^": r"\^{}",
+    "~": r"\~{}",
+}
 
 
 def bibtex(text: str) -> str:

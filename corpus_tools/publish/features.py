@@ -63,8 +63,7 @@ def conform(table: pa.Table) -> pa.Table:
     Raises:
         LabelError: when a label is not in its vocabulary.
     """
-    columns = [_conform(table.column(name).combine_chunks(), Record, name)
-               for name in read_schema().names]
+    columns = [_conform(table.column(name).combine_chunks(), Record, name) for name in read_schema().names]
     return pa.Table.from_arrays(columns, schema=arrow_schema())
 
 
@@ -86,8 +85,10 @@ def _feature(annotation: Any, model: type[BaseModel], field: str) -> Any:
     if origin is Literal:
         names = _LABEL_NAMES.get((model.__name__, field))
         if names is None or tuple(get_args(annotation)) != names:
-            raise TypeError(f"{model.__name__}.{field}: a Literal must be a layer's label "
-                            "(`layers.LAYERS`), in the same order")
+            raise TypeError(
+                f"{model.__name__}.{field}: a Literal must be a layer's label "
+                "(`layers.LAYERS`), in the same order"
+            )
         return ClassLabel(names=list(names))
     if annotation is str:
         return Value("string")

@@ -48,12 +48,14 @@ def system_memory_pool() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
-
-
-
-def write_split(sources: list[Path], root: Path, config: str, split: str,
-                 progress: Progress | None,
-                 on_table: Callable[[pa.Table], None] | None = None) -> SplitSummary:
+def write_split(
+    sources: list[Path],
+    root: Path,
+    config: str,
+    split: str,
+    progress: Progress | None,
+    on_table: Callable[[pa.Table], None] | None = None,
+) -> SplitSummary:
     """Stream `sources` into `root/data/<config>/<split>-NNNNN-of-NNNNN.parquet`."""
     folder = root / "data" / config
     folder.mkdir(parents=True, exist_ok=True)
@@ -100,8 +102,13 @@ def write_split(sources: list[Path], root: Path, config: str, split: str,
 def _parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     # Dictionary encoding costs more than it saves on long unique texts; the annotator's name is
     # the one column that repeats a handful of values.
-    return pq.ParquetWriter(path, schema, compression="snappy", use_dictionary=["annotator"],
-                            write_statistics=["doc_id", "annotator"])
+    return pq.ParquetWriter(
+        path,
+        schema,
+        compression="snappy",
+        use_dictionary=["annotator"],
+        write_statistics=["doc_id", "annotator"],
+    )
 
 
 def _read_tables(path: Path) -> Iterator[tuple[pa.Table, int]]:
@@ -129,7 +136,8 @@ def _read_tables(path: Path) -> Iterator[tuple[pa.Table, int]]:
         except (pa.ArrowInvalid, feats.LabelError) as e:
             raise CorpusToolsError(
                 f"{display(path)}, lines {line}-{line + lines - 1}: cannot convert the records ({e}); "
-                f"run `corpus validate {display(path)}` to find the problem") from None
+                f"run `corpus validate {display(path)}` to find the problem"
+            ) from None
         line += lines
         yield table, position
 
@@ -138,14 +146,18 @@ def _parse(data: bytes, options: pa_json.ParseOptions) -> pa.Table:
     buffer = pa.py_buffer(data)
     try:
         # Blocks smaller than the chunk let Arrow parse on several threads.
-        return pa_json.read_json(buffer, parse_options=options, read_options=pa_json.ReadOptions(
-            block_size=min(PARSE_BLOCK, len(data)), use_threads=True))
+        return pa_json.read_json(
+            buffer,
+            parse_options=options,
+            read_options=pa_json.ReadOptions(block_size=min(PARSE_BLOCK, len(data)), use_threads=True),
+        )
     except pa.ArrowInvalid as e:
         if "straddl" not in str(e):
             raise
     # A line longer than a block: parse the chunk as one block.
-    return pa_json.read_json(buffer, parse_options=options,
-                             read_options=pa_json.ReadOptions(block_size=len(data) + 1))
+    return pa_json.read_json(
+        buffer, parse_options=options, read_options=pa_json.ReadOptions(block_size=len(data) + 1)
+    )
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -179,14 +191,20 @@ class _Stats:
 
     def summary(self, files: list[str]) -> SplitSummary:
         return SplitSummary(
-            rows=self.rows, num_bytes=self.num_bytes, files=files,
+            rows=self.rows,
+            num_bytes=self.num_bytes,
+            files=files,
             items={layer: self.items[layer] for layer in LAYERS},
-            labels={name: {label: self.labels[name][label] for label in layer.names}
-                    for name, layer in LAYERS.items()},
-            annotators=dict(sorted(self.annotators.items())))
+            labels={
+                name: {label: self.labels[name][label] for label in layer.names}
+                for name, layer in LAYERS.items()
+            },
+            annotators=dict(sorted(self.annotators.items())),
+        )
 
 
 def download_sizes(root: Path, configs: dict[str, dict[str, SplitSummary]]) -> dict[str, int]:
-    return {c: sum((root / f).stat().st_size for s in splits.values() for f in s.files)
-            for c, splits in configs.items()}
-
+    return {
+        c: sum((root / f).stat().st_size for s in splits.values() for f in s.files)
+        for c, splits in configs.items()
+    }

@@ -94,4 +94,3 @@ class PublishResult(BaseModel):
     def rows(self, config: str = DEFAULT_CONFIG) -> dict[str, int]:
         """Rows per split of `config`."""
         return {s: summary.rows for s, summary in self.configs[config].items()}
-

@@ -16,8 +16,10 @@ from corpus_tools.publish import features as feats
 SAMPLE_ROWS = 64
 """Rows per split whose offsets are checked after loading the result back."""
 
-def verify(folder: Path, expected: dict[str, dict[str, int]], *, cache: Path,
-           sample: int = SAMPLE_ROWS) -> dict[str, dict[str, int]]:
+
+def verify(
+    folder: Path, expected: dict[str, dict[str, int]], *, cache: Path, sample: int = SAMPLE_ROWS
+) -> dict[str, dict[str, int]]:
     """Load `folder` with `datasets` (offline, in the throw-away `cache` folder) and check it.
 
     Checks, for every config: the splits and their sizes, that the features are those of
@@ -39,23 +41,29 @@ def verify(folder: Path, expected: dict[str, dict[str, int]], *, cache: Path,
             try:
                 # Without pre-buffering, datasets reads a row group at a time (50 MB less at peak).
                 loaded = datasets.load_dataset(
-                    str(folder), config, cache_dir=str(cache),
-                    fragment_scan_options=pds.ParquetFragmentScanOptions(pre_buffer=False))
+                    str(folder),
+                    config,
+                    cache_dir=str(cache),
+                    fragment_scan_options=pds.ParquetFragmentScanOptions(pre_buffer=False),
+                )
             except Exception as e:  # anything datasets raises means the output is unusable
-                raise CorpusToolsError(f"the written dataset does not load with datasets "
-                                       f"(config {config!r}): {type(e).__name__}: {e}") from None
+                raise CorpusToolsError(
+                    f"the written dataset does not load with datasets "
+                    f"(config {config!r}): {type(e).__name__}: {e}"
+                ) from None
             if set(loaded) != set(splits):
-                raise CorpusToolsError(f"config {config!r} loads with splits {sorted(loaded)}, "
-                                       f"expected {sorted(splits)}")
+                raise CorpusToolsError(
+                    f"config {config!r} loads with splits {sorted(loaded)}, expected {sorted(splits)}"
+                )
             recorded[config] = {}
             for split, rows in splits.items():
                 ds = loaded[split]
                 if ds.num_rows != rows:
-                    raise CorpusToolsError(f"{config}/{split} loads with {ds.num_rows} rows, "
-                                           f"expected {rows}")
+                    raise CorpusToolsError(f"{config}/{split} loads with {ds.num_rows} rows, expected {rows}")
                 if ds.features != feats.features():
-                    raise CorpusToolsError(f"{config}/{split} loads with other features than the "
-                                           f"card declares: {ds.features}")
+                    raise CorpusToolsError(
+                        f"{config}/{split} loads with other features than the card declares: {ds.features}"
+                    )
                 _check_offsets(ds, f"{config}/{split}", sample)
                 recorded[config][split] = ds.info.splits[split].num_bytes
             del loaded
@@ -70,11 +78,12 @@ def _check_offsets(ds: Any, where: str, sample: int) -> None:
     for index, row in zip(indices, ds.select(indices), strict=True):
         text = row["text"]
         for path, span in _spans(row):
-            if text[span["start"]:span["end"]] != span["text"]:
+            if text[span["start"] : span["end"]] != span["text"]:
                 raise CorpusToolsError(
                     f"{where} row {index} (doc_id {row['doc_id']!r}): {path} is "
-                    f"[{span['start']}, {span['end']}) = {text[span['start']:span['end']]!r} in the "
-                    f"loaded text but its text is {span['text']!r}")
+                    f"[{span['start']}, {span['end']}) = {text[span['start'] : span['end']]!r} in the "
+                    f"loaded text but its text is {span['text']!r}"
+                )
 
 
 def _spans(row: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -96,8 +105,12 @@ def _quiet_offline() -> Iterator[None]:
     from datasets.utils import logging as ds_logging
 
     saved_env = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
-    saved = (datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE,
-             ds_logging.get_verbosity(), ds_utils.are_progress_bars_disabled())
+    saved = (
+        datasets.config.HF_HUB_OFFLINE,
+        huggingface_hub.constants.HF_HUB_OFFLINE,
+        ds_logging.get_verbosity(),
+        ds_utils.are_progress_bars_disabled(),
+    )
     os.environ.update({k: "1" for k in saved_env})
     datasets.config.HF_HUB_OFFLINE = True
     huggingface_hub.constants.HF_HUB_OFFLINE = True
@@ -115,4 +128,3 @@ def _quiet_offline() -> Iterator[None]:
         ds_logging.set_verbosity(saved[2])
         if not saved[3]:
             ds_utils.enable_progress_bars()
-

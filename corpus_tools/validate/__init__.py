@@ -31,9 +31,15 @@ if TYPE_CHECKING:
 __all__ = ["Validated", "cpu_count", "iter_records", "require_valid", "usable_jobs", "validate"]
 
 
-def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
-             max_problems: int | None = None, strict: bool = False, jobs: int = 1,
-             aliases: Path | str | None = None) -> Report:
+def validate(
+    paths: Iterable[Path | str],
+    *,
+    ignore: Iterable[str] = (),
+    max_problems: int | None = None,
+    strict: bool = False,
+    jobs: int = 1,
+    aliases: Path | str | None = None,
+) -> Report:
     """Validate annotator (or gold) JSONL files and folders of them.
 
     Args:
@@ -54,8 +60,14 @@ def validate(paths: Iterable[Path | str], *, ignore: Iterable[str] = (),
         CorpusToolsError: when a path does not exist or is not a regular file, a code in
             `ignore` is unknown, or `jobs` is less than 1.
     """
-    return check_files(paths, ignore=ignore, max_problems=max_problems, strict=strict, jobs=jobs,
-                       aliases=Path(aliases) if aliases is not None else None).report
+    return check_files(
+        paths,
+        ignore=ignore,
+        max_problems=max_problems,
+        strict=strict,
+        jobs=jobs,
+        aliases=Path(aliases) if aliases is not None else None,
+    ).report
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,9 @@ class Validated:
         return iter_records(self.files)
 
 
-def require_valid(paths: Iterable[Path | str] | Validated, *, jobs: int = 1,
-                  aliases: Path | None = None) -> Validated:
+def require_valid(
+    paths: Iterable[Path | str] | Validated, *, jobs: int = 1, aliases: Path | None = None
+) -> Validated:
     """Validate `paths` (unless they already are a `Validated` handle), building the document
     index on the way.
 

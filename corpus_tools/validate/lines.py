@@ -62,11 +62,22 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     try:
         obj = json.loads(raw, object_pairs_hook=_pairs)
     except RecursionError:
-        return [Finding("too-deep", "", "objects and lists are nested hundreds of levels deep; a "
-                        "record nests at most a few levels (record, item, span)")], None
+        return [
+            Finding(
+                "too-deep",
+                "",
+                "objects and lists are nested hundreds of levels deep; a "
+                "record nests at most a few levels (record, item, span)",
+            )
+        ], None
     if not isinstance(obj, dict):
-        return [Finding("not-an-object", "", f"the line is a JSON {_json_type(obj)}, "
-                 "not an object; each line must be one record object")], None
+        return [
+            Finding(
+                "not-an-object",
+                "",
+                f"the line is a JSON {_json_type(obj)}, not an object; each line must be one record object",
+            )
+        ], None
     findings: list[Finding] = list(_duplicate_keys(obj))
     try:
         Record.model_validate(obj)
@@ -78,7 +89,6 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
         key = LineKey(doc_id, annotator, hash(text), len(text))
     return findings, key
-
 
 
 # -- turning parse and model errors into findings ------------------------------------------
@@ -104,9 +114,12 @@ def _duplicate_keys(parsed: Any) -> Iterator[Finding]:
     def walk(value: Any, loc: tuple[int | str, ...]) -> Iterator[Finding]:
         if isinstance(value, _Pairs):
             for key in dict.fromkeys(value.repeated):
-                yield Finding("duplicate-key", format_path((*loc, key)),
-                       f"key {key!r} is given more than once in this object; keep one (JSON "
-                       "readers disagree on which value counts)")
+                yield Finding(
+                    "duplicate-key",
+                    format_path((*loc, key)),
+                    f"key {key!r} is given more than once in this object; keep one (JSON "
+                    "readers disagree on which value counts)",
+                )
             for key, item in value.items():
                 yield from walk(item, (*loc, key))
         elif isinstance(value, list):
@@ -120,19 +133,29 @@ def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as u:
-        hint = " (it looks UTF-16 encoded, as some Windows tools save)" \
-            if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:8] else ""
-        return ("invalid-utf8", "",
-                f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8{hint}; save the file "
-                "as UTF-8")
+        hint = (
+            " (it looks UTF-16 encoded, as some Windows tools save)"
+            if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:8]
+            else ""
+        )
+        return (
+            "invalid-utf8",
+            "",
+            f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8{hint}; save the file as UTF-8",
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
-        return Finding("invalid-json", "", "the line starts with a byte-order mark (U+FEFF); save the "
-                "file as UTF-8 without BOM")
+        return Finding(
+            "invalid-json",
+            "",
+            "the line starts with a byte-order mark (U+FEFF); save the file as UTF-8 without BOM",
+        )
     where = f"{e.msg} at column {e.colno}"
     if "surrogate" in e.msg:
-        return Finding("lone-surrogate", "",
-                f"{where}: a lone UTF-16 surrogate escape cannot be stored as UTF-8; write the "
-                "character itself")
+        return Finding(
+            "lone-surrogate",
+            "",
+            f"{where}: a lone UTF-16 surrogate escape cannot be stored as UTF-8; write the character itself",
+        )
     return Finding("invalid-json", "", f"{where}; each line must be one complete JSON object")
 
 
@@ -147,19 +170,26 @@ def _structure_findings(error: ValidationError) -> Iterator[Finding]:
         elif kind == "extra_forbidden":
             allowed = _fields_at(loc[:-1])
             close = difflib.get_close_matches(field, allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else \
-                f"; allowed here: {', '.join(allowed)}"
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
             yield Finding("unknown-field", path, f"unknown field {field!r}{hint}")
         elif kind in ("literal_error", "enum"):
             code = "invalid-label" if field in _LABEL_FIELDS else "invalid-value"
             yield Finding(code, path, f"{_show(err['input'])} is not allowed: {err['msg'].lower()}")
         elif kind == "string_pattern_mismatch":
-            code = "invalid-name" if field in mirror.NAME_FIELDS or isinstance(loc[-1], int) \
-                else "invalid-value"
-            yield Finding(code, path, f"{_show(err['input'])} does not match the pattern "
-                   f"{err.get('ctx', {}).get('pattern')}")
-        elif kind.endswith("_type") or kind in ("model_attributes_type", "dict_type",
-                                                 "list_type", "none_required"):
+            code = (
+                "invalid-name" if field in mirror.NAME_FIELDS or isinstance(loc[-1], int) else "invalid-value"
+            )
+            yield Finding(
+                code,
+                path,
+                f"{_show(err['input'])} does not match the pattern {err.get('ctx', {}).get('pattern')}",
+            )
+        elif kind.endswith("_type") or kind in (
+            "model_attributes_type",
+            "dict_type",
+            "list_type",
+            "none_required",
+        ):
             got = "null" if err["input"] is None else f"{_json_type(err['input'])} {_show(err['input'])}"
             yield Finding("wrong-type", path, f"{err['msg'].lower()}, got {got}")
         else:
@@ -188,8 +218,15 @@ def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
 
 
 def _json_type(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
-            dict: "object", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def _show(value: Any, width: int = 60) -> str:

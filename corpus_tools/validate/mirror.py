@@ -84,10 +84,8 @@ def struct_for(model: type[BaseModel], *, presence: bool = False) -> type[msgspe
                 fields.append((name, tp, msgspec.field(default_factory=info.default_factory)))
             else:
                 default = info.default
-                fields.append((name, tp, msgspec.field(default_factory=list) if default == []
-                               else default))
-        _STRUCTS[key] = msgspec.defstruct(model.__name__, fields, forbid_unknown_fields=True,
-                                          kw_only=True)
+                fields.append((name, tp, msgspec.field(default_factory=list) if default == [] else default))
+        _STRUCTS[key] = msgspec.defstruct(model.__name__, fields, forbid_unknown_fields=True, kw_only=True)
     return _STRUCTS[key]
 
 
@@ -116,8 +114,12 @@ def _convert(tp: Any, metadata: list[Any], presence: bool) -> Any:
 
 
 _COPIED = {  # annotated_types constraint -> its msgspec.Meta keyword
-    annotated_types.MinLen: "min_length", annotated_types.MaxLen: "max_length",
-    annotated_types.Ge: "ge", annotated_types.Gt: "gt", annotated_types.Le: "le", annotated_types.Lt: "lt",
+    annotated_types.MinLen: "min_length",
+    annotated_types.MaxLen: "max_length",
+    annotated_types.Ge: "ge",
+    annotated_types.Gt: "gt",
+    annotated_types.Le: "le",
+    annotated_types.Lt: "lt",
     annotated_types.MultipleOf: "multiple_of",
 }
 
@@ -137,7 +139,10 @@ def _constraints(metadata: list[Any]) -> dict[str, Any]:
             if m.json_schema_extra is not None or m.description is not None:
                 pass  # documentation, not a constraint
             out.update(_constraints(m.metadata))
-        elif getattr(m, "pattern", None) is not None and type(m).__name__ in ("StringConstraints", "_PydanticGeneralMetadata"):
+        elif getattr(m, "pattern", None) is not None and type(m).__name__ in (
+            "StringConstraints",
+            "_PydanticGeneralMetadata",
+        ):
             if m.pattern != NAME_PATTERN:  # names are checked by is_clean, with a cache
                 out["pattern"] = _anchored(m.pattern)
             rest = {k: v for k, v in vars(m).items() if v is not None and k != "pattern"}
@@ -150,12 +155,20 @@ def _constraints(metadata: list[Any]) -> dict[str, Any]:
 
 def _refuse_validators(model: type[BaseModel]) -> None:
     decorators = model.__pydantic_decorators__
-    found = [*decorators.model_validators, *decorators.field_validators, *decorators.root_validators,
-             *decorators.validators, *decorators.field_serializers, *decorators.model_serializers]
+    found = [
+        *decorators.model_validators,
+        *decorators.field_validators,
+        *decorators.root_validators,
+        *decorators.validators,
+        *decorators.field_serializers,
+        *decorators.model_serializers,
+    ]
     if found:
-        raise MirrorError(f"{model.__name__} has validators or serializers ({', '.join(found)}) that the "
-                          "msgspec mirror cannot copy; check their rule in validate/rules.py and is_clean "
-                          "instead")
+        raise MirrorError(
+            f"{model.__name__} has validators or serializers ({', '.join(found)}) that the "
+            "msgspec mirror cannot copy; check their rule in validate/rules.py and is_clean "
+            "instead"
+        )
 
 
 def _anchored(pattern: str) -> str:
@@ -223,8 +236,10 @@ def _plan() -> list[tuple[str, tuple[tuple[str | None, tuple[str, str] | None], 
     """For each layer: its record field, its parts `(field, only_if)`, its reference, and whether
     references name its items."""
     targets = {layer.reference.target for layer in LAYERS.values() if layer.reference is not None}
-    return [(layer.name, tuple((p.field, p.only_if) for p in layer.parts), layer.reference,
-             layer.name in targets) for layer in LAYERS.values()]
+    return [
+        (layer.name, tuple((p.field, p.only_if) for p in layer.parts), layer.reference, layer.name in targets)
+        for layer in LAYERS.values()
+    ]
 
 
 _PLAN = _plan()
@@ -296,8 +311,11 @@ def _guidelines_ok(rec: Any, text: str) -> bool:
     folded: list[str] = []
     for s in stances:
         inner = innermost((s.start, s.end), contents) if contents else None
-        if inner is not None and (inner in quoted and not in_aside(text, contents[inner], (s.start, s.end))
-                                  if s.holder == AUTHOR else inner != s.holder and contents[inner] != contents.get(s.holder)):
+        if inner is not None and (
+            inner in quoted and not in_aside(text, contents[inner], (s.start, s.end))
+            if s.holder == AUTHOR
+            else inner != s.holder and contents[inner] != contents.get(s.holder)
+        ):
             return False
         if not target_occurs(s.target, text, folded, declared):
             return False
@@ -305,9 +323,13 @@ def _guidelines_ok(rec: Any, text: str) -> bool:
 
 
 def _span_ok(text: str, n: int, start: int, end: int, covered: str) -> bool:
-    return (0 <= start < end <= n and text[start:end] == covered
-            and not covered[0].isspace() and not covered[-1].isspace()
-            and not splits_word(text, start, end))
+    return (
+        0 <= start < end <= n
+        and text[start:end] == covered
+        and not covered[0].isspace()
+        and not covered[-1].isspace()
+        and not splits_word(text, start, end)
+    )
 
 
 def _reference_ok(it: Any, layer: str, value: str, ref: Any, named: dict[str, Any]) -> bool:

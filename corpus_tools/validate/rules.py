@@ -31,21 +31,26 @@ class Finding(NamedTuple):
     """Where in the record: `attributions[1].content.end` (empty for the whole line)."""
     message: str
 
+
 def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
     """Yield the offset, span, reference and language problems of one parsed record."""
     meta = rec.get("meta")
     language = meta.get("language") if isinstance(meta, dict) else None
     if isinstance(language, str) and not is_language_tag(language):
-        yield Finding("invalid-language", "meta.language",
-               f"{language!r} is not a BCP 47 language tag; use one such as 'en', 'en-GB', 'de', "
-               "'zh-Hant', or 'und' when the language is not known")
+        yield Finding(
+            "invalid-language",
+            "meta.language",
+            f"{language!r} is not a BCP 47 language tag; use one such as 'en', 'en-GB', 'de', "
+            "'zh-Hant', or 'und' when the language is not known",
+        )
     text = rec.get("text")
     if not isinstance(text, str):
         text = None
     seen_ids: dict[str, str] = {}
     # The items that references may name, by layer: id -> (path, item).
     named: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
-        layer.reference.target: {} for layer in LAYERS.values() if layer.reference is not None}
+        layer.reference.target: {} for layer in LAYERS.values() if layer.reference is not None
+    }
     for layer in LAYERS.values():
         items = rec.get(layer.name)
         if not isinstance(items, list):
@@ -57,9 +62,12 @@ def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
             item_id = item.get("id")
             if isinstance(item_id, str):
                 if item_id in seen_ids:
-                    yield Finding("duplicate-id", f"{path}.id",
-                           f"id {item_id!r} is already used by {seen_ids[item_id]}; "
-                           "give each annotation of the line its own id")
+                    yield Finding(
+                        "duplicate-id",
+                        f"{path}.id",
+                        f"id {item_id!r} is already used by {seen_ids[item_id]}; "
+                        "give each annotation of the line its own id",
+                    )
                 else:
                     seen_ids[item_id] = path
                     if layer.name in named:
@@ -71,13 +79,17 @@ def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
                 if part.only_if is not None and span is not None:
                     label, required = part.only_if
                     if item.get(label) != required:
-                        yield Finding("answer-without-hypophora", f"{path}.{part.field}",
-                               f"the {layer.parts[0].name} has an {part.name} but its {label} is "
-                               f"{item.get(label)!r}; only a {required} is answered by its author")
+                        yield Finding(
+                            "answer-without-hypophora",
+                            f"{path}.{part.field}",
+                            f"the {layer.parts[0].name} has an {part.name} but its {label} is "
+                            f"{item.get(label)!r}; only a {required} is answered by its author",
+                        )
     for layer in LAYERS.values():
         if layer.reference is not None and isinstance(rec.get(layer.name), list):
-            yield from _check_references(layer, layer.reference, rec[layer.name],
-                                         named[layer.reference.target])
+            yield from _check_references(
+                layer, layer.reference, rec[layer.name], named[layer.reference.target]
+            )
     if text is not None:
         doc_id = rec.get("doc_id")
         yield from _check_guidelines(rec, text, ALIASES.get(doc_id) if isinstance(doc_id, str) else None)
@@ -134,20 +146,21 @@ def in_aside(text: str, content: tuple[int, int], span: tuple[int, int]) -> bool
     to the shoulder, showing her tremendous muscular power)"): the author's words, not the
     source's (A9, S9, H14), though the quotation runs over them."""
     depth = 0
-    for ch in text[content[0]:span[0]]:
+    for ch in text[content[0] : span[0]]:
         depth += (ch in _OPEN) - (ch in _CLOSE)
         depth = max(depth, 0)
     if depth == 0:
         return False
-    for ch in text[span[1]:content[1]]:
+    for ch in text[span[1] : content[1]]:
         depth -= (ch in _CLOSE) - (ch in _OPEN)
         if depth == 0:
             return True
     return False
 
 
-def answer_follows(text: str, question: tuple[int, int], answer: tuple[int, int],
-                   questions: list[tuple[int, int]]) -> bool:
+def answer_follows(
+    text: str, question: tuple[int, int], answer: tuple[int, int], questions: list[tuple[int, int]]
+) -> bool:
     """Whether an answer comes right after its question, or after the run of questions it ends
     (Q4: position): between them only spaces, quotation marks, dashes and other questions, and
     the leading coordinating conjunction Q10 leaves out of the answer ("But no: I find")."""
@@ -180,51 +193,96 @@ def _check_guidelines(rec: dict[str, Any], text: str, declared: frozenset[str] |
     for i, q in _indexed(rec, "rhetorical_questions"):
         covered, bounds = q.get("text"), _bounds(q)
         if isinstance(covered, str) and covered and not covered.endswith("?"):
-            yield Finding("question-without-mark", f"rhetorical_questions[{i}].end",
-                          f"the question {_clip(covered)} does not end with its '?' (Q9: the span "
-                          "ends on the question mark; Q1: only clauses ending in '?' are annotated)")
+            yield Finding(
+                "question-without-mark",
+                f"rhetorical_questions[{i}].end",
+                f"the question {_clip(covered)} does not end with its '?' (Q9: the span "
+                "ends on the question mark; Q1: only clauses ending in '?' are annotated)",
+            )
         answer = _bounds(q.get("answer"))
-        if bounds is not None and answer is not None and 0 <= bounds[1] <= len(text) \
-                and answer[0] <= len(text) and not answer_follows(text, bounds, answer, spans):
-            yield Finding("answer-not-next", f"rhetorical_questions[{i}].answer",
-                          f"the answer [{answer[0]}, {answer[1]}) does not come right after the "
-                          "question (or the run of questions it ends); Q4: a later answer makes no "
-                          "hypophora")
+        if (
+            bounds is not None
+            and answer is not None
+            and 0 <= bounds[1] <= len(text)
+            and answer[0] <= len(text)
+            and not answer_follows(text, bounds, answer, spans)
+        ):
+            yield Finding(
+                "answer-not-next",
+                f"rhetorical_questions[{i}].answer",
+                f"the answer [{answer[0]}, {answer[1]}) does not come right after the "
+                "question (or the run of questions it ends); Q4: a later answer makes no "
+                "hypophora",
+            )
     attributions = list(_items(rec, "attributions"))
-    contents = {a["id"]: b for a in attributions
-                if isinstance(a.get("id"), str) and (b := _bounds(a.get("content"))) is not None
-                and 0 <= b[0] < b[1] <= len(text)}
+    contents = {
+        a["id"]: b
+        for a in attributions
+        if isinstance(a.get("id"), str)
+        and (b := _bounds(a.get("content"))) is not None
+        and 0 <= b[0] < b[1] <= len(text)
+    }
     parents = {a["id"]: a.get("nested_in") for a in attributions if isinstance(a.get("id"), str)}
-    quoted = {a["id"] for a in attributions if a.get("type") == "direct" and isinstance(a.get("id"), str)
-              and a["id"] in contents}
+    quoted = {
+        a["id"]
+        for a in attributions
+        if a.get("type") == "direct" and isinstance(a.get("id"), str) and a["id"] in contents
+    }
     for i, a in _indexed(rec, "attributions"):
         parent, own = a.get("nested_in"), a.get("id")
-        if isinstance(parent, str) and isinstance(own, str) and parent in contents \
-                and not _in_cycle(own, parents) and not outer_first(own, parent):
-            yield Finding("attribution-order", f"attributions[{i}].id",
-                          f"{own!r} is nested in {parent!r} but numbered before it; number "
-                          "attributions outer first (G6)")
+        if (
+            isinstance(parent, str)
+            and isinstance(own, str)
+            and parent in contents
+            and not _in_cycle(own, parents)
+            and not outer_first(own, parent)
+        ):
+            yield Finding(
+                "attribution-order",
+                f"attributions[{i}].id",
+                f"{own!r} is nested in {parent!r} but numbered before it; number "
+                "attributions outer first (G6)",
+            )
     folded: list[str] = []
     for i, s in _indexed(rec, "stances"):
         bounds, holder, target = _bounds(s), s.get("holder"), s.get("target")
         if bounds is not None and isinstance(holder, str):
             inner = innermost(bounds, contents)
-            if holder == AUTHOR and inner is not None and inner in quoted \
-                    and not in_aside(text, contents[inner], bounds):
-                yield Finding("holder-not-innermost", f"stances[{i}].holder",
-                              f"the stance lies inside the direct quotation {inner!r}, whose words "
-                              f"are its source's: the holder is {inner!r}, not 'author' (S9)")
-            elif holder != AUTHOR and holder in contents and inner is not None and inner != holder \
-                    and contents[inner] != contents[holder] \
-                    and contents[holder][0] <= bounds[0] and bounds[1] <= contents[holder][1]:
-                yield Finding("holder-not-innermost", f"stances[{i}].holder",
-                              f"the stance lies inside {inner!r}, which is nested in {holder!r}: the "
-                              f"holder is the innermost attribution whose content holds it, {inner!r} (S9)")
+            if (
+                holder == AUTHOR
+                and inner is not None
+                and inner in quoted
+                and not in_aside(text, contents[inner], bounds)
+            ):
+                yield Finding(
+                    "holder-not-innermost",
+                    f"stances[{i}].holder",
+                    f"the stance lies inside the direct quotation {inner!r}, whose words "
+                    f"are its source's: the holder is {inner!r}, not 'author' (S9)",
+                )
+            elif (
+                holder != AUTHOR
+                and holder in contents
+                and inner is not None
+                and inner != holder
+                and contents[inner] != contents[holder]
+                and contents[holder][0] <= bounds[0]
+                and bounds[1] <= contents[holder][1]
+            ):
+                yield Finding(
+                    "holder-not-innermost",
+                    f"stances[{i}].holder",
+                    f"the stance lies inside {inner!r}, which is nested in {holder!r}: the "
+                    f"holder is the innermost attribution whose content holds it, {inner!r} (S9)",
+                )
         if isinstance(target, str) and target and not target_occurs(target, text, folded, declared):
-            yield Finding("target-not-in-text", f"stances[{i}].target",
-                          f"the target {target!r} does not occur in the text (S7: write it in the "
-                          "document's words; a form that does not occur needs an entry in the alias "
-                          "file)")
+            yield Finding(
+                "target-not-in-text",
+                f"stances[{i}].target",
+                f"the target {target!r} does not occur in the text (S7: write it in the "
+                "document's words; a form that does not occur needs an entry in the alias "
+                "file)",
+            )
 
 
 @contextlib.contextmanager
@@ -273,19 +331,27 @@ def load_aliases(path: Path) -> dict[str, frozenset[str]]:
     for number, obj in iter_json_lines(path, "alias file"):
         aliases = obj.get("aliases") if isinstance(obj, dict) else None
         doc_id = obj.get("doc_id") if isinstance(obj, dict) else None
-        if not isinstance(doc_id, str) or not isinstance(aliases, dict) or not all(
+        if (
+            not isinstance(doc_id, str)
+            or not isinstance(aliases, dict)
+            or not all(
                 isinstance(k, str) and isinstance(v, list) and v and all(isinstance(f, str) for f in v)
-                for k, v in aliases.items()):
-            raise CorpusToolsError(f"{display(path)}:{number}: an alias line is "
-                                   '{"doc_id": "...", "aliases": {"<target>": ["<form in the text>", ...]}}')
+                for k, v in aliases.items()
+            )
+        ):
+            raise CorpusToolsError(
+                f"{display(path)}:{number}: an alias line is "
+                '{"doc_id": "...", "aliases": {"<target>": ["<form in the text>", ...]}}'
+            )
         if doc_id in out:
             raise CorpusToolsError(f"{display(path)}:{number}: {doc_id!r} has a line already; keep one")
         out[doc_id] = frozenset(normalise_target(k) for k in aliases)
     return out
 
 
-def _check_references(layer: Layer, ref: Reference, items: list[Any],
-                      named: dict[str, tuple[str, dict[str, Any]]]) -> Iterator[Finding]:
+def _check_references(
+    layer: Layer, ref: Reference, items: list[Any], named: dict[str, tuple[str, dict[str, Any]]]
+) -> Iterator[Finding]:
     """`holder` and `nested_in`: the attribution named exists, contains the item, and (nesting)
     the chain of references does not come back to the item."""
     for i, item in enumerate(items):
@@ -297,9 +363,12 @@ def _check_references(layer: Layer, ref: Reference, items: list[Any],
             continue
         if value not in named:
             either = "neither 'author' nor" if ref.author else "not"
-            yield Finding(ref.unknown, f"{path}.{ref.field}",
-                   f"{ref.field} {value!r} is {either} the id of an attribution in this line "
-                   f"(attributions: {', '.join(named) or 'none'})")
+            yield Finding(
+                ref.unknown,
+                f"{path}.{ref.field}",
+                f"{ref.field} {value!r} is {either} the id of an attribution in this line "
+                f"(attributions: {', '.join(named) or 'none'})",
+            )
             continue
         if ref.cycles:
             # Walk up the chain; a chain that comes back to this item is a cycle.
@@ -309,8 +378,11 @@ def _check_references(layer: Layer, ref: Reference, items: list[Any],
                 chain.append(current)
                 current = named[current][1].get(ref.field)
             if current == item_id:
-                yield Finding("nesting-cycle", f"{path}.{ref.field}",
-                       "attributions nest in a cycle: " + " -> ".join(map(str, [*chain, item_id])))
+                yield Finding(
+                    "nesting-cycle",
+                    f"{path}.{ref.field}",
+                    "attributions nest in a cycle: " + " -> ".join(map(str, [*chain, item_id])),
+                )
                 continue
         bounds = _bounds(named[value][1].get("content"))
         if bounds is None:
@@ -320,14 +392,20 @@ def _check_references(layer: Layer, ref: Reference, items: list[Any],
             if inner is None or (bounds[0] <= inner[0] and inner[1] <= bounds[1]):
                 continue
             if ref.author:
-                yield Finding(ref.outside, f"{path}.{ref.field}",
-                       f"the {part.name} [{inner[0]}, {inner[1]}) lies outside the content "
-                       f"[{bounds[0]}, {bounds[1]}) of its {ref.field} {value!r}; a {part.name} "
-                       "outside any quotation or report is held by 'author'")
+                yield Finding(
+                    ref.outside,
+                    f"{path}.{ref.field}",
+                    f"the {part.name} [{inner[0]}, {inner[1]}) lies outside the content "
+                    f"[{bounds[0]}, {bounds[1]}) of its {ref.field} {value!r}; a {part.name} "
+                    "outside any quotation or report is held by 'author'",
+                )
             else:
-                yield Finding(ref.outside, f"{path}.{part.field}",
-                       f"{part.name} [{inner[0]}, {inner[1]}) is not inside the content "
-                       f"[{bounds[0]}, {bounds[1]}) of {value!r}, which {ref.field} names")
+                yield Finding(
+                    ref.outside,
+                    f"{path}.{part.field}",
+                    f"{part.name} [{inner[0]}, {inner[1]}) is not inside the content "
+                    f"[{bounds[0]}, {bounds[1]}) of {value!r}, which {ref.field} names",
+                )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -348,29 +426,44 @@ def check_span(text: str, span: dict[str, Any], path: str) -> Iterator[Finding]:
         return  # a type error the models report
     if start < 0 or end > len(text):
         bad, value = ("start", start) if start < 0 else ("end", end)
-        yield Finding("offset-out-of-range", f"{path}.{bad}",
-               f"{bad} {value} is outside the text, which has {len(text)} code points "
-               f"(valid offsets are 0..{len(text)})")
+        yield Finding(
+            "offset-out-of-range",
+            f"{path}.{bad}",
+            f"{bad} {value} is outside the text, which has {len(text)} code points "
+            f"(valid offsets are 0..{len(text)})",
+        )
         return
     if end <= start:
-        yield Finding("empty-span", f"{path}.end",
-               f"end {end} is not after start {start}; spans are half-open [start, end)")
+        yield Finding(
+            "empty-span",
+            f"{path}.end",
+            f"end {end} is not after start {start}; spans are half-open [start, end)",
+        )
         return
     actual = text[start:end]
     if isinstance(covered, str) and covered != actual:
-        yield Finding("span-text-mismatch", f"{path}.text",
-               f"text {_clip(covered)} differs from text[{start}:{end}] = {_clip(actual)}"
-               + _locate_hint(text, covered, start))
+        yield Finding(
+            "span-text-mismatch",
+            f"{path}.text",
+            f"text {_clip(covered)} differs from text[{start}:{end}] = {_clip(actual)}"
+            + _locate_hint(text, covered, start),
+        )
         return
     if actual[0].isspace() or actual[-1].isspace():
-        yield Finding("span-whitespace", path,
-               f"span [{start}, {end}) {_clip(actual)} starts or ends with whitespace; "
-               "trim it to the first and last non-space character")
+        yield Finding(
+            "span-whitespace",
+            path,
+            f"span [{start}, {end}) {_clip(actual)} starts or ends with whitespace; "
+            "trim it to the first and last non-space character",
+        )
     elif splits_word(text, start, end):
-        context = text[max(0, start - 10):end + 10]
-        yield Finding("span-splits-word", path,
-               f"span [{start}, {end}) {_clip(actual)} starts or ends inside a word "
-               f"(in {_clip(context)}); move the boundary to the word's edge")
+        context = text[max(0, start - 10) : end + 10]
+        yield Finding(
+            "span-splits-word",
+            path,
+            f"span [{start}, {end}) {_clip(actual)} starts or ends inside a word "
+            f"(in {_clip(context)}); move the boundary to the word's edge",
+        )
 
 
 def splits_word(text: str, start: int, end: int) -> bool:
@@ -379,8 +472,9 @@ def splits_word(text: str, start: int, end: int) -> bool:
     Scripts written without spaces between words (Chinese, Japanese, Thai, ...) have no such
     boundaries to check, so their characters never count as cutting a word.
     """
-    return ((start > 0 and _in_word(text[start - 1]) and _in_word(text[start]))
-            or (end < len(text) and _in_word(text[end]) and _in_word(text[end - 1])))
+    return (start > 0 and _in_word(text[start - 1]) and _in_word(text[start])) or (
+        end < len(text) and _in_word(text[end]) and _in_word(text[end - 1])
+    )
 
 
 def _in_word(c: str) -> bool:
@@ -391,8 +485,13 @@ def _unspaced(c: str) -> bool:
     o = ord(c)
     # Thai, Lao, Tibetan, Myanmar, Khmer; CJK, kana, Hangul and the rest from U+2E80 upwards
     # (Latin, Greek, Cyrillic, Arabic, Hebrew and Indic scripts lie below).
-    return 0x0E00 <= o <= 0x109F or 0x1780 <= o <= 0x17FF or 0x2E80 <= o <= 0xD7FF \
-        or 0xF900 <= o <= 0xFAFF or o >= 0x20000
+    return (
+        0x0E00 <= o <= 0x109F
+        or 0x1780 <= o <= 0x17FF
+        or 0x2E80 <= o <= 0xD7FF
+        or 0xF900 <= o <= 0xFAFF
+        or o >= 0x20000
+    )
 
 
 def _bounds(span: Any) -> tuple[int, int] | None:
@@ -423,5 +522,7 @@ def _locate_hint(text: str, covered: str, start: int) -> str:
     if best is None:
         return "; the span text does not occur in the document"
     shift = best - start
-    return (f"; it occurs at [{best}, {best + len(covered)}) ({shift:+d} code points): "
-            "offsets counted in UTF-16 units, bytes or with CR LF shift like this")
+    return (
+        f"; it occurs at [{best}, {best + len(covered)}) ({shift:+d} code points): "
+        "offsets counted in UTF-16 units, bytes or with CR LF shift like this"
+    )

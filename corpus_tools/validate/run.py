@@ -65,8 +65,16 @@ class Run:
     (None unless `run(..., index=True)`)."""
 
 
-def check_files(paths: Iterable[Path | str], *, ignore: Iterable[str] = (), max_problems: int | None = None,
-                strict: bool = False, jobs: int = 1, index: bool = False, aliases: Path | None = None) -> Run:
+def check_files(
+    paths: Iterable[Path | str],
+    *,
+    ignore: Iterable[str] = (),
+    max_problems: int | None = None,
+    strict: bool = False,
+    jobs: int = 1,
+    index: bool = False,
+    aliases: Path | None = None,
+) -> Run:
     """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
     also note where every record line is, so that nothing reads the files again to find them."""
     ignore = frozenset(ignore)
@@ -98,14 +106,22 @@ def check_files(paths: Iterable[Path | str], *, ignore: Iterable[str] = (), max_
                     builder.records += 1
                     findings = [*findings, *corpus.add(key, chunk.path, number, byte_offset)]
                     if locations is not None:
-                        locations.setdefault(key.doc_id, []).append((numbers[chunk.path], byte_offset, length))
+                        locations.setdefault(key.doc_id, []).append(
+                            (numbers[chunk.path], byte_offset, length)
+                        )
                 for code, path, message in findings:
                     builder.add(make_problem(code, name, number, path or None, message))
             if result.error is not None:
                 where = f" after line {base + result.count}" if base + result.count else ""
-                builder.add(make_problem("unreadable-file", name,
-                                         (base + result.count) or None, None,
-                                         f"cannot read the file{where}: {result.error}"))
+                builder.add(
+                    make_problem(
+                        "unreadable-file",
+                        name,
+                        (base + result.count) or None,
+                        None,
+                        f"cannot read the file{where}: {result.error}",
+                    )
+                )
     return Run(files, builder.build(strict=strict), locations)
 
 
@@ -192,9 +208,14 @@ class CorpusChecks:
         pair = (key.doc_id, key.annotator)
         if pair in self.pairs:
             f0, l0 = self.pairs[pair]
-            findings.append(("duplicate-record", "annotator",
-                             f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
-                             f"{display(f0)}:{l0}; keep one line per document and annotator"))
+            findings.append(
+                (
+                    "duplicate-record",
+                    "annotator",
+                    f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
+                    f"{display(f0)}:{l0}; keep one line per document and annotator",
+                )
+            )
         else:
             self.pairs[pair] = (file, line)
         first = self.texts.get(key.doc_id)
@@ -206,8 +227,9 @@ class CorpusChecks:
         return findings
 
 
-def _drift_message(key: LineKey, first: tuple[LineKey, Path, int, int], file: Path,
-                   byte_offset: int | None) -> str:
+def _drift_message(
+    key: LineKey, first: tuple[LineKey, Path, int, int], file: Path, byte_offset: int | None
+) -> str:
     """The text-drift message; with the line's byte offset, it names the first difference."""
     first_key, f0, l0, first_offset = first
     where = f"{display(f0)}:{l0}"
@@ -217,12 +239,17 @@ def _drift_message(key: LineKey, first: tuple[LineKey, Path, int, int], file: Pa
     if byte_offset is not None:
         there, here = _read_text(f0, first_offset), _read_text(file, byte_offset)
     if there is not None and here is not None:
-        i = next((i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
-                 min(len(here), len(there)))
-        detail += (f"; first difference at code point {i}: here {here[i:i + 20]!r}, "
-                   f"there {there[i:i + 20]!r}")
-    return (f"the text of doc_id {key.doc_id!r} differs from the one at {where} ({detail}); "
-            "every record of a document must carry the same text")
+        i = next(
+            (i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
+            min(len(here), len(there)),
+        )
+        detail += (
+            f"; first difference at code point {i}: here {here[i : i + 20]!r}, there {there[i : i + 20]!r}"
+        )
+    return (
+        f"the text of doc_id {key.doc_id!r} differs from the one at {where} ({detail}); "
+        "every record of a document must carry the same text"
+    )
 
 
 def _read_text(path: Path, byte_offset: int) -> str | None:
@@ -233,5 +260,3 @@ def _read_text(path: Path, byte_offset: int) -> str | None:
     except (OSError, orjson.JSONDecodeError, AttributeError):
         return None
     return text if isinstance(text, str) else None
-
-
