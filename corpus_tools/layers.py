@@ -244,6 +244,12 @@ Record = _record_model(LAYERS)
 """The record model: `schema.RecordBase` and one list of items per layer."""
 
 
+def document_order(span: Bounds) -> tuple[int, int]:
+    """Where an item's key span comes in the document, as ids are numbered (G6): by start, the
+    outer (longer) one first on a tie, so that a parent precedes the attributions nested in it."""
+    return span[0], -span[1]
+
+
 def layer_of_field(name: str) -> Layer:
     """The layer held by a record field.
 

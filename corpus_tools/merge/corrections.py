@@ -34,7 +34,7 @@ from pydantic import (
 
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import dumps
-from corpus_tools.layers import LAYERS
+from corpus_tools.layers import LAYERS, document_order
 from corpus_tools.problems import CATALOGUE
 from corpus_tools.schema import AUTHOR, NAME_RULE, is_name
 from corpus_tools.validate.lines import check_line_fully, format_path
@@ -438,7 +438,7 @@ class _Gold:
     def renumber(self) -> None:
         """Gold ids by position, as the merge numbers them; references rewritten to them."""
         for layer, slots in self.slots.items():
-            slots.sort(key=lambda s: s.key)  # stable: items on one span keep their order
+            slots.sort(key=lambda s: document_order(s.key))  # stable: items on one span keep their order
             for i, slot in enumerate(slots, start=1):
                 slot.item["id"] = f"{LAYERS[layer].prefix}{i}"
         for layer, field in REFERENCE.items():

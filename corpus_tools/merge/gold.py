@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from corpus_tools.layers import LAYERS
+from corpus_tools.layers import LAYERS, document_order
 from corpus_tools.merge.voting import _PLANS, _Candidate, _Plan, _Version
 from corpus_tools.schema import AUTHOR, Meta
 
@@ -32,7 +32,7 @@ def gold_record(doc: _Document, gold: dict[tuple[str, int], _Candidate], gold_na
     for (layer, _number), cand in gold.items():
         by_layer[layer].append(cand)
     for layer, cands in by_layer.items():
-        cands.sort(key=lambda cand: cand.values[0])
+        cands.sort(key=lambda cand: document_order(cand.values[0]))
         if layer not in doc.one_per_span:
             _break_ties(_PLANS[layer], cands)
     # Gold ids are numbered in that order; references (holder, nested_in) point at them.
@@ -143,7 +143,7 @@ def _break_ties(plan: _Plan, cands: list[_Candidate]) -> None:
         names = plan.attributes
         cands.sort(
             key=lambda cand: (
-                cand.values[0],
+                document_order(cand.values[0]),
                 orjson.dumps(
                     dict(zip(names, cand.values, strict=True)), option=orjson.OPT_SORT_KEYS
                 ).decode(),
