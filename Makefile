@@ -20,14 +20,18 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo_load.py out/dataset
 
 test: $(STAMP)
-	$(BIN)/ruff check corpus_tools tests benchmarks
+	$(BIN)/ruff check corpus_tools tests benchmarks scripts
+	$(BIN)/ruff format --check corpus_tools tests benchmarks scripts
+	$(BIN)/mypy
 	$(BIN)/corpus validate annotations/
 	$(BIN)/corpus schema --check --output schema/
 	$(BIN)/python scripts/sync_readme.py --check
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check corpus_tools tests benchmarks
+	$(BIN)/ruff check corpus_tools tests benchmarks scripts
+	$(BIN)/ruff format --check corpus_tools tests benchmarks scripts
+	$(BIN)/mypy
 
 # The fuzz targets of every input reader, with many more examples than `make test` runs.
 fuzz: $(STAMP)
@@ -47,4 +51,4 @@ docs: $(STAMP)
 	$(BIN)/python scripts/sync_readme.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

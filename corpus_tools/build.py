@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import check_target, display, parse_toml, read_text
+from corpus_tools.files import Kind, check_target, display, parse_toml, read_text
 from corpus_tools.problems import Report
 
 if TYPE_CHECKING:
@@ -244,13 +244,14 @@ def check_config(config: BuildConfig) -> BuildConfig:
                 )
     # Each step may replace what is at its outputs: a folder publish did not write stops the
     # build here, not after merge and split have rewritten theirs.
-    for key, kind, command in (
+    steps: tuple[tuple[str, Kind, str], ...] = (
         ("gold", "file", "corpus merge"),
         ("conflicts", "file", "corpus merge"),
         ("split_dir", "folder", "corpus split"),
         ("output", "folder", "corpus publish"),
-    ):
-        check_target(getattr(config, key), kind, command, option=f"{SECTION} {key}")  # type: ignore[arg-type]
+    )
+    for key, kind, command in steps:
+        check_target(getattr(config, key), kind, command, option=f"{SECTION} {key}")
     return config
 
 

@@ -371,7 +371,8 @@ def _doc_id(line: bytes) -> str:
     try:
         return _DOC_ID.decode(line).doc_id
     except (msgspec.DecodeError, UnicodeDecodeError):  # valid, yet not for msgspec: ask orjson
-        return orjson.loads(line)["doc_id"]
+        doc_id: str = orjson.loads(line)["doc_id"]  # the line is a valid record
+        return doc_id
 
 
 class DocIndex:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -227,7 +228,8 @@ TUPLE_LAYERS = tuple(name for name, layer in LAYERS.items() if layer.tuple_field
 
 def _record_model(layers: dict[str, Layer]) -> type[schema.RecordBase]:
     fields: dict[str, Any] = {
-        name: (list[layer.model], Field(default=[], description=layer.description))  # type: ignore[name-defined]
+        # `list[layer.model]`, the alias built by hand: the item model is a run-time value.
+        name: (types.GenericAlias(list, (layer.model,)), Field(default=[], description=layer.description))
         for name, layer in layers.items()
     }
     model = create_model(

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from corpus_tools.layers import Layer
 
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 Bounds = tuple[int, int]
 MatchMode = Literal["exact", "overlap"]
 
@@ -73,7 +75,7 @@ def _comparators(layer: Layer) -> tuple[tuple[Callable[[Any, Any], bool], int], 
         elif kind == "reference":
             # Ids differ across annotators: only whether both name the author can be compared.
             def same(x: Any, y: Any, get: Any = get) -> bool:
-                return (get(x) == AUTHOR) == (get(y) == AUTHOR)
+                return bool((get(x) == AUTHOR) == (get(y) == AUTHOR))
         else:
 
             def same(x: Any, y: Any, get: Any = get) -> bool:
@@ -89,11 +91,11 @@ def span_bounds(span: Any) -> Bounds | None:
 
 
 def match_pairs(
-    a: Sequence[T],
-    b: Sequence[T],
-    score: Callable[[T, T], float | None],
-    tiebreak: Callable[[T, T], float] | None = None,
-    bounds: Callable[[T], Bounds] | None = None,
+    a: Sequence[A],
+    b: Sequence[B],
+    score: Callable[[A, B], float | None],
+    tiebreak: Callable[[A, B], float] | None = None,
+    bounds: Callable[[A | B], Bounds] | None = None,
 ) -> list[tuple[int, int]]:
     """Pair items of `a` with items of `b` one-to-one, greedily by best score.
 
@@ -128,7 +130,7 @@ def match_pairs(
 
 
 def _candidate_pairs(
-    a: Sequence[T], b: Sequence[T], bounds: Callable[[T], Bounds] | None
+    a: Sequence[A], b: Sequence[B], bounds: Callable[[A | B], Bounds] | None
 ) -> Iterator[tuple[int, int]]:
     """Index pairs worth scoring: all of them, or those whose ranges intersect."""
     if bounds is None:
@@ -168,24 +170,32 @@ def cluster(
     clusters: list[dict[str, T]] = []
 
     def cluster_score(c: dict[str, T], y: T) -> float | None:
-        scores = [score(m, y) for m in c.values()]
-        return None if any(s is None for s in scores) else min(scores)  # type: ignore[type-var]
+        scores = []
+        for m in c.values():
+            s = score(m, y)
+            if s is None:
+                return None
+            scores.append(s)
+        return min(scores)
 
     def cluster_tiebreak(c: dict[str, T], y: T) -> float:
         return sum(tiebreak(m, y) for m in c.values()) if tiebreak else 0
 
-    cluster_bounds = None
+    cluster_bounds: Callable[[dict[str, T] | T], Bounds] | None = None
     if bounds is not None:
 
-        def cluster_bounds(c: Any) -> Bounds:
+        def hull(c: dict[str, T] | T) -> Bounds:
+            # A cluster (a dict) spans its members' hull; an item (never a dict) its own range.
             if isinstance(c, dict):
                 ranges = [bounds(m) for m in c.values()]
                 return min(r[0] for r in ranges), max(r[1] for r in ranges)
             return bounds(c)
 
+        cluster_bounds = hull
+
     for annotator in sorted(per_annotator):
         items = per_annotator[annotator]
-        pairs = match_pairs(clusters, items, cluster_score, cluster_tiebreak, cluster_bounds)  # type: ignore[arg-type]
+        pairs = match_pairs(clusters, items, cluster_score, cluster_tiebreak, cluster_bounds)
         paired = set()
         for ci, j in pairs:
             clusters[ci][annotator] = items[j]

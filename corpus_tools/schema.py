@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import types
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeGuard, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -29,7 +29,7 @@ NAME_RULE = "1 to 128 characters from A-Z a-z 0-9 . _ - starting with a letter o
 _NAME = re.compile(NAME_PATTERN)
 
 
-def is_name(value: Any) -> bool:
+def is_name(value: Any) -> TypeGuard[str]:
     """Whether `value` is a valid `doc_id`, `annotator` or item id, as the models judge it.
 
     `fullmatch`, because Python's `$` also matches before a final newline ("a\\n").

@@ -27,7 +27,7 @@ import os
 import types
 import typing
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -51,7 +51,9 @@ from corpus_tools.layers import LAYERS, Record
 from corpus_tools.problems import Report, ReportBuilder, make_problem
 from corpus_tools.validate import Validated, require_valid
 
-SPLITS: tuple[str, str, str] = ("train", "validation", "test")
+SplitName = Literal["train", "validation", "test"]
+
+SPLITS: tuple[SplitName, SplitName, SplitName] = ("train", "validation", "test")
 """The split names, as `datasets` names them; also the file names (`train.jsonl`, ...)."""
 
 MANIFEST_NAME = "splits.json"
@@ -144,7 +146,7 @@ def split(
     paths: Iterable[Path | str] | Validated,
     *,
     output: Path,
-    ratios: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    ratios: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 0,
     group_by: str | None = None,
     manifest: Path | None = None,
@@ -271,9 +273,6 @@ class _Previous:
 
     documents: dict[str, str] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
-
-
-SplitName = Literal["train", "validation", "test"]
 
 
 class _Removed(BaseModel):
@@ -558,7 +557,7 @@ def _assign(index: _Index, previous: _Previous | None, ratios: dict[str, float],
     fresh: list[tuple[int, bytes, str, list[str]]] = []
     for key, groups in clusters.items():
         size = sum(len(members[g]) for g in groups)
-        held = Counter({s: 0 for s in SPLITS})
+        held: Counter[str] = Counter({s: 0 for s in SPLITS})
         for g in groups:
             if g in fixed:
                 held[fixed[g]] += len(members[g])

@@ -412,7 +412,7 @@ def as_written(it: dict[str, Any], gold: dict[str, Any]) -> dict[str, Any]:
     spans = [(c["start"], c["end"]) for c in contents.values()]
     out = {k: v for k, v in it.items() if k not in ("id", "annotators", "note")}
     for ref, default in (("holder", "author"), ("nested_in", None)):
-        target = contents.get(out.get(ref))  # type: ignore[arg-type]
+        target = contents.get(out.get(ref))
         if target is None:
             continue
         inside = ref == "nested_in" or (target["start"] <= out["start"] and out["end"] <= target["end"])

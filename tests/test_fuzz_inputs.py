@@ -143,8 +143,9 @@ def toml(value: Any) -> str | None:
     if isinstance(value, str):
         return json.dumps(value) if "\ud800" not in value else None
     if isinstance(value, list):
-        parts = [toml(v) for v in value]
-        return None if None in parts else "[" + ", ".join(parts) + "]"  # type: ignore[arg-type]
+        items = [toml(v) for v in value]
+        held = [v for v in items if v is not None]
+        return None if len(held) < len(items) else "[" + ", ".join(held) + "]"
     if isinstance(value, dict):
         parts = [(json.dumps(k), toml(v)) for k, v in value.items()]
         return (
@@ -265,5 +266,6 @@ def test_publish_reads_the_manifest_it_is_given(
         loaded = load_manifest(path)
     except CorpusToolsError:
         return
+    # A stand-in for the PublishResult, with the one attribute `_splits` reads.
     text = card._splits(loaded, SimpleNamespace(empty_splits=[]))  # type: ignore[arg-type]
     assert "## How the splits were made" in text

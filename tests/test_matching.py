@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus_tools.matching import cluster, cluster_exact, match_pairs, span_score
+from corpus_tools.matching import MatchMode, cluster, cluster_exact, match_pairs, span_score
 
 SPAN = st.integers(0, 12).flatmap(lambda s: st.integers(s + 1, s + 6).map(lambda e: (s, e)))
 ITEM = st.tuples(SPAN, st.sampled_from("abc"))  # (span, label)
@@ -37,9 +37,9 @@ def test_cluster_exact_equals_cluster_with_exact_scores(per_annotator: dict[str,
     st.sampled_from(["exact", "overlap"]),
     st.sampled_from([0.1, 0.5, 1.0]),
 )
-def test_interval_pruning_changes_no_pairing(a: list[Any], b: list[Any], mode: str, overlap: float):
+def test_interval_pruning_changes_no_pairing(a: list[Any], b: list[Any], mode: MatchMode, overlap: float):
     def score(x: Any, y: Any) -> float | None:
-        return span_score(x[0], y[0], mode, overlap)  # type: ignore[arg-type]
+        return span_score(x[0], y[0], mode, overlap)
 
     pruned = match_pairs(a, b, score, _tiebreak, bounds=lambda it: it[0])
     assert pruned == match_pairs(a, b, score, _tiebreak)

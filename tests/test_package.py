@@ -1,17 +1,25 @@
-"""The package's shape: its modules import each other without a cycle, and the command line
-starts without the heavy libraries only some commands need."""
+"""The package's shape: its modules import each other without a cycle, the command line
+starts without the heavy libraries only some commands need, and the tools that check it are the
+same versions everywhere."""
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import corpus_tools
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
 PACKAGE = Path(corpus_tools.__file__).parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def module_name(path: Path) -> str:
@@ -108,3 +116,18 @@ def test_validating_one_line_loads_none_of_the_heavy_libraries(tmp_path: Path):
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_pre_commit_runs_the_ruff_of_the_dev_extra():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    dev = pyproject["project"]["optional-dependencies"]["dev"]
+    pins = [m.group(1) for d in dev if (m := re.fullmatch(r"ruff\s*==\s*(\S+)", d))]
+    assert len(pins) == 1, f"the dev extra should pin ruff with ==: {dev}"
+    config = (ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    rev = re.search(
+        r"repo:\s*https://github\.com/astral-sh/ruff-pre-commit\s*\n\s*rev:\s*[\"']?v?([^\s\"']+)", config
+    )
+    assert rev is not None, "no rev: line for ruff-pre-commit in .pre-commit-config.yaml"
+    assert rev.group(1) == pins[0], (
+        f"pre-commit runs ruff {rev.group(1)}, the dev extra pins ruff {pins[0]}: make them the same"
+    )

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from enum import Enum
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 
@@ -24,7 +24,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ReportFormat(str, Enum):
@@ -35,7 +36,7 @@ class ReportFormat(str, Enum):
     github = "github"
 
 
-def handle_errors(func: F) -> F:
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """The one place where the library's exceptions become exit statuses.
 
     - `InvalidInputError`: the validation report of the inputs on stderr, exit status 1;
@@ -44,7 +45,7 @@ def handle_errors(func: F) -> F:
     """
 
     @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except InvalidInputError as e:
@@ -60,7 +61,7 @@ def handle_errors(func: F) -> F:
             err(f"error: {describe_os_error(e)}")
             raise typer.Exit(code=2) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def jobs_option(jobs: int) -> int:

@@ -17,8 +17,17 @@ from corpus_tools.files import display
 if TYPE_CHECKING:
     from corpus_tools.convert.run import ImportResult, Tally
 
-ImportFormat = Enum("ImportFormat", {name: name for name in IMPORT_FORMATS}, type=str)  # type: ignore[misc]
-ExportFormat = Enum("ExportFormat", {n: n for n in EXPORT_FORMATS + EXPORT_CONFIGS}, type=str)  # type: ignore[misc]
+    # What the type checker can know of the two enums below: string enums, whose members are
+    # made at run time from the format registry.
+    class ImportFormat(str, Enum):
+        _value_: str
+
+    class ExportFormat(str, Enum):
+        _value_: str
+
+else:
+    ImportFormat = Enum("ImportFormat", {name: name for name in IMPORT_FORMATS}, type=str)
+    ExportFormat = Enum("ExportFormat", {n: n for n in EXPORT_FORMATS + EXPORT_CONFIGS}, type=str)
 
 
 @app.command("import")

@@ -66,7 +66,7 @@ def split(
         paths,
         output=output,
         ratios=parsed,
-        seed=seed,  # type: ignore[arg-type]
+        seed=seed,
         group_by=group_by,
         manifest=manifest,
     )

@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from corpus_tools.convert.assemble import Conversion
     from corpus_tools.convert.mapping import LabelMap, load_label_map
     from corpus_tools.convert.run import (
-        Conversion,
         ExportResult,
         ImportResult,
         Tally,

@@ -24,7 +24,7 @@ from corpus_tools.convert.offsets import UNITS, Fragments, Matcher, exact, resol
 from corpus_tools.files import display, is_blank, iter_lines
 from corpus_tools.layers import Record
 from corpus_tools.problems import Problem, make_problem
-from corpus_tools.schema import AUTHOR, Meta
+from corpus_tools.schema import AUTHOR, Meta, is_name
 from corpus_tools.validate.lines import check_line
 
 UNDETERMINED = "und"
@@ -345,7 +345,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
             ignored_spans += 1  # every label is mapped to `ignore`: left out on purpose
             continue
         fields: dict[str, str] = {}
-        for name, value in span.fields.items():
+        for name, field_value in span.fields.items():
             ours = lmap.field_name(name)
             if ours is None:
                 report(
@@ -356,8 +356,8 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
                     f"{', '.join(m.FIELDS)} with --label-map [fields] if it is one of ours",
                     span.file,
                 )
-            elif value != "":
-                fields[ours] = lmap.value(value) if ours in m.ROLE_FIELD.values() else value
+            elif field_value != "":
+                fields[ours] = lmap.value(field_value) if ours in m.ROLE_FIELD.values() else field_value
         regions[span.key] = _Region(span, check.start, check.end, roles, fields)
 
     def covered(r: _Region) -> dict[str, Any]:
@@ -437,17 +437,16 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
         if lmap.is_reversed(rel.label):
             source, target = target, source  # the label map says this tool draws it backwards
             desc += " (reversed by the label map)"
-        ends = regions.get(source), regions.get(target)
-        if ends[0] is None or ends[1] is None:
-            missing = source if ends[0] is None else target
+        a, b = regions.get(source), regions.get(target)
+        if a is None or b is None:
+            missing = source if a is None else target
             if not any(s.key == missing for s in doc.spans):
                 report("import-bad-relation", rel.where, rel.line, f"{desc}: there is no span {missing}")
             # Otherwise that span was reported (or ignored); do not also report its partner as
             # unlinked.
-            other = target if ends[0] is None else source
+            other = target if a is None else source
             linked.update((other, role) for role in _LINKS)
             continue
-        a, b = ends
         allowed_from, allowed_to = m.RELATIONS[kind]
         if not (_has(a, allowed_from) and _has(b, allowed_to)):
             if rel.undirected and _has(b, allowed_from) and _has(a, allowed_to):
@@ -469,17 +468,17 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
     for kind, a, b, rel in relations:
         desc = f"relation {rel.label!r} from {a.span.key} to {b.span.key}"
         if kind in ("source-of", "cue-of", "answers", "target-of"):
-            role = {"source-of": m.SOURCE, "cue-of": m.CUE, "answers": m.ANSWER, "target-of": m.TARGET}[kind]
+            link = {"source-of": m.SOURCE, "cue-of": m.CUE, "answers": m.ANSWER, "target-of": m.TARGET}[kind]
             head_role = m.RELATIONS[kind][1][0]
             head = items.get((b.span.key, head_role))
             if head is None:
                 continue  # the head span was reported already
-            linked.add((a.span.key, role))
+            linked.add((a.span.key, link))
             fieldname = {"source-of": "source", "cue-of": "cue", "answers": "answer", "target-of": "target"}[
                 kind
             ]
-            value: Any = text[a.start : a.end] if kind == "target-of" else covered(a)
-            if fieldname in head and head[fieldname] != value:
+            filled: Any = text[a.start : a.end] if kind == "target-of" else covered(a)
+            if fieldname in head and head[fieldname] != filled:
                 report(
                     "import-bad-relation",
                     rel.where,
@@ -487,7 +486,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
                     f"{desc}: {_describe(b.span)} already has a {fieldname}; an item has one",
                 )
                 continue
-            head[fieldname] = value
+            head[fieldname] = filled
             if kind == "source-of":
                 holders_by_source.setdefault(a.span.key, []).append(head["id"])
         elif kind == "nested-in":
@@ -606,8 +605,7 @@ def _assign_ids(heads: list[tuple[_Region, m.Role, str]], keys_are_ids: bool) ->
     ids: list[str | None] = []
     for region, _role, _value in heads:
         explicit = region.fields.get("id") or (region.span.key if keys_are_ids else None)
-        if m.is_name(explicit) and explicit not in used:
-            assert explicit is not None
+        if is_name(explicit) and explicit not in used:
             ids.append(explicit)
             used.add(explicit)
         else:

@@ -325,8 +325,8 @@ def ann_for(rec: dict[str, Any]) -> str:
         for i, item in enumerate(rec.get(layer.name, [])):
             x = m.extra_item(layer, item)
             hid = tline(x.head, x.label, {"id": explicit_id(item, layer.prefix, i), **x.fields})
-            for label, relation, part in x.parts:
-                rline(relation, tline(part, label, {}), hid)
+            for label, relation, part_span in x.parts:
+                rline(relation, tline(part_span, label, {}), hid)
             if x.attribution in content_t:
                 rline("holds", content_t[x.attribution], hid)
     return "".join(line + "\n" for line in lines)

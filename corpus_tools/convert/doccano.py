@@ -20,6 +20,7 @@ boundaries. doccano's own examples are pretty-printed JSON; such a file is read 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +28,6 @@ from typing import Annotated, Any
 from pydantic import PlainValidator
 from pydantic_core import PydanticCustomError
 
-from corpus_tools.convert import mapping as m
 from corpus_tools.convert.assemble import (
     Read,
     ReadOptions,
@@ -40,6 +40,7 @@ from corpus_tools.convert.assemble import (
 )
 from corpus_tools.convert.shapes import Key, Shape, check, found
 from corpus_tools.files import display
+from corpus_tools.schema import is_name
 
 TOOL = "doccano"
 UNITS = ("utf16", "grapheme", "codepoint", "utf8")
@@ -111,9 +112,7 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
                 "all.jsonl pools every annotator's spans (collaborative project); "
                 "they are imported as one annotator named 'all'",
             )
-        yield from json_records(
-            path, lambda n, where, obj, path=path: _read_object(path, n, where, obj, opts)
-        )
+        yield from json_records(path, functools.partial(_read_object, path, opts=opts))
 
 
 def _count(obj: Any) -> int:
@@ -149,7 +148,7 @@ def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions) ->
         example += f" ({where})"
     doc_id = (
         obj["doc_id"]
-        if m.is_name(obj.get("doc_id"))
+        if is_name(obj.get("doc_id"))
         else f"doccano-{line.id}"
         if line.id is not None
         else f"doccano-{path.stem}-{n}"

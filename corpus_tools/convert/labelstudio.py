@@ -15,7 +15,7 @@ JSON-MIN drops relations and region ids and is not supported.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from xml.sax.saxutils import quoteattr
@@ -37,6 +37,7 @@ from corpus_tools.convert.assemble import (
 )
 from corpus_tools.convert.shapes import Key, Shape, Strings, check, found
 from corpus_tools.files import display
+from corpus_tools.schema import is_name
 
 TOOL = "Label Studio"
 UNITS = ("codepoint", "utf16")
@@ -198,8 +199,9 @@ def _read_task(path: Path, ti: int, raw: Any, opts: ReadOptions) -> Iterator[Rea
             return
         text = strings[0]
     task_id = task.id
-    doc_id = data["doc_id"] if m.is_name(data.get("doc_id")) else f"task-{task_id}"
-    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    doc_id = data["doc_id"] if is_name(data.get("doc_id")) else f"task-{task_id}"
+    given_meta = data.get("meta")
+    meta: dict[str, Any] = given_meta if isinstance(given_meta, dict) else {}
     annotations = task.annotations if task.annotations is not None else task.completions or []
     sources: list[tuple[str, Annotation, str]] = []
     for ai, raw_ann in enumerate(annotations):
@@ -370,7 +372,9 @@ def _read_result(path: Path, where: str, result: list[dict[str, Any]], doc: Tool
                 spans[region.id] = span
         elif kind in ("textarea", "choices") and "id" in item:
             per, errors = check(PerRegion, item, here)
-            value_model = TextAreaValue if kind == "textarea" else ChoicesValue
+            value_model: type[TextAreaValue | ChoicesValue] = (
+                TextAreaValue if kind == "textarea" else ChoicesValue
+            )
             got, more = check(value_model, per.value if per else None, f"{here}.value")
             if per is None or got is None:
                 doc.problems.extend(refused(path, None, errors or more, WHAT, here).problems)
@@ -427,7 +431,7 @@ def result_for(rec: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     relations: list[dict[str, Any]] = []
 
-    def region(rid: str, span: dict[str, Any], label: str, fields: dict[str, str | None]) -> None:
+    def region(rid: str, span: dict[str, Any], label: str, fields: Mapping[str, str | None]) -> None:
         where = {"start": span["start"], "end": span["end"]}
         out.append(
             {
@@ -483,9 +487,9 @@ def result_for(rec: dict[str, Any]) -> list[dict[str, Any]]:
         for item in rec.get(layer.name, []):
             x = m.extra_item(layer, item)
             region(item["id"], x.head, x.label, x.fields)
-            for label, relation, part in x.parts:
+            for label, relation, part_span in x.parts:
                 name = f"{item['id']}.{label.rsplit('-', 1)[-1]}"
-                region(name, part, label, {})
+                region(name, part_span, label, {})
                 relate(name, item["id"], relation)
             if x.attribution is not None:
                 relate(x.attribution, item["id"], "holds")

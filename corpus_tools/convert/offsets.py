@@ -106,10 +106,10 @@ class OffsetMap:
         self.identity = unit.name == "codepoint" or (
             text.isascii() and not (unit.merges_crlf and "\r\n" in text)
         )
-        self._to_cp: array | None = None
-        self._from_cp: array | None = None
+        self._to_cp: array[int] | None = None
+        self._from_cp: array[int] | None = None
 
-    def _build(self) -> tuple[array, array]:
+    def _build(self) -> tuple[array[int], array[int]]:
         if self._to_cp is None or self._from_cp is None:
             to_cp = array("q")
             from_cp = array("q")
@@ -296,8 +296,8 @@ def resolve(
         if c.ok:
             continue
         fragments, given = spans[i]
-        other = [maps.get(n) or OffsetMap(text, UNITS[n]) for n in UNITS if n != unit.name]
-        fits = [m.unit.description for m in other if check_span(text, m, fragments, given, matcher).ok]
+        others = [maps.get(n) or OffsetMap(text, UNITS[n]) for n in UNITS if n != unit.name]
+        fits = [m.unit.description for m in others if check_span(text, m, fragments, given, matcher).ok]
         if fits and given is not None:
             hints[i] = (
                 f"it fits if counted in {fits[0]} while the rest of the document is in "

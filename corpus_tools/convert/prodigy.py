@@ -19,6 +19,7 @@ points.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,6 @@ from typing import Any, Literal
 import orjson
 from pydantic import Field
 
-from corpus_tools.convert import mapping as m
 from corpus_tools.convert.assemble import (
     Read,
     ReadOptions,
@@ -41,6 +41,7 @@ from corpus_tools.convert.assemble import (
 )
 from corpus_tools.convert.shapes import Shape, check
 from corpus_tools.files import display
+from corpus_tools.schema import is_name
 
 TOOL = "Prodigy"
 UNITS = ("codepoint", "utf16", "utf8")
@@ -125,10 +126,7 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     for path in paths:
         groups: dict[tuple[str, str], _Group] = {}
         rest: list[ToolDoc] = []  # lines that cannot join their group, after it
-        for item in json_records(
-            path,
-            lambda n, where, obj, path=path, groups=groups: _read_object(path, n, where, obj, opts, groups),
-        ):
+        for item in json_records(path, functools.partial(_read_object, path, opts=opts, groups=groups)):
             if isinstance(item, ToolDoc):
                 rest.append(item)
             else:
@@ -143,9 +141,10 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
 def _counts(obj: Any) -> tuple[int, int]:
     if not isinstance(obj, dict):
         return 0, 0
-    return tuple(
-        len(v) if isinstance(v := obj.get(k), list) else 0  # type: ignore[return-value]
-        for k in ("spans", "relations")
+    spans, relations = obj.get("spans"), obj.get("relations")
+    return (
+        len(spans) if isinstance(spans, list) else 0,
+        len(relations) if isinstance(relations, list) else 0,
     )
 
 
@@ -174,7 +173,7 @@ def _read_object(
         return
     meta = task.meta or {}
     doc_id = next(
-        (v for v in (obj.get("doc_id"), meta.get("doc_id")) if m.is_name(v)),
+        (v for v in (obj.get("doc_id"), meta.get("doc_id")) if is_name(v)),
         f"input{task.input_hash}" if task.input_hash is not None else f"{path.stem}-{n}",
     )
     annotator = opts.annotator or opts.lmap.annotator(who or path.stem)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -160,6 +160,7 @@ def merge(
     """
     if match not in ("exact", "overlap"):
         raise CorpusToolsError(f"--match must be 'exact' or 'overlap', not {match!r}")
+    mode = cast("MatchMode", match)  # one of the two, checked above
     if not 0 < overlap <= 1:
         raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
     if min_votes is not None and min_votes < 1:
@@ -212,7 +213,7 @@ def merge(
             output=output,
             conflicts=conflicts,
             decisions=decisions,
-            match=match,
+            match=mode,
             overlap=overlap,
             min_votes=min_votes,
             adjudicator=adjudicator,
@@ -231,13 +232,13 @@ def _merge(
     output: Path,
     conflicts: Path,
     decisions: Path | None,
-    match: str,
+    match: MatchMode,
     overlap: float,
     min_votes: int | None,
     adjudicator: str | None,
     gold_name: str,
 ) -> MergeResult:
-    merger = _Merger(match, overlap, min_votes, table, decisions, adjudicator)  # type: ignore[arg-type]
+    merger = _Merger(match, overlap, min_votes, table, decisions, adjudicator)
     result = MergeResult(
         output=str(output),
         conflicts_file=str(conflicts),
@@ -282,11 +283,11 @@ def _merge(
                 )
             )
             tail.append((line, dumps(stale.model_dump(mode="json"))))
-        for entry in merger.unused_corrections():
-            why = f"no document {entry.correction.doc_id!r} among the inputs; fix doc_id or delete this line"
-            tail.append((entry.line, _record_outcome(Outcome(entry, "stale", why, None), result)))
-        for _line, raw in sorted(tail, key=lambda t: t[0]):
-            conf_f.write(raw)
+        for unused in merger.unused_corrections():
+            why = f"no document {unused.correction.doc_id!r} among the inputs; fix doc_id or delete this line"
+            tail.append((unused.line, _record_outcome(Outcome(unused, "stale", why, None), result)))
+        for _line, data in sorted(tail, key=lambda t: t[0]):
+            conf_f.write(data)
     result.stale.sort(key=lambda s: s.line)
     result.annotators = sorted(annotators)
     return result

@@ -204,8 +204,10 @@ def parse_item(layer: str, item: Any) -> Item:
         first = e.errors(include_url=False)[0]
         raise ValueError(f"{format_path(first['loc']) or 'the item'}: {first['msg']}") from None
     fields = checked.model_dump(mode="json", exclude_none=True)
-    for name in ("id", "note", field):
+    for name in ("id", "note"):
         fields.pop(name, None)
+    if field is not None:
+        fields.pop(field, None)
     return Item(layer, fields, checked.note, ref)
 
 
@@ -275,7 +277,7 @@ class _Slot:
 
     def _span(self) -> dict[str, Any]:
         key = LAYERS[self.layer].key
-        return self.item if key is None else self.item[key]  # type: ignore[no-any-return]
+        return self.item if key is None else self.item[key]
 
     @property
     def key(self) -> tuple[int, int]:
@@ -336,7 +338,7 @@ class _Gold:
                 if isinstance(value, str) and value.startswith("@"):
                     slot.ref = _reference(field, value, _author_allowed(layer))
                 else:
-                    slot.ref = by_id.get(value, value)  # type: ignore[arg-type]
+                    slot.ref = by_id.get(value, value)
 
     def where(self, line: int | None) -> str:
         return f"{self.source}:{line}"

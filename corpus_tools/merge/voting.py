@@ -17,7 +17,7 @@ into a `_Plan` per layer.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,11 @@ if TYPE_CHECKING:
     from corpus_tools.merge import _Merger
 
 
+Refs = Mapping[str, int | str]
+"""An annotator's attribution ids -> the numbers of their clusters; an adjudicator's item maps
+its `"@START-END"` reference to itself until the document's gold is complete."""
+
+
 @dataclass(frozen=True)
 class _Plan:
     """How merge handles one layer, derived once from its `Layer`."""
@@ -52,7 +57,7 @@ class _Plan:
     order: Callable[[Any], Any]
     """Each annotator's items are taken by position, then id, so the result is independent of
     the order of the input lines."""
-    values: Callable[[Any, dict[str, int], Any], tuple[Any, ...]]
+    values: Callable[[Any, Refs, Any], tuple[Any, ...]]
     """An item's values, given its annotator's attribution ids -> cluster numbers."""
     reference: int | None
     """Where the reference to an attribution is in the values, for the layers that have one."""
@@ -68,7 +73,7 @@ def _plan(layer: Layer) -> _Plan:
     key_fields = ("start", "end") if layer.key is None else (f"{layer.key}.start", f"{layer.key}.end")
     getters = [_value_getter(layer, attr) for attr in attributes]
 
-    def values(item: Any, refs: dict[str, int], norm: Any) -> tuple[Any, ...]:
+    def values(item: Any, refs: Refs, norm: Any) -> tuple[Any, ...]:
         return tuple(get(item, refs, norm) for get in getters)
 
     ref = layer.reference
@@ -90,7 +95,7 @@ def _plan(layer: Layer) -> _Plan:
     )
 
 
-def _value_getter(layer: Layer, attr: str) -> Callable[[Any, dict[str, int], Any], Any]:
+def _value_getter(layer: Layer, attr: str) -> Callable[[Any, Refs, Any], Any]:
     """How to read one attribute of an item in comparable form."""
     kind = layer.kind_of(attr)
     if attr == "span":
@@ -98,7 +103,7 @@ def _value_getter(layer: Layer, attr: str) -> Callable[[Any, dict[str, int], Any
     get = attrgetter(attr)
     if kind == "span":
 
-        def span(item: Any, _refs: dict[str, int], _norm: Any) -> Any:
+        def span(item: Any, _refs: Refs, _norm: Any) -> Any:
             value = get(item)
             return None if value is None else (value.start, value.end)
 
@@ -107,7 +112,7 @@ def _value_getter(layer: Layer, attr: str) -> Callable[[Any, dict[str, int], Any
         return lambda item, _refs, norm: norm[get(item)]
     if kind == "reference":
 
-        def reference(item: Any, refs: dict[str, int], _norm: Any) -> Any:
+        def reference(item: Any, refs: Refs, _norm: Any) -> Any:
             value = get(item)
             return value if value is None or value == AUTHOR else refs[value]
 
@@ -118,14 +123,15 @@ def _value_getter(layer: Layer, attr: str) -> Callable[[Any, dict[str, int], Any
 _PLANS = {name: _plan(layer) for name, layer in LAYERS.items()}
 
 
-class _Record(mirror.struct_for(Record)):  # type: ignore[misc]
-    """A record as the validator's fast path decodes it, but with the text left as raw JSON.
+_Record = msgspec.defstruct(
+    "_Record", [("text", msgspec.Raw)], bases=(mirror.struct_for(Record),), module=__name__
+)
+"""A record as the validator's fast path decodes it, but with the text left as raw JSON (a
+subclass of the mirror's struct, which is built at run time, as this one is).
 
-    Every record of a document has the same text, so it is decoded once, for gold, instead of
-    once per annotator.
-    """
-
-    text: msgspec.Raw
+Every record of a document has the same text, so it is decoded once, for gold, instead of
+once per annotator.
+"""
 
 
 _DECODER = msgspec.json.Decoder(_Record)
@@ -499,7 +505,7 @@ class _Document:
 
     def _content(self, layer: str, v: _Version) -> dict[str, Any]:
         """The item without id, note and annotators, references as the referenced content span."""
-        fp = msgspec.to_builtins(v.item)
+        fp: dict[str, Any] = msgspec.to_builtins(v.item)  # a struct's builtins are a dict
         for name in ("id", "note", "annotators"):
             del fp[name]
         ref = LAYERS[layer].reference

@@ -23,6 +23,7 @@ A failed publish leaves `OUT` as it was.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import sys
@@ -48,7 +49,7 @@ from corpus_tools.publish.results import (
     SplitSummary,
 )
 from corpus_tools.publish.verify import verify
-from corpus_tools.split import MANIFEST_NAME, SPLITS, Manifest, load_manifest
+from corpus_tools.split import MANIFEST_NAME, SPLITS, Manifest, SplitName, load_manifest
 from corpus_tools.validate import Validated, require_valid
 
 __all__ = ["CardMetadata", "DocumentRights", "PublishResult", "SplitSummary", "publish"]
@@ -143,7 +144,7 @@ def publish(
                 DEFAULT_CONFIG,
                 split,
                 progress,
-                on_table=lambda table, split=split: collector.add(table, split),
+                on_table=functools.partial(collector.add, split=split),
             )
             collector.check_count(split, summary.rows)
             # `datasets` cannot load a split without rows, so an empty split is left out.
@@ -204,9 +205,9 @@ def publish(
         # differs (Arrow buffer padding), record its figure so the card matches what it reports.
         changed = False
         for config, splits in recorded.items():
-            for split, num_bytes in splits.items():
-                if configs[config][split].num_bytes != num_bytes:
-                    configs[config][split].num_bytes = num_bytes
+            for name, num_bytes in splits.items():
+                if configs[config][name].num_bytes != num_bytes:
+                    configs[config][name].num_bytes = num_bytes
                     changed = True
         if changed:
             write_card()
@@ -262,8 +263,8 @@ class _Documents:
                     },
                 )
 
-    def check_count(self, split: str, rows: int) -> None:
-        entry = self.manifest.counts.get(split)  # type: ignore[call-overload]
+    def check_count(self, split: SplitName, rows: int) -> None:
+        entry = self.manifest.counts.get(split)
         if entry is None:
             return
         expected = entry.records

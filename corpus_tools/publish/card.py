@@ -229,7 +229,8 @@ def _type_name(feature: Any) -> str:
     if isinstance(feature, ClassLabel):
         return "ClassLabel (" + ", ".join(f"{i} {n}" for i, n in enumerate(feature.names)) + ")"
     if isinstance(feature, Value):
-        return feature.dtype
+        dtype: str = feature.dtype  # `datasets` has no type information; a Value's dtype is a name
+        return dtype
     if isinstance(feature, List):
         inner = feature.feature
         return "list of " + ("struct" if isinstance(inner, dict) else _type_name(inner))

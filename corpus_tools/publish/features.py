@@ -18,8 +18,9 @@ so what `datasets` loads matches what Pydantic would have parsed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, cast, get_args, get_origin
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -156,7 +157,8 @@ def _labels_to_indices(array: pa.Array, names: tuple[str, ...], where: str) -> p
 def _default(model: type[BaseModel], field: str) -> Any:
     info = model.model_fields[field]
     if info.default_factory is not None:
-        value = info.default_factory()
+        # No model's factory takes the validated data (pydantic's other kind of factory).
+        value = cast("Callable[[], Any]", info.default_factory)()
     elif info.default is PydanticUndefined:
         return None
     else:

@@ -94,7 +94,7 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
 # -- turning parse and model errors into findings ------------------------------------------
 
 
-class _Pairs(dict):  # type: ignore[type-arg]
+class _Pairs(dict[str, Any]):
     """An object as `json` parsed it, remembering the keys it had more than once."""
 
     repeated: list[str]
@@ -103,7 +103,12 @@ class _Pairs(dict):  # type: ignore[type-arg]
 def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
     obj = _Pairs(pairs)
     seen: set[str] = set()
-    obj.repeated = [k for k, _v in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    obj.repeated = []
+    for k, _v in pairs:
+        if k in seen:
+            obj.repeated.append(k)
+        else:
+            seen.add(k)
     return obj
 
 
@@ -138,7 +143,7 @@ def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
             if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:8]
             else ""
         )
-        return (
+        return Finding(
             "invalid-utf8",
             "",
             f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8{hint}; save the file as UTF-8",

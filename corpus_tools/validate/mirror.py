@@ -29,7 +29,8 @@ path says clean, the reference checks find nothing.
 from __future__ import annotations
 
 import types
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 
 import annotated_types
 import msgspec
@@ -81,7 +82,9 @@ def struct_for(model: type[BaseModel], *, presence: bool = False) -> type[msgspe
             elif presence:
                 fields.append((name, Union[tp, msgspec.UnsetType], UNSET))  # noqa: UP007
             elif info.default_factory is not None:
-                fields.append((name, tp, msgspec.field(default_factory=info.default_factory)))
+                # No model's factory takes the validated data (pydantic's other kind of factory).
+                factory = cast("Callable[[], Any]", info.default_factory)
+                fields.append((name, tp, msgspec.field(default_factory=factory)))
             else:
                 default = info.default
                 fields.append((name, tp, msgspec.field(default_factory=list) if default == [] else default))
@@ -101,7 +104,7 @@ def _convert(tp: Any, metadata: list[Any], presence: bool) -> Any:
         return Union[tuple(_convert(a, metadata, presence) for a in get_args(tp))]  # noqa: UP007
     if origin is list:
         (item,) = get_args(tp)
-        return list[_convert(item, [], presence)]  # type: ignore[misc]
+        return types.GenericAlias(list, (_convert(item, [], presence),))  # list[<the item's type>]
     if origin is Literal:
         return tp
     if isinstance(tp, type) and issubclass(tp, BaseModel):
@@ -204,7 +207,8 @@ def may_repeat_a_key(raw: bytes, rec: Any) -> bool:
     """
     if b"\\u003" in raw:
         return True
-    outside_text = raw.count(b":") - rec.text.count(":")
+    text: str = rec.text
+    outside_text = raw.count(b":") - text.count(":")
     kept = _ENCODER.encode(msgspec.structs.replace(rec, text="")).count(b":")
     return outside_text != kept
 

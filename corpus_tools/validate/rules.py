@@ -373,7 +373,8 @@ def _check_references(
         if ref.cycles:
             # Walk up the chain; a chain that comes back to this item is a cycle.
             item_id = item.get("id")
-            chain, current = [item_id], value
+            chain: list[Any] = [item_id]
+            current: Any = value
             while isinstance(current, str) and current in named and current not in chain:
                 chain.append(current)
                 current = named[current][1].get(ref.field)

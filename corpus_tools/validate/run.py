@@ -209,7 +209,7 @@ class CorpusChecks:
         if pair in self.pairs:
             f0, l0 = self.pairs[pair]
             findings.append(
-                (
+                Finding(
                     "duplicate-record",
                     "annotator",
                     f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
@@ -223,7 +223,7 @@ class CorpusChecks:
             self.texts[key.doc_id] = (key, file, line, byte_offset)
         elif (first[0].text_hash, first[0].text_len) != (key.text_hash, key.text_len):
             here = byte_offset if self.shown("text-drift") else None
-            findings.append(("text-drift", "text", _drift_message(key, first, file, here)))
+            findings.append(Finding("text-drift", "text", _drift_message(key, first, file, here)))
         return findings
 
 
