@@ -309,15 +309,27 @@ def test_nested_attribution_waits_for_its_parent(tmp_path: Path) -> None:
     assert validate([tmp_path / "gold.jsonl"]).valid
 
 
-
 def test_an_outer_attribution_is_numbered_before_one_nested_in_it_on_the_same_start(tmp_path: Path) -> None:
     # G6: both contents start at "Refugees"; the outer (longer) one comes first, so the nested
     # one's id follows its parent's.
     text = 'NPR reports: "Refugees are returning, according to the agency. The agency says more will come."'
-    outer = {"id": "t1", "type": "direct", "source": span(text, "NPR"), "cue": span(text, "reports"),
-             "content": span(text, "Refugees are returning, according to the agency. The agency says more will come.")}
-    inner = {"id": "t2", "type": "indirect", "source": span(text, "the agency"), "cue": span(text, "according to"),
-             "content": span(text, "Refugees are returning"), "nested_in": "t1"}
+    outer = {
+        "id": "t1",
+        "type": "direct",
+        "source": span(text, "NPR"),
+        "cue": span(text, "reports"),
+        "content": span(
+            text, "Refugees are returning, according to the agency. The agency says more will come."
+        ),
+    }
+    inner = {
+        "id": "t2",
+        "type": "indirect",
+        "source": span(text, "the agency"),
+        "cue": span(text, "according to"),
+        "content": span(text, "Refugees are returning"),
+        "nested_in": "t1",
+    }
     recs = [record(annotator=a, text=text, attributions=[outer, inner]) for a in ("ann-a", "ann-b")]
     run(tmp_path, write_jsonl(tmp_path / "in.jsonl", recs))
     gold = read(tmp_path / "gold.jsonl")[0]["attributions"]
@@ -328,6 +340,7 @@ def test_an_outer_attribution_is_numbered_before_one_nested_in_it_on_the_same_st
     assert len(gold[0]["content"]["text"]) > len(gold[1]["content"]["text"])
     report = validate([tmp_path / "gold.jsonl"])
     assert report.valid and not report.problems, report.problems
+
 
 # -- nothing is lost: a property over generated annotations -----------------------------------
 
