@@ -10,7 +10,9 @@ For every pair of annotators, over the documents both annotated, and per layer:
   polarity, holder, the holder compared by its attribution's content span);
 
 and over all annotators Krippendorff's alpha (nominal, `krippendorff` package) on the label of
-leniently matched items. Matching is one-to-one (`corpus_tools.matching`). `docs/agreement.md`
+leniently matched items. With `gold`, every annotator is paired with the gold record of each
+document instead (agreement after adjudication: how far each pass is from gold), and alpha is
+not computed. Matching is one-to-one (`corpus_tools.matching`). `docs/agreement.md`
 defines every figure, including what is reported when a figure is undefined (None).
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -112,6 +114,10 @@ class AgreementReport(BaseModel):
     """Documents annotated by at least two annotators (the only ones agreement is measured on)."""
     annotators: list[str] = []
     layers: dict[str, LayerAgreement] = {}
+    gold: str | None = None
+    """The gold annotator every annotator was paired with (None: annotator pairs)."""
+    excluded: list[str] = []
+    """Documents left out (`exclude`), or `only` the documents kept: `["only: doc1"]`."""
 
     def below(self, min_f1: float) -> list[str]:
         """Why the report fails a gate of `min_f1` on each layer's strict span F1 (empty: it
@@ -181,12 +187,21 @@ class AgreementReport(BaseModel):
                 f"| {a} | " + " | ".join(str(la.items.get(a, 0)) for la in self.layers.values()) + " |"
             )
         pairs = len(next(iter(self.layers.values())).pairs) if self.layers else 0
+        if self.gold is None:
+            over = (
+                f"F1 and κ are means over {pairs} annotator pair(s) on the {self.shared_documents} "
+                f"document(s) annotated by two or more of {len(self.annotators)} annotator(s)"
+            )
+        else:
+            over = (
+                f"F1 and κ are means over {pairs} annotator(s), each paired with gold (`{self.gold}`) "
+                f"on the {self.shared_documents} document(s) both have; α is not computed against gold"
+            )
         lines += [
             "",
-            f"F1 and κ are means over {pairs} annotator pair(s) on the {self.shared_documents} "
-            f"document(s) annotated by two or more of {len(self.annotators)} annotator(s); lenient "
-            f"matching: Jaccard overlap ≥ {self.overlap:g}; labelled: the label in brackets must "
-            "agree too; κ and α are on that label for leniently matched items; n/a: undefined.",
+            f"{over}; lenient matching: Jaccard overlap ≥ {self.overlap:g}; labelled: the label in "
+            "brackets must agree too; κ and α are on that label for leniently matched items; "
+            "n/a: undefined.",
         ]
         return "\n".join(lines)
 
@@ -207,12 +222,23 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def agreement(paths: Iterable[Path | str] | Validated, *, overlap: float = 0.5) -> AgreementReport:
+def agreement(
+    paths: Iterable[Path | str] | Validated,
+    *,
+    overlap: float = 0.5,
+    gold: Iterable[Path | str] | Validated | None = None,
+    exclude: Collection[str] = (),
+    only: Collection[str] | None = None,
+) -> AgreementReport:
     """Compute agreement figures for annotator files.
 
     Args:
         paths: annotator JSONL files, or folders searched for `*.jsonl`, or a `Validated` handle.
         overlap: the Jaccard threshold of lenient matching, in (0, 1].
+        gold: gold files (one annotator name, as `corpus merge` writes them): pair every
+            annotator with gold instead of with each other (agreement after adjudication).
+        exclude: documents to leave out (e.g. one the guidelines' examples annotate).
+        only: when given, the only documents measured.
 
     Returns:
         An `AgreementReport`; `to_text()`, `to_json()` and `to_markdown()` render it.
@@ -224,11 +250,44 @@ def agreement(paths: Iterable[Path | str] | Validated, *, overlap: float = 0.5) 
     if not 0 < overlap <= 1:
         raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
     valid = require_valid(paths)
-    acc = _Accumulator(overlap)
+    reference = None
+    golds: dict[str, RecordBase] = {}
+    if gold is not None:
+        gold_valid = require_valid(gold)
+        names = set()
+        for _path, _line, rec in gold_valid.records():
+            names.add(rec.annotator)
+            golds[rec.doc_id] = rec
+        if len(names) != 1:
+            raise CorpusToolsError(
+                "the gold files must hold one annotator name (as `corpus merge` writes them), "
+                f"not {sorted(names) or 'none'}"
+            )
+        reference = names.pop()
+    acc = _Accumulator(overlap, reference)
     with valid.index() as index:
-        for _doc_id, records in index:
+        for doc_id, records in index:
+            if doc_id in exclude or (only is not None and doc_id not in only):
+                continue
+            if reference is not None:
+                if doc_id not in golds:
+                    continue
+                _check_same_text(records, golds[doc_id])
+                records = [r for r in records if r.annotator != reference] + [golds[doc_id]]
             acc.add(records)
-    return acc.report()
+    rep = acc.report()
+    rep.gold = reference
+    rep.excluded = sorted(exclude) if only is None else [f"only: {d}" for d in sorted(only)]
+    return rep
+
+
+def _check_same_text(records: list[RecordBase], gold: RecordBase) -> None:
+    for r in records:
+        if r.text != gold.text:
+            raise CorpusToolsError(
+                f"{gold.doc_id}: the gold text differs from {r.annotator}'s; gold must be merged "
+                "from these annotations"
+            )
 
 
 # -- computation ------------------------------------------------------------------------------
@@ -280,8 +339,9 @@ def _extras_match(x: _Entry, y: _Entry, lenient: bool, overlap: float) -> bool:
 
 
 class _Accumulator:
-    def __init__(self, overlap: float) -> None:
+    def __init__(self, overlap: float, reference: str | None = None) -> None:
         self.overlap = overlap
+        self.reference = reference
         self.documents = 0
         self.shared = 0
         self.annotators: set[str] = set()
@@ -301,13 +361,18 @@ class _Accumulator:
         if len(records) < 2:
             return
         self.shared += 1
-        for a, b in combinations(sorted(names), 2):
+        if self.reference is None:
+            pairs = list(combinations(sorted(names), 2))
+        else:
+            pairs = [(a, self.reference) for a in sorted(names) if a != self.reference]
+        for a, b in pairs:
             pair = self.pairs.setdefault((a, b), {layer: PairAgreement(a=a, b=b) for layer in LAYERS})
             confusion = self.confusion.setdefault((a, b), {layer: Counter() for layer in LAYERS})
             for layer in LAYERS:
                 self._pair(layer, entries[a][layer], entries[b][layer], pair[layer], confusion[layer])
-        for layer in LAYERS:
-            self._units(layer, {a: entries[a][layer] for a in names})
+        if self.reference is None:
+            for layer in LAYERS:
+                self._units(layer, {a: entries[a][layer] for a in names})
 
     def _pair(
         self,

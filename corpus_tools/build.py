@@ -79,8 +79,19 @@ class BuildConfig(BaseModel):
     """Who made the annotations, as Hub card tags (`expert-generated`, `machine-generated`, ...)."""
     annotation_process: str | None = None
     """Who annotated and how, in a few sentences, for the card's "Annotations" section."""
+    headline_exclude: list[str] = []
+    """Documents left out of the card's headline agreement figures and reported on their own."""
+    headline_exclude_reason: str | None = None
+    """Why, in a sentence, for the card."""
+    aliases: Path | None = None
+    """The alias file of stance targets (`documents/aliases.jsonl`) the validator checks
+    targets against (`target-not-in-text`)."""
+    strict: bool = False
+    """Stop the build on validation warnings too (the annotations must be clean)."""
 
-    @field_validator("annotations", "decisions", "gold", "conflicts", "split_dir", "output", mode="before")
+    @field_validator(
+        "annotations", "decisions", "gold", "conflicts", "split_dir", "output", "aliases", mode="before"
+    )
     @classmethod
     def _paths_are_strings(cls, value: Any) -> Any:
         # Strict mode takes only Path objects; TOML gives strings. Anything else stays wrong.
@@ -185,7 +196,7 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
         raise CorpusToolsError(f"{display(path)}: {SECTION} {key}{rest}: {first['msg']}{got}") from None
     base = path.parent
     updates: dict[str, Any] = {"annotations": [base / p for p in config.annotations]}
-    for key in ("decisions", "gold", "conflicts", "split_dir", "output"):
+    for key in ("decisions", "gold", "conflicts", "split_dir", "output", "aliases"):
         value = getattr(config, key)
         if value is not None:
             updates[key] = base / value
@@ -288,7 +299,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
     # document index) instead of validating or indexing them again. Gold and the split files are
     # written by the toolkit from validated input, valid by construction.
     step("validate", 0)
-    annotations = require_valid(config.annotations)
+    annotations = require_valid(config.annotations, aliases=config.aliases, strict=config.strict)
     step("validate", 1)
 
     step("merge", 0)
@@ -323,6 +334,8 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         repo_id=config.repo_id,
         annotations_creators=tuple(config.annotations_creators or defaults.annotations_creators),
         annotation_process=config.annotation_process,
+        headline_exclude=tuple(config.headline_exclude),
+        headline_exclude_reason=config.headline_exclude_reason,
     )
     published: PublishResult = publish(
         config.split_dir,

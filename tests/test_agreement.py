@@ -192,3 +192,56 @@ def test_errors(tmp_path: Path) -> None:
         agreement([tmp_path], overlap=1.5)
     with pytest.raises(CorpusToolsError):
         agreement([tmp_path / "missing"])
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_after_adjudication_each_annotator_is_paired_with_gold(files: Path, tmp_path_factory: Any) -> None:
+    # A's pass renamed `gold`, as if adjudication had kept exactly that pass.
+    out = tmp_path_factory.mktemp("gold") / "gold.jsonl"
+    gold = write_jsonl(out, [{**r, "annotator": "gold"} for r in _read(files / "A.jsonl")])
+    before = agreement([files])
+    after = agreement([files], gold=[gold])
+    assert after.gold == "gold"
+    # Pairs are (annotator, gold): A is gold, so A/gold is 1.0; B/gold and C/gold are A/B and A/C.
+    assert pair_f1(after, "stances", "strict") == pytest.approx({"A/gold": 1.0, "B/gold": 0.4, "C/gold": 0.8})
+    assert pair_f1(before, "stances", "strict")["A/B"] == pair_f1(after, "stances", "strict")["B/gold"]
+    assert after.layers["stances"].f1["strict"] == pytest.approx((1.0 + 0.4 + 0.8) / 3)
+    assert after.layers["stances"].alpha is None and after.layers["stances"].alpha_units == 0
+    assert "each paired with gold" in after.to_markdown()
+
+
+def test_documents_can_be_left_out_or_chosen(tmp_path: Path) -> None:
+    docs = {
+        "d1": [record(doc_id="d1", annotator=a) for a in ("A", "B")],
+        "d2": [record(doc_id="d2", annotator="A"), record(doc_id="d2", annotator="B", stances=[])],
+    }
+    path = write_jsonl(tmp_path / "all.jsonl", [r for recs in docs.values() for r in recs])
+    everything, without, alone = (
+        agreement([path]),
+        agreement([path], exclude={"d2"}),
+        agreement([path], only={"d2"}),
+    )
+    assert (everything.shared_documents, without.shared_documents, alone.shared_documents) == (2, 1, 1)
+    assert without.layers["stances"].f1["strict"] == 1.0  # d1: both annotators agree
+    assert alone.layers["stances"].f1["strict"] == 0.0  # d2: B has no stance
+    assert without.excluded == ["d2"] and alone.excluded == ["only: d2"]
+
+
+def test_gold_must_be_merged_from_the_annotations(files: Path, tmp_path_factory: Any) -> None:
+    rec = _read(files / "A.jsonl")[0]
+    other = {
+        **rec,
+        "annotator": "gold",
+        "text": rec["text"] + " ",
+        "rhetorical_questions": [],
+        "attributions": [],
+        "stances": [],
+    }
+    with pytest.raises(CorpusToolsError, match="gold text differs"):
+        agreement([files], gold=[write_jsonl(tmp_path_factory.mktemp("g") / "gold.jsonl", [other])])
+    two = [{**rec, "annotator": "gold"}, {**rec, "doc_id": "other", "annotator": "gold2"}]
+    with pytest.raises(CorpusToolsError, match="one annotator name"):
+        agreement([files], gold=[write_jsonl(tmp_path_factory.mktemp("h") / "gold.jsonl", two)])

@@ -10,6 +10,7 @@ import pytest
 from corpus_tools.build import BuildConfig, build, load_config
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
 
+from factory import write_jsonl
 from publish_helpers import SETTINGS, as_model, card_yaml, decode, project, spans
 
 
@@ -184,3 +185,44 @@ def test_build_reads_each_input_once_to_validate_it(tmp_path, monkeypatch):
     # Each annotator file once (one chunk each: they are small); gold and the split files,
     # written by the toolkit from validated input, never.
     assert sorted(checked) == annotation_files
+
+
+def test_strict_build_stops_on_a_warning_that_an_alias_file_answers(tmp_path):
+    settings = SETTINGS + "strict = true\n"
+    path = project(tmp_path / "p", settings)
+    rows = _read(path.parent / "annotations" / "ann-b.jsonl")
+    for row in rows:
+        row["stances"][0]["target"] = "the bureaucracy"  # a name the text never uses
+    write_jsonl(path.parent / "annotations" / "ann-b.jsonl", rows)
+    with pytest.raises(InvalidInputError) as info:
+        build(load_config(path))
+    assert {p.code for p in info.value.report.problems} == {"target-not-in-text"}
+    assert not (path.parent / "out").exists()
+    aliases = [{"doc_id": r["doc_id"], "aliases": {"the bureaucracy": ["officials"]}} for r in rows]
+    write_jsonl(path.parent / "documents" / "aliases.jsonl", aliases)
+    path.write_text(settings + 'aliases = "documents/aliases.jsonl"\n', encoding="utf-8")
+    result = build(load_config(path))
+    assert result.validation.valid and not result.validation.problems
+
+
+def test_the_card_reports_agreement_before_and_after_adjudication_and_a_held_out_document(tmp_path):
+    settings = (
+        SETTINGS + 'headline_exclude = ["d0"]\nheadline_exclude_reason = "The guidelines annotate it."\n'
+    )
+    path = project(tmp_path / "p", settings)
+    rows = _read(path.parent / "annotations" / "ann-b.jsonl")
+    for row in rows:
+        row["stances"] = []  # ann-b gives no stance: before, stance F1 is 0; gold has none either
+    write_jsonl(path.parent / "annotations" / "ann-b.jsonl", rows)
+    config = load_config(path)
+    build(config)
+    card = (config.output / "README.md").read_text(encoding="utf-8")
+    before = card.split("### Before adjudication")[1].split("###")[0]
+    after = card.split("### After adjudication")[1].split("###")[0]
+    assert "The headline figures leave out `d0`" in card and "The guidelines annotate it." in card
+    assert "on the 7 document(s) annotated by two or more" in before  # d0 left out
+    # Stances: ann-a has one per document, ann-b none, so no stance reaches gold (one vote of two).
+    assert "| stances (polarity) | 0.000 |" in before
+    assert "each paired with gold" in after and "| stances (polarity) | 0.000 |" in after
+    assert "| rhetorical_questions (kind) | 1.000 |" in after
+    assert "### `d0` alone" in card

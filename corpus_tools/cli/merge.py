@@ -128,20 +128,35 @@ def agreement(
     min_f1: Annotated[
         float | None, typer.Option("--min-f1", help="Exit 1 if any layer's strict span F1 is below this.")
     ] = None,
+    gold: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--gold",
+            help="Gold file(s) from `corpus merge`: pair each annotator with gold instead (after adjudication).",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Leave out this document (repeatable).")
+    ] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Measure only this document (repeatable).")
+    ] = None,
 ) -> None:
     """Report inter-annotator agreement per layer: span F1, tuple F1, kappa and alpha.
 
-    Exit status: 0 done, 1 invalid inputs or a strict F1 below --min-f1, 2 usage error.
-    See docs/agreement.md for how each figure is computed.
+    With --gold, each annotator is compared with the adjudicated gold instead of with the other
+    annotators: how far the passes are from what was published. Exit status: 0 done, 1 invalid
+    inputs or a strict F1 below --min-f1, 2 usage error. See docs/agreement.md for how each
+    figure is computed.
 
-    Example: corpus agreement annotations/ --format markdown --min-f1 0.6
+    Example: corpus agreement annotations/ --format markdown --exclude isis-last-stand
     """
     from corpus_tools.agreement import agreement as compute_agreement
     from corpus_tools.agreement import check_threshold
 
     if min_f1 is not None:
         check_threshold(min_f1, "--min-f1")
-    report = compute_agreement(paths, overlap=overlap)
+    report = compute_agreement(paths, overlap=overlap, gold=gold, exclude=exclude or (), only=only)
     render = {
         AgreementFormat.text: report.to_text,
         AgreementFormat.json: report.to_json,

@@ -57,6 +57,13 @@ def publish(
         str | None,
         typer.Option("--license", help="Licence of the annotations, a Hub licence id [default: cc-by-4.0]."),
     ] = None,
+    headline_exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--headline-exclude",
+            help="Leave this document out of the card's headline agreement and report it on its own (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Write a Hugging Face dataset (parquet + dataset card) from a split folder.
 
@@ -69,7 +76,11 @@ def publish(
     from corpus_tools.publish import publish as publish_dataset
 
     defaults = CardMetadata()
-    metadata = CardMetadata(pretty_name=name or defaults.pretty_name, license=license_id or defaults.license)
+    metadata = CardMetadata(
+        pretty_name=name or defaults.pretty_name,
+        license=license_id or defaults.license,
+        headline_exclude=tuple(headline_exclude or ()),
+    )
     with _progress() as progress:
         result = publish_dataset(
             split_dir,

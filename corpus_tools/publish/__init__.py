@@ -160,7 +160,9 @@ def publish(
             if not summary.rows:
                 raise CorpusToolsError("the --annotators files hold no records")
             configs[ANNOTATORS_CONFIG] = {ANNOTATORS_SPLIT: summary}
-            agreement_table = _agreement_table(annotator_input)
+            # Gold is every split's records (empty splits hold none).
+            gold = Validated.trusted(split_files.values())
+            agreement_table = _agreement_section(annotator_input, gold, metadata)
         shutil.copyfile(manifest_path, tmp / MANIFEST_NAME)
 
         from corpus_tools.publish.card import render_card, render_rights
@@ -295,10 +297,35 @@ def _card_license(metadata: CardMetadata, documents: list[DocumentRights]) -> st
     return metadata.license
 
 
-def _agreement_table(annotators: Validated | None) -> str:
+def _agreement_section(annotators: Validated | None, gold: Validated, metadata: CardMetadata) -> str:
+    """The card's agreement figures: between the annotators (before adjudication) and of each
+    annotator against gold (after), on the headline documents, then on the documents held out
+    of the headline, each on its own."""
+    if annotators is None:
+        return ""
     from corpus_tools.agreement import agreement
 
-    return agreement(annotators).to_markdown() if annotators is not None else ""
+    held = metadata.headline_exclude
+    parts = []
+    if held:
+        names = ", ".join(f"`{d}`" for d in held)
+        why = f" {metadata.headline_exclude_reason.strip()}" if metadata.headline_exclude_reason else ""
+        parts.append(f"The headline figures leave out {names}, reported on its own below.{why}\n")
+    parts += [
+        "### Before adjudication: between annotators\n",
+        agreement(annotators, exclude=held).to_markdown() + "\n",
+        "### After adjudication: each annotator against gold\n",
+        agreement(annotators, gold=gold, exclude=held).to_markdown() + "\n",
+    ]
+    for doc_id in held:
+        parts += [
+            f"### `{doc_id}` alone\n",
+            "Before adjudication:\n",
+            agreement(annotators, only={doc_id}).to_markdown() + "\n",
+            "After adjudication:\n",
+            agreement(annotators, gold=gold, only={doc_id}).to_markdown() + "\n",
+        ]
+    return "\n".join(parts)
 
 
 def _check_output(output: Path, inputs: list[Path]) -> None:

@@ -152,7 +152,8 @@ def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, 
     if agreement:
         parts += [
             "## Inter-annotator agreement\n",
-            "Computed from the files of the `annotators` configuration.\n",
+            "Computed from the files of the `annotators` configuration (before adjudication) and "
+            "against the gold records of every split (after).\n",
             agreement.strip() + "\n",
         ]
     parts += [_splits(manifest, result), _rights(result, metadata, level=2), _citation(metadata)]

@@ -36,6 +36,11 @@ class CardMetadata:
     """Who made the annotations, as Hub card tags (`expert-generated`, `machine-generated`, ...)."""
     annotation_process: str | None = None
     """Who annotated and how; the card's "Annotations" section says it when given."""
+    headline_exclude: tuple[str, ...] = ()
+    """Documents left out of the card's headline agreement figures and reported on their own
+    (e.g. one the annotation guidelines' examples annotate, which inflates agreement on it)."""
+    headline_exclude_reason: str | None = None
+    """Why they are left out, for the card."""
 
 
 class SplitSummary(BaseModel):

@@ -97,10 +97,14 @@ class Validated:
 
 
 def require_valid(
-    paths: Iterable[Path | str] | Validated, *, jobs: int = 1, aliases: Path | None = None
+    paths: Iterable[Path | str] | Validated,
+    *,
+    jobs: int = 1,
+    aliases: Path | None = None,
+    strict: bool = False,
 ) -> Validated:
     """Validate `paths` (unless they already are a `Validated` handle), building the document
-    index on the way.
+    index on the way; with `strict`, warnings fail too.
 
     Raises:
         InvalidInputError: carrying the report, when there are errors.
@@ -108,7 +112,7 @@ def require_valid(
     """
     if isinstance(paths, Validated):
         return paths
-    result = check_files(paths, jobs=jobs, index=True, aliases=aliases)
+    result = check_files(paths, jobs=jobs, index=True, aliases=aliases, strict=strict)
     if not result.report.valid:
         raise InvalidInputError(result.report)
     return Validated(tuple(result.files), result.report, result.locations)
