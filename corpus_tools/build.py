@@ -51,6 +51,9 @@ class BuildConfig(BaseModel):
     """The conflicts JSONL file `merge` writes."""
     split_dir: Path
     """The folder `split` writes (train/validation/test.jsonl and splits.json)."""
+    manifest: Path | None = None
+    """The split manifest to keep and extend (`split_dir/splits.json` when None): commit it, and
+    every document it lists keeps its split however the corpus grows."""
     output: Path
     """The dataset folder `publish` writes."""
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -90,7 +93,15 @@ class BuildConfig(BaseModel):
     """Stop the build on validation warnings too (the annotations must be clean)."""
 
     @field_validator(
-        "annotations", "decisions", "gold", "conflicts", "split_dir", "output", "aliases", mode="before"
+        "annotations",
+        "decisions",
+        "gold",
+        "conflicts",
+        "split_dir",
+        "manifest",
+        "output",
+        "aliases",
+        mode="before",
     )
     @classmethod
     def _paths_are_strings(cls, value: Any) -> Any:
@@ -196,7 +207,7 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
         raise CorpusToolsError(f"{display(path)}: {SECTION} {key}{rest}: {first['msg']}{got}") from None
     base = path.parent
     updates: dict[str, Any] = {"annotations": [base / p for p in config.annotations]}
-    for key in ("decisions", "gold", "conflicts", "split_dir", "output", "aliases"):
+    for key in ("decisions", "gold", "conflicts", "split_dir", "manifest", "output", "aliases"):
         value = getattr(config, key)
         if value is not None:
             updates[key] = base / value
@@ -243,9 +254,20 @@ def check_config(config: BuildConfig) -> BuildConfig:
                     f"{SECTION} {a} = {str(getattr(config, a))!r} {relation} {b} = "
                     f"{str(getattr(config, b))!r}; every output needs a place of its own"
                 )
+    if config.manifest is not None:
+        # The manifest may live in split_dir (its default place) or anywhere of its own, but it
+        # is never another output, the decisions, or inside the dataset folder.
+        manifest = Path(os.path.realpath(config.manifest))
+        for key in ("gold", "conflicts", "output", "decisions"):
+            if key in real and (manifest == real[key] or real[key] in manifest.parents):
+                raise CorpusToolsError(
+                    f"{SECTION} manifest = {str(config.manifest)!r} overlaps {key} = "
+                    f"{str(getattr(config, key))!r}; give it a place of its own"
+                )
+        real["manifest"] = manifest
     for source in config.annotations:
         src = Path(os.path.realpath(source))
-        for key in outputs:
+        for key in [*outputs, *(["manifest"] if "manifest" in real else [])]:
             target = real[key]
             if target == src or src in target.parents or target in src.parents:
                 # Outputs among the annotations would be read back as another annotator.
@@ -322,6 +344,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         ratios=config.ratios,
         seed=config.seed,
         group_by=config.group_by,
+        manifest=config.manifest,
     )
     step("split", 1)
 

@@ -634,7 +634,12 @@ def _write(
             for s in SPLITS:
                 counts[s], labels[s] = _write_split(folder / f"{s}.jsonl", by_split[s], index, readers)
         result.counts, result.labels = counts, labels
-        manifest_temp.write_bytes(orjson.dumps(result.manifest_data(), option=orjson.OPT_INDENT_2) + b"\n")
+        data = orjson.dumps(result.manifest_data(), option=orjson.OPT_INDENT_2) + b"\n"
+        manifest_temp.write_bytes(data)
+        if not (inside and manifest.name == MANIFEST_NAME):
+            # The split folder always describes itself (publish reads its splits.json), also
+            # when the manifest that is kept and extended lives elsewhere.
+            (folder / MANIFEST_NAME).write_bytes(data)
         outputs.commit()
     return counts, labels
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import datasets
@@ -155,13 +156,15 @@ def _read(path: Path) -> list[dict]:
     ("change", "message"),
     [
         ({"gold": "annotations/gold.jsonl"}, "overlaps the annotations"),
+        ({"manifest": "annotations/splits.json"}, "manifest = .* overlaps the annotations"),
+        ({"manifest": "out/dataset/splits.json"}, "manifest = .* overlaps output"),
         ({"ratios": (0.5, 0.5, 0.5)}, r"\[tool.corpus\] ratios: .*sum"),
         ({"group_by": "meta.nope"}, r"\[tool.corpus\] group_by: .*meta.nope"),
     ],
 )
 def test_settings_are_checked_before_anything_is_written(tmp_path, change, message):
     config = load_config(project(tmp_path / "p"))
-    updates = {k: (tmp_path / "p" / v if k == "gold" else v) for k, v in change.items()}
+    updates = {k: (tmp_path / "p" / v if k in ("gold", "manifest") else v) for k, v in change.items()}
     with pytest.raises(CorpusToolsError, match=message):
         build(config.model_copy(update=updates))
     assert not (tmp_path / "p" / "out").exists()
@@ -226,3 +229,24 @@ def test_the_card_reports_agreement_before_and_after_adjudication_and_a_held_out
     assert "each paired with gold" in after and "| stances (polarity) | 0.000 |" in after
     assert "| rhetorical_questions (kind) | 1.000 |" in after
     assert "### `d0` alone" in card
+
+
+def test_a_committed_manifest_keeps_the_split_as_the_corpus_grows(tmp_path):
+    path = project(tmp_path / "p", SETTINGS + 'manifest = "splits/splits.json"\n')
+    config = load_config(path)
+    first = build(config)
+    manifest = json.loads((tmp_path / "p" / "splits" / "splits.json").read_text("utf-8"))
+    assert manifest["documents"] == first.split.documents
+    assert (config.split_dir / "splits.json").read_bytes() == (
+        tmp_path / "p" / "splits" / "splits.json"
+    ).read_bytes()
+    # A ninth document arrives: the eight keep their splits, the manifest lists the new one too.
+    for name in ("ann-a", "ann-b"):
+        rows = _read(path.parent / "annotations" / f"{name}.jsonl")
+        extra = {**rows[0], "doc_id": "d8", "text": rows[0]["text"] + " (8)"}
+        extra["meta"] = {**rows[0]["meta"], "source": "source-new"}
+        write_jsonl(path.parent / "annotations" / f"{name}.jsonl", [*rows, extra])
+    second = build(config)
+    assert {d: s for d, s in second.split.documents.items() if d != "d8"} == first.split.documents
+    grown = json.loads((tmp_path / "p" / "splits" / "splits.json").read_text("utf-8"))
+    assert set(grown["documents"]) == {*first.split.documents, "d8"}
