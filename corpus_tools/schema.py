@@ -152,6 +152,10 @@ class Meta(_Strict):
     """BCP 47 language code of the text."""
     genre: str | None = None
     """Kind of text, e.g. `opinion`, `news`, `speech`, `essay`."""
+    work: str | None = None
+    """The larger work the text is, or is taken from: the speech an excerpt comes from, a series of
+    essays (`The Federalist`), a book of several texts. `corpus split --group-by meta.work` keeps
+    the documents of one work in one split, so that no test text comes from a work trained on."""
 
 
 class RecordBase(_Strict):
