@@ -1,8 +1,10 @@
 """Regenerate the generated parts of README.md from the corpus (`make docs`).
 
-The README's corpus table and agreement table are produced here from `annotations/` with the
-library, between `<!-- NAME:start -->` and `<!-- NAME:end -->` markers; `make test` runs it with
-`--check`, which fails when they are stale (as sqlite-utils keeps its docs with cog).
+The README's corpus table, gold counts and agreement tables (before and after adjudication) are
+produced here from `annotations/` and the adjudication log, with the library and the settings of
+`[tool.corpus]` in pyproject.toml, between `<!-- NAME:start -->` and `<!-- NAME:end -->` markers;
+`make test` runs it with `--check`, which fails when they are stale (as sqlite-utils keeps its docs
+with cog).
 
 Usage: python scripts/sync_readme.py [--check]
 """
@@ -11,19 +13,21 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 from corpus_tools.agreement import agreement
+from corpus_tools.build import load_config
 from corpus_tools.files import atomic_open
+from corpus_tools.merge import merge
 from corpus_tools.validate import iter_records, require_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def corpus_table(annotations: Path) -> str:
+def corpus_table(files: tuple[Path, ...]) -> str:
     """One row per document: its licence, length and who annotated it."""
-    files = require_valid([annotations]).files
     docs: dict[str, dict] = defaultdict(lambda: {"annotators": set()})
     for _path, _line, rec in iter_records(files):
         doc = docs[rec.doc_id]
@@ -39,19 +43,53 @@ def corpus_table(annotations: Path) -> str:
     return "\n".join(rows)
 
 
-SEED = "isis-last-stand"
-"""The seed article: the guidelines' worked examples annotate much of it, which inflates its
-agreement, so the README also gives the figures without it."""
+def gold_counts(gold: Path) -> str:
+    """Items per label in gold, per layer."""
+    from corpus_tools.layers import LAYERS
+
+    counts = {name: dict.fromkeys(layer.names, 0) for name, layer in LAYERS.items()}
+    docs = 0
+    for _path, _line, rec in iter_records([gold]):
+        docs += 1
+        for name, layer in LAYERS.items():
+            for item in getattr(rec, name):
+                counts[name][getattr(item, layer.label)] += 1
+    rows = ["| layer | label | gold items |", "|---|---|---:|"]
+    for name, labels in counts.items():
+        rows += [f"| {name} | `{label}` | {n:,} |" for label, n in labels.items()]
+        rows.append(f"| {name} | all | {sum(labels.values()):,} |")
+    return "\n".join(rows) + f"\n\n{docs} documents in gold."
 
 
-def sections(annotations: Path) -> dict[str, str]:
-    """The generated content of each marked section."""
-    without_seed = sorted(p for p in annotations.rglob("*.jsonl") if p.stem != SEED)
-    return {
-        "corpus-table": corpus_table(annotations),
-        "agreement": agreement([annotations]).to_markdown(),
-        "agreement-without-seed": agreement(without_seed).to_markdown(),
-    }
+def sections(root: Path) -> dict[str, str]:
+    """The generated content of each marked section: the corpus, and agreement before and after
+    adjudication on the headline documents and on those held out of the headline (the seed
+    article, whose worked examples in the guidelines raise agreement on it), as the card has them."""
+    config = load_config(root / "pyproject.toml")
+    annotations = require_valid(config.annotations)
+    held = set(config.headline_exclude)
+    with tempfile.TemporaryDirectory() as tmp:
+        gold = Path(tmp) / "gold.jsonl"
+        decisions = config.decisions if config.decisions is not None and config.decisions.exists() else None
+        merge(
+            annotations,
+            output=gold,
+            conflicts=Path(tmp) / "conflicts.jsonl",
+            decisions=decisions,
+            match=config.match,
+            overlap=config.overlap,
+            min_votes=config.min_votes,
+        )
+        out = {
+            "corpus-table": corpus_table(annotations.files),
+            "gold-counts": gold_counts(gold),
+            "agreement-before": agreement(annotations, exclude=held).to_markdown(),
+            "agreement-after": agreement(annotations, gold=[gold], exclude=held).to_markdown(),
+        }
+        if held:
+            out["agreement-held-out-before"] = agreement(annotations, only=held).to_markdown()
+            out["agreement-held-out-after"] = agreement(annotations, gold=[gold], only=held).to_markdown()
+    return out
 
 
 def render(readme: str, generated: dict[str, str]) -> str:
@@ -67,7 +105,7 @@ def render(readme: str, generated: dict[str, str]) -> str:
 def main() -> int:
     path = ROOT / "README.md"
     current = path.read_text(encoding="utf-8")
-    updated = render(current, sections(ROOT / "annotations"))
+    updated = render(current, sections(ROOT))
     if "--check" in sys.argv:
         if updated != current:
             print("README.md is stale: run `make docs`", file=sys.stderr)

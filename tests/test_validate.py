@@ -254,3 +254,29 @@ def test_an_answer_may_follow_its_question_after_the_conjunction_q10_leaves_out(
         rec = record(text=text, rhetorical_questions=[question])
         report = corpus_tools.validate([write_jsonl(tmp_path / "one.jsonl", [rec])])
         assert [p.code for p in report.problems] == expected
+
+
+def test_alternative_questions_joined_by_or_are_one_run_before_their_answer(tmp_path: Path):
+    # Q11: "Was it thought ...? Or was it deemed ...?" is one run; Q8 leaves `Or` out of the second.
+    text = "Was it thought wise? Or was it deemed right?--besides, it was neither. Then we met."
+    first, second = "Was it thought wise?", "was it deemed right?"
+    questions = [
+        {
+            "id": f"q{i}",
+            **span(text, q),
+            "kind": "hypophora",
+            "answer": span(text, "besides, it was neither."),
+        }
+        for i, q in enumerate((first, second), start=1)
+    ]
+    report = corpus_tools.validate(
+        [write_jsonl(tmp_path / "one.jsonl", [record(text=text, rhetorical_questions=questions)])]
+    )
+    assert report.problems == []
+    questions[0]["answer"] = span(text, "Then we met.")  # a later sentence is no answer
+    report = corpus_tools.validate(
+        [write_jsonl(tmp_path / "two.jsonl", [record(text=text, rhetorical_questions=questions)])]
+    )
+    assert [(p.code, p.path) for p in report.problems] == [
+        ("answer-not-next", "rhetorical_questions[0].answer")
+    ]

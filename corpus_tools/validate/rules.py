@@ -162,15 +162,16 @@ def answer_follows(
     text: str, question: tuple[int, int], answer: tuple[int, int], questions: list[tuple[int, int]]
 ) -> bool:
     """Whether an answer comes right after its question, or after the run of questions it ends
-    (Q4: position): between them only spaces, quotation marks, dashes and other questions, and
-    the leading coordinating conjunction Q10 leaves out of the answer ("But no: I find")."""
+    (Q4: position): between them only spaces, quotation marks, dashes and other questions, and a
+    coordinating conjunction that Q8 and Q10 leave out of a span (the `Or` between alternative
+    questions, Q11; the `But` of "But no: I find")."""
     if answer[0] < question[1]:
         return False
     covered = sorted(q for q in questions if question[1] <= q[0] and q[1] <= answer[0])
     position = question[1]
     for lo, hi in [*covered, (answer[0], answer[0])]:
         gap = text[position:lo].strip(_BETWEEN)
-        if gap and not (lo == answer[0] and gap.casefold() in _CONJUNCTIONS):
+        if gap and gap.casefold() not in _CONJUNCTIONS:
             return False
         position = max(position, hi)
     return True
