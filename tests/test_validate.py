@@ -280,3 +280,38 @@ def test_alternative_questions_joined_by_or_are_one_run_before_their_answer(tmp_
     assert [(p.code, p.path) for p in report.problems] == [
         ("answer-not-next", "rhetorical_questions[0].answer")
     ]
+
+
+def test_a_run_of_questions_includes_an_embedded_question_with_its_framing(tmp_path: Path):
+    # Q1 counts "I ask every sensible man if that is not so?"; Q8 starts the item at `if`.
+    text = "Do you not commit perjury? I ask every sensible man if that is not so? It is so. Later."
+    questions = [
+        {
+            "id": "q1",
+            **span(text, "Do you not commit perjury?"),
+            "kind": "hypophora",
+            "answer": span(text, "It is so."),
+        },
+        {
+            "id": "q2",
+            **span(text, "if that is not so?"),
+            "kind": "hypophora",
+            "answer": span(text, "It is so."),
+        },
+    ]
+    report = corpus_tools.validate(
+        [write_jsonl(tmp_path / "one.jsonl", [record(text=text, rhetorical_questions=questions)])]
+    )
+    assert report.problems == []
+    # A sentence that is not a question ends the run.
+    text2 = "Do you not commit perjury? Men say so. I ask every sensible man if that is not so? It is so."
+    q1 = {
+        "id": "q1",
+        **span(text2, "Do you not commit perjury?"),
+        "kind": "hypophora",
+        "answer": span(text2, "It is so."),
+    }
+    report = corpus_tools.validate(
+        [write_jsonl(tmp_path / "two.jsonl", [record(text=text2, rhetorical_questions=[q1])])]
+    )
+    assert [p.code for p in report.problems] == ["answer-not-next"]

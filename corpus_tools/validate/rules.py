@@ -171,7 +171,11 @@ def answer_follows(
     position = question[1]
     for lo, hi in [*covered, (answer[0], answer[0])]:
         gap = text[position:lo].strip(_BETWEEN)
-        if gap and gap.casefold() not in _CONJUNCTIONS:
+        # Before the next question of the run, the words of its own sentence may come first
+        # ("I ask every sensible man if that is not so?", an item from `if`, Q8); before the
+        # answer, only a conjunction.
+        within_sentence = lo != answer[0] and not any(c in gap for c in ".!?")
+        if gap and gap.casefold() not in _CONJUNCTIONS and not within_sentence:
             return False
         position = max(position, hi)
     return True
