@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -82,6 +83,9 @@ class BuildConfig(BaseModel):
     """Who made the annotations, as Hub card tags (`expert-generated`, `machine-generated`, ...)."""
     annotation_process: str | None = None
     """Who annotated and how, in a few sentences, for the card's "Annotations" section."""
+    guidelines: Path | None = None
+    """The annotation guidelines (e.g. `CONTRIBUTING.md`): their `Guidelines version: N` line goes
+    on the card."""
     headline_exclude: list[str] = []
     """Documents left out of the card's headline agreement figures and reported on their own."""
     headline_exclude_reason: str | None = None
@@ -101,6 +105,7 @@ class BuildConfig(BaseModel):
         "manifest",
         "output",
         "aliases",
+        "guidelines",
         mode="before",
     )
     @classmethod
@@ -207,7 +212,7 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
         raise CorpusToolsError(f"{display(path)}: {SECTION} {key}{rest}: {first['msg']}{got}") from None
     base = path.parent
     updates: dict[str, Any] = {"annotations": [base / p for p in config.annotations]}
-    for key in ("decisions", "gold", "conflicts", "split_dir", "manifest", "output", "aliases"):
+    for key in ("decisions", "gold", "conflicts", "split_dir", "manifest", "output", "aliases", "guidelines"):
         value = getattr(config, key)
         if value is not None:
             updates[key] = base / value
@@ -224,6 +229,8 @@ def check_config(config: BuildConfig) -> BuildConfig:
     """
     from corpus_tools.split import check_group_path, check_ratios
 
+    if config.guidelines is not None:
+        guidelines_version(config.guidelines)
     for key, check in (
         ("ratios", lambda: check_ratios(config.ratios)),
         ("group_by", lambda: config.group_by is None or check_group_path(config.group_by)),
@@ -286,6 +293,24 @@ def check_config(config: BuildConfig) -> BuildConfig:
     for key, kind, command in steps:
         check_target(getattr(config, key), kind, command, option=f"{SECTION} {key}")
     return config
+
+
+_VERSION_LINE = re.compile(r"^Guidelines version: *(\S+) *$", re.M)
+
+
+def guidelines_version(path: Path) -> str:
+    """The version the guidelines file states on its `Guidelines version: N` line.
+
+    Raises:
+        CorpusToolsError: when the file cannot be read or states no version (or several).
+    """
+    found = _VERSION_LINE.findall(read_text(path, "guidelines"))
+    if len(found) != 1:
+        raise CorpusToolsError(
+            f"{SECTION} guidelines = {str(path)!r}: the file must have one line "
+            f"`Guidelines version: N` (found {len(found)})"
+        )
+    return str(found[0])
 
 
 def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResult:
@@ -357,6 +382,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         repo_id=config.repo_id,
         annotations_creators=tuple(config.annotations_creators or defaults.annotations_creators),
         annotation_process=config.annotation_process,
+        guidelines_version=guidelines_version(config.guidelines) if config.guidelines else None,
         headline_exclude=tuple(config.headline_exclude),
         headline_exclude_reason=config.headline_exclude_reason,
     )

@@ -250,3 +250,18 @@ def test_a_committed_manifest_keeps_the_split_as_the_corpus_grows(tmp_path):
     assert {d: s for d, s in second.split.documents.items() if d != "d8"} == first.split.documents
     grown = json.loads((tmp_path / "p" / "splits" / "splits.json").read_text("utf-8"))
     assert set(grown["documents"]) == {*first.split.documents, "d8"}
+
+
+def test_the_card_carries_the_guidelines_version(tmp_path):
+    path = project(tmp_path / "p", SETTINGS + 'guidelines = "CONTRIBUTING.md"\n')
+    (path.parent / "CONTRIBUTING.md").write_text(
+        "# Guidelines\n\nGuidelines version: 3.1\n\nS1. ...\n", encoding="utf-8"
+    )
+    config = load_config(path)
+    build(config)
+    assert "Gold follows version 3.1 of the annotation guidelines." in (
+        config.output / "README.md"
+    ).read_text("utf-8")
+    (path.parent / "CONTRIBUTING.md").write_text("# Guidelines without a version\n", encoding="utf-8")
+    with pytest.raises(CorpusToolsError, match="Guidelines version: N"):
+        build(load_config(path))

@@ -57,6 +57,13 @@ def publish(
         str | None,
         typer.Option("--license", help="Licence of the annotations, a Hub licence id [default: cc-by-4.0]."),
     ] = None,
+    guidelines_version: Annotated[
+        str | None,
+        typer.Option(
+            "--guidelines-version",
+            help="The version of the annotation guidelines gold follows, for the card.",
+        ),
+    ] = None,
     headline_exclude: Annotated[
         list[str] | None,
         typer.Option(
@@ -79,6 +86,7 @@ def publish(
     metadata = CardMetadata(
         pretty_name=name or defaults.pretty_name,
         license=license_id or defaults.license,
+        guidelines_version=guidelines_version,
         headline_exclude=tuple(headline_exclude or ()),
     )
     with _progress() as progress:

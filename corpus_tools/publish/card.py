@@ -147,8 +147,14 @@ def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, 
             "each item's `annotators` lists who proposed it.\n"
         )
     parts += [_loading(result, metadata), _fields(), _layers(result), _counts(result)]
-    if metadata.annotation_process:
-        parts += ["## Annotations\n", metadata.annotation_process.strip() + "\n"]
+    if metadata.annotation_process or metadata.guidelines_version:
+        parts.append("## Annotations\n")
+        if metadata.guidelines_version:
+            parts.append(
+                f"Gold follows version {md(metadata.guidelines_version)} of the annotation guidelines.\n"
+            )
+        if metadata.annotation_process:
+            parts.append(metadata.annotation_process.strip() + "\n")
     if agreement:
         parts += [
             "## Inter-annotator agreement\n",

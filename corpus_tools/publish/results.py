@@ -36,6 +36,8 @@ class CardMetadata:
     """Who made the annotations, as Hub card tags (`expert-generated`, `machine-generated`, ...)."""
     annotation_process: str | None = None
     """Who annotated and how; the card's "Annotations" section says it when given."""
+    guidelines_version: str | None = None
+    """The version of the annotation guidelines gold follows; the card says it."""
     headline_exclude: tuple[str, ...] = ()
     """Documents left out of the card's headline agreement figures and reported on their own
     (e.g. one the annotation guidelines' examples annotate, which inflates agreement on it)."""
