@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -111,12 +112,38 @@ def match_pairs(
     Returns:
         The `(index in a, index in b)` pairs, sorted.
     """
-    candidates = []
-    for i, j in _candidate_pairs(a, b, bounds):
-        x, y = a[i], b[j]
-        s = score(x, y)
+    if bounds is None:
+        return _greedy(a, b, score, tiebreak, None, None)
+    return _greedy(a, b, score, tiebreak, [bounds(x) for x in a], [bounds(y) for y in b])
+
+
+def _greedy(
+    a: Sequence[A],
+    b: Sequence[B],
+    score: Callable[[A, B], float | None],
+    tiebreak: Callable[[A, B], float] | None,
+    bounds_a: Sequence[Bounds] | None,
+    bounds_b: Sequence[Bounds] | None,
+) -> list[tuple[int, int]]:
+    """`match_pairs`, with the items' ranges given (or None, for no pruning)."""
+    scored = []
+    for i, j in _candidate_pairs(len(a), len(b), bounds_a, bounds_b):
+        s = score(a[i], b[j])
         if s is not None:
-            candidates.append((-s, -(tiebreak(x, y) if tiebreak else 0), i, j))
+            scored.append((-s, i, j))
+    if tiebreak is not None and len(scored) > 1:
+        # The tie-break orders pairs of equal score, and that order decides something only
+        # between pairs that share an item: any other pair is taken (or not, if an item of it
+        # went to a better pair) wherever it stands among its equals. So it is computed only
+        # for pairs that share an item with another pair of their score.
+        with_i = Counter((s, i) for s, i, _j in scored)
+        with_j = Counter((s, j) for s, _i, j in scored)
+        candidates = [
+            (s, -tiebreak(a[i], b[j]) if with_i[s, i] > 1 or with_j[s, j] > 1 else 0, i, j)
+            for s, i, j in scored
+        ]
+    else:
+        candidates = [(s, 0, i, j) for s, i, j in scored]
     candidates.sort()
     used_a: set[int] = set()
     used_b: set[int] = set()
@@ -130,17 +157,16 @@ def match_pairs(
 
 
 def _candidate_pairs(
-    a: Sequence[A], b: Sequence[B], bounds: Callable[[A | B], Bounds] | None
+    na: int, nb: int, bounds_a: Sequence[Bounds] | None, bounds_b: Sequence[Bounds] | None
 ) -> Iterator[tuple[int, int]]:
     """Index pairs worth scoring: all of them, or those whose ranges intersect."""
-    if bounds is None:
-        yield from ((i, j) for i in range(len(a)) for j in range(len(b)))
+    if bounds_a is None or bounds_b is None:
+        yield from ((i, j) for i in range(na) for j in range(nb))
         return
-    spans_b = sorted((bounds(y), j) for j, y in enumerate(b))
+    spans_b = sorted(zip(bounds_b, range(nb), strict=True))
     starts = [s for (s, _e), _j in spans_b]
     longest = max((e - s for (s, e), _j in spans_b), default=0)
-    for i, x in enumerate(a):
-        lo, hi = bounds(x)
+    for i, (lo, hi) in enumerate(bounds_a):
         # y intersects x iff y.start < hi and y.end > lo; y.end <= y.start + longest.
         first = bisect.bisect_right(starts, lo - longest)
         last = bisect.bisect_left(starts, hi)
@@ -168,39 +194,41 @@ def cluster(
         The clusters, each `{annotator: item}`, in order of creation.
     """
     clusters: list[dict[str, T]] = []
+    hulls: list[Bounds] = []  # each cluster's range, kept up to date as members join
 
     def cluster_score(c: dict[str, T], y: T) -> float | None:
-        scores = []
+        lowest = None
         for m in c.values():
             s = score(m, y)
             if s is None:
                 return None
-            scores.append(s)
-        return min(scores)
+            if lowest is None or s < lowest:
+                lowest = s
+        return lowest
 
-    def cluster_tiebreak(c: dict[str, T], y: T) -> float:
-        return sum(tiebreak(m, y) for m in c.values()) if tiebreak else 0
+    cluster_tiebreak: Callable[[dict[str, T], T], float] | None = None
+    if tiebreak is not None:
+        each = tiebreak
 
-    cluster_bounds: Callable[[dict[str, T] | T], Bounds] | None = None
-    if bounds is not None:
-
-        def hull(c: dict[str, T] | T) -> Bounds:
-            # A cluster (a dict) spans its members' hull; an item (never a dict) its own range.
-            if isinstance(c, dict):
-                ranges = [bounds(m) for m in c.values()]
-                return min(r[0] for r in ranges), max(r[1] for r in ranges)
-            return bounds(c)
-
-        cluster_bounds = hull
+        def cluster_tiebreak(c: dict[str, T], y: T) -> float:
+            return sum(each(m, y) for m in c.values())
 
     for annotator in sorted(per_annotator):
         items = per_annotator[annotator]
-        pairs = match_pairs(clusters, items, cluster_score, cluster_tiebreak, cluster_bounds)
+        ranges = [bounds(y) for y in items] if bounds is not None else None
+        pairs = _greedy(clusters, items, cluster_score, cluster_tiebreak, hulls if bounds else None, ranges)
         paired = set()
         for ci, j in pairs:
             clusters[ci][annotator] = items[j]
+            if ranges is not None:
+                (lo, hi), (start, end) = hulls[ci], ranges[j]
+                hulls[ci] = (min(lo, start), max(hi, end))
             paired.add(j)
-        clusters.extend({annotator: y} for j, y in enumerate(items) if j not in paired)
+        for j, y in enumerate(items):
+            if j not in paired:
+                clusters.append({annotator: y})
+                if ranges is not None:
+                    hulls.append(ranges[j])
     return clusters
 
 

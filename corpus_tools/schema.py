@@ -50,8 +50,10 @@ AUTHOR = "author"
 
 class _Strict(BaseModel):
     # extra="forbid" catches annotators' typos (`attributons`); strict=True keeps "12" from
-    # passing as an offset and 12.0 from passing as an integer.
-    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+    # passing as an offset and 12.0 from passing as an integer. defer_build: the validators are
+    # built on first use, as most runs never need them (the validator's fast path decodes with
+    # the msgspec mirror, and only a line that is not clean meets the models).
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True, defer_build=True)
 
 
 class Span(_Strict):

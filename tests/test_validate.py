@@ -315,3 +315,13 @@ def test_a_run_of_questions_includes_an_embedded_question_with_its_framing(tmp_p
         [write_jsonl(tmp_path / "two.jsonl", [record(text=text2, rhetorical_questions=[q1])])]
     )
     assert [p.code for p in report.problems] == ["answer-not-next"]
+
+
+def test_the_language_tags_known_without_langcodes_are_tags_langcodes_accepts():
+    # The validator answers these without loading langcodes' registry (start-up time).
+    import langcodes
+
+    from corpus_tools.validate.rules import COMMON_LANGUAGE_TAGS, is_language_tag
+
+    assert [tag for tag in sorted(COMMON_LANGUAGE_TAGS) if not langcodes.tag_is_valid(tag)] == []
+    assert is_language_tag("en") and not is_language_tag("english") and is_language_tag("tlh")

@@ -68,17 +68,12 @@ def gold_record(doc: _Document, gold: dict[tuple[str, int], _Candidate], gold_na
 
 def _gold_item(plan: _Plan, cand: _Candidate, gold_id: str, ids: dict[int, str]) -> dict[str, Any]:
     """One gold item: every field as the version that won it wrote it, in the model's order."""
-    layer, values, sources = plan.layer, cand.values, cand.sources
+    values, sources = cand.values, cand.sources
     item: dict[str, Any] = {"id": gold_id, "annotators": cand.cluster.annotators}
-    for name in layer.gold_fields:
-        if name in ("id", "annotators", "note"):
-            continue
-        if name in _OWN_SPAN:
+    for name, kind, i in _steps(plan):
+        if kind == "own":
             item[name] = getattr(sources[0].item, name)  # the item's own span: the key
-            continue
-        i = plan.attributes.index(name)
-        kind = layer.kind_of(name)
-        if kind == "span":
+        elif kind == "span":
             span = getattr(sources[i].item, name)
             if span is not None:
                 item[name] = {"start": span.start, "end": span.end, "text": span.text}
@@ -92,6 +87,25 @@ def _gold_item(plan: _Plan, cand: _Candidate, gold_id: str, ids: dict[int, str])
         elif values[i] is not None:
             item[name] = values[i]
     return item
+
+
+_STEPS: dict[str, tuple[tuple[str, str, int], ...]] = {}
+
+
+def _steps(plan: _Plan) -> tuple[tuple[str, str, int], ...]:
+    """How `_gold_item` writes each field of a layer's items, in the model's order: `(field,
+    kind, index in the values)`, kind `own` for the item's own span (worked out once per layer,
+    not per item)."""
+    layer = plan.layer
+    if layer.name not in _STEPS:
+        _STEPS[layer.name] = tuple(
+            (name, "own", 0)
+            if name in _OWN_SPAN
+            else (name, layer.kind_of(name), plan.attributes.index(name))
+            for name in layer.gold_fields
+            if name not in ("id", "annotators", "note")
+        )
+    return _STEPS[layer.name]
 
 
 def _written(doc: _Document, replacement: tuple[dict[str, Any], int], gold_id: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 
 import annotated_types
@@ -228,38 +229,82 @@ def _name_ok(name: str) -> bool:
     return True
 
 
-def _item_names_ok(item: Any) -> bool:
-    return _name_ok(item.id) and (_absent(item.annotators) or all(map(_name_ok, item.annotators)))
-
-
 def _absent(value: Any) -> bool:
     return value is None or value is UNSET
 
 
-def _plan() -> list[tuple[str, tuple[tuple[str | None, tuple[str, str] | None], ...], Any, bool]]:
-    """For each layer: its record field, its parts `(field, only_if)`, its reference, and whether
-    references name its items."""
+def _named_fields() -> list[tuple[str, tuple[Any, ...]]]:
+    """For each layer: getters of its items' `NAME_FIELDS` (a name, or a list of names)."""
+    return [
+        (layer.name, tuple(attrgetter(f) for f in layer.model.model_fields if f in NAME_FIELDS))
+        for layer in LAYERS.values()
+    ]
+
+
+_NAMED_FIELDS = _named_fields()
+
+
+def names_ok(rec: Any) -> bool:
+    """Whether every name of a decoded record (`NAME_FIELDS`) matches the pattern: for a line
+    that decodes, the one part of the models' structure check that the structs leave out."""
+    if not (_name_ok(rec.doc_id) and _name_ok(rec.annotator)):
+        return False
+    for name, getters in _NAMED_FIELDS:
+        for it in getattr(rec, name) or ():
+            for get in getters:
+                value = get(it)
+                if isinstance(value, str):
+                    if not _name_ok(value):
+                        return False
+                elif isinstance(value, list) and not all(map(_name_ok, value)):
+                    return False
+    return True
+
+
+def _plan() -> list[tuple[str, tuple[tuple[Any, tuple[str, str] | None], ...], Any, bool]]:
+    """For each layer: its record field, its parts `(getter, only_if)` (getter None for the
+    item's own span), its reference, and whether references name its items."""
     targets = {layer.reference.target for layer in LAYERS.values() if layer.reference is not None}
     return [
-        (layer.name, tuple((p.field, p.only_if) for p in layer.parts), layer.reference, layer.name in targets)
+        (
+            layer.name,
+            tuple((None if p.field is None else attrgetter(p.field), p.only_if) for p in layer.parts),
+            layer.reference,
+            layer.name in targets,
+        )
         for layer in LAYERS.values()
     ]
 
 
 _PLAN = _plan()
 _PARTS = {layer.name: tuple(p.field for p in layer.parts) for layer in LAYERS.values()}
+_REFERENCES = [
+    (layer.name, layer.reference, attrgetter(layer.reference.field))
+    for layer in LAYERS.values()
+    if layer.reference is not None
+]
 
 
 def is_clean(rec: Any) -> bool:
-    """Whether a decoded record has valid names and breaks none of the rules of `rules`."""
-    if not (_name_ok(rec.doc_id) and _name_ok(rec.annotator)):
+    """Whether a decoded record has valid names and breaks none of the rules of `rules`.
+
+    The conditions are those of `rules.check_record`, in another order: names and ids while
+    the items are collected, then every span of the record in one loop, references, and the
+    guidelines last (they assume valid spans and references). It runs on every line: plain
+    loops and set lookups, no call per item where one can be avoided.
+    """
+    good = _GOOD_NAMES
+    if not (rec.doc_id in good or _name_ok(rec.doc_id)) or not (
+        rec.annotator in good or _name_ok(rec.annotator)
+    ):
         return False
     meta = rec.meta
-    if not _absent(meta) and not _absent(meta.language) and not is_language_tag(meta.language):
-        return False
-    text = rec.text
-    n = len(text)
+    if meta is not None and meta is not UNSET:
+        language = meta.language
+        if language is not None and language is not UNSET and not is_language_tag(language):
+            return False
     ids: set[str] = set()
+    spans: list[Any] = []
     named: dict[str, dict[str, Any]] = {}
     for name, parts, _ref, is_target in _PLAN:
         items = getattr(rec, name)
@@ -267,73 +312,104 @@ def is_clean(rec: Any) -> bool:
             continue
         targets = named.setdefault(name, {}) if is_target else None
         for it in items:
-            if it.id in ids or not _item_names_ok(it):
+            item_id = it.id
+            if item_id in ids or not (item_id in good or _name_ok(item_id)):
                 return False
-            ids.add(it.id)
+            ids.add(item_id)
             if targets is not None:
-                targets[it.id] = it
-            for field, only_if in parts:
-                s = it if field is None else getattr(it, field)
-                if _absent(s):
+                targets[item_id] = it
+            if it.annotators and not all(map(_name_ok, it.annotators)):
+                return False
+            for get, only_if in parts:
+                if get is None:
+                    spans.append(it)
                     continue
-                if only_if is not None and getattr(it, only_if[0]) != only_if[1]:
-                    return False
-                if not _span_ok(text, n, s.start, s.end, s.text):
-                    return False
-    for name, _parts, ref, _is_target in _PLAN:
-        if ref is None:
+                span = get(it)
+                if span:  # absent: None or UNSET, both false
+                    if only_if is not None and getattr(it, only_if[0]) != only_if[1]:
+                        return False
+                    spans.append(span)
+    text = rec.text
+    if not _spans_ok(text, spans):
+        return False
+    for name, ref, get_reference in _REFERENCES:
+        items = getattr(rec, name)
+        if not items:
             continue
-        for it in getattr(rec, name) or ():
-            value = getattr(it, ref.field)
-            if _absent(value) or (ref.author and value == AUTHOR):
+        targets = named.get(ref.target, {})
+        for it in items:
+            value = get_reference(it)
+            if value is None or value is UNSET or (ref.author and value == AUTHOR):
                 continue
-            if not _reference_ok(it, name, value, ref, named.get(ref.target, {})):
+            if not _reference_ok(it, name, value, ref, targets):
                 return False
     return _guidelines_ok(rec, text)
+
+
+def _spans_ok(text: str, spans: list[Any]) -> bool:
+    """`rules.check_span` finds nothing in any of the spans: in range, not empty, the text they
+    cover, no space at either end (`strip` removes what `isspace` calls space), no word cut."""
+    n = len(text)
+    for s in spans:
+        start, end, covered = s.start, s.end, s.text
+        if not 0 <= start < end <= n or text[start:end] != covered or covered.strip() != covered:
+            return False
+        # A word is cut only where the characters on both sides of an edge are alphanumeric;
+        # the one outside the span rarely is, and only then is the exact rule needed.
+        if ((start and text[start - 1].isalnum()) or (end < n and text[end].isalnum())) and splits_word(
+            text, start, end
+        ):
+            return False
+    return True
 
 
 def _guidelines_ok(rec: Any, text: str) -> bool:
     """`rules._check_guidelines` finds nothing (the same predicates, on the structs)."""
     questions = getattr(rec, "rhetorical_questions", None) or ()
-    spans = [(q.start, q.end) for q in questions]
+    spans: list[tuple[int, int]] | None = None
     for q in questions:
         if not q.text.endswith("?"):
             return False
         a = q.answer
-        if not _absent(a) and not answer_follows(text, (q.start, q.end), (a.start, a.end), spans):
-            return False
+        if a is not None and a is not UNSET:
+            if spans is None:
+                spans = [(q.start, q.end) for q in questions]
+            if not answer_follows(text, (q.start, q.end), (a.start, a.end), spans):
+                return False
     attributions = getattr(rec, "attributions", None) or ()
-    contents = {t.id: (t.content.start, t.content.end) for t in attributions}
     for t in attributions:
-        if not _absent(t.nested_in) and not outer_first(t.id, t.nested_in):
+        parent = t.nested_in
+        if parent is not None and parent is not UNSET and not outer_first(t.id, parent):
             return False
     stances = getattr(rec, "stances", None) or ()
     if not stances:
         return True
-    quoted = {t.id for t in attributions if t.type == "direct"}
     declared = ALIASES.get(rec.doc_id)
     folded: list[str] = []
+    occurring: set[str] = set()  # targets repeat within a document: each is looked up once
+    contents = {t.id: (t.content.start, t.content.end) for t in attributions}
+    quoted: set[str] | None = None
     for s in stances:
-        inner = innermost((s.start, s.end), contents) if contents else None
-        if inner is not None and (
-            inner in quoted and not in_aside(text, contents[inner], (s.start, s.end))
-            if s.holder == AUTHOR
-            else inner != s.holder and contents[inner] != contents.get(s.holder)
-        ):
-            return False
-        if not target_occurs(s.target, text, folded, declared):
+        target = s.target
+        if target not in occurring:
+            if not target_occurs(target, text, folded, declared):
+                return False
+            occurring.add(target)
+        if not contents:
+            continue
+        span = s.start, s.end
+        inner = innermost(span, contents)
+        if inner is None:
+            continue
+        holder = s.holder
+        if holder == AUTHOR:
+            if quoted is None:
+                quoted = {t.id for t in attributions if t.type == "direct"}
+            if inner in quoted and not in_aside(text, contents[inner], span):
+                return False
+        elif inner != holder and contents[inner] != contents.get(holder):
             return False
     return True
-
-
-def _span_ok(text: str, n: int, start: int, end: int, covered: str) -> bool:
-    return (
-        0 <= start < end <= n
-        and text[start:end] == covered
-        and not covered[0].isspace()
-        and not covered[-1].isspace()
-        and not splits_word(text, start, end)
-    )
 
 
 def _reference_ok(it: Any, layer: str, value: str, ref: Any, named: dict[str, Any]) -> bool:

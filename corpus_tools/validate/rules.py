@@ -186,6 +186,7 @@ _CONJUNCTIONS = frozenset({"and", "but", "or", "nor", "so", "yet", "for"})
 _ID_NUMBER = re.compile(r"[A-Za-z]+(\d+)")
 
 
+@functools.lru_cache(maxsize=4096)  # ids repeat across records (t1, t2, ...)
 def outer_first(child_id: str, parent_id: str) -> bool:
     """Whether a nested attribution's id comes after its parent's (G6: outer first), for ids
     numbered with a prefix (`t3`); other ids cannot be compared."""
@@ -414,10 +415,22 @@ def _check_references(
                 )
 
 
+COMMON_LANGUAGE_TAGS = frozenset(
+    """en en-US en-GB en-AU en-CA en-IE en-NZ en-IN de de-DE de-AT de-CH fr fr-FR fr-CA fr-BE fr-CH es
+    es-ES es-MX es-419 it pt pt-BR pt-PT nl ru pl uk cs sk sl hr sr sr-Latn sr-Cyrl bg ro hu el tr
+    sv da nb nn no fi et lv lt ga cy eu ca gl is mt sq mk bs ar he fa ur hi bn ta te mr gu pa zh
+    zh-CN zh-TW zh-Hans zh-Hant ja ko vi th id ms tl sw yo ha am la grc und""".split()  # noqa: SIM905
+)
+"""Tags that `langcodes` accepts, known without loading its registry (which takes as long to
+load as a small file takes to validate); a test checks each against `langcodes`."""
+
+
 @functools.lru_cache(maxsize=1024)
 def is_language_tag(tag: str) -> bool:
     """Whether `tag` is a valid BCP 47 language tag (registered subtags, hyphens, no spaces),
     as the `langcodes` package checks it against the IANA registry."""
+    if tag in COMMON_LANGUAGE_TAGS:
+        return True
     if not tag or "_" in tag or tag != tag.strip() or any(c.isspace() for c in tag):
         return False
     import langcodes  # its registry loads on first use; most corpora use one or two tags

@@ -6,6 +6,10 @@ what the cross-line checks need is kept: for each document a hash of its text an
 first seen, the set of (doc_id, annotator) pairs, and, when asked, where each line is (the
 document index that merge and agreement read documents through). Memory therefore grows with the
 number of documents, not with the size of the files.
+
+A chunk's result is a few columns (one entry per record line) and the findings of the lines that
+have any: with `jobs`, each result is pickled in a worker and unpickled here, and columns of
+numbers travel as bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import io
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +30,7 @@ import orjson
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import chunk_ranges, display, input_files
 from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
-from corpus_tools.validate.lines import LineKey, check_line
+from corpus_tools.validate.lines import check_line, clean_record
 from corpus_tools.validate.rules import Finding, using_aliases
 
 CHUNK_BYTES = 4 << 20
@@ -44,12 +49,24 @@ class Chunk:
 
 @dataclass
 class ChunkResult:
-    """The per-line results of a chunk; `lines` holds only lines with findings or a key."""
+    """What a chunk's lines gave: one entry per record line (a line with a usable `doc_id`,
+    `annotator` and `text`) in the columns, and the findings of the lines that have any."""
 
-    lines: list[tuple[int, int, int, list[Finding], LineKey | None]]
-    """`(line index within the chunk, byte offset in the file, length in bytes, findings, key)`."""
-    count: int
+    count: int = 0
     """How many lines the chunk has."""
+    lines: array[int] = field(default_factory=lambda: array("q"))
+    """Each record line's index within the chunk."""
+    offsets: array[int] = field(default_factory=lambda: array("q"))
+    """Its byte offset in the file."""
+    lengths: array[int] = field(default_factory=lambda: array("q"))
+    """Its length in bytes, the line end included."""
+    doc_ids: list[str] = field(default_factory=list)
+    annotators: list[str] = field(default_factory=list)
+    """One string object per annotator of the chunk, so that pickling writes each once."""
+    text_hashes: array[int] = field(default_factory=lambda: array("q"))
+    text_lengths: array[int] = field(default_factory=lambda: array("q"))
+    findings: dict[int, list[Finding]] = field(default_factory=dict)
+    """Line index within the chunk -> its findings, for the lines that have any."""
     error: str | None = None
     """Why the file could not be read, if it could not."""
 
@@ -91,7 +108,7 @@ def check_files(
         raise CorpusToolsError(f"no *.jsonl file found in {', '.join(map(display, paths))}")
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
-    corpus = CorpusChecks(shown=builder.shown)
+    corpus = CorpusChecks(files, shown=builder.shown)
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
     chunks = _chunks(files)
@@ -100,17 +117,7 @@ def check_files(
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
             name, base = display(chunk.path), line_base.get(chunk.path, 0)
             line_base[chunk.path] = base + result.count
-            for index_in_chunk, byte_offset, length, findings, key in result.lines:
-                number = base + index_in_chunk + 1
-                if key is not None:
-                    builder.records += 1
-                    findings = [*findings, *corpus.add(key, chunk.path, number, byte_offset)]
-                    if locations is not None:
-                        locations.setdefault(key.doc_id, []).append(
-                            (numbers[chunk.path], byte_offset, length)
-                        )
-                for code, path, message in findings:
-                    builder.add(make_problem(code, name, number, path or None, message))
+            _take(result, numbers[chunk.path], name, base, builder, corpus, locations)
             if result.error is not None:
                 where = f" after line {base + result.count}" if base + result.count else ""
                 builder.add(
@@ -123,6 +130,55 @@ def check_files(
                     )
                 )
     return Run(files, builder.build(strict=strict), locations)
+
+
+def _take(
+    result: ChunkResult,
+    file: int,
+    name: str,
+    base: int,
+    builder: ReportBuilder,
+    corpus: CorpusChecks,
+    locations: dict[str, list[tuple[int, int, int]]] | None,
+) -> None:
+    """Add a chunk's results to the report (in line order, each line's own findings before
+    those across lines) and to the document index; `base` is the number of the file's lines
+    in earlier chunks."""
+    findings = result.findings
+    waiting = sorted(findings)  # lines with findings, some of which may not be records
+    w = 0
+    builder.records += len(result.lines)
+    names: dict[str, str] = {}  # one string object per annotator, kept in `corpus`
+    for i, offset, length, doc_id, annotator, text_hash, text_length in zip(
+        result.lines,
+        result.offsets,
+        result.lengths,
+        result.doc_ids,
+        result.annotators,
+        result.text_hashes,
+        result.text_lengths,
+        strict=True,
+    ):
+        while w < len(waiting) and waiting[w] < i:
+            _report(builder, name, base + waiting[w] + 1, findings[waiting[w]])
+            w += 1
+        number = base + i + 1
+        annotator = names.setdefault(annotator, annotator)
+        across = corpus.add(doc_id, annotator, text_hash, text_length, file, number, offset)
+        if w < len(waiting) and waiting[w] == i:
+            _report(builder, name, number, [*findings[i], *across])
+            w += 1
+        elif across:
+            _report(builder, name, number, across)
+        if locations is not None:
+            locations.setdefault(doc_id, []).append((file, offset, length))
+    for i in waiting[w:]:
+        _report(builder, name, base + i + 1, findings[i])
+
+
+def _report(builder: ReportBuilder, name: str, number: int, findings: Iterable[Finding]) -> None:
+    for code, path, message in findings:
+        builder.add(make_problem(code, name, number, path or None, message))
 
 
 def _chunks(files: list[Path]) -> list[Chunk]:
@@ -138,22 +194,43 @@ def _chunks(files: list[Path]) -> list[Chunk]:
 
 
 def _check_chunk(chunk: Chunk) -> ChunkResult:
-    lines: list[tuple[int, int, int, list[Finding], LineKey | None]] = []
-    index = -1
+    result = ChunkResult()
     try:
         with open(chunk.path, "rb") as f:
             f.seek(chunk.start)
             data = f.read(chunk.end - chunk.start) if chunk.end >= 0 else f.read()
     except OSError as e:
-        return ChunkResult(lines, 0, e.strerror or str(e))
+        result.error = e.strerror or str(e)
+        return result
     offset = chunk.start
-    # BytesIO splits at \n only, as editors number lines (a lone \r does not end a line).
+    annotators: dict[str, str] = {}
+    index = -1
+    # BytesIO splits at \n only, as editors number lines (a lone \r does not end a line); it
+    # yields one line at a time, where `split` would hold a copy of the whole chunk.
     for index, line in enumerate(io.BytesIO(data)):
-        findings, key = check_line(line.rstrip(b"\r\n"))
-        if findings or key is not None:
-            lines.append((index, offset, len(line), findings, key))
+        raw = line.rstrip(b"\r\n")
+        rec = clean_record(raw)
+        if rec is not None:
+            doc_id, annotator, text = rec.doc_id, rec.annotator, rec.text
+            text_hash, text_length = hash(text), len(text)
+        else:
+            found, key = check_line(raw)
+            if found:
+                result.findings[index] = found
+            if key is None:
+                offset += len(line)
+                continue
+            doc_id, annotator, text_hash, text_length = key
+        result.lines.append(index)
+        result.offsets.append(offset)
+        result.lengths.append(len(line))
+        result.doc_ids.append(doc_id)
+        result.annotators.append(annotators.setdefault(annotator, annotator))
+        result.text_hashes.append(text_hash)
+        result.text_lengths.append(text_length)
         offset += len(line)
-    return ChunkResult(lines, index + 1)
+    result.count = index + 1
+    return result
 
 
 def cpu_count() -> int:
@@ -196,60 +273,79 @@ def _worker_signals() -> None:
 class CorpusChecks:
     """The checks across lines and files: one line per (doc_id, annotator), no text drift."""
 
-    def __init__(self, shown: Callable[[str], bool] = lambda code: True) -> None:
-        self.pairs: dict[tuple[str, str], tuple[Path, int]] = {}
-        self.texts: dict[str, tuple[LineKey, Path, int, int]] = {}
+    def __init__(self, files: list[Path], shown: Callable[[str], bool] = lambda code: True) -> None:
+        self.files = files
+        self.pairs: dict[tuple[str, str], tuple[int, int]] = {}
+        """`(doc_id, annotator) -> (file number, line)` where the pair was first seen."""
+        self.texts: dict[str, tuple[int, int, int, int, int]] = {}
+        """`doc_id -> (text hash, text length, file number, line, byte offset)` of its first
+        record: a hash, not the text, so that memory grows with documents, not with text."""
         # Whether a problem of a code will be listed; if not, its message is not worth the
         # disk reads that text drift's first-difference detail costs.
         self.shown = shown
 
-    def add(self, key: LineKey, file: Path, line: int, byte_offset: int) -> list[Finding]:
+    def add(
+        self,
+        doc_id: str,
+        annotator: str,
+        text_hash: int,
+        text_length: int,
+        file: int,
+        line: int,
+        byte_offset: int,
+    ) -> Sequence[Finding]:
+        """Note one record; the findings it raises across lines (usually none)."""
         findings: list[Finding] = []
-        pair = (key.doc_id, key.annotator)
-        if pair in self.pairs:
-            f0, l0 = self.pairs[pair]
+        pair = (doc_id, annotator)
+        first_pair = self.pairs.get(pair)
+        if first_pair is None:
+            self.pairs[pair] = (file, line)
+        else:
+            f0, l0 = first_pair
             findings.append(
                 Finding(
                     "duplicate-record",
                     "annotator",
-                    f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
-                    f"{display(f0)}:{l0}; keep one line per document and annotator",
+                    f"doc_id {doc_id!r} by annotator {annotator!r} is also at "
+                    f"{display(self.files[f0])}:{l0}; keep one line per document and annotator",
                 )
             )
-        else:
-            self.pairs[pair] = (file, line)
-        first = self.texts.get(key.doc_id)
+        first = self.texts.get(doc_id)
         if first is None:
-            self.texts[key.doc_id] = (key, file, line, byte_offset)
-        elif (first[0].text_hash, first[0].text_len) != (key.text_hash, key.text_len):
+            self.texts[doc_id] = (text_hash, text_length, file, line, byte_offset)
+        elif first[0] != text_hash or first[1] != text_length:
             here = byte_offset if self.shown("text-drift") else None
-            findings.append(Finding("text-drift", "text", _drift_message(key, first, file, here)))
-        return findings
+            findings.append(
+                Finding("text-drift", "text", self._drift_message(doc_id, text_length, first, file, here))
+            )
+        return findings or ()
 
-
-def _drift_message(
-    key: LineKey, first: tuple[LineKey, Path, int, int], file: Path, byte_offset: int | None
-) -> str:
-    """The text-drift message; with the line's byte offset, it names the first difference."""
-    first_key, f0, l0, first_offset = first
-    where = f"{display(f0)}:{l0}"
-    detail = f"lengths {key.text_len} here and {first_key.text_len} there"
-    # Only hashes are kept in memory; read both texts back to say where they differ.
-    there = here = None
-    if byte_offset is not None:
-        there, here = _read_text(f0, first_offset), _read_text(file, byte_offset)
-    if there is not None and here is not None:
-        i = next(
-            (i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
-            min(len(here), len(there)),
+    def _drift_message(
+        self,
+        doc_id: str,
+        text_length: int,
+        first: tuple[int, int, int, int, int],
+        file: int,
+        byte_offset: int | None,
+    ) -> str:
+        """The text-drift message; with the line's byte offset, it names the first difference."""
+        _hash, first_length, f0, l0, first_offset = first
+        where = f"{display(self.files[f0])}:{l0}"
+        detail = f"lengths {text_length} here and {first_length} there"
+        # Only hashes are kept in memory; read both texts back to say where they differ.
+        there = here = None
+        if byte_offset is not None:
+            there, here = _read_text(self.files[f0], first_offset), _read_text(self.files[file], byte_offset)
+        if there is not None and here is not None:
+            i = next(
+                (i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
+                min(len(here), len(there)),
+            )
+            detail += f"; first difference at code point {i}: here {here[i : i + 20]!r}, there {there[i : i + 20]!r}"
+        return (
+            f"the text of doc_id {doc_id!r} differs from the one at {where} ({detail}); "
+            "every record of a document must carry the same text"
         )
-        detail += (
-            f"; first difference at code point {i}: here {here[i : i + 20]!r}, there {there[i : i + 20]!r}"
-        )
-    return (
-        f"the text of doc_id {key.doc_id!r} differs from the one at {where} ({detail}); "
-        "every record of a document must carry the same text"
-    )
 
 
 def _read_text(path: Path, byte_offset: int) -> str | None:
