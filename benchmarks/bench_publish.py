@@ -1,7 +1,7 @@
 """Benchmark `corpus publish` against `datasets`' own path, `Dataset.from_generator` + `to_parquet`.
 
 Both write the same split folder (made by `corpus split` from generated records) to parquet
-with the same features (`corpus_tools.features`). `corpus publish` also writes the card and loads
+with the same features (`corpus_tools.publish.features`). `corpus publish` also writes the card and loads
 the result back with `datasets` to verify it; the baseline does neither, so the comparison
 flatters the baseline.
 
@@ -30,7 +30,7 @@ def from_generator(args: list[str]) -> Callable[[], None]:
     import datasets
     import orjson
 
-    from corpus_tools.features import features
+    from corpus_tools.publish.features import features
 
     datasets.disable_progress_bars()
     split_dir, out = Path(args[0]), Path(tempfile.mkdtemp())

@@ -1,7 +1,11 @@
 """Benchmark `corpus validate` against the JSON parse limit and the naive alternatives.
 
+The parse limit is `orjson.loads` of every line of the same file; each approach's figure is its
+throughput as a share of that limit, measured in the same run. Two document shapes
+(`generate.SHAPES`): `long` (about 7.9 KB a line) and `short` (about 2.5 KB, news items).
+
 Example:
-    python benchmarks/bench_validate.py --docs 20000
+    python benchmarks/bench_validate.py --shape short --docs 60000
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
-from generate import generate
-from harness import approach, mb, measure
+from generate import SHAPES, generate
+from harness import approach, mb, measure_many
 
 HERE = Path(__file__).resolve().parent
 
@@ -35,8 +39,8 @@ def pydantic_naive(args: list[str]) -> Callable[[], None]:
     """jsonlines + Pydantic model_validate(dict) + the span and reference rules, line by line."""
     import jsonlines
 
-    from corpus_tools.rules import check_record
-    from corpus_tools.schema import Record
+    from corpus_tools.layers import Record
+    from corpus_tools.validate.rules import check_record
 
     def work() -> None:
         with jsonlines.open(args[0]) as reader:
@@ -78,13 +82,23 @@ def corpus_validate(args: list[str]) -> Callable[[], None]:
     return work
 
 
-def run(docs: int, repeat: int = 3) -> dict[str, dict[str, float]]:
-    """Measure every approach on the same generated file; return MB/s, ratios and memory."""
-    data = HERE / "data" / f"validate-{docs}.jsonl"
+DOCS = {"long": 20000, "short": 60000}
+"""Documents per file by default: about 150 MB of either shape."""
+
+
+def data_file(shape: str, docs: int) -> Path:
+    """The generated file of `docs` documents of a shape (made on first use)."""
+    data = HERE / "data" / f"validate-{shape}-{docs}.jsonl"
     if not data.exists():
-        generate(data, docs)
+        generate(data, docs, size=SHAPES[shape])
+    return data
+
+
+def run(docs: int, repeat: int = 3, shape: str = "long") -> dict[str, dict[str, float]]:
+    """Measure every approach on the same generated file; return MB/s, ratios and memory."""
+    data = data_file(shape, docs)
     # jsonschema is ~60x slower: measure it on a prefix of the file and report its MB/s.
-    small = HERE / "data" / f"validate-{docs}-head.jsonl"
+    small = HERE / "data" / f"validate-{shape}-{docs}-head.jsonl"
     if not small.exists():
         with open(data, "rb") as src, open(small, "wb") as dst:
             dst.writelines(itertools.islice(src, max(1, docs // 20)))
@@ -95,10 +109,12 @@ def run(docs: int, repeat: int = 3) -> dict[str, dict[str, float]]:
         "corpus validate": ("corpus-validate", [str(data), "1"], data),
         "corpus validate --jobs 2": ("corpus-validate", [str(data), "2"], data),
     }
+    measured = measure_many(
+        {label: ("bench_validate", name, args, None) for label, (name, args, _path) in rows.items()}, repeat
+    )
     results = {}
-    for label, (name, args, path) in rows.items():
-        m = measure("bench_validate", name, args, repeat)
-        results[label] = {**m, "mb_per_s": mb(path) / m["seconds"]}
+    for label, (_name, _args, path) in rows.items():
+        results[label] = {**measured[label], "mb_per_s": mb(path) / measured[label]["seconds"]}
     limit = results["orjson.loads per line (the parse limit)"]["mb_per_s"]
     for r in results.values():
         r["share_of_limit"] = r["mb_per_s"] / limit
@@ -116,11 +132,13 @@ def print_table(title: str, results: dict[str, dict[str, float]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=20000)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="long", help="document size")
+    parser.add_argument("--docs", type=int, help="documents (default: about 150 MB of the shape)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    results = run(args.docs, args.repeat)
-    print_table(f"validate: {args.docs} documents", results)
+    docs = args.docs or DOCS[args.shape]
+    results = run(docs, args.repeat, args.shape)
+    print_table(f"validate: {docs} {args.shape} documents", results)
     ours = results["corpus validate"]
     js = results["jsonschema (schema exported from the models)"]
     print(

@@ -41,7 +41,8 @@ class LineKey(NamedTuple):
 
 def clean_record(raw: bytes) -> Any | None:
     """The line decoded (the mirror's record struct) when the fast path finds it clean, else
-    None: then `check_line` says what is wrong, if anything."""
+    None: then `check_line` says what is wrong, if anything. The line may keep its line end
+    (JSON whitespace)."""
     rec = mirror.decode(raw)
     if rec is not None and mirror.is_clean(rec) and not mirror.may_repeat_a_key(raw, rec):
         return rec
