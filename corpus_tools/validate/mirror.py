@@ -89,7 +89,11 @@ def struct_for(model: type[BaseModel], *, presence: bool = False) -> type[msgspe
             else:
                 default = info.default
                 fields.append((name, tp, msgspec.field(default_factory=list) if default == [] else default))
-        _STRUCTS[key] = msgspec.defstruct(model.__name__, fields, forbid_unknown_fields=True, kw_only=True)
+        # gc=False: a decoded record is a tree, never a cycle, and tens of structs per line
+        # would otherwise keep the garbage collector busy.
+        _STRUCTS[key] = msgspec.defstruct(
+            model.__name__, fields, forbid_unknown_fields=True, kw_only=True, gc=False
+        )
     return _STRUCTS[key]
 
 
