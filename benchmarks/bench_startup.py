@@ -2,8 +2,8 @@
 
 Start-up is what a user waits for on a small file: `corpus validate` on a one-line file, less a
 bare `python -c "import pydantic"` (the floor every run pays). It also lists which heavy modules
-importing the CLI and validating one line loads (none of numpy, pyarrow, datasets, krippendorff or
-huggingface_hub should be).
+importing the CLI and validating one line loads (none of numpy, pyarrow, datasets, krippendorff,
+huggingface_hub or langcodes should be).
 
 Example:
     python benchmarks/bench_startup.py --repeat 7
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,10 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import environment
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-HEAVY = ("numpy", "pyarrow", "datasets", "krippendorff", "huggingface_hub")
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+HEAVY = ("numpy", "pyarrow", "datasets", "krippendorff", "huggingface_hub", "langcodes")
+ENV = environment()
 
 
 def timed(cmd: list[str], repeat: int, cwd: Path | None = None) -> float:

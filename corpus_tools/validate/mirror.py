@@ -297,16 +297,12 @@ def is_clean(rec: Any) -> bool:
     guidelines last (they assume valid spans and references). It runs on every line: plain
     loops and set lookups, no call per item where one can be avoided.
     """
-    good = _GOOD_NAMES
-    if not (rec.doc_id in good or _name_ok(rec.doc_id)) or not (
-        rec.annotator in good or _name_ok(rec.annotator)
-    ):
+    if not (_name_ok(rec.doc_id) and _name_ok(rec.annotator)):
         return False
     meta = rec.meta
-    if meta is not None and meta is not UNSET:
-        language = meta.language
-        if language is not None and language is not UNSET and not is_language_tag(language):
-            return False
+    if not _absent(meta) and not _absent(meta.language) and not is_language_tag(meta.language):
+        return False
+    good = _GOOD_NAMES
     ids: set[str] = set()
     spans: list[Any] = []
     named: dict[str, dict[str, Any]] = {}
@@ -370,49 +366,37 @@ def _spans_ok(text: str, spans: list[Any]) -> bool:
 def _guidelines_ok(rec: Any, text: str) -> bool:
     """`rules._check_guidelines` finds nothing (the same predicates, on the structs)."""
     questions = getattr(rec, "rhetorical_questions", None) or ()
-    spans: list[tuple[int, int]] | None = None
+    spans = [(q.start, q.end) for q in questions]
     for q in questions:
         if not q.text.endswith("?"):
             return False
         a = q.answer
-        if a is not None and a is not UNSET:
-            if spans is None:
-                spans = [(q.start, q.end) for q in questions]
-            if not answer_follows(text, (q.start, q.end), (a.start, a.end), spans):
-                return False
+        if not _absent(a) and not answer_follows(text, (q.start, q.end), (a.start, a.end), spans):
+            return False
     attributions = getattr(rec, "attributions", None) or ()
+    contents = {t.id: (t.content.start, t.content.end) for t in attributions}
     for t in attributions:
-        parent = t.nested_in
-        if parent is not None and parent is not UNSET and not outer_first(t.id, parent):
+        if not _absent(t.nested_in) and not outer_first(t.id, t.nested_in):
             return False
     stances = getattr(rec, "stances", None) or ()
     if not stances:
         return True
+    quoted = {t.id for t in attributions if t.type == "direct"}
     declared = ALIASES.get(rec.doc_id)
     folded: list[str] = []
     occurring: set[str] = set()  # targets repeat within a document: each is looked up once
-    contents = {t.id: (t.content.start, t.content.end) for t in attributions}
-    quoted: set[str] | None = None
     for s in stances:
-        target = s.target
-        if target not in occurring:
-            if not target_occurs(target, text, folded, declared):
-                return False
-            occurring.add(target)
-        if not contents:
-            continue
-        span = s.start, s.end
-        inner = innermost(span, contents)
-        if inner is None:
-            continue
-        holder = s.holder
-        if holder == AUTHOR:
-            if quoted is None:
-                quoted = {t.id for t in attributions if t.type == "direct"}
-            if inner in quoted and not in_aside(text, contents[inner], span):
-                return False
-        elif inner != holder and contents[inner] != contents.get(holder):
+        inner = innermost((s.start, s.end), contents) if contents else None
+        if inner is not None and (
+            inner in quoted and not in_aside(text, contents[inner], (s.start, s.end))
+            if s.holder == AUTHOR
+            else inner != s.holder and contents[inner] != contents.get(s.holder)
+        ):
             return False
+        if s.target not in occurring:
+            if not target_occurs(s.target, text, folded, declared):
+                return False
+            occurring.add(s.target)
     return True
 
 
