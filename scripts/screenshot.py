@@ -38,9 +38,9 @@ SCROLL = """at => {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", nargs="?", type=Path, default=ROOT / "docs" / "view.png")
-    parser.add_argument("--doc", default="truth-gage-akron-1851")
-    parser.add_argument("--annotator", default="ann-f")
-    parser.add_argument("--at", type=int, default=3800, help="The code point to scroll to.")
+    parser.add_argument("--doc", default="hoyer-americans-will-judge")
+    parser.add_argument("--annotator", default="ann-v")
+    parser.add_argument("--at", type=int, default=3400, help="The code point to scroll to.")
     args = parser.parse_args()
     reason = unavailable()
     if reason is not None:
