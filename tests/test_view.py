@@ -423,3 +423,31 @@ def test_a_malformed_decisions_file_names_its_line(tmp_path: Path):
     with pytest.raises(CorpusToolsError, match=r"decisions.jsonl:2: unknown key 'decison'"):
         view([annotations], output=tmp_path / "site", decisions=decisions)
     assert not (tmp_path / "site").exists()
+
+
+def test_a_decision_on_an_item_the_passes_agree_on_is_shown_with_it(tmp_path: Path):
+    """Both passes give the same stance, held by an attribution they type differently: merge
+    raises a reference conflict on the stance, whose decision the page shows with it."""
+    from factory import TEXT as PLAIN
+    from factory import span
+
+    stance = {"id": "s1", **span(PLAIN, "active"), "target": "the war", "polarity": "favor", "holder": "t1"}
+    records = []
+    for name, kind in (("ann-a", "direct"), ("ann-b", "indirect")):
+        rec = record(annotator=name, stances=[stance])
+        rec["attributions"][0]["type"] = kind
+        records.append(rec)
+    write_jsonl(tmp_path / "a.jsonl", records)
+    conflicts = tmp_path / "conflicts.jsonl"
+    merge([tmp_path / "a.jsonl"], output=tmp_path / "gold.jsonl", conflicts=conflicts)
+    lines = [json.loads(line) for line in conflicts.read_text(encoding="utf-8").splitlines()]
+    assert sorted(c["kind"] for c in lines) == ["attribute", "reference"]
+    for line in lines:
+        line.update(decision={"accept": "ann-a"}, reason=f"decided: {line['kind']}")
+    conflicts.write_text("".join(json.dumps(o) + "\n" for o in lines), encoding="utf-8")
+    result = view([tmp_path / "a.jsonl"], output=tmp_path / "site", decisions=conflicts)
+    assert (result.decisions, result.unplaced) == (2, 0)
+    page = Page((tmp_path / "site/compare/doc1.html").read_text(encoding="utf-8"))
+    text = " ".join("".join(page.text).split())
+    assert "the passes agree on the item; the merge raised a conflict on it" in text
+    assert "decided: reference" in text and "decided: attribute" in text

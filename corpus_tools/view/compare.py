@@ -90,8 +90,8 @@ def compare(
     by_record = dict(zip(names, passes, strict=True))
     counts: dict[str, dict[str, int]] = {}
     disagreements: list[Disagreement] = []
-    clusters: dict[tuple[str, str, str], Disagreement | None] = {}
-    """`(layer, annotator, item id) -> the item's disagreement` (None: it agrees)."""
+    clusters: dict[tuple[str, str, str], tuple[Layer, dict[str, ItemView], Disagreement | None]] = {}
+    """`(layer, annotator, item id) -> (layer, its cluster, its disagreement (None: it agrees))`."""
     for layer in LAYERS.values():
         per_pass = {
             name: [v for v in pass_views if v.layer is layer]
@@ -117,7 +117,7 @@ def compare(
             for name, view in members.items():
                 view.status = status
                 view.conflict = entry.dom if entry is not None else None
-                clusters[(layer.name, name, view.id)] = entry
+                clusters[(layer.name, name, view.id)] = (layer, members, entry)
     out = Comparison(names, disagreements, counts)
     if decisions is not None:
         _place(out, passes, decisions, clusters)
@@ -175,7 +175,7 @@ def _place(
     out: Comparison,
     passes: Sequence[RecordBase],
     decisions: Decisions,
-    clusters: dict[tuple[str, str, str], Disagreement | None],
+    clusters: dict[tuple[str, str, str], tuple[Layer, dict[str, ItemView], Disagreement | None]],
 ) -> None:
     doc_id = passes[0].doc_id
     text = passes[0].text
@@ -199,17 +199,28 @@ def _place(
             adjudicator=entry.adjudicator,
             reason=entry.reason,
         )
-        targets = []
+        found = None
         for version in _versions(raw):
             item_id = version.item.get("id") if version.item is not None else None
-            key = (layer, version.annotator, str(item_id))
-            if key in clusters:
-                targets.append(clusters[key])
-        placed = [t for t in targets if t is not None]
-        if placed:
-            placed[0].decisions.append(view)
-        else:
+            found = found or clusters.get((layer, version.annotator, str(item_id)))
+        if found is None:
             out.unplaced.append(view)
+            continue
+        cluster_layer, members, dis = found
+        if dis is None:
+            # The passes agree on the item, yet merge raised a conflict on it (a reference to
+            # an attribution that is not in gold): list it with its decision all the same.
+            dis = Disagreement(
+                f"c{len(out.disagreements) + 1}",
+                cluster_layer,
+                "agree",
+                {name: members.get(name) for name in out.annotators},
+            )
+            out.disagreements.append(dis)
+            for name, member in members.items():
+                member.conflict = dis.dom
+                clusters[(cluster_layer.name, name, member.id)] = (cluster_layer, members, dis)
+        dis.decisions.append(view)
     for correction in decisions.corrections.get(doc_id, []):
         c = correction.correction
         given = c.decision.replace if c.decision.replace is not None else c.decision.add

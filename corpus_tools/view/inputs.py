@@ -66,14 +66,17 @@ class Corpus:
     """Validation warnings in the inputs (they do not stop the site)."""
     inputs: list[Path]
     """Every file and folder read, to keep the output away from them."""
+    _ids: list[str] | None = None
 
     def doc_ids(self) -> list[str]:
         """Every `doc_id`, sorted."""
-        ids = set(self.rows)
-        for handle in self.jsonl:
-            with handle.index() as index:
-                ids.update(index.doc_ids())
-        return sorted(ids)
+        if self._ids is None:
+            ids = set(self.rows)
+            for handle in self.jsonl:
+                with handle.index() as index:
+                    ids.update(index.doc_ids())
+            self._ids = sorted(ids)
+        return self._ids
 
     def documents(self) -> Iterator[Document]:
         """Each document with all its records, in `doc_id` order.
