@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -278,6 +278,25 @@ def agreement(
     rep = acc.report()
     rep.gold = reference
     rep.excluded = sorted(exclude) if only is None else [f"only: {d}" for d in sorted(only)]
+    return rep
+
+
+def records_agreement(records: Sequence[RecordBase], *, overlap: float = 0.5) -> AgreementReport:
+    """Agreement among the records of one document, one per annotator (what `agreement` computes
+    with `only={doc_id}`, without reading files): for a page that shows one document.
+
+    Raises:
+        CorpusToolsError: on a bad `overlap`, or records of different documents.
+    """
+    if not 0 < overlap <= 1:
+        raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
+    if len({r.doc_id for r in records}) > 1:
+        raise CorpusToolsError("records_agreement takes the records of one document")
+    acc = _Accumulator(overlap)
+    if records:
+        acc.add(list(records))
+    rep = acc.report()
+    rep.excluded = [f"only: {records[0].doc_id}"] if records else []
     return rep
 
 

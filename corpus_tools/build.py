@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int, int], None]
 """`progress(step, done, total)`, called as each step starts, advances and ends."""
 
-STEPS = ("validate", "merge", "split", "publish")
+STEPS = ("validate", "merge", "split", "publish", "view")
 
 
 _SEED_MAX = 2**63 - 1
@@ -57,6 +57,9 @@ class BuildConfig(BaseModel):
     every document it lists keeps its split however the corpus grows."""
     output: Path
     """The dataset folder `publish` writes."""
+    site: Path | None = None
+    """The folder of the static site `corpus view` writes after publishing (every record, the
+    passes compared, the decisions); none: no site."""
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     """Shares of documents for train, validation and test."""
     seed: int = Field(default=0, ge=0, le=_SEED_MAX)
@@ -104,6 +107,7 @@ class BuildConfig(BaseModel):
         "split_dir",
         "manifest",
         "output",
+        "site",
         "aliases",
         "guidelines",
         mode="before",
@@ -137,6 +141,8 @@ class BuildResult(BaseModel):
     """The `SplitResult`."""
     publish: Any
     """The `PublishResult`."""
+    view: Any = None
+    """The `ViewResult`, when a `site` is configured."""
     decisions_applied: bool
     """False when the configured decisions file does not exist yet."""
 
@@ -212,7 +218,17 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
         raise CorpusToolsError(f"{display(path)}: {SECTION} {key}{rest}: {first['msg']}{got}") from None
     base = path.parent
     updates: dict[str, Any] = {"annotations": [base / p for p in config.annotations]}
-    for key in ("decisions", "gold", "conflicts", "split_dir", "manifest", "output", "aliases", "guidelines"):
+    for key in (
+        "decisions",
+        "gold",
+        "conflicts",
+        "split_dir",
+        "manifest",
+        "output",
+        "site",
+        "aliases",
+        "guidelines",
+    ):
         value = getattr(config, key)
         if value is not None:
             updates[key] = base / value
@@ -246,11 +262,12 @@ def check_config(config: BuildConfig) -> BuildConfig:
             ("conflicts", config.conflicts),
             ("split_dir", config.split_dir),
             ("output", config.output),
+            ("site", config.site),
             ("decisions", config.decisions),
         )
         if value is not None
     }
-    outputs = ["gold", "conflicts", "split_dir", "output"]
+    outputs = [key for key in ("gold", "conflicts", "split_dir", "output", "site") if key in real]
     for i, a in enumerate(outputs):
         for b in [*outputs[i + 1 :], "decisions"]:
             if b not in real:
@@ -265,7 +282,7 @@ def check_config(config: BuildConfig) -> BuildConfig:
         # The manifest may live in split_dir (its default place) or anywhere of its own, but it
         # is never another output, the decisions, or inside the dataset folder.
         manifest = Path(os.path.realpath(config.manifest))
-        for key in ("gold", "conflicts", "output", "decisions"):
+        for key in ("gold", "conflicts", "output", "site", "decisions"):
             if key in real and (manifest == real[key] or real[key] in manifest.parents):
                 raise CorpusToolsError(
                     f"{SECTION} manifest = {str(config.manifest)!r} overlaps {key} = "
@@ -289,9 +306,11 @@ def check_config(config: BuildConfig) -> BuildConfig:
         ("conflicts", "file", "corpus merge"),
         ("split_dir", "folder", "corpus split"),
         ("output", "folder", "corpus publish"),
+        ("site", "folder", "corpus view"),
     )
     for key, kind, command in steps:
-        check_target(getattr(config, key), kind, command, option=f"{SECTION} {key}")
+        if getattr(config, key) is not None:
+            check_target(getattr(config, key), kind, command, option=f"{SECTION} {key}")
     return config
 
 
@@ -314,7 +333,8 @@ def guidelines_version(path: Path) -> str:
 
 
 def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResult:
-    """Validate the annotations, merge them into gold, split it, and publish the dataset.
+    """Validate the annotations, merge them into gold, split it, publish the dataset, and write
+    the site when one is configured (`site`).
 
     Each step writes its outputs atomically; a step that fails stops the build, leaving the
     outputs of the earlier steps in place and those of the failing step as they were.
@@ -322,7 +342,8 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
     Args:
         config: the settings (see `load_config`).
         progress: called as `progress(step, done, total)`; steps are `validate`, `merge`,
-            `split`, then `publish`'s own steps (`write default/train`, ..., `verify`).
+            `split`, then `publish`'s own steps (`write default/train`, ..., `verify`), then
+            `view`.
 
     Returns:
         A `BuildResult` with each step's result.
@@ -394,11 +415,25 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         validate=False,
         progress=progress,
     )
+    site = None
+    if config.site is not None:
+        from corpus_tools.view import view
+
+        # The passes and their gold, with the conflicts file merge just wrote: it holds every
+        # decision applied, with the versions it was made on.
+        site = view(
+            [annotations, Validated.trusted([config.gold])],
+            output=config.site,
+            decisions=config.conflicts,
+            title=config.pretty_name or "Annotated corpus",
+            progress=progress,
+        )
     return BuildResult(
         config=config,
         validation=annotations.report,
         merge=merged,
         split=splitted,
         publish=published,
+        view=site,
         decisions_applied=decisions is not None,
     )

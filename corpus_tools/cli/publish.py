@@ -116,6 +116,9 @@ def build(
 ) -> None:
     """Validate, merge, split and publish the corpus, with the settings in [tool.corpus].
 
+    With `site` set, it also writes the static site of `corpus view` (the passes, gold and the
+    decisions) and prints where to open it.
+
     Exit status: 0 done, 1 invalid input, 2 usage error (bad settings, a step cannot run).
 
     Example: corpus build --config corpus.toml
@@ -143,6 +146,12 @@ def build(
     for leak in splitted.leakage:
         err(f"warning: leakage: {leak}")
     out(render_publish(result.publish))
+    if result.view is not None:
+        site = result.view
+        out(
+            f"site: {site.pages} record page(s), {site.comparisons} comparison page(s) of "
+            f"{site.documents} document(s); open {site.index}"
+        )
 
 
 def render_publish(result: Any) -> str:
