@@ -89,6 +89,9 @@ class BuildConfig(BaseModel):
     guidelines: Path | None = None
     """The annotation guidelines (e.g. `CONTRIBUTING.md`): their `Guidelines version: N` line goes
     on the card."""
+    split_note: str | None = None
+    """How the splits were chosen beyond the seeded rule, for the card (e.g. a committed manifest
+    edited so that the test split holds every label)."""
     headline_exclude: list[str] = []
     """Documents left out of the card's headline agreement figures and reported on their own."""
     headline_exclude_reason: str | None = None
@@ -404,6 +407,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         annotations_creators=tuple(config.annotations_creators or defaults.annotations_creators),
         annotation_process=config.annotation_process,
         guidelines_version=guidelines_version(config.guidelines) if config.guidelines else None,
+        split_note=config.split_note,
         headline_exclude=tuple(config.headline_exclude),
         headline_exclude_reason=config.headline_exclude_reason,
     )

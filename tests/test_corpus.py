@@ -61,7 +61,8 @@ def test_every_document_has_two_independent_passes_of_its_exact_text_and_metadat
     passes: dict[str, set[str]] = {doc_id: set() for doc_id in docs}
     for _path, _line, rec in iter_records(require_valid(CONFIG.annotations).files):
         row = docs[rec.doc_id]
-        text = (ROOT / "documents" / row["file"]).read_text(encoding="utf-8", newline="")
+        with open(ROOT / "documents" / row["file"], encoding="utf-8", newline="") as f:
+            text = f.read()
         assert rec.text == text, rec.doc_id
         assert rec.meta.model_dump(exclude_defaults=True) == {
             k: v for k, v in row["meta"].items() if v is not None and not (k == "language" and v == "en")

@@ -162,7 +162,7 @@ def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, 
             "against the gold records of every split (after).\n",
             agreement.strip() + "\n",
         ]
-    parts += [_splits(manifest, result), _rights(result, metadata, level=2), _citation(metadata)]
+    parts += [_splits(manifest, result, metadata), _rights(result, metadata, level=2), _citation(metadata)]
     return "\n".join(parts)
 
 
@@ -289,7 +289,7 @@ def _counts(result: PublishResult) -> str:
     return "\n".join(lines)
 
 
-def _splits(manifest: Manifest, result: PublishResult) -> str:
+def _splits(manifest: Manifest, result: PublishResult, metadata: CardMetadata) -> str:
     group_by = manifest.group_by
     lines = [
         "## How the splits were made\n",
@@ -304,6 +304,8 @@ def _splits(manifest: Manifest, result: PublishResult) -> str:
     else:
         lines.append("Each document was its own group.")
     lines.append("Documents with identical text are kept together too.\n")
+    if metadata.split_note:
+        lines.append(md(metadata.split_note.strip()) + "\n")
     lines += [
         f"- seed: {code(str(manifest.seed))}",
         "- target ratios: " + ", ".join(f"{k} {v:g}" for k, v in manifest.ratios.items()),

@@ -36,6 +36,9 @@ class CardMetadata:
     """Who made the annotations, as Hub card tags (`expert-generated`, `machine-generated`, ...)."""
     annotation_process: str | None = None
     """Who annotated and how; the card's "Annotations" section says it when given."""
+    split_note: str | None = None
+    """How the splits were chosen beyond the seeded rule (e.g. documents moved by hand so that the
+    test split holds every label); the card's splits section says it."""
     guidelines_version: str | None = None
     """The version of the annotation guidelines gold follows; the card says it."""
     headline_exclude: tuple[str, ...] = ()
