@@ -148,11 +148,20 @@ def test_an_optional_reference_and_a_required_one_are_both_accepted():
 # -- a broken CORPUS_TOOLS_LAYERS: one line, exit status 2, from every command -----------------
 
 BROKEN_LAYERS = """
-from corpus_tools.layers import Layer, Part
-from claims_layer import LAYER, Claim
 import dataclasses
 
+from pydantic import Field
+
+from claims_layer import LAYER, Claim
+
 OPTIONAL_KEY = dataclasses.replace(LAYER, key="evidence")
+
+
+class Aliased(Claim):
+    level: int = Field(0, ge=0, le=5, alias="lvl")
+
+
+ALIASED = dataclasses.replace(LAYER, model=Aliased)
 NOT_A_LAYER = Claim
 BOTH = [LAYER, 3]
 """
@@ -186,6 +195,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str)
         ("broken_layers:NOT_A_LAYER", ("CORPUS_TOOLS_LAYERS", "the class Claim, not a Layer")),
         ("broken_layers:BOTH", ("CORPUS_TOOLS_LAYERS", "a int, not a Layer")),
         ("broken_layers:OPTIONAL_KEY", ("layer 'claims'", "key 'evidence'")),
+        ("broken_layers:ALIASED", ("layer 'claims'", "Aliased.level", "mirror cannot copy alias='lvl'")),
         ("claims_layer:LAYER,claims_layer:LAYER", ("layer 'claims'", "name and id prefix and tool prefix")),
         ("syntax_error:X", ("CORPUS_TOOLS_LAYERS", "importing 'syntax_error' failed: SyntaxError")),
     ],
