@@ -343,7 +343,7 @@ def _extra(kind: str, value: Any, targets: dict[str, tuple[int, int]]) -> tuple[
         return "holder", value if value is None or value == AUTHOR else targets[value]
     if kind == "text":
         return "eq", normalise(value)
-    return "eq", value
+    return "eq", tuple(value) if isinstance(value, list) else value  # hashable, like every part
 
 
 def _extras_match(x: _Entry, y: _Entry, lenient: bool, overlap: float) -> bool:

@@ -4,7 +4,8 @@ This is the one place that maps the record format onto Hugging Face `datasets` a
 so the parquet files, the card's `dataset_info` and the models cannot disagree:
 
 - strings (ids, text, names, meta fields) -> `Value("string")`;
-- offsets (`int`) -> `Value("int32")`;
+- offsets (`int`) -> `Value("int32")`; an extra layer's bounded `int` -> `int32`, or `int64` when
+  its bounds need it; `bool` -> `Value("bool")`; `float` -> `Value("float64")`;
 - the closed vocabularies (`kind`, `type`, `polarity`) -> `ClassLabel` with the layer's label
   names (`Layer.names`), stored as the label's index;
 - a list of items -> `List` of a struct (not `Sequence` of a dict, which `datasets` turns into a
@@ -29,7 +30,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from corpus_tools.layers import LAYERS, Record
-from corpus_tools.schema import strip_optional
+from corpus_tools.schema import int_bounds, strip_optional, unwrap
 
 _LABEL_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
     (layer.model.__name__, layer.label): layer.names for layer in LAYERS.values()
@@ -72,17 +73,23 @@ def conform(table: pa.Table) -> pa.Table:
 
 
 def _model_features(model: type[BaseModel]) -> dict[str, Any]:
-    return {name: _feature(info.annotation, model, name) for name, info in model.model_fields.items()}
+    return {
+        name: _feature(info.annotation, model, name, info.metadata)
+        for name, info in model.model_fields.items()
+    }
 
 
-def _feature(annotation: Any, model: type[BaseModel], field: str) -> Any:
-    annotation = strip_optional(annotation)
+_INT32 = (-(2**31), 2**31 - 1)
+
+
+def _feature(annotation: Any, model: type[BaseModel], field: str, metadata: list[Any]) -> Any:
+    annotation, constraints, _optional = unwrap(annotation, metadata)
     origin = get_origin(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _model_features(annotation)
     if origin is list:
         (item,) = get_args(annotation)
-        return List(_feature(item, model, field))
+        return List(_feature(item, model, field, []))
     if origin is Literal:
         names = _LABEL_NAMES.get((model.__name__, field))
         if names is None or tuple(get_args(annotation)) != names:
@@ -93,8 +100,16 @@ def _feature(annotation: Any, model: type[BaseModel], field: str) -> Any:
         return ClassLabel(names=list(names))
     if annotation is str:
         return Value("string")
+    if annotation is bool:
+        return Value("bool")
+    if annotation is float:
+        return Value("float64")
     if annotation is int:
-        return Value("int32")  # offsets; code points of a document fit easily
+        # Offsets (unbounded, but within the text) and ints bounded within int32 fit int32;
+        # an extra layer's int bounded beyond that needs int64 (the registry bounds it so).
+        lo, hi = int_bounds(constraints)
+        wide = (lo is not None and lo < _INT32[0]) or (hi is not None and hi > _INT32[1])
+        return Value("int64" if wide else "int32")
     raise TypeError(f"{model.__name__}.{field}: no datasets feature for {annotation!r}")
 
 
