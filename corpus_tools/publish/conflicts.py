@@ -80,7 +80,7 @@ def descriptions() -> dict[str, str]:
         kind=out["kind"] + " `correction`: a correction line.",
         status=out["status"] + " A correction line is `applied`, or `stale` when it no longer applies.",
         versions="Every annotator of the document, sorted, with their version of the item (null "
-        "when they did not propose it). Empty for a correction line.",
+        "when they did not propose it). Null for a correction line.",
         decision="A conflict's decision: `accept` (an annotator's version), `reject` or `replace` "
         "(the adjudicator's item); a correction's: `replace`, `remove` or `add` (an item). Null "
         "while a conflict is open.",
