@@ -24,9 +24,9 @@ from corpus_tools.dataset import iter_rows, open_dataset, record_inputs
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS
 from corpus_tools.merge import merge
-from corpus_tools.publish import publish
 from corpus_tools.publish import parquet as publish_parquet
-from corpus_tools.split import split
+from corpus_tools.publish import publish
+from corpus_tools.split import split as split_corpus
 from corpus_tools.validate import validate
 
 from factory import record, span, write_jsonl
@@ -326,7 +326,7 @@ def test_merge_and_split_read_the_dataset_as_its_jsonl(built, tmp_path):
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
     assert (tmp_path / "ca.jsonl").read_bytes() == (tmp_path / "cb.jsonl").read_bytes()
     assert a.documents == b.documents == 9
-    result = split(
+    result = split_corpus(
         [built.output], output=tmp_path / "splits", seed=13, ratios=(0.5, 0.25, 0.25), group_by="meta.source"
     )
     assert result.documents == gold_splits(built)
@@ -386,7 +386,7 @@ def test_the_readme_loading_one_liners_run(built, monkeypatch):
     code = next(b for b in blocks if "duckdb" in b and "pandas" in b)
     monkeypatch.chdir(built.output.parent.parent)  # the README's `out/dataset`
     namespace: dict[str, Any] = {}
-    exec(code, namespace)  # noqa: S102 - the README's own example, run as a reader would
+    exec(code, namespace)
     spans = namespace["spans"]
     assert set(spans.columns) >= {"doc_id", "split", "layer", "id", "part", "start", "end", "text", "label"}
     counts = namespace["counts"]
