@@ -24,8 +24,8 @@ from corpus_tools.dataset import iter_rows, open_dataset, record_inputs
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS
 from corpus_tools.merge import merge
+from corpus_tools.publish import CardMetadata, publish
 from corpus_tools.publish import parquet as publish_parquet
-from corpus_tools.publish import publish
 from corpus_tools.split import split as split_corpus
 from corpus_tools.validate import validate
 
@@ -238,11 +238,10 @@ def test_load_dataset_builder_reports_description_citation_homepage_and_licence(
         info = datasets.load_dataset_builder(str(built.output), name).info
         assert info.description and info.license and info.citation, name
         assert "version = {1.2.3}" in info.citation  # the project's version, not a build year alone
-    settings_url = "https://example.org/corpus"
-    config = built.model_copy(update={"homepage": settings_url, "output": built.output.parent / "with-url"})
-    build(config)
-    info = datasets.load_dataset_builder(str(config.output)).info
-    assert info.homepage == settings_url and "url = {https://example.org/corpus}" in info.citation
+    out = built.output.parent / "with-url"
+    publish(built.split_dir, output=out, metadata=CardMetadata(homepage="https://example.org/corpus"))
+    info = datasets.load_dataset_builder(str(out)).info
+    assert info.homepage == "https://example.org/corpus" and "url = {https://example.org/corpus}" in info.citation
 
 
 # -- parquet --------------------------------------------------------------------------------
