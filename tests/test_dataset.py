@@ -241,7 +241,10 @@ def test_load_dataset_builder_reports_description_citation_homepage_and_licence(
     out = built.output.parent / "with-url"
     publish(built.split_dir, output=out, metadata=CardMetadata(homepage="https://example.org/corpus"))
     info = datasets.load_dataset_builder(str(out)).info
-    assert info.homepage == "https://example.org/corpus" and "url = {https://example.org/corpus}" in info.citation
+    assert (
+        info.homepage == "https://example.org/corpus"
+        and "url = {https://example.org/corpus}" in info.citation
+    )
 
 
 # -- parquet --------------------------------------------------------------------------------

@@ -103,7 +103,8 @@ def _check_spans(ds: Any, gold: Any, where: str, sample: int) -> None:
     n = ds.num_rows
     if not n:
         return
-    rows = {doc_id: i for i, doc_id in enumerate(gold["doc_id"])}
+    # The column as Arrow: iterating `gold["doc_id"]` would format the rows one by one.
+    rows = {doc_id: i for i, doc_id in enumerate(gold.data.column("doc_id").to_pylist())}
     indices = sorted({round(i * (n - 1) / max(sample - 1, 1)) for i in range(min(sample, n))})
     for index, span in zip(indices, ds.select(indices), strict=True):
         doc = rows.get(span["doc_id"])
