@@ -27,7 +27,7 @@ import contextlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,7 +304,3 @@ def download_sizes(root: Path, configs: dict[str, dict[str, SplitSummary]]) -> d
         c: sum((root / f).stat().st_size for s in splits.values() for f in s.files)
         for c, splits in configs.items()
     }
-
-
-Writer = Callable[[pa.Table], None]
-"""Something that takes the rows of a table (a `Sink.write`)."""
