@@ -45,7 +45,7 @@ def test_json_format_matches_the_library_report():
     data = json.loads(result.output)
     report = corpus_tools.validate(paths, max_problems=100)
     assert data["problems"] == [p.model_dump() for p in report.problems]
-    assert set(data["problems"][0]) == {"code", "severity", "file", "line", "path", "message"}
+    assert set(data["problems"][0]) == {"code", "severity", "file", "line", "row", "path", "message"}
     assert data["summary"]["by_code"] == {"duplicate-record": 1, "span-whitespace": 1, "text-drift": 1}
     assert data["summary"]["valid"] is False
 
@@ -134,4 +134,4 @@ def test_an_output_path_under_a_file_is_a_usage_error_not_a_traceback(tmp_path: 
 def test_a_folder_without_jsonl_files_is_a_usage_error(tmp_path: Path):
     # A mistyped folder must not pass CI as "valid: 0 file(s)".
     result = runner.invoke(app, ["validate", str(tmp_path)])
-    assert result.exit_code == 2 and "no *.jsonl file found" in result.output
+    assert result.exit_code == 2 and "no *.jsonl file or published dataset found" in result.output

@@ -16,7 +16,12 @@ from corpus_tools.problems import CATALOGUE, catalogue_markdown
 @app.command()
 @handle_errors
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="JSONL files, or folders to search for *.jsonl.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="JSONL files, folders to search for *.jsonl, published datasets or their parquet files."
+        ),
+    ],
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.text,
     ignore: Annotated[
         list[str], typer.Option("--ignore", help="Skip problems with this code (repeatable).")
