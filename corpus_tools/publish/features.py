@@ -103,7 +103,7 @@ def item_features(layer_models: list[type[BaseModel]], *, exclude: tuple[str, ..
         for name, info in model.model_fields.items():
             if name in exclude:
                 continue
-            feature = _feature(info.annotation, model, name, labels=False)
+            feature = _feature(info.annotation, model, name, info.metadata, labels=False)
             if name in out and out[name] != feature:
                 raise TypeError(
                     f"{model.__name__}.{name} has another type than the field of that name in "
