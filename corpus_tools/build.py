@@ -203,6 +203,39 @@ def load_config(path: Path | str | None = None) -> BuildConfig:
     return check_config(_parse(settings, path, data.get("project")))
 
 
+def project_aliases(folder: Path | str = ".") -> Path | None:
+    """The alias file of stance targets that the project in `folder` names (`[tool.corpus]
+    aliases` in its `pyproject.toml`), or None when it names none.
+
+    `corpus validate` uses it when no `--aliases` is given, so that validating the corpus in its
+    own folder applies the same S7 check as `corpus build`. Only this one setting is read: a
+    validator must not fail because a publishing setting is wrong.
+
+    Raises:
+        CorpusToolsError: when the setting is not a string or names a file that does not exist.
+    """
+    path = Path(folder) / "pyproject.toml"
+    if not path.is_file():
+        return None
+    data = parse_toml(read_text(path, "settings file"), f"{display(path)}: cannot read the settings")
+    tool = data.get("tool")
+    settings = tool.get("corpus") if isinstance(tool, dict) else None
+    if not isinstance(settings, dict) or "aliases" not in settings:
+        return None
+    value = settings["aliases"]
+    if not isinstance(value, str):
+        raise CorpusToolsError(
+            f"{display(path)}: {SECTION} aliases: must be a path (got {_toml_type(value)})"
+        )
+    aliases = path.parent / value
+    if not aliases.is_file():
+        raise CorpusToolsError(
+            f"{display(path)}: {SECTION} aliases names {display(aliases)}, which does not exist; "
+            "fix the setting, or give --aliases"
+        )
+    return aliases
+
+
 def _toml_type(value: Any) -> str:
     if isinstance(value, list):
         return (

@@ -37,7 +37,7 @@ def validate(
         Path | None,
         typer.Option(
             "--aliases",
-            help="Alias file of stance targets (documents/aliases.jsonl): forms a target may take that do not occur in the text.",
+            help="Alias file of stance targets: forms a target may take that do not occur in the text. Default: the file `[tool.corpus] aliases` names in ./pyproject.toml, if any.",
         ),
     ] = None,
 ) -> None:
@@ -48,6 +48,10 @@ def validate(
 
     Example: corpus validate annotations/ --format github
     """
+    if aliases is None:
+        from corpus_tools.build import project_aliases
+
+        aliases = project_aliases()
     report = corpus_tools.validate(
         paths,
         ignore=ignore,
