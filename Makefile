@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: demo test lint bench fuzz schema docs clean
+.PHONY: demo test lint bench fuzz schema docs screenshot browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +18,13 @@ demo: $(STAMP)
 	$(BIN)/corpus build
 	$(BIN)/corpus agreement annotations/
 	$(BIN)/python scripts/demo_load.py out/dataset
+	@echo "The site of the documents and their disagreements: open out/site/index.html in a browser"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check corpus_tools tests benchmarks scripts
 	$(BIN)/ruff format --check corpus_tools tests benchmarks scripts
 	$(BIN)/mypy
-	$(BIN)/corpus validate annotations/
+	$(BIN)/corpus validate annotations/ --strict
 	$(BIN)/corpus schema --check --output schema/
 	$(BIN)/python scripts/sync_readme.py --check
 	$(BIN)/python -m pytest
@@ -49,6 +50,25 @@ schema: $(STAMP)
 # Regenerate the README's corpus and agreement tables from annotations/.
 docs: $(STAMP)
 	$(BIN)/python scripts/sync_readme.py
+
+# Headless Chromium for the browser tests of `corpus view`: Debian's package (about 20 s to
+# install), when it is missing and this runs as root with apt-get. Otherwise, or if installing
+# fails, those tests are skipped and pytest says why; every other test still runs.
+browser:
+	@if [ -z "$$CORPUS_TOOLS_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; } >/dev/null \
+	      || echo "warning: could not install chromium: the browser tests will be skipped"; \
+	  else \
+	    echo "note: no chromium and no root to install it: the browser tests will be skipped"; \
+	  fi; \
+	fi
+
+# Regenerate docs/view.png, the README's screenshot of a `corpus view` page.
+screenshot: $(STAMP) browser
+	$(BIN)/python scripts/screenshot.py docs/view.png
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

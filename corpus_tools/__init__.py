@@ -10,9 +10,10 @@ arguments and prints them. One function per command:
     corpus_tools.import_records(fmt, paths)              -> ImportResult
     corpus_tools.publish.publish(split_dir, output=...)  -> PublishResult
     corpus_tools.build.build(config)                     -> BuildResult
+    corpus_tools.view.view(paths, output=...)            -> ViewResult
 
-Importing the package is cheap: nothing here loads numpy, pyarrow or `datasets` (publish, build
-and the converters are imported when first used).
+Importing the package is cheap: nothing here loads numpy, pyarrow, `datasets` or Jinja2 (publish,
+build, view and the converters are imported when first used).
 """
 
 import importlib

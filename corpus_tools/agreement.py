@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from corpus_tools.dataset import ANNOTATORS_CONFIG, DEFAULT_CONFIG
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS, TUPLE_LAYERS, Layer
 from corpus_tools.matching import (
@@ -233,10 +234,12 @@ def agreement(
     """Compute agreement figures for annotator files.
 
     Args:
-        paths: annotator JSONL files, or folders searched for `*.jsonl`, or a `Validated` handle.
+        paths: annotator JSONL files, or folders searched for `*.jsonl`, published dataset
+            folders (their `annotators` config) or parquet files, or a `Validated` handle.
         overlap: the Jaccard threshold of lenient matching, in (0, 1].
-        gold: gold files (one annotator name, as `corpus merge` writes them): pair every
-            annotator with gold instead of with each other (agreement after adjudication).
+        gold: gold files (one annotator name, as `corpus merge` writes them), or a published
+            dataset (its `default` config): pair every annotator with gold instead of with each
+            other (agreement after adjudication).
         exclude: documents to leave out (e.g. one the guidelines' examples annotate).
         only: when given, the only documents measured.
 
@@ -249,11 +252,11 @@ def agreement(
     """
     if not 0 < overlap <= 1:
         raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
-    valid = require_valid(paths)
+    valid = require_valid(paths, configs=(ANNOTATORS_CONFIG,))
     reference = None
     golds: dict[str, RecordBase] = {}
     if gold is not None:
-        gold_valid = require_valid(gold)
+        gold_valid = require_valid(gold, configs=(DEFAULT_CONFIG,))
         names = set()
         for _path, _line, rec in gold_valid.records():
             names.add(rec.annotator)
@@ -278,6 +281,25 @@ def agreement(
     rep = acc.report()
     rep.gold = reference
     rep.excluded = sorted(exclude) if only is None else [f"only: {d}" for d in sorted(only)]
+    return rep
+
+
+def records_agreement(records: Sequence[RecordBase], *, overlap: float = 0.5) -> AgreementReport:
+    """Agreement among the records of one document, one per annotator (what `agreement` computes
+    with `only={doc_id}`, without reading files): for a page that shows one document.
+
+    Raises:
+        CorpusToolsError: on a bad `overlap`, or records of different documents.
+    """
+    if not 0 < overlap <= 1:
+        raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
+    if len({r.doc_id for r in records}) > 1:
+        raise CorpusToolsError("records_agreement takes the records of one document")
+    acc = _Accumulator(overlap)
+    if records:
+        acc.add(list(records))
+    rep = acc.report()
+    rep.excluded = [f"only: {records[0].doc_id}"] if records else []
     return rep
 
 
@@ -324,7 +346,7 @@ def _extra(kind: str, value: Any, targets: dict[str, tuple[int, int]]) -> tuple[
         return "holder", value if value is None or value == AUTHOR else targets[value]
     if kind == "text":
         return "eq", normalise(value)
-    return "eq", value
+    return "eq", tuple(value) if isinstance(value, list) else value  # hashable, like every part
 
 
 def _extras_match(x: _Entry, y: _Entry, lenient: bool, overlap: float) -> bool:

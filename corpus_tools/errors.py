@@ -22,3 +22,15 @@ class InvalidInputError(CorpusToolsError):
     def __init__(self, report: Report) -> None:
         super().__init__("the input files are not valid; see the validation report")
         self.report = report
+
+
+class LayerError(CorpusToolsError):
+    """The layer registry cannot be built: `CORPUS_TOOLS_LAYERS` names no importable `Layer`, or a
+    layer is one the commands cannot handle (`corpus_tools.layers` says which and why). Raised
+    when the registry is first imported, so by any command that reads or writes records.
+
+    The message is one line (the CLI prints it as `error: ...`), whatever it quotes.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))

@@ -10,23 +10,33 @@ and the converters derive what they need from here.
 Adding a layer takes its item model (in `schema.py`) and one entry in `CORE`. A project can also
 add layers without editing the package, for a prototype: `CORPUS_TOOLS_LAYERS=module:attribute`
 names `Layer` objects (or sequences of them) that are appended to the core layers when the package
-is imported. The tests use it to prove that a fourth layer flows through every command.
+is imported. The tests use it to prove that extra layers flow through every command.
+
+Every layer is checked when it is registered (`registry`), so that one the commands cannot
+handle is refused with a `LayerError` saying why, before any command starts on it: its fields
+must be of the types validate, merge, publish and export support, its key a required span, its
+reference one to attributions, its mirror (`corpus_tools.structs`) buildable. The command line
+prints the error in one line and exits 2.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import Field, create_model
 
-from corpus_tools import schema
-from corpus_tools.schema import Item, Span, model_of
+from corpus_tools import schema, structs
+from corpus_tools.errors import LayerError
+from corpus_tools.problems import CATALOGUE
+from corpus_tools.schema import Item, Span, int_bounds, model_of, unwrap
+from corpus_tools.structs import MirrorError
 
 Bounds = tuple[int, int]
 
@@ -149,7 +159,7 @@ class Layer:
         return tuple(self.model.model_fields)
 
 
-_CORE = (
+CORE = (
     Layer(
         name="rhetorical_questions",
         model=schema.RhetoricalQuestion,
@@ -195,31 +205,238 @@ _CORE = (
 
 
 def _extra_layers() -> tuple[Layer, ...]:
-    """The layers named by `CORPUS_TOOLS_LAYERS` (`module:attribute`, comma-separated)."""
+    """The layers named by `CORPUS_TOOLS_LAYERS` (`module:attribute`, comma-separated).
+
+    Raises:
+        LayerError: for an entry that is not `module:attribute`, a module that does not import,
+            a missing attribute, or a value that is not a `Layer` or a sequence of them.
+    """
     spec = os.environ.get("CORPUS_TOOLS_LAYERS", "").strip()
     out: list[Layer] = []
     for entry in filter(None, (s.strip() for s in spec.split(","))):
-        module, _, attribute = entry.partition(":")
-        value = getattr(importlib.import_module(module), attribute)
+        where = f"CORPUS_TOOLS_LAYERS entry {entry!r}"
+        module, sep, attribute = entry.partition(":")
+        if not (sep and module.strip() and attribute.strip()):
+            raise LayerError(f"{where}: write module:attribute (e.g. mylayers:LAYER)")
+        try:
+            value = getattr(importlib.import_module(module.strip()), attribute.strip())
+        except ModuleNotFoundError as e:
+            raise LayerError(f"{where}: no module named {e.name!r} (is its folder on PYTHONPATH?)") from e
+        except AttributeError:
+            raise LayerError(
+                f"{where}: module {module.strip()!r} has no attribute {attribute.strip()!r}"
+            ) from None
+        except Exception as e:  # the project's module itself fails to import
+            raise LayerError(f"{where}: importing {module.strip()!r} failed: {type(e).__name__}: {e}") from e
         for layer in value if isinstance(value, list | tuple) else [value]:
             if not isinstance(layer, Layer):
-                raise TypeError(f"CORPUS_TOOLS_LAYERS: {entry} is not a Layer")
+                what = (
+                    f"the class {layer.__name__}" if isinstance(layer, type) else f"a {type(layer).__name__}"
+                )
+                raise LayerError(
+                    f"{where} is {what}, not a Layer (corpus_tools.layers.Layer) or a list of them"
+                )
             out.append(layer)
     return tuple(out)
 
 
-def _registry(layers: tuple[Layer, ...]) -> dict[str, Layer]:
+def registry(layers: Iterable[Layer]) -> dict[str, Layer]:
+    """Check layers and index them by record field, as `LAYERS` is built (the core layers, then
+    those of `CORPUS_TOOLS_LAYERS`); each is checked (`_check`) against the ones before it.
+
+    Raises:
+        LayerError: naming the layer, for one the commands cannot handle.
+    """
     out: dict[str, Layer] = {}
     for layer in layers:
-        if layer.name in out or any(other.prefix == layer.prefix for other in out.values()):
-            raise ValueError(f"layer {layer.name!r}: its name or id prefix {layer.prefix!r} is taken")
-        if not issubclass(layer.model, BaseModel) or layer.label not in layer.model.model_fields:
-            raise ValueError(f"layer {layer.name!r}: {layer.label!r} is not a field of its model")
+        try:
+            _check(layer, out)
+        except LayerError as e:
+            raise LayerError(f"layer {layer.name!r}: {e}") from None
         out[layer.name] = layer
     return out
 
 
-LAYERS: dict[str, Layer] = _registry((*_CORE, *_extra_layers()))
+_OWN_SPAN = ("start", "end", "text")
+_BOOKKEEPING = ("id", "annotators", "note")
+_SUPPORTED = (
+    "an item's fields may be str (or schema.Name), int bounded within int64 (Field(ge=..., "
+    "le=...)), float, bool, a list of those, a Span (one of the layer's parts) or, for the "
+    "label, a Literal of strings; each may be `| None`"
+)
+
+
+def _check(layer: Layer, before: dict[str, Layer]) -> None:
+    """Refuse what validate, merge, agreement, split, publish or export cannot handle (each
+    would fail on it later, in the middle of a command).
+
+    Raises:
+        LayerError: saying what is wrong.
+    """
+    model = layer.model
+    if not (isinstance(model, type) and issubclass(model, Item)):
+        raise LayerError(f"its model must be a subclass of corpus_tools.schema.Item, not {model!r}")
+    fields = model.model_fields
+    if (
+        not layer.name.isidentifier()
+        or layer.name.startswith("_")
+        or layer.name in schema.RecordBase.model_fields
+    ):
+        raise LayerError("its name must be a Python identifier that is not a field of RecordBase")
+    if not re.fullmatch(r"[A-Za-z]+", layer.prefix) or not re.fullmatch(
+        r"[A-Za-z][A-Za-z0-9]*", layer.tool_prefix
+    ):
+        raise LayerError(
+            f"its id prefix {layer.prefix!r} must be letters and its tool prefix "
+            f"{layer.tool_prefix!r} letters and digits (gold ids are <prefix><n>, tool labels "
+            "<tool prefix>-<label>)"
+        )
+    for other in before.values():
+        taken = [
+            what
+            for what, mine, theirs in (
+                ("name", layer.name, other.name),
+                ("id prefix", layer.prefix, other.prefix),
+                ("tool prefix", layer.tool_prefix, other.tool_prefix),
+            )
+            if mine == theirs
+        ]
+        if taken:
+            raise LayerError(
+                f"its {' and '.join(taken)} {'are' if len(taken) > 1 else 'is'} taken by {other.name!r}"
+            )
+    for name in _BOOKKEEPING:
+        if fields[name].annotation != Item.model_fields[name].annotation:
+            raise LayerError(f"{model.__name__}.{name} must keep its type from Item")
+    if layer.label not in fields:
+        raise LayerError(f"its label {layer.label!r} is not a field of {model.__name__}")
+    try:
+        names = layer.names
+    except TypeError as e:
+        raise LayerError(str(e)) from None
+    if not names or not all(isinstance(n, str) and n and not any(c.isspace() for c in n) for n in names):
+        raise LayerError(f"{model.__name__}.{layer.label} must be a Literal of label names without spaces")
+    parts = {part.field: part for part in layer.parts}
+    if len(parts) != len(layer.parts) or len({p.name for p in layer.parts}) != len(layer.parts):
+        raise LayerError("two of its parts have the same field or name")
+    own = None in parts
+    if own and not all(f in fields for f in _OWN_SPAN):
+        raise LayerError(
+            f"its part Part(None, ...) is the item's own span, so {model.__name__} needs start, end and text"
+        )
+    if layer.key is None:
+        if not own:
+            raise LayerError("its key None (the item's own span) needs a part Part(None, ...)")
+    elif (
+        layer.key not in parts
+        or layer.key not in fields
+        or fields[layer.key].annotation is not Span
+        or not fields[layer.key].is_required()
+    ):
+        raise LayerError(
+            f"its key {layer.key!r} must be a required Span field of {model.__name__} (merge and "
+            "agreement match items by it) and one of its parts"
+        )
+    for part in layer.parts:
+        if part.field is not None and (
+            part.field not in fields or unwrap(fields[part.field].annotation)[0] is not Span
+        ):
+            raise LayerError(
+                f"its part {part.name!r} names {part.field!r}, which is not a Span field of {model.__name__}"
+            )
+        if part.only_if is not None and (part.only_if[0] != layer.label or part.only_if[1] not in names):
+            raise LayerError(
+                f"its part {part.name!r} has only_if {part.only_if!r}, which is not (label field, label)"
+            )
+        if part.field not in (None, layer.key) and part.name in names:
+            raise LayerError(
+                f"its part {part.name!r} has the name of a label (both would be {layer.tool_prefix}-{part.name})"
+            )
+    _check_reference(layer, fields)
+    for name in layer.tuple_fields:
+        if name not in fields or name in _BOOKKEEPING:
+            raise LayerError(
+                f"its tuple field {name!r} is not a field of {model.__name__} (agreement compares it)"
+            )
+    for entry in layer.similarity:
+        if not (
+            isinstance(entry, tuple) and len(entry) == 2 and entry[0] in fields and type(entry[1]) is int
+        ):
+            raise LayerError(f"its similarity {entry!r} must be (field of {model.__name__}, int weight)")
+    for name, info in fields.items():
+        _check_field(layer, name, info, parts, own)
+    try:
+        structs.struct_for(model)
+    except MirrorError as e:
+        raise LayerError(str(e)) from None
+
+
+def _check_reference(layer: Layer, fields: dict[str, Any]) -> None:
+    ref = layer.reference
+    if ref is None:
+        return
+    if ref.field not in fields or not _is_name(fields[ref.field]):
+        raise LayerError(
+            f"its reference {ref.field!r} must be a field of {layer.model.__name__} of type Name (or Name | None)"
+        )
+    if ref.target != "attributions":
+        raise LayerError(
+            f"its reference targets {ref.target!r}; a reference can only name attributions (the "
+            "item must lie inside the attribution's content)"
+        )
+    if ref.cycles and ref.target != layer.name:
+        raise LayerError("its reference has cycles=True, which only a layer referring to itself can have")
+    unknown = [code for code in (ref.unknown, ref.outside) if code not in CATALOGUE]
+    if unknown:
+        raise LayerError(
+            f"its reference's problem code(s) {', '.join(unknown)} are not in the catalogue (corpus problems)"
+        )
+
+
+def _is_name(info: Any) -> bool:
+    tp, constraints, _optional = unwrap(info.annotation, info.metadata)
+    return tp is str and any(getattr(c, "pattern", None) == schema.NAME_PATTERN for c in constraints)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_field(layer: Layer, name: str, info: Any, parts: dict[str | None, Part], own: bool) -> None:
+    where = f"{layer.model.__name__}.{name}"
+    tp, constraints, _optional = unwrap(info.annotation, info.metadata)
+    if name in _BOOKKEEPING or name == layer.label:
+        return
+    if name == "span":
+        raise LayerError(f"{where}: `span` is what merge and agreement call the item's own span; rename it")
+    if own and name in _OWN_SPAN:
+        if tp is not (str if name == "text" else int) or not info.is_required():
+            raise LayerError(f"{where}: the item's own span needs start: Offset, end: Offset, text: str")
+        return  # offsets are bounded by the text (offset-out-of-range)
+    if tp is Span:
+        if name not in parts:
+            raise LayerError(
+                f"{where} is a Span but not one of the layer's parts (its offsets would go unchecked)"
+            )
+        return
+    if get_origin(tp) is list:
+        (item,) = get_args(tp)
+        tp, constraints, optional = unwrap(item)
+        if optional or get_origin(tp) is list:
+            raise LayerError(f"{where}: a list's items must be str, int, float or bool; {_SUPPORTED}")
+    if tp is int:
+        lo, hi = int_bounds(constraints)
+        if lo is None or hi is None or lo < _INT64[0] or hi > _INT64[1]:
+            raise LayerError(
+                f"{where}: an int field needs bounds within int64 (Field(ge=..., le=...) between "
+                f"-2**63 and 2**63-1): merge writes JSON integers of 64 bits and publish stores "
+                f"int32 or int64 (bounds found: {lo}..{hi})"
+            )
+    elif tp not in (str, float, bool):
+        what = "a Literal other than the label" if get_origin(tp) is Literal else repr(tp)
+        raise LayerError(f"{where}: {what} is not supported; {_SUPPORTED}")
+
+
+LAYERS: dict[str, Layer] = registry((*CORE, *_extra_layers()))
 """The layers, by record field, in the order they appear in a record."""
 
 TUPLE_LAYERS = tuple(name for name, layer in LAYERS.items() if layer.tuple_fields)

@@ -14,8 +14,10 @@ proposed it.
 
 from __future__ import annotations
 
+import math
 import re
 import types
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeGuard, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -208,6 +210,52 @@ def strip_optional(annotation: Any) -> Any:
         if len(args) == 1:
             return strip_optional(args[0])
     return annotation
+
+
+def unwrap(annotation: Any, metadata: Iterable[Any] = ()) -> tuple[Any, list[Any], bool]:
+    """`(type, constraints, optional)` of a field: its annotation without `| None` and
+    `Annotated[...]`, the constraints found on the way (after the field's own `metadata`), and
+    whether None is allowed. A union of several types is returned as it is."""
+    constraints = list(metadata)
+    optional = False
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation, *extra = get_args(annotation)
+            constraints += extra
+        elif get_origin(annotation) in (Union, types.UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation, constraints, optional
+            optional, annotation = True, args[0]
+        else:
+            return annotation, constraints, optional
+
+
+def int_bounds(constraints: Iterable[Any]) -> tuple[int | None, int | None]:
+    """The least and greatest integer that `ge`/`gt`/`le`/`lt` constraints allow (None: no
+    bound that side)."""
+    lo: int | None = None
+    hi: int | None = None
+    lows: list[int] = []
+    highs: list[int] = []
+    for c in constraints:
+        if isinstance(getattr(c, "metadata", None), list):  # a `Field(...)` inside `Annotated`
+            lo, hi = int_bounds(c.metadata)
+            lows += [] if lo is None else [lo]
+            highs += [] if hi is None else [hi]
+        values = {name: getattr(c, name, None) for name in ("ge", "gt", "le", "lt")}
+        for name, value in values.items():
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            if name == "ge":
+                lows.append(math.ceil(value))
+            elif name == "gt":
+                lows.append(math.floor(value) + 1)
+            elif name == "le":
+                highs.append(math.floor(value))
+            else:
+                highs.append(math.ceil(value) - 1)
+    return (max(lows) if lows else None), (min(highs) if highs else None)
 
 
 def json_schema() -> dict[str, Any]:

@@ -28,8 +28,9 @@ def write_schema_dir(folder: Path) -> list[Path]:
 def check_schema_dir(folder: Path) -> list[str]:
     """Names of the schema files in `folder` that are missing or differ from the models."""
     path = Path(folder) / SCHEMA_FILE
+    expected = schema_text()  # first: a registry that cannot be built stops the check here
     try:
         current = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):  # missing, unreadable or not UTF-8: all stale
         return [str(path)]
-    return [] if current == schema_text() else [str(path)]
+    return [] if current == expected else [str(path)]

@@ -119,9 +119,11 @@ def test_build_runs_the_whole_pipeline(tmp_path):
             for sp in spans(row):
                 assert row["text"][sp["start"] : sp["end"]] == sp["text"]
             assert result.split.documents[row["doc_id"]] == split
-    raw = datasets.load_dataset(str(out), "annotators", split="train", cache_dir=str(tmp_path / "cache"))
-    assert raw.num_rows == 16
-    assert {c["config_name"] for c in card_yaml(out)["configs"]} == {"default", "annotators"}
+    raw = datasets.load_dataset(str(out), "annotators", cache_dir=str(tmp_path / "cache"))
+    assert sum(raw[s].num_rows for s in raw) == 16
+    for split in raw:  # the passes are split like gold
+        assert {result.split.documents[d] for d in raw[split]["doc_id"]} == {split}
+    assert {c["config_name"] for c in card_yaml(out)["configs"]} == {"default", "annotators", "spans"}
 
 
 def test_build_with_a_single_annotator(tmp_path):
@@ -259,9 +261,65 @@ def test_the_card_carries_the_guidelines_version(tmp_path):
     )
     config = load_config(path)
     build(config)
-    assert "Gold follows version 3.1 of the annotation guidelines." in (
-        config.output / "README.md"
-    ).read_text("utf-8")
+    card = (config.output / "README.md").read_text("utf-8")
+    assert (
+        "Gold follows version 3.1 of the annotation guidelines, shipped with the data as [GUIDELINES.md]"
+        in card
+    )
+    shipped = (config.output / "GUIDELINES.md").read_text("utf-8")
+    assert shipped.startswith("# Guidelines\n") and "Guidelines version: 3.1\n\nS1. ...\n" in shipped
     (path.parent / "CONTRIBUTING.md").write_text("# Guidelines without a version\n", encoding="utf-8")
     with pytest.raises(CorpusToolsError, match="Guidelines version: N"):
         build(load_config(path))
+
+
+def test_build_writes_the_site_when_one_is_configured(tmp_path):
+    settings = SETTINGS + 'site = "out/site"\n'
+    path = project(tmp_path / "p", settings)
+    ann_b = tmp_path / "p" / "annotations" / "ann-b.jsonl"
+    rows = [json.loads(line) for line in _lines(ann_b)]
+    rows[0]["stances"] = []  # one disagreement: a conflict for the adjudicator
+    write_jsonl(ann_b, rows)
+    merged = build(load_config(path))
+    # Decide one conflict, then build again: the site shows the decision beside the items.
+    assert merged.view is not None
+    conflicts = [json.loads(line) for line in _lines(tmp_path / "p/out/conflicts.jsonl")]
+    conflicts[0].update(decision={"reject": True}, adjudicator="adj-1", reason="not an item")
+    decisions = tmp_path / "p" / "adjudication" / "decisions.jsonl"
+    decisions.parent.mkdir()
+    decisions.write_text("".join(json.dumps(c) + "\n" for c in conflicts), encoding="utf-8")
+    steps: list[str] = []
+    result = build(load_config(path), progress=lambda step, done, total: steps.append(step))
+    site = tmp_path / "p" / "out" / "site"
+    assert result.view is not None and result.view.index == str(site / "index.html")
+    assert (result.view.documents, result.view.pages, result.view.comparisons) == (8, 24, 8)
+    assert result.view.decisions == 1
+    assert steps[-1] == "view"
+    assert (site / "doc" / "d0" / "gold.html").is_file() and (site / "compare" / "d0.html").is_file()
+    doc = conflicts[0]["doc_id"]
+    assert "not an item" in (site / "compare" / f"{doc}.html").read_text(encoding="utf-8")
+
+
+def test_without_a_site_setting_build_writes_no_site(tmp_path):
+    result = build(load_config(project(tmp_path / "p")))
+    assert result.view is None
+    assert not (tmp_path / "p" / "out" / "site").exists()
+
+
+@pytest.mark.parametrize(
+    ("site", "message"),
+    [
+        ("out/dataset", r"output = '\S*out/dataset' is site = '\S*out/dataset'"),
+        ("out/splits/site", r"split_dir = '\S*out/splits' overlaps site"),
+        ("annotations/site", "site = .* overlaps the annotations"),
+    ],
+)
+def test_the_site_needs_a_place_of_its_own(tmp_path, site, message):
+    path = project(tmp_path / "p", SETTINGS + f'site = "{site}"\n')
+    with pytest.raises(CorpusToolsError, match=message):
+        load_config(path)
+    assert not (tmp_path / "p" / "out").exists()
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()

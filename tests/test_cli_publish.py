@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from corpus_tools.cli import app
 
-from publish_helpers import annotator_files, card_yaml, gold_corpus, make_split_dir, project
+from publish_helpers import SETTINGS, annotator_files, card_yaml, gold_corpus, make_split_dir, project
 
 runner = CliRunner()
 
@@ -34,7 +34,7 @@ def test_publish(tmp_path):
     assert result.exit_code == 0, result.output
     assert "default: train 3, validation 1, test 1 row(s)" in result.output
     assert "annotators: train 4 row(s)" in result.output
-    assert {c["config_name"] for c in card_yaml(out)["configs"]} == {"default", "annotators"}
+    assert {c["config_name"] for c in card_yaml(out)["configs"]} == {"default", "annotators", "spans"}
     assert datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))["train"].num_rows == 3
 
 
@@ -104,6 +104,18 @@ def test_build(tmp_path, monkeypatch):
     assert (Path(tmp_path / "p" / "out" / "dataset" / "README.md")).is_file()
     result = runner.invoke(app, ["build", "--config", str(config)])
     assert result.exit_code == 0, result.output
+    assert "site:" not in result.output
+
+
+def test_build_says_where_the_site_is(tmp_path, monkeypatch):
+    project(tmp_path / "p", SETTINGS + 'site = "out/site"\n')
+    monkeypatch.chdir(tmp_path / "p")
+    result = runner.invoke(app, ["build"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        "site: 24 record page(s), 8 comparison page(s) of 8 document(s); open out/site/index.html"
+    )
+    assert (tmp_path / "p" / "out" / "site" / "index.html").is_file()
 
 
 def test_build_bad_settings_is_a_usage_error(tmp_path):

@@ -171,3 +171,22 @@ def test_merge_agreement_split_publish_and_export_carry_the_new_layer(tmp_path: 
     }
     assert {"HEDGE-weak"} <= labels
     assert "HEDGE-strong" in (tmp_path / "ls" / "label_config.xml").read_text(encoding="utf-8")
+
+
+def test_view_draws_the_new_layer(tmp_path: Path, annotations: Path):
+    site = tmp_path / "site"
+    corpus(
+        "view",
+        str(annotations / "ann-a" / "doc0.jsonl"),
+        str(annotations / "ann-b" / "doc0.jsonl"),
+        "-o",
+        str(site),
+    )
+    page = (site / "doc" / "doc0" / "ann-a.html").read_text(encoding="utf-8")
+    # Its legend entry and toggles, its items' tags and spans, from the layer's entry alone.
+    assert 'data-toggle-layer="hedges" data-toggle-label="strong"' in page
+    assert 'data-text="h1 weak"' in page and 'data-text="h2 weak"' in page
+    assert '<span class="m" data-item="p0-i' in page and 'data-layer="hedges" data-part="hedge"' in page
+    assert "Hedges weakening a claim." in page
+    compared = (site / "compare" / "doc0.html").read_text(encoding="utf-8")
+    assert "the passes differ in strength" in compared

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from corpus_tools.build import load_config
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.merge import merge
-from corpus_tools.publish import card
+from corpus_tools.publish import CardMetadata, card
 from corpus_tools.split import load_manifest, split
 
 from factory import record, write_jsonl
@@ -267,5 +267,5 @@ def test_publish_reads_the_manifest_it_is_given(
     except CorpusToolsError:
         return
     # A stand-in for the PublishResult, with the one attribute `_splits` reads.
-    text = card._splits(loaded, SimpleNamespace(empty_splits=[]))  # type: ignore[arg-type]
+    text = card._splits(loaded, SimpleNamespace(empty_splits=[]), CardMetadata())  # type: ignore[arg-type]
     assert "## How the splits were made" in text

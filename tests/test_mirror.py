@@ -20,18 +20,21 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     PlainValidator,
+    PrivateAttr,
     ValidationError,
     WrapValidator,
+    computed_field,
     create_model,
     field_validator,
     model_validator,
 )
 
 import corpus_tools
-from corpus_tools.layers import Record
-from corpus_tools.schema import NAME_PATTERN, Span
+from corpus_tools.layers import LAYERS, Record
+from corpus_tools.schema import NAME_PATTERN, Name, Span
 from corpus_tools.validate import lines as validate
 from corpus_tools.validate import mirror as fastpath
 from corpus_tools.validate import run as validate_run
@@ -151,6 +154,126 @@ def test_the_mirror_copies_the_constraints_it_supports(field: Any, bad: Any):
         msgspec.json.decode(json.dumps(line).encode(), type=struct)
     with pytest.raises(ValidationError):
         model.model_validate(line)
+
+
+# Lines of an extra layer's kind that the full check finds invalid: the mirror must reject each
+# (then the fast path hands the line to the full check). `tests/test_claims_layer.py` runs the
+# same through `corpus validate` with a layer loaded.
+REJECTED: list[tuple[str, str, Any, Any]] = [
+    ("list max_length", "tags", (list[str], Field(default=[], max_length=2)), ["a", "b", "c"]),
+    ("optional list min_length", "cues", (list[str] | None, Field(None, min_length=1)), []),
+    ("list item pattern", "names", (list[Name], []), ["ok", "not ok"]),
+    ("name that is no reference", "speaker", (Name | None, None), "Valery Gerasimov"),
+    ("name field called like a reference", "holder", (Name, ...), "Valery Gerasimov"),
+    ("bool given 1", "hedged", (bool, False), 1),
+    ("bool given null", "hedged", (bool, False), None),
+    ("float given true", "weight", (float | None, None), True),
+    ("float given a string", "weight", (float, 0.0), "1.5"),
+    ("float bound", "weight", (float, Field(0.0, ge=0, le=1)), 1.5),
+    ("int given 1.0", "level", (int, Field(0, ge=0, le=5)), 1.0),
+    ("int given true", "level", (int, Field(0, ge=0, le=5)), True),
+    ("strict int given a string", "level", (int, Field(0, ge=0, le=5, strict=True)), "1"),
+]
+
+
+@pytest.mark.parametrize(("name", "field", "bad"), [r[1:] for r in REJECTED], ids=[r[0] for r in REJECTED])
+def test_the_mirror_rejects_what_the_model_rejects(name: str, field: Any, bad: Any):
+    model = _copy(Span, **{name: field})
+    line = json.dumps({"start": 0, "end": 1, "text": "x", name: bad}).encode()
+    with pytest.raises(ValidationError):
+        model.model_validate_json(line)
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.json.decode(line, type=fastpath.struct_for(model))
+
+
+ACCEPTED: list[tuple[str, Any, Any]] = [
+    ("list within bounds", (list[str], Field(default=[], max_length=2)), ["a", "b"]),
+    ("float given an integer", (float | None, None), 1),
+    ("float given a float", (float, 0.0), 0.25),
+    ("bool", (bool, False), True),
+    ("strict int", (int, Field(0, ge=0, le=5, strict=True)), 3),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "good"), [(f, g) for _n, f, g in ACCEPTED], ids=[n for n, _f, _g in ACCEPTED]
+)
+def test_the_mirror_accepts_what_the_model_accepts(field: Any, good: Any):
+    model = _copy(Span, extra=field)
+    line = json.dumps({"start": 0, "end": 1, "text": "x", "extra": good}).encode()
+    assert model.model_validate_json(line).extra == good
+    assert msgspec.json.decode(line, type=fastpath.struct_for(model)).extra == good
+
+
+def test_the_mirror_leaves_out_only_the_name_patterns_is_clean_checks():
+    # `is_clean` checks ids, annotators and references with a cache: only those skip the regex.
+    assert (Record, "doc_id") in fastpath.NAMES_CHECKED
+    assert (LAYERS["stances"].model, "holder") in fastpath.NAMES_CHECKED
+    assert (LAYERS["rhetorical_questions"].model, "holder") not in fastpath.NAMES_CHECKED
+
+
+class _Private(Span):
+    _seen: int = PrivateAttr(0)
+
+
+class _PostInit(Span):
+    def model_post_init(self, context: Any) -> None:
+        pass
+
+
+class _Computed(Span):
+    @computed_field
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+class _Loose(Span):
+    model_config = ConfigDict(str_max_length=5)
+
+
+class _Lax(Span):
+    model_config = ConfigDict(strict=False)
+
+
+class _Extra(Span):
+    model_config = ConfigDict(extra="ignore")
+
+
+@pytest.mark.parametrize(
+    ("model", "match"),
+    [
+        (_copy(Span, level=(int, Field(0, alias="lvl"))), r"CopySpan\.level: .*alias='lvl'"),
+        (_copy(Span, level=(int, Field(0, validation_alias="lvl"))), r"CopySpan\.level: .*validation_alias"),
+        (_copy(Span, level=(int, Field(0, strict=False))), r"CopySpan\.level: .*strict=False"),
+        (_copy(Span, level=(int | str, 0)), r"CopySpan\.level: .*union"),
+        (_copy(Span, level=(dict[str, int], {})), r"CopySpan\.level: .*no equivalent"),
+        (_copy(Span, level=(float, Field(0.0, multiple_of=0.5))), r"CopySpan\.level: .*multiple_of"),
+        (_Private, "model_post_init"),
+        (_PostInit, "model_post_init"),
+        (_Computed, "computed fields"),
+        (_Loose, "str_max_length=5"),
+        (_Lax, "strict=False"),
+        (_Extra, "extra='ignore'"),
+    ],
+    ids=[
+        "alias",
+        "validation alias",
+        "strict=False",
+        "union",
+        "dict",
+        "float multiple_of",
+        "private attribute",
+        "model_post_init",
+        "computed field",
+        "str_max_length",
+        "lax model",
+        "extra ignored",
+    ],
+)
+def test_the_mirror_refuses_model_features_it_cannot_copy(model: type[BaseModel], match: str):
+    with pytest.raises(fastpath.MirrorError, match=match):
+        fastpath.struct_for(model)
 
 
 def test_fast_path_accepts_a_clean_record():

@@ -325,3 +325,44 @@ def test_the_language_tags_known_without_langcodes_are_tags_langcodes_accepts():
 
     assert [tag for tag in sorted(COMMON_LANGUAGE_TAGS) if not langcodes.tag_is_valid(tag)] == []
     assert is_language_tag("en") and not is_language_tag("english") and is_language_tag("tlh")
+
+
+# -- messages name what the annotator wrote, in JSON's words ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "got"),
+    [({}, "object {}"), ({"a": 1}, 'object {"a": 1}'), (True, "boolean true"), ("x", "string 'x'")],
+)
+def test_a_wrong_type_is_named_as_json_names_it(tmp_path: Path, value: object, got: str):
+    rec = record(stances=value)
+    report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
+    (problem,) = [p for p in report.problems if p.code == "wrong-type"]
+    assert (problem.path, problem.line) == ("stances", 1)
+    assert problem.message.endswith(f"got {got}"), problem.message
+
+
+def test_an_unknown_parent_lists_only_the_ids_it_could_name(tmp_path: Path):
+    rec = record()
+    t = rec["attributions"][0]
+    rec["attributions"] = [
+        {**t, "id": "t0"},
+        {**t, "id": ""},
+        {**t, "id": 7},
+        {**t, "id": "t2"},
+        {**t, "id": "t3", "nested_in": "t9"},
+    ]
+    report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
+    (problem,) = [p for p in report.problems if p.code == "unknown-parent"]
+    assert problem.path == "attributions[4].nested_in"
+    assert problem.message.endswith("(attributions: t0, t2, t3)"), problem.message
+
+
+def test_an_attribution_without_id_is_no_nesting_cycle(tmp_path: Path):
+    # The missing id (None) must not be taken for the top-level parent's nested_in (None).
+    rec = record()
+    t = rec["attributions"][0]
+    inner = {"type": "indirect", "content": span(TEXT, "active phase"), "nested_in": "t1"}
+    rec["attributions"] = [t, inner]
+    report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
+    assert [(p.code, p.path) for p in report.problems] == [("missing-field", "attributions[1].id")]

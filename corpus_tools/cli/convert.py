@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 
-from corpus_tools.cli.app import ReportFormat, app, handle_errors, out
+from corpus_tools.cli.app import ReportFormat, app, err, handle_errors, out
 from corpus_tools.convert import EXPORT_CONFIGS, EXPORT_FORMATS, IMPORT_FORMATS
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import display
@@ -211,7 +211,7 @@ def export(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Annotator or gold JSONL files, or folders of them (not for the -config formats)."
+            help="Annotator or gold JSONL files, folders of them, or a published dataset (not for the -config formats)."
         ),
     ] = None,
     output: Annotated[
@@ -223,8 +223,9 @@ def export(
     `labelstudio` writes tasks.json (records as predictions, so annotation or adjudication
     starts from them) and label_config.xml; `brat` writes a collection, one folder per
     annotator, with annotation.conf and visual.conf. The -config formats write only the
-    configuration, generated from the models' labels. Exit status: 0 written, 1 invalid
-    input (nothing written), 2 usage error.
+    configuration, generated from the models' labels. Extra layers (CORPUS_TOOLS_LAYERS) are
+    exported too, but `corpus import` cannot read them back yet (a note on stderr says so).
+    Exit status: 0 written, 1 invalid input (nothing written), 2 usage error.
 
     Example: corpus export brat annotations/ --output brat-collection/
     """
@@ -241,3 +242,5 @@ def export(
         out(f"exported {result.records} record(s) of {result.documents} document(s)")
     for path in result.files:
         out(f"wrote {path}")
+    for note in result.notes:
+        err(f"note: {note}")

@@ -331,12 +331,18 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
             role = lmap.role(label)
             if role is None:
                 unknown = True
+                extra = m.extra_layer_of(lmap.labels.get(label, label))
+                why = (
+                    f"belongs to the extra layer {extra.name!r} (CORPUS_TOOLS_LAYERS): export "
+                    "writes extra layers, but the import cannot read them yet"
+                    if extra is not None
+                    else "is not part of the convention; rename it in the tool or map it with --label-map"
+                )
                 report(
                     "import-unknown-label",
                     span.where,
                     span.line,
-                    f"{desc}: label {label!r} is not part of the convention; rename it in the "
-                    f"tool or map it with --label-map (labels: {', '.join(m.span_labels())})",
+                    f"{desc}: label {label!r} {why} (labels: {', '.join(m.importable_labels())})",
                     span.file,
                 )
             elif role.role != m.IGNORE:

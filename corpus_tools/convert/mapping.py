@@ -30,6 +30,7 @@ see docs/convert.md.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,9 +99,40 @@ def extra_layers() -> list[Layer]:
     """The layers beyond the three of the convention (a project's own, `corpus_tools.layers`).
     Export writes them generically: the item's key span labelled `<tool prefix>-<label>`, each
     other part `<tool prefix>-<part>` joined to it by `<part>-of`, a reference to an attribution
-    drawn as `holds` from the attribution's content, and free-text fields in the note. Import
-    does not read them back: their labels are reported as unknown."""
+    drawn as `holds` from the attribution's content, and every other field in the note as
+    `field: value` (`extra_fields`). Import does not read them back yet: their labels are
+    reported as belonging to a layer that cannot be imported (`extra_layer_of`)."""
     return [layer for name, layer in LAYERS.items() if name not in CORE]
+
+
+def extra_fields(layer: Layer) -> list[str]:
+    """The fields of an extra layer's items written into the note: all but the spans, the label,
+    the reference and the bookkeeping (`note` itself is written last by `format_note`)."""
+    return [f for f in layer.voted if layer.kind_of(f) in ("text", "value")]
+
+
+def extra_layer_of(label: str) -> Layer | None:
+    """The extra layer whose export writes `label` (`HEDGE-weak`), or None."""
+    return next((layer for layer in extra_layers() if label in extra_labels(layer)), None)
+
+
+def importable_labels() -> list[str]:
+    """The span labels the importers read: those of the three layers of the convention."""
+    extra = {label for layer in extra_layers() for label in extra_labels(layer)}
+    return [label for label in span_labels() if label not in extra]
+
+
+def import_note() -> str | None:
+    """What to tell whoever exports extra layers: the import cannot read them back (None when
+    there are none)."""
+    layers = extra_layers()
+    if not layers:
+        return None
+    names = ", ".join(f"{layer.name} ({layer.tool_prefix}-*)" for layer in layers)
+    return (
+        f"the extra layer(s) {names} are exported, but `corpus import` cannot read them back yet: "
+        "their labels are reported as import-unknown-label errors"
+    )
 
 
 def extra_labels(layer: Layer) -> list[str]:
@@ -113,7 +145,7 @@ def extra_labels(layer: Layer) -> list[str]:
 @dataclass(frozen=True)
 class ExtraItem:
     """How an item of an extra layer is written: its head span and label, its other parts (label,
-    relation, span), the attribution it refers to, and its free-text fields."""
+    relation, span), the attribution it refers to, and its other fields as note values."""
 
     head: dict[str, Any]
     label: str
@@ -131,8 +163,9 @@ def extra_item(layer: Layer, item: dict[str, Any]) -> ExtraItem:
         if part.field not in (None, layer.key) and (span := item.get(part.field)) is not None
     ]
     ref = item.get(layer.reference.field) if layer.reference is not None else None
-    text_fields = [f for f in layer.voted if layer.kind_of(f) == "text"]
-    fields = {f: str(item[f]) for f in (*text_fields, "note") if item.get(f)}
+    fields = {f: _note_value(item[f]) for f in extra_fields(layer) if item.get(f) is not None}
+    if item.get("note"):
+        fields["note"] = str(item["note"])
     return ExtraItem(
         head,
         f"{layer.tool_prefix}-{item[layer.label]}",
@@ -140,6 +173,11 @@ def extra_item(layer: Layer, item: dict[str, Any]) -> ExtraItem:
         ref if isinstance(ref, str) and ref != AUTHOR else None,
         fields,
     )
+
+
+def _note_value(value: Any) -> str:
+    # Strings as written (free text, names, labels); numbers, booleans and lists as JSON.
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def extra_relations() -> list[str]:
@@ -302,7 +340,7 @@ def load_label_map(path: Path | None) -> LabelMap:
     if bad:
         raise CorpusToolsError(
             f"{where}: unknown target name(s) {', '.join(map(repr, bad))}; labels are "
-            f"{', '.join(span_labels())} or ignore; relations are {', '.join(RELATIONS)}; "
+            f"{', '.join(importable_labels())} or ignore; relations are {', '.join(RELATIONS)}; "
             f"fields are {', '.join(FIELDS)}"
         )
     names = [v for v in lmap.annotators.values() if not is_name(v)]

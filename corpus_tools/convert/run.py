@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from corpus_tools.convert import EXPORT_CONFIGS, EXPORT_FORMATS, IMPORT_FORMATS, brat, labelstudio
+from corpus_tools.convert import EXPORT_CONFIGS, EXPORT_FORMATS, IMPORT_FORMATS, brat, labelstudio, mapping
 from corpus_tools.convert.assemble import (
     LANGUAGE_TAG,
     UNDETERMINED,
@@ -107,6 +107,8 @@ class ExportResult:
     files: list[Path] = field(default_factory=list)
     records: int = 0
     documents: int = 0
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about the output (extra layers that cannot be imported back)."""
 
 
 def import_records(
@@ -287,8 +289,9 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
         raise CorpusToolsError(
             f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS + EXPORT_CONFIGS)}"
         )
-    files = require_valid(paths).files
-    result = ExportResult(output=Path(output))
+    valid = require_valid(paths)
+    files = valid.files
+    result = ExportResult(output=Path(output), notes=_import_notes())
     with Outputs("corpus export") as outputs:
         tmp = outputs.folder(output)
         if fmt == "labelstudio":
@@ -316,7 +319,7 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
                     other = taken.setdefault(name.casefold(), name)
                     if other != name:
                         raise CorpusToolsError(
-                            f"{display(path)}:{line}: {name!r} and {other!r} differ only in case; "
+                            f"{valid.where(path, line)}: {name!r} and {other!r} differ only in case; "
                             "their brat files would overwrite each other on a case-insensitive file "
                             "system (macOS, Windows): rename one"
                         )
@@ -358,7 +361,7 @@ def export_config(tool: str, output: Path) -> ExportResult:
     }
     if tool not in contents:
         raise CorpusToolsError(f"unknown configuration {tool!r}; use one of {', '.join(contents)}")
-    result = ExportResult(output=Path(output))
+    result = ExportResult(output=Path(output), notes=_import_notes())
     existing = [Path(output) / n for n in contents[tool] if (Path(output) / n).exists()]
     if existing:
         raise CorpusToolsError(
@@ -372,3 +375,8 @@ def export_config(tool: str, output: Path) -> ExportResult:
             result.files.append(path)
         outputs.commit()
     return result
+
+
+def _import_notes() -> list[str]:
+    note = mapping.import_note()
+    return [] if note is None else [note]

@@ -85,7 +85,7 @@ def _gold_item(plan: _Plan, cand: _Candidate, gold_id: str, ids: dict[int, str])
             if value is not None:
                 item[name] = value
         elif values[i] is not None:
-            item[name] = values[i]
+            item[name] = list(values[i]) if isinstance(values[i], tuple) else values[i]  # a list voted on
     return item
 
 

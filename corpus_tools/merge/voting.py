@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_origin
 
 import msgspec
 import orjson
@@ -31,7 +31,7 @@ from corpus_tools.matching import cluster, cluster_exact, normalise, similarity,
 from corpus_tools.merge import corrections
 from corpus_tools.merge.decisions import Conflict, ConflictKind, Version, _DecisionEntry
 from corpus_tools.problems import CATALOGUE
-from corpus_tools.schema import AUTHOR
+from corpus_tools.schema import AUTHOR, unwrap
 from corpus_tools.validate import mirror
 
 if TYPE_CHECKING:
@@ -117,6 +117,9 @@ def _value_getter(layer: Layer, attr: str) -> Callable[[Any, Refs, Any], Any]:
             return value if value is None or value == AUTHOR else refs[value]
 
         return reference
+    if get_origin(unwrap(layer.model.model_fields[attr].annotation)[0]) is list:
+        # Votes count values in a dict: an extra layer's list (`tags`) is compared as a tuple.
+        return lambda item, _refs, _norm: None if (value := get(item)) is None else tuple(value)
     return lambda item, _refs, _norm: get(item)
 
 

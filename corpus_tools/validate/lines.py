@@ -242,15 +242,20 @@ def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
 
 
 def _json_type(value: Any) -> str:
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "array",
-        dict: "object",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
+    """The JSON name of a parsed value's type (objects are parsed as `_Pairs`, a dict; a bool is
+    an int to Python, so it is asked first)."""
+    for tp, name in (
+        (bool, "boolean"),
+        (int, "integer"),
+        (float, "number"),
+        (str, "string"),
+        (list, "array"),
+        (dict, "object"),
+        (type(None), "null"),
+    ):
+        if isinstance(value, tp):
+            return name
+    return type(value).__name__
 
 
 def _show(value: Any, width: int = 60) -> str:

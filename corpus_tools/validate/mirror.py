@@ -1,8 +1,9 @@
-"""The schema's msgspec mirror, and the validator's fast path built on it.
+"""The validator's fast path, built on the schema's msgspec mirror (`corpus_tools.structs`).
 
 The mirror: msgspec `Struct` types generated from the Pydantic models, field for field, with
 the same constraints (merge decodes validated lines with them too). A constraint the mirror
-cannot copy makes it refuse to build (`MirrorError`) rather than decode invalid lines as clean.
+cannot copy makes it refuse to build (`MirrorError`) rather than decode invalid lines as clean;
+the layer registry builds it for every layer, so such a layer is refused when registered.
 
 The fast path: confirm quickly that a line is clean, or hand it to the full checks.
 
@@ -28,18 +29,16 @@ path says clean, the reference checks find nothing.
 
 from __future__ import annotations
 
-import types
-from collections.abc import Callable
 from operator import attrgetter
-from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
+from typing import Any
 
-import annotated_types
 import msgspec
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
+from corpus_tools import structs
 from corpus_tools.layers import LAYERS, Record
-from corpus_tools.schema import AUTHOR, NAME_PATTERN, is_name
+from corpus_tools.schema import AUTHOR, is_name
+from corpus_tools.structs import UNSET, MirrorError, Names
 from corpus_tools.validate.rules import (
     ALIASES,
     answer_follows,
@@ -51,138 +50,44 @@ from corpus_tools.validate.rules import (
     target_occurs,
 )
 
+__all__ = [
+    "NAMES_CHECKED",
+    "NAME_FIELDS",
+    "UNSET",
+    "MirrorError",
+    "decode",
+    "is_clean",
+    "may_repeat_a_key",
+    "struct_for",
+]
+
 NAME_FIELDS = {"doc_id", "annotator", "id", "annotators", "holder", "nested_in"}
-"""Fields whose values are names: `is_clean` checks them with a cache instead of msgspec's
-per-value regex, which costs as much as the whole parse. A test keeps this set equal to the
-fields the models constrain with `NAME_PATTERN`."""
+"""Fields whose values are names (`invalid-name` in the validator's report). A test keeps this
+set equal to the fields the core models constrain with `NAME_PATTERN`."""
 
-_STRUCTS: dict[tuple[type[BaseModel], bool], type[msgspec.Struct]] = {}
-UNSET = msgspec.UNSET
-
-
-class MirrorError(TypeError):
-    """A model uses something the msgspec mirror cannot reproduce: extend the mirror (and the
-    fast path's `is_clean`) before the model, or invalid lines would pass as clean."""
+NAMES_CHECKED: Names = frozenset(
+    {(Record, "doc_id"), (Record, "annotator")}
+    | {
+        (layer.model, name)
+        for layer in LAYERS.values()
+        for name in ("id", "annotators", *((layer.reference.field,) if layer.reference else ()))
+    }
+)
+"""The name fields `is_clean` checks itself, with a cache instead of msgspec's per-value regex
+(which costs as much as the whole parse): the record's `doc_id` and `annotator`, every item's
+`id` and `annotators`, and each layer's reference (which must name an item whose id was checked,
+or `author`). Every other field keeps its pattern in the structs (an extra layer's `speaker:
+Name`)."""
 
 
 def struct_for(model: type[BaseModel], *, presence: bool = False) -> type[msgspec.Struct]:
-    """The msgspec `Struct` equivalent of a Pydantic model (cached), built from its fields.
-
-    With `presence`, an optional field that the JSON leaves out is `UNSET` instead of its
-    default, so a decoded struct tells which keys the line had (the validator needs that to
-    find duplicate keys); without, it holds the model's defaults (what merge works on).
-    """
-    key = (model, presence)
-    if key not in _STRUCTS:
-        _refuse_validators(model)
-        fields: list[Any] = []
-        for name, info in model.model_fields.items():
-            tp = _convert(info.annotation, info.metadata, presence)
-            if info.is_required():
-                fields.append((name, tp))
-            elif presence:
-                fields.append((name, Union[tp, msgspec.UnsetType], UNSET))  # noqa: UP007
-            elif info.default_factory is not None:
-                # No model's factory takes the validated data (pydantic's other kind of factory).
-                factory = cast("Callable[[], Any]", info.default_factory)
-                fields.append((name, tp, msgspec.field(default_factory=factory)))
-            else:
-                default = info.default
-                fields.append((name, tp, msgspec.field(default_factory=list) if default == [] else default))
-        # gc=False: a decoded record is a tree, never a cycle, and tens of structs per line
-        # would otherwise keep the garbage collector busy.
-        _STRUCTS[key] = msgspec.defstruct(
-            model.__name__, fields, forbid_unknown_fields=True, kw_only=True, gc=False
-        )
-    return _STRUCTS[key]
-
-
-def _convert(tp: Any, metadata: list[Any], presence: bool) -> Any:
-    """Translate one field annotation (and its constraints) into a msgspec type."""
-    if get_origin(tp) is Annotated:
-        base, *extra = get_args(tp)
-        return _convert(base, [*metadata, *extra], presence)
-    constraints = _constraints(metadata)
-    origin = get_origin(tp)
-    if origin in (Union, types.UnionType):
-        # Pydantic applies a field's constraints to each arm of an optional (str | None).
-        return Union[tuple(_convert(a, metadata, presence) for a in get_args(tp))]  # noqa: UP007
-    if origin is list:
-        (item,) = get_args(tp)
-        return types.GenericAlias(list, (_convert(item, [], presence),))  # list[<the item's type>]
-    if origin is Literal:
-        return tp
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return struct_for(tp, presence=presence)
-    if tp is type(None):
-        return tp
-    if tp in (str, int):
-        return Annotated[tp, msgspec.Meta(**constraints)] if constraints else tp
-    raise TypeError(f"no msgspec equivalent for {tp!r}")  # a new field type needs support here
-
-
-_COPIED = {  # annotated_types constraint -> its msgspec.Meta keyword
-    annotated_types.MinLen: "min_length",
-    annotated_types.MaxLen: "max_length",
-    annotated_types.Ge: "ge",
-    annotated_types.Gt: "gt",
-    annotated_types.Le: "le",
-    annotated_types.Lt: "lt",
-    annotated_types.MultipleOf: "multiple_of",
-}
-
-
-def _constraints(metadata: list[Any]) -> dict[str, Any]:
-    """The msgspec.Meta keywords of a field's constraints.
+    """`structs.struct_for` with the names that `is_clean` checks left to it (what the fast path
+    and merge decode with).
 
     Raises:
-        MirrorError: for a constraint or validator it cannot copy.
+        MirrorError: for a model the mirror cannot copy.
     """
-    out: dict[str, Any] = {}
-    for m in metadata:
-        if type(m) in _COPIED:
-            name = _COPIED[type(m)]
-            out[name] = getattr(m, name.replace("length", "length"))
-        elif isinstance(m, FieldInfo):
-            if m.json_schema_extra is not None or m.description is not None:
-                pass  # documentation, not a constraint
-            out.update(_constraints(m.metadata))
-        elif getattr(m, "pattern", None) is not None and type(m).__name__ in (
-            "StringConstraints",
-            "_PydanticGeneralMetadata",
-        ):
-            if m.pattern != NAME_PATTERN:  # names are checked by is_clean, with a cache
-                out["pattern"] = _anchored(m.pattern)
-            rest = {k: v for k, v in vars(m).items() if v is not None and k != "pattern"}
-            if rest:
-                raise MirrorError(f"the msgspec mirror does not copy {rest} (with pattern)")
-        else:
-            raise MirrorError(f"the msgspec mirror cannot copy the constraint {m!r}")
-    return out
-
-
-def _refuse_validators(model: type[BaseModel]) -> None:
-    decorators = model.__pydantic_decorators__
-    found = [
-        *decorators.model_validators,
-        *decorators.field_validators,
-        *decorators.root_validators,
-        *decorators.validators,
-        *decorators.field_serializers,
-        *decorators.model_serializers,
-    ]
-    if found:
-        raise MirrorError(
-            f"{model.__name__} has validators or serializers ({', '.join(found)}) that the "
-            "msgspec mirror cannot copy; check their rule in validate/rules.py and is_clean "
-            "instead"
-        )
-
-
-def _anchored(pattern: str) -> str:
-    """The pattern as Pydantic applies it: msgspec uses Python's `re.search`, where a final `$`
-    also matches before a trailing newline ("2017\n"); `\\Z` matches only at the very end."""
-    return pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith(r"\$") else pattern
+    return structs.struct_for(model, presence=presence, names_checked=NAMES_CHECKED)
 
 
 _DECODER = msgspec.json.Decoder(struct_for(Record, presence=True))
@@ -238,9 +143,12 @@ def _absent(value: Any) -> bool:
 
 
 def _named_fields() -> list[tuple[str, tuple[Any, ...]]]:
-    """For each layer: getters of its items' `NAME_FIELDS` (a name, or a list of names)."""
+    """For each layer: getters of its items' fields in `NAMES_CHECKED` (a name, or a list)."""
     return [
-        (layer.name, tuple(attrgetter(f) for f in layer.model.model_fields if f in NAME_FIELDS))
+        (
+            layer.name,
+            tuple(attrgetter(f) for f in layer.model.model_fields if (layer.model, f) in NAMES_CHECKED),
+        )
         for layer in LAYERS.values()
     ]
 
@@ -249,8 +157,8 @@ _NAMED_FIELDS = _named_fields()
 
 
 def names_ok(rec: Any) -> bool:
-    """Whether every name of a decoded record (`NAME_FIELDS`) matches the pattern: for a line
-    that decodes, the one part of the models' structure check that the structs leave out."""
+    """Whether every name that the structs leave unchecked (`NAMES_CHECKED`) matches the
+    pattern: for a line that decodes, the one part of the models' structure check left out."""
     if not (_name_ok(rec.doc_id) and _name_ok(rec.annotator)):
         return False
     for name, getters in _NAMED_FIELDS:

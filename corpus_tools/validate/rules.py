@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import display, iter_json_lines
 from corpus_tools.layers import LAYERS, Layer, Reference
-from corpus_tools.schema import AUTHOR
+from corpus_tools.schema import AUTHOR, is_name
 
 
 class Finding(NamedTuple):
@@ -373,12 +373,13 @@ def _check_references(
                 ref.unknown,
                 f"{path}.{ref.field}",
                 f"{ref.field} {value!r} is {either} the id of an attribution in this line "
-                f"(attributions: {', '.join(named) or 'none'})",
+                f"(attributions: {', '.join(filter(is_name, named)) or 'none'})",
             )
             continue
-        if ref.cycles:
-            # Walk up the chain; a chain that comes back to this item is a cycle.
-            item_id = item.get("id")
+        item_id = item.get("id")
+        if ref.cycles and isinstance(item_id, str):
+            # Walk up the chain; a chain that comes back to this item is a cycle. (An item
+            # without a string id cannot be named, so no chain comes back to it.)
             chain: list[Any] = [item_id]
             current: Any = value
             while isinstance(current, str) and current in named and current not in chain:

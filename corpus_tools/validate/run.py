@@ -27,8 +27,9 @@ from typing import Any
 
 import orjson
 
+from corpus_tools.dataset import Inputs, Location, record_inputs
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import chunk_ranges, display, input_files
+from corpus_tools.files import chunk_ranges, display
 from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
 from corpus_tools.validate.lines import check_line, clean_record
 from corpus_tools.validate.rules import Finding, using_aliases
@@ -80,6 +81,9 @@ class Run:
     locations: dict[str, list[tuple[int, int, int]]] | None = field(default=None)
     """`doc_id -> [(file number, byte offset, length), ...]` of every record line, in file order
     (None unless `run(..., index=True)`)."""
+    inputs: Inputs | None = None
+    """Where the files came from (parquet files of a published dataset are read as converted
+    JSONL files, which live as long as this does)."""
 
 
 def check_files(
@@ -91,9 +95,11 @@ def check_files(
     jobs: int = 1,
     index: bool = False,
     aliases: Path | None = None,
+    configs: tuple[str, ...] | None = None,
 ) -> Run:
     """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
-    also note where every record line is, so that nothing reads the files again to find them."""
+    also note where every record line is, so that nothing reads the files again to find them.
+    A published dataset gives its `configs` (see `corpus_tools.dataset.record_inputs`)."""
     ignore = frozenset(ignore)
     unknown = sorted(ignore - CATALOGUE.keys())
     if unknown:
@@ -102,48 +108,60 @@ def check_files(
     if max_problems is not None and max_problems < 0:
         raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
     paths = [Path(p) for p in paths]
-    files = input_files(paths)
+    inputs = record_inputs(paths, configs=configs)
+    files = inputs.files
     if not files:
         # A mistyped folder must not pass CI as "valid: 0 file(s)".
-        raise CorpusToolsError(f"no *.jsonl file found in {', '.join(map(display, paths))}")
+        raise CorpusToolsError(
+            f"no *.jsonl file or published dataset found in {', '.join(map(display, paths))}"
+        )
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
-    corpus = CorpusChecks(files, shown=builder.shown)
+    corpus = CorpusChecks(files, shown=builder.shown, where=inputs.where)
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
     chunks = _chunks(files)
     with using_aliases(aliases), _mapper(jobs) as mapper:
         line_base: dict[Path, int] = {}
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
-            name, base = display(chunk.path), line_base.get(chunk.path, 0)
+            base = line_base.get(chunk.path, 0)
             line_base[chunk.path] = base + result.count
-            _take(result, numbers[chunk.path], name, base, builder, corpus, locations)
+            _take(result, numbers[chunk.path], chunk.path, base, builder, corpus, locations, inputs.where)
             if result.error is not None:
                 where = f" after line {base + result.count}" if base + result.count else ""
+                at = inputs.where(chunk.path, (base + result.count) or None)
                 builder.add(
                     make_problem(
                         "unreadable-file",
-                        name,
-                        (base + result.count) or None,
+                        at.file,
+                        at.line,
                         None,
                         f"cannot read the file{where}: {result.error}",
+                        row=at.row,
                     )
                 )
-    return Run(files, builder.build(strict=strict), locations)
+    return Run(files, builder.build(strict=strict), locations, inputs)
 
 
 def _take(
     result: ChunkResult,
     file: int,
-    name: str,
+    path: Path,
     base: int,
     builder: ReportBuilder,
     corpus: CorpusChecks,
     locations: dict[str, list[tuple[int, int, int]]] | None,
+    where: Callable[[Path, int | None], Location],
 ) -> None:
     """Add a chunk's results to the report (in line order, each line's own findings before
     those across lines) and to the document index; `base` is the number of the file's lines
-    in earlier chunks."""
+    in earlier chunks, `where` says where a line came from (a parquet file's row)."""
+
+    def report(number: int, found: Iterable[Finding]) -> None:
+        at = where(path, number)
+        for code, field_path, message in found:
+            builder.add(make_problem(code, at.file, at.line, field_path or None, message, row=at.row))
+
     findings = result.findings
     waiting = sorted(findings)  # lines with findings, some of which may not be records
     w = 0
@@ -160,25 +178,20 @@ def _take(
         strict=True,
     ):
         while w < len(waiting) and waiting[w] < i:
-            _report(builder, name, base + waiting[w] + 1, findings[waiting[w]])
+            report(base + waiting[w] + 1, findings[waiting[w]])
             w += 1
         number = base + i + 1
         annotator = names.setdefault(annotator, annotator)
         across = corpus.add(doc_id, annotator, text_hash, text_length, file, number, offset)
         if w < len(waiting) and waiting[w] == i:
-            _report(builder, name, number, [*findings[i], *across])
+            report(number, [*findings[i], *across])
             w += 1
         elif across:
-            _report(builder, name, number, across)
+            report(number, across)
         if locations is not None:
             locations.setdefault(doc_id, []).append((file, offset, length))
     for i in waiting[w:]:
-        _report(builder, name, base + i + 1, findings[i])
-
-
-def _report(builder: ReportBuilder, name: str, number: int, findings: Iterable[Finding]) -> None:
-    for code, path, message in findings:
-        builder.add(make_problem(code, name, number, path or None, message))
+        report(base + i + 1, findings[i])
 
 
 def _chunks(files: list[Path]) -> list[Chunk]:
@@ -270,10 +283,19 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _where(path: Path, line: int | None) -> Location:
+    return Location(display(path), line)
+
+
 class CorpusChecks:
     """The checks across lines and files: one line per (doc_id, annotator), no text drift."""
 
-    def __init__(self, files: list[Path], shown: Callable[[str], bool] = lambda code: True) -> None:
+    def __init__(
+        self,
+        files: list[Path],
+        shown: Callable[[str], bool] = lambda code: True,
+        where: Callable[[Path, int | None], Location] = _where,
+    ) -> None:
         self.files = files
         self.pairs: dict[tuple[str, str], tuple[int, int]] = {}
         """`(doc_id, annotator) -> (file number, line)` where the pair was first seen."""
@@ -283,6 +305,7 @@ class CorpusChecks:
         # Whether a problem of a code will be listed; if not, its message is not worth the
         # disk reads that text drift's first-difference detail costs.
         self.shown = shown
+        self.where = where
 
     def add(
         self,
@@ -307,7 +330,7 @@ class CorpusChecks:
                     "duplicate-record",
                     "annotator",
                     f"doc_id {doc_id!r} by annotator {annotator!r} is also at "
-                    f"{display(self.files[f0])}:{l0}; keep one line per document and annotator",
+                    f"{self.where(self.files[f0], l0)}; keep one line per document and annotator",
                 )
             )
         first = self.texts.get(doc_id)
@@ -330,7 +353,7 @@ class CorpusChecks:
     ) -> str:
         """The text-drift message; with the line's byte offset, it names the first difference."""
         _hash, first_length, f0, l0, first_offset = first
-        where = f"{display(self.files[f0])}:{l0}"
+        where = str(self.where(self.files[f0], l0))
         detail = f"lengths {text_length} here and {first_length} there"
         # Only hashes are kept in memory; read both texts back to say where they differ.
         there = here = None
