@@ -29,8 +29,9 @@ path says clean, the reference checks find nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from pydantic import BaseModel
@@ -110,17 +111,24 @@ def decode(raw: bytes) -> Any | None:
 def may_repeat_a_key(raw: bytes, rec: Any) -> bool:
     """Whether the line may hold an object with a key given twice (then it is not clean).
 
-    Outside strings, every `:` of a JSON line separates a key from its value. Re-encoding the
-    decoded struct (present fields only, the long `text` left out) gives one `:` per key it
-    kept plus those inside its strings; the line has one more for every repeated key. An
-    escaped colon (`\\u003a`) would break the count, so such a line is never called clean.
+    The decoded struct keeps one value per key, and only the keys the line had (absent fields
+    are `UNSET`), so re-encoding it writes every key once. A line that is exactly that encoding
+    (the usual case for files written by a program: compact, in the schema's field order)
+    repeats no key. Otherwise the colons are counted: outside strings, every `:` of a JSON line
+    separates a key from its value, and the encoding has the same `:`s inside its strings as
+    the line, so the line has one more for every repeated key. An escaped colon (`\\u003a`)
+    would break the count, so such a line is never called clean. `raw` may end with its line
+    end.
     """
-    if b"\\u003" in raw:
-        return True
-    text: str = rec.text
-    outside_text = raw.count(b":") - text.count(":")
-    kept = _ENCODER.encode(msgspec.structs.replace(rec, text="")).count(b":")
-    return outside_text != kept
+    encoded = _ENCODER.encode(rec)
+    extra = len(raw) - len(encoded)
+    if 0 <= extra <= 2 and raw.startswith(encoded) and raw.endswith(_LINE_ENDS[extra]):
+        return False
+    return b"\\u003" in raw or raw.count(b":") != encoded.count(b":")
+
+
+_LINE_ENDS = (b"", b"\n", b"\r\n")
+"""What may follow the encoding on a line that is exactly the encoding, by length."""
 
 
 _GOOD_NAMES: set[str] = set()
@@ -173,70 +181,95 @@ def names_ok(rec: Any) -> bool:
     return True
 
 
-def _plan() -> list[tuple[str, tuple[tuple[Any, tuple[str, str] | None], ...], Any, bool]]:
-    """For each layer: its record field, its parts `(getter, only_if)` (getter None for the
-    item's own span), its reference, and whether references name its items."""
+class _LayerPlan(NamedTuple):
+    """What `is_clean` needs of one layer, derived once from the registry."""
+
+    name: str
+    """The record field that holds the layer."""
+    own: bool
+    """Whether the items are spans themselves (a question, a stance)."""
+    parts: tuple[Callable[[Any], Any], ...]
+    """Getters of the items' span fields that any item may have (`source`, `cue`, `content`)."""
+    conditional: tuple[tuple[Callable[[Any], Any], Callable[[Any], Any], str], ...]
+    """`(span getter, label getter, label)` of the span fields only items with that label may
+    have (a `hypophora`'s `answer`)."""
+    targeted: bool
+    """Whether references name this layer's items (attributions)."""
+
+
+def _plan() -> tuple[_LayerPlan, ...]:
     targets = {layer.reference.target for layer in LAYERS.values() if layer.reference is not None}
-    return [
-        (
+    return tuple(
+        _LayerPlan(
             layer.name,
-            tuple((None if p.field is None else attrgetter(p.field), p.only_if) for p in layer.parts),
-            layer.reference,
+            any(p.field is None for p in layer.parts),
+            tuple(attrgetter(p.field) for p in layer.parts if p.field is not None and p.only_if is None),
+            tuple(
+                (attrgetter(p.field), attrgetter(p.only_if[0]), p.only_if[1])
+                for p in layer.parts
+                if p.field is not None and p.only_if is not None
+            ),
             layer.name in targets,
         )
         for layer in LAYERS.values()
-    ]
+    )
 
 
 _PLAN = _plan()
 _PARTS = {layer.name: tuple(p.field for p in layer.parts) for layer in LAYERS.values()}
-_REFERENCES = [
+_REFERENCES = tuple(
     (layer.name, layer.reference, attrgetter(layer.reference.field))
     for layer in LAYERS.values()
     if layer.reference is not None
-]
+)
+_ID = attrgetter("id")
+_ANNOTATORS = attrgetter("annotators")
 
 
 def is_clean(rec: Any) -> bool:
     """Whether a decoded record has valid names and breaks none of the rules of `rules`.
 
-    The conditions are those of `rules.check_record`, in another order: names and ids while
-    the items are collected, then every span of the record in one loop, references, and the
-    guidelines last (they assume valid spans and references). It runs on every line: plain
-    loops and set lookups, no call per item where one can be avoided.
+    The conditions are those of `rules.check_record`, in another order: the items' ids and
+    spans are gathered layer by layer, then the ids are checked at once, every span in one loop,
+    the references, and the guidelines last (they assume valid spans and references). It runs
+    on every line, so the per-item work is done by C loops (`map`, `filter`, set and list
+    operations) wherever it can be.
     """
-    if not (_name_ok(rec.doc_id) and _name_ok(rec.annotator)):
+    annotator = rec.annotator
+    if not (is_name(rec.doc_id) and (annotator in _GOOD_NAMES or _name_ok(annotator))):
         return False
     meta = rec.meta
-    if not _absent(meta) and not _absent(meta.language) and not is_language_tag(meta.language):
-        return False
-    good = _GOOD_NAMES
-    ids: set[str] = set()
+    if meta:  # neither None nor UNSET
+        language = meta.language
+        if language is not None and language is not UNSET and not is_language_tag(language):
+            return False
+    ids: list[str] = []
     spans: list[Any] = []
     named: dict[str, dict[str, Any]] = {}
-    for name, parts, _ref, is_target in _PLAN:
+    for name, own, parts, conditional, targeted in _PLAN:
         items = getattr(rec, name)
         if not items:
             continue
-        targets = named.setdefault(name, {}) if is_target else None
-        for it in items:
-            item_id = it.id
-            if item_id in ids or not (item_id in good or _name_ok(item_id)):
-                return False
-            ids.add(item_id)
-            if targets is not None:
-                targets[item_id] = it
-            if it.annotators and not all(map(_name_ok, it.annotators)):
-                return False
-            for get, only_if in parts:
-                if get is None:
-                    spans.append(it)
-                    continue
+        layer_ids = list(map(_ID, items))
+        ids += layer_ids
+        if targeted:
+            named[name] = dict(zip(layer_ids, items, strict=True))
+        if own:
+            spans += items
+        for get in parts:
+            spans += filter(None, map(get, items))  # absent spans (None, UNSET) are false
+        for get, label, required in conditional:
+            for it in items:
                 span = get(it)
-                if span:  # absent: None or UNSET, both false
-                    if only_if is not None and getattr(it, only_if[0]) != only_if[1]:
+                if span:
+                    if label(it) != required:
                         return False
                     spans.append(span)
+        for names in filter(None, map(_ANNOTATORS, items)):
+            if not all(map(_name_ok, names)):
+                return False
+    if len(set(ids)) != len(ids) or not (_GOOD_NAMES.issuperset(ids) or all(map(_name_ok, ids))):
+        return False
     text = rec.text
     if not _spans_ok(text, spans):
         return False
@@ -251,7 +284,7 @@ def is_clean(rec: Any) -> bool:
                 continue
             if not _reference_ok(it, name, value, ref, targets):
                 return False
-    return _guidelines_ok(rec, text)
+    return _guidelines_ok(rec, text, named)
 
 
 def _spans_ok(text: str, spans: list[Any]) -> bool:
@@ -259,7 +292,9 @@ def _spans_ok(text: str, spans: list[Any]) -> bool:
     cover, no space at either end (`strip` removes what `isspace` calls space), no word cut."""
     n = len(text)
     for s in spans:
-        start, end, covered = s.start, s.end, s.text
+        start = s.start
+        end = s.end
+        covered = s.text
         if not 0 <= start < end <= n or text[start:end] != covered or covered.strip() != covered:
             return False
         # A word is cut only where the characters on both sides of an edge are alphanumeric;
@@ -271,40 +306,53 @@ def _spans_ok(text: str, spans: list[Any]) -> bool:
     return True
 
 
-def _guidelines_ok(rec: Any, text: str) -> bool:
-    """`rules._check_guidelines` finds nothing (the same predicates, on the structs)."""
-    questions = getattr(rec, "rhetorical_questions", None) or ()
-    spans = [(q.start, q.end) for q in questions]
-    for q in questions:
-        if not q.text.endswith("?"):
+def _guidelines_ok(rec: Any, text: str, named: dict[str, dict[str, Any]]) -> bool:
+    """`rules._check_guidelines` finds nothing (the same predicates, on the structs); `named`
+    holds the items references may name, by layer and id."""
+    questions = getattr(rec, "rhetorical_questions", None)
+    if questions:
+        bounds: list[tuple[int, int]] | None = None
+        for q in questions:
+            if not q.text.endswith("?"):
+                return False
+            a = q.answer
+            if a is not None and a is not UNSET:
+                if bounds is None:
+                    bounds = [(q.start, q.end) for q in questions]
+                if not answer_follows(text, (q.start, q.end), (a.start, a.end), bounds):
+                    return False
+    attributions = named.get("attributions")
+    if attributions is None:
+        attributions = {t.id: t for t in getattr(rec, "attributions", None) or ()}
+    contents: dict[str, tuple[int, int]] = {}
+    for t in attributions.values():
+        parent = t.nested_in
+        if parent is not None and parent is not UNSET and not outer_first(t.id, parent):
             return False
-        a = q.answer
-        if not _absent(a) and not answer_follows(text, (q.start, q.end), (a.start, a.end), spans):
-            return False
-    attributions = getattr(rec, "attributions", None) or ()
-    contents = {t.id: (t.content.start, t.content.end) for t in attributions}
-    for t in attributions:
-        if not _absent(t.nested_in) and not outer_first(t.id, t.nested_in):
-            return False
-    stances = getattr(rec, "stances", None) or ()
+        content = t.content
+        contents[t.id] = (content.start, content.end)
+    stances = getattr(rec, "stances", None)
     if not stances:
         return True
-    quoted = {t.id for t in attributions if t.type == "direct"}
-    declared = ALIASES.get(rec.doc_id)
+    declared = ALIASES.get(rec.doc_id) if ALIASES else None
     folded: list[str] = []
     occurring: set[str] = set()  # targets repeat within a document: each is looked up once
     for s in stances:
-        inner = innermost((s.start, s.end), contents) if contents else None
-        if inner is not None and (
-            inner in quoted and not in_aside(text, contents[inner], (s.start, s.end))
-            if s.holder == AUTHOR
-            else inner != s.holder and contents[inner] != contents.get(s.holder)
-        ):
-            return False
-        if s.target not in occurring:
-            if not target_occurs(s.target, text, folded, declared):
+        if contents:
+            span = (s.start, s.end)
+            inner = innermost(span, contents)
+            if inner is not None:
+                holder = s.holder
+                if holder == AUTHOR:
+                    if attributions[inner].type == "direct" and not in_aside(text, contents[inner], span):
+                        return False
+                elif inner != holder and contents[inner] != contents.get(holder):
+                    return False
+        target = s.target
+        if target not in occurring:
+            if not target_occurs(target, text, folded, declared):
                 return False
-            occurring.add(s.target)
+            occurring.add(target)
     return True
 
 

@@ -131,11 +131,13 @@ def target_occurs(target: str, text: str, folded: list[str], declared: frozenset
 
 def innermost(span: tuple[int, int], contents: dict[str, tuple[int, int]]) -> str | None:
     """The id of the innermost attribution whose content contains `span` (S9), or None."""
-    best: tuple[int, str] | None = None
+    start, end = span
+    best: str | None = None
+    width = 0
     for attribution_id, (lo, hi) in contents.items():
-        if lo <= span[0] and span[1] <= hi and (best is None or hi - lo < best[0]):
-            best = (hi - lo, attribution_id)
-    return None if best is None else best[1]
+        if lo <= start and end <= hi and (best is None or hi - lo < width):
+            best, width = attribution_id, hi - lo
+    return best
 
 
 _OPEN, _CLOSE = "([", ")]"
