@@ -437,7 +437,11 @@ class _Accumulator:
             return span_score(x.key, y.key, "overlap", self.overlap)
 
         for group in cluster(
-            per_annotator, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras), lambda e: e.key
+            per_annotator,
+            score,
+            lambda x, y: (x.label == y.label) + (x.extras == y.extras),
+            lambda e: e.key,
+            equal_bounds_first=True,
         ):
             if len(group) >= 2:
                 self.units[layer].append(Counter(e.label for e in group.values()))

@@ -180,6 +180,8 @@ def cluster(
     score: Callable[[T, T], float | None],
     tiebreak: Callable[[T, T], float] | None = None,
     bounds: Callable[[T], Bounds] | None = None,
+    *,
+    equal_bounds_first: bool = False,
 ) -> list[dict[str, T]]:
     """Group the items of several annotators into clusters of at most one item per annotator.
 
@@ -190,11 +192,19 @@ def cluster(
     unpaired start new clusters. `bounds` prunes candidates as in `match_pairs`; a cluster's
     range is the hull of its members', which any item matching every member intersects.
 
+    `equal_bounds_first` (with `bounds`) says that two items with equal bounds score higher
+    than any other pair, and equally (true of span matching, exact or by overlap). The greedy
+    pairing then takes an item and a cluster whose members all have its bounds before any other
+    pair, so those are paired directly, by bounds, and only what is left is scored: the usual
+    case, annotators marking the same spans, costs a dictionary lookup per item.
+
     Returns:
         The clusters, each `{annotator: item}`, in order of creation.
     """
     clusters: list[dict[str, T]] = []
     hulls: list[Bounds] = []  # each cluster's range, kept up to date as members join
+    # With `equal_bounds_first`: bounds -> the clusters all of whose members have those bounds.
+    uniform: dict[Bounds, list[int]] = {}
 
     def cluster_score(c: dict[str, T], y: T) -> float | None:
         lowest = None
@@ -216,20 +226,85 @@ def cluster(
     for annotator in sorted(per_annotator):
         items = per_annotator[annotator]
         ranges = [bounds(y) for y in items] if bounds is not None else None
-        pairs = _greedy(clusters, items, cluster_score, cluster_tiebreak, hulls if bounds else None, ranges)
+        pairs: list[tuple[int, int]] = []
+        if not clusters:
+            pass  # the first annotator's items start the clusters
+        elif ranges is not None and equal_bounds_first:
+            pairs = _equal_bounds_pairs(clusters, items, ranges, uniform, cluster_tiebreak)
+            taken = {ci for ci, _j in pairs}
+            done = {j for _ci, j in pairs}
+            open_clusters = [ci for ci in range(len(clusters)) if ci not in taken]
+            left = [j for j in range(len(items)) if j not in done]
+            if open_clusters and left:
+                rest = _greedy(
+                    [clusters[ci] for ci in open_clusters],
+                    [items[j] for j in left],
+                    cluster_score,
+                    cluster_tiebreak,
+                    [hulls[ci] for ci in open_clusters],
+                    [ranges[j] for j in left],
+                )
+                pairs += [(open_clusters[a], left[b]) for a, b in rest]
+        else:
+            pairs = _greedy(
+                clusters, items, cluster_score, cluster_tiebreak, hulls if bounds else None, ranges
+            )
         paired = set()
         for ci, j in pairs:
             clusters[ci][annotator] = items[j]
             if ranges is not None:
                 (lo, hi), (start, end) = hulls[ci], ranges[j]
                 hulls[ci] = (min(lo, start), max(hi, end))
+                if equal_bounds_first and (lo, hi) != (start, end) and ci in uniform.get((lo, hi), ()):
+                    uniform[lo, hi].remove(ci)  # a member with other bounds joined
             paired.add(j)
         for j, y in enumerate(items):
             if j not in paired:
                 clusters.append({annotator: y})
                 if ranges is not None:
                     hulls.append(ranges[j])
+                    if equal_bounds_first:
+                        uniform.setdefault(ranges[j], []).append(len(clusters) - 1)
     return clusters
+
+
+def _equal_bounds_pairs(
+    clusters: list[dict[str, T]],
+    items: Sequence[T],
+    ranges: list[Bounds],
+    uniform: dict[Bounds, list[int]],
+    cluster_tiebreak: Callable[[dict[str, T], T], float] | None,
+) -> list[tuple[int, int]]:
+    """The pairs of items and clusters with the same bounds that the greedy pairing takes first.
+
+    Such pairs share the highest score, so the greedy order among them is the tie-break, then
+    the cluster, then the item; and the tie-break is computed only where it decides, between
+    pairs that share a cluster or an item (as in `_greedy`). Pairs with other bounds share
+    neither, so each bounds is settled on its own.
+    """
+    by_bounds: dict[Bounds, list[int]] = {}
+    for j, r in enumerate(ranges):
+        if uniform.get(r):
+            by_bounds.setdefault(r, []).append(j)
+    pairs: list[tuple[int, int]] = []
+    for r, js in by_bounds.items():
+        cis = uniform[r]
+        if len(cis) == 1 and len(js) == 1:
+            pairs.append((cis[0], js[0]))
+            continue
+        candidates = sorted(
+            (-cluster_tiebreak(clusters[ci], items[j]) if cluster_tiebreak is not None else 0, ci, j)
+            for ci in cis
+            for j in js
+        )
+        used_c: set[int] = set()
+        used_j: set[int] = set()
+        for _t, ci, j in candidates:
+            if ci not in used_c and j not in used_j:
+                used_c.add(ci)
+                used_j.add(j)
+                pairs.append((ci, j))
+    return pairs
 
 
 def cluster_exact(

@@ -137,3 +137,20 @@ def test_clusters_are_those_of_the_plain_greedy_algorithm(
     expected = _reference_cluster(per_annotator, score, _tiebreak)
     assert cluster(per_annotator, score, _tiebreak, bounds=lambda it: it[0]) == expected
     assert cluster(per_annotator, score, _tiebreak) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(["ann-a", "ann-b", "ann-c", "ann-d"]), CROWDED.map(sorted), min_size=1)
+    | PER_ANNOTATOR,
+    st.sampled_from([0.1, 0.5, 1.0]),
+)
+def test_pairing_equal_spans_first_changes_no_cluster(per_annotator: dict[str, list[Any]], overlap: float):
+    # Items on the same span as every member of a cluster are paired with it by span, before
+    # any pair is scored: the clusters must be those of the plain greedy algorithm.
+    def score(x: Any, y: Any) -> float | None:
+        return span_score(x[0], y[0], "overlap", overlap)
+
+    expected = _reference_cluster(per_annotator, score, _tiebreak)
+    got = cluster(per_annotator, score, _tiebreak, bounds=lambda it: it[0], equal_bounds_first=True)
+    assert got == expected

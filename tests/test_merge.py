@@ -400,3 +400,34 @@ def test_nothing_is_lost(tmp_path: Path, records: list[dict[str, Any]], choices:
         decided = {c["id"] for c in conflicts if c["decision"]}
         assert decided <= {c["id"] for c in after}  # every decision is kept in the log
         conflicts = after
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(records=corpus(), overlap=st.sampled_from([0.1, 0.5, 0.9]))
+def test_overlap_merge_groups_by_span_only_where_that_changes_nothing(
+    tmp_path: Path, records: list[dict[str, Any]], overlap: float
+) -> None:
+    # Where no two different spans of a layer match, overlap matching clusters the items on
+    # each span, as exact matching does, and merge takes that shortcut: gold and conflicts
+    # must be what the general clustering gives.
+    from corpus_tools.merge import voting
+
+    src = write_jsonl(tmp_path / "in" / "all.jsonl", records)
+    outputs = []
+    for general in (False, True):
+        with pytest.MonkeyPatch.context() as patch:
+            if general:
+                patch.setattr(voting, "_partial_matches", lambda *_args: True)
+            merge(
+                [src],
+                output=tmp_path / "gold.jsonl",
+                conflicts=tmp_path / "c.jsonl",
+                match="overlap",
+                overlap=overlap,
+            )
+        outputs.append(((tmp_path / "gold.jsonl").read_bytes(), (tmp_path / "c.jsonl").read_bytes()))
+    assert outputs[0] == outputs[1]

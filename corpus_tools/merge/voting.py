@@ -71,10 +71,26 @@ class _Plan:
 def _plan(layer: Layer) -> _Plan:
     attributes = layer.voted
     key_fields = ("start", "end") if layer.key is None else (f"{layer.key}.start", f"{layer.key}.end")
-    getters = [_value_getter(layer, attr) for attr in attributes]
+    steps = tuple(_value_step(layer, attr) for attr in attributes)
 
     def values(item: Any, refs: Refs, norm: Any) -> tuple[Any, ...]:
-        return tuple(get(item, refs, norm) for get in getters)
+        # One loop over the attributes, each read by an attribute getter and turned into its
+        # comparable form by kind (runs for every item of every record).
+        out = []
+        for kind, get in steps:
+            value = get(item)
+            if value is not None and kind is not _VALUE:
+                if kind is _SPAN:
+                    value = (value.start, value.end)
+                elif kind is _TEXT:
+                    value = norm[value]
+                elif kind is _REFERENCE:
+                    if value != AUTHOR:
+                        value = refs[value]
+                else:  # _LIST
+                    value = tuple(value)
+            out.append(value)
+        return tuple(out)
 
     ref = layer.reference
     contained: tuple[tuple[str, int], ...] = ()
@@ -95,32 +111,27 @@ def _plan(layer: Layer) -> _Plan:
     )
 
 
-def _value_getter(layer: Layer, attr: str) -> Callable[[Any, Refs, Any], Any]:
-    """How to read one attribute of an item in comparable form."""
-    kind = layer.kind_of(attr)
+_VALUE, _SPAN, _TEXT, _REFERENCE, _LIST = "value", "span", "text", "reference", "list"
+
+
+def _value_step(layer: Layer, attr: str) -> tuple[str, Callable[[Any], Any]]:
+    """How to read one attribute of an item in comparable form: `(kind, getter)`, the kind one
+    of `_SPAN` (offsets), `_TEXT` (normalised), `_REFERENCE` (the referenced attribution's
+    cluster number, or `author`), `_LIST` (a tuple) or `_VALUE` (as it is)."""
     if attr == "span":
-        return lambda item, _refs, _norm: (item.start, item.end)
+        return _VALUE, attrgetter("start", "end")
+    kind = layer.kind_of(attr)
     get = attrgetter(attr)
     if kind == "span":
-
-        def span(item: Any, _refs: Refs, _norm: Any) -> Any:
-            value = get(item)
-            return None if value is None else (value.start, value.end)
-
-        return span
+        return _SPAN, get
     if kind == "text":
-        return lambda item, _refs, norm: norm[get(item)]
+        return _TEXT, get
     if kind == "reference":
-
-        def reference(item: Any, refs: Refs, _norm: Any) -> Any:
-            value = get(item)
-            return value if value is None or value == AUTHOR else refs[value]
-
-        return reference
+        return _REFERENCE, get
     if get_origin(unwrap(layer.model.model_fields[attr].annotation)[0]) is list:
         # Votes count values in a dict: an extra layer's list (`tags`) is compared as a tuple.
-        return lambda item, _refs, _norm: None if (value := get(item)) is None else tuple(value)
-    return lambda item, _refs, _norm: get(item)
+        return _LIST, get
+    return _VALUE, get
 
 
 _PLANS = {name: _plan(layer) for name, layer in LAYERS.items()}
@@ -245,13 +256,15 @@ class _Document:
         # Each annotator's attribution ids -> their cluster number, for holder and nested_in.
         refs: dict[str, dict[str, int]] = {a: {} for a in self.records}
         for layer in LAYERS:
+            plan = _PLANS[layer]
             items = {a: getattr(r, layer) for a, r in self.records.items()}
-            groups = self._group_by_span(layer, items) if m.match == "exact" else None
+            groups = self._group_by_span(layer, items)
+            if groups is not None and m.match == "overlap" and _partial_matches(groups, plan.key, m.overlap):
+                groups = None  # spans that differ match: clusters need the general algorithm
             if groups is None:
                 groups = self._match(layer, items)
             else:
                 self.one_per_span.add(layer)
-            plan = _PLANS[layer]
             if plan.targeted:
                 for number, group in enumerate(groups):
                     for a, it in group.items():
@@ -276,7 +289,9 @@ class _Document:
 
         Then each span has one cluster, of every item on it: the clusters `_match` would
         give, in the same order (by span), without sorting each annotator's items first.
-        Returns None when some annotator has two items on one span.
+        Matching by overlap gives the same clusters when, moreover, no two different spans of
+        the layer match (`_partial_matches`), the usual case again. Returns None when some
+        annotator has two items on one span.
         """
         key = _PLANS[layer].key
         by_span: dict[tuple[int, int], dict[str, Any]] = {}
@@ -313,7 +328,7 @@ class _Document:
         def score(x: Any, y: Any) -> float | None:
             return span_score(key(x), key(y), m.match, m.overlap)
 
-        groups = cluster(per_annotator, score, tiebreak, key)
+        groups = cluster(per_annotator, score, tiebreak, key, equal_bounds_first=True)
         groups.sort(key=lambda g: min((key(it), a) for a, it in g.items()))
         return groups
 
@@ -602,6 +617,26 @@ class _Document:
         return None
 
     # -- the gold record
+
+
+def _partial_matches(
+    groups: list[dict[str, Any]], key: Callable[[Any], tuple[int, int]], overlap: float
+) -> bool:
+    """Whether two of the groups' spans (`key` of a member; the groups in span order) differ but
+    match by overlap.
+
+    If none do, `matching.cluster` scores no pair of different spans, so its clusters are the
+    groups of equal spans. The spans are swept in order, each compared only with the earlier
+    ones it overlaps (usually none).
+    """
+    open_spans: list[tuple[int, int]] = []  # earlier spans that reach past the current start
+    for group in groups:
+        span = key(next(iter(group.values())))
+        open_spans = [o for o in open_spans if o[1] > span[0]]
+        if any(span_score(o, span, "overlap", overlap) is not None for o in open_spans):
+            return True
+        open_spans.append(span)
+    return False
 
 
 def _shape(c: _Cluster) -> tuple[tuple[str, Any], ...]:

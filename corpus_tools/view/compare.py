@@ -136,7 +136,7 @@ def _clusters(layer: Layer, per_pass: dict[str, list[ItemView]]) -> list[dict[st
     def bounds(v: ItemView) -> tuple[int, int]:
         return layer.key_span(v.item)
 
-    return cluster(per_pass, score, tiebreak, bounds)
+    return cluster(per_pass, score, tiebreak, bounds, equal_bounds_first=True)
 
 
 def _differing(layer: Layer, members: dict[str, ItemView], records: dict[str, RecordBase]) -> list[str]:
