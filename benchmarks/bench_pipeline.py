@@ -24,10 +24,10 @@ HERE = Path(__file__).resolve().parent
 
 @approach("validate")
 def validate(args: list[str]) -> Callable[[], None]:
-    """`corpus validate` on the annotator file."""
-    import corpus_tools
+    """`corpus validate` on the annotator file (its modules imported in the setup, as merge's)."""
+    from corpus_tools.validate import validate as run_validate
 
-    return lambda: corpus_tools.validate([args[0]])
+    return lambda: run_validate([args[0]])
 
 
 @approach("merge")
