@@ -95,6 +95,11 @@ class BuildConfig(BaseModel):
     targets against (`target-not-in-text`)."""
     strict: bool = False
     """Stop the build on validation warnings too (the annotations must be clean)."""
+    tokens: bool = False
+    """Publish the `tokens` config too (gold as tokens with IOB2 tags; needs the `tokens` extra)."""
+    baselines: Path | None = None
+    """The results file of `corpus baseline`, whose table goes on the card; skipped while it does
+    not exist."""
 
     @field_validator(
         "annotations",
@@ -106,6 +111,7 @@ class BuildConfig(BaseModel):
         "output",
         "aliases",
         "guidelines",
+        "baselines",
         mode="before",
     )
     @classmethod
@@ -139,6 +145,8 @@ class BuildResult(BaseModel):
     """The `PublishResult`."""
     decisions_applied: bool
     """False when the configured decisions file does not exist yet."""
+    baselines_applied: bool = False
+    """Whether the card got the baseline results (False when the configured file does not exist)."""
 
 
 SECTION = "[tool.corpus]"
@@ -212,7 +220,17 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
         raise CorpusToolsError(f"{display(path)}: {SECTION} {key}{rest}: {first['msg']}{got}") from None
     base = path.parent
     updates: dict[str, Any] = {"annotations": [base / p for p in config.annotations]}
-    for key in ("decisions", "gold", "conflicts", "split_dir", "manifest", "output", "aliases", "guidelines"):
+    for key in (
+        "decisions",
+        "gold",
+        "conflicts",
+        "split_dir",
+        "manifest",
+        "output",
+        "aliases",
+        "guidelines",
+        "baselines",
+    ):
         value = getattr(config, key)
         if value is not None:
             updates[key] = base / value
@@ -386,6 +404,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         headline_exclude=tuple(config.headline_exclude),
         headline_exclude_reason=config.headline_exclude_reason,
     )
+    results = config.baselines if config.baselines is not None and config.baselines.exists() else None
     published: PublishResult = publish(
         config.split_dir,
         output=config.output,
@@ -393,6 +412,8 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         metadata=metadata,
         validate=False,
         progress=progress,
+        tokens=config.tokens,
+        results=results,
     )
     return BuildResult(
         config=config,
@@ -401,4 +422,5 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         split=splitted,
         publish=published,
         decisions_applied=decisions is not None,
+        baselines_applied=results is not None,
     )

@@ -265,3 +265,33 @@ def test_the_card_carries_the_guidelines_version(tmp_path):
     (path.parent / "CONTRIBUTING.md").write_text("# Guidelines without a version\n", encoding="utf-8")
     with pytest.raises(CorpusToolsError, match="Guidelines version: N"):
         build(load_config(path))
+
+
+def test_build_publishes_the_tokens_config_and_the_baseline_table_when_configured(tmp_path):
+    settings = SETTINGS + 'tokens = true\nbaselines = "baselines/results.json"\n'
+    config = load_config(project(tmp_path / "p", settings))
+    assert config.baselines == tmp_path / "p" / "baselines" / "results.json"
+    first = build(config)
+    # No results file yet: the card has no baseline table, and the build says so.
+    assert not first.baselines_applied and "## Baselines" not in (config.output / "README.md").read_text()
+    assert "tokens" in first.publish.configs
+    from corpus_tools.baseline import BaselineResults, fingerprint
+
+    results = BaselineResults(
+        fingerprint=fingerprint(config.split_dir),
+        command="corpus baseline out/splits --output baselines/results.json",
+        tokenizer="spaCy",
+        versions={},
+        documents={"train": 4, "validation": 2, "test": 2},
+        rows=[],
+    )
+    config.baselines.parent.mkdir()
+    config.baselines.write_text(results.model_dump_json(), encoding="utf-8")
+    second = build(config)
+    card = (config.output / "README.md").read_text(encoding="utf-8")
+    assert second.baselines_applied and "## Baselines" in card and "other data" not in card
+    assert (
+        card.index("## The `tokens` configuration")
+        < card.index("## Baselines")
+        < card.index("## How the splits")
+    )

@@ -7,6 +7,7 @@ The output folder is a ready Hub dataset repository:
     OUT/splits.json                                 the split manifest, as `corpus split` wrote it
     OUT/data/default/{train,validation,test}-00000-of-00001.parquet
     OUT/data/annotators/train-00000-of-00001.parquet   (with --annotators)
+    OUT/data/tokens/{train,validation,test}-00000-of-00001.parquet   (with --tokens)
 
 Everything is written to a temporary folder beside `OUT`, loaded back with `datasets` offline and
 checked (split sizes, features, the offsets of a sample of rows), and only then moved onto `OUT`.
@@ -15,6 +16,7 @@ A failed publish leaves `OUT` as it was.
 - `results.py`: the card's settings (`CardMetadata`) and the result types;
 - `parquet.py`: JSONL to parquet, streamed through Arrow;
 - `features.py`: the `datasets` features and Arrow schema, derived from the models;
+- `tokens.py`: the `tokens` config (gold as tokens with IOB2 tags) and its card section;
 - `card.py`: the dataset card and the licence file;
 - `verify.py`: loading the result back with `datasets` and checking it;
 - `hub.py`: pushing to the Hugging Face Hub.
@@ -42,6 +44,7 @@ from corpus_tools.publish.results import (
     ANNOTATORS_CONFIG,
     ANNOTATORS_SPLIT,
     DEFAULT_CONFIG,
+    TOKENS_CONFIG,
     CardMetadata,
     DocumentRights,
     Progress,
@@ -68,6 +71,8 @@ def publish(
     jobs: int = 1,
     api: Any = None,
     progress: Progress | None = None,
+    tokens: bool = False,
+    results: Path | str | None = None,
 ) -> PublishResult:
     """Write a Hugging Face dataset repository from a split folder; optionally push it.
 
@@ -87,6 +92,10 @@ def publish(
         jobs: processes to validate the inputs in (see `corpus_tools.validate`).
         api: a `huggingface_hub.HfApi`-like object (for tests); a real one when None.
         progress: called as `progress(step, done, total)` while writing.
+        tokens: add the `tokens` config (gold as tokens with IOB2 tags per layer; needs the
+            `tokens` extra, spaCy).
+        results: a results file of `corpus baseline`, whose table goes on the card (marked
+            stale when it was computed on other split files).
 
     Returns:
         A `PublishResult`.
@@ -120,6 +129,15 @@ def publish(
     if annotators is not None and not annotator_files:
         raise CorpusToolsError("--annotators names no *.jsonl file")
     _check_output(output, [*split_files.values(), manifest_path, *annotator_files])
+    sections: list[str] = []
+    if results is not None:  # read first: a bad results file stops the publish before any work
+        from corpus_tools.baseline import results_section
+
+        sections.append(results_section(results, split_dir))
+    if tokens:
+        from corpus_tools.tokens import require_tokenizer
+
+        require_tokenizer()
     hub = connect(push, token=token, force=force, api=api) if push else None
 
     reports: list[Report] = []
@@ -154,6 +172,15 @@ def publish(
                 empty.append(split)
         if not configs[DEFAULT_CONFIG]:
             raise CorpusToolsError(f"{display(split_dir)}: every split is empty; nothing to publish")
+        if tokens:
+            from corpus_tools.publish.tokens import card_section, write_tokens
+
+            configs[TOKENS_CONFIG], tag_stats = write_tokens(
+                {split: path for split, path in split_files.items() if split in configs[DEFAULT_CONFIG]},
+                tmp,
+                progress,
+            )
+            sections.insert(0, card_section(tag_stats))
         agreement_table = None
         if annotator_files:
             summary = write_split(annotator_files, tmp, ANNOTATORS_CONFIG, ANNOTATORS_SPLIT, progress)
@@ -187,6 +214,7 @@ def publish(
                 manifest=manifest,
                 agreement=agreement_table,
                 download_sizes=download_sizes(tmp, configs),
+                sections=sections,
             )
             (tmp / "README.md").write_text(card, encoding="utf-8")
 

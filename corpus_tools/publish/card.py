@@ -14,6 +14,7 @@ import json
 import os
 import re
 import urllib.parse
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from datasets import ClassLabel, DatasetInfo, List, SplitDict, SplitInfo, Value
@@ -24,6 +25,7 @@ from pydantic import BaseModel
 from corpus_tools import __version__
 from corpus_tools.layers import LAYERS, Record
 from corpus_tools.publish import features as feats
+from corpus_tools.publish.results import TOKENS_CONFIG
 from corpus_tools.schema import Span, model_of, strip_optional
 
 if TYPE_CHECKING:
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
     from corpus_tools.split import Manifest
 
 TASK_CATEGORIES = ["text-classification", "token-classification"]
+TASK_IDS = ["multi-class-classification"]
+"""The Hub's subtasks (huggingface.js `pipelines.ts`): classifying an item's label given its span.
+None of the token-classification subtasks (NER, part of speech, parsing, lemmatization, word
+sense, coreference) names discourse span tagging, so none is claimed."""
 TAGS = ["rhetorical-questions", "attribution", "reported-speech", "stance", "argument-mining"]
 
 
@@ -41,11 +47,13 @@ def render_card(
     manifest: Manifest,
     agreement: str | None,
     download_sizes: dict[str, int],
+    sections: Sequence[str] = (),
 ) -> str:
-    """The whole `README.md`: YAML header and Markdown body."""
+    """The whole `README.md`: YAML header and Markdown body; `sections` (Markdown, each with
+    its own `##` heading: the `tokens` config, baseline results) go after the agreement."""
     return (
         f"---\n{card_yaml(result, metadata=metadata, download_sizes=download_sizes)}---\n\n"
-        f"{_body(result, metadata=metadata, manifest=manifest, agreement=agreement)}"
+        f"{_body(result, metadata=metadata, manifest=manifest, agreement=agreement, sections=sections)}"
     )
 
 
@@ -65,6 +73,7 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
         size_categories=[size_category(rows)],
         source_datasets=["original"],
         task_categories=TASK_CATEGORIES,
+        task_ids=TASK_IDS,
         tags=TAGS,
         **extra,
         configs=[
@@ -84,12 +93,16 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
         for split, summary in splits.items():
             split_dict.add(SplitInfo(name=split, num_bytes=summary.num_bytes, num_examples=summary.rows))
         infos[config] = DatasetInfo(
-            features=feats.features(),
+            features=feats.config_features(config),
             splits=split_dict,
             download_size=download_sizes[config],
             dataset_size=sum(s.num_bytes for s in splits.values()),
         )
     infos.to_dataset_card_data(data)
+    if TOKENS_CONFIG in result.configs:
+        from corpus_tools.publish.tokens import train_eval_index
+
+        data.train_eval_index = train_eval_index(list(result.configs[TOKENS_CONFIG])) or None
     return data.to_yaml() + "\n"
 
 
@@ -118,7 +131,14 @@ def render_rights(result: PublishResult, *, metadata: CardMetadata) -> str:
 # -- the body ---------------------------------------------------------------------------------
 
 
-def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, agreement: str | None) -> str:
+def _body(
+    result: PublishResult,
+    *,
+    metadata: CardMetadata,
+    manifest: Manifest,
+    agreement: str | None,
+    sections: Sequence[str] = (),
+) -> str:
     default = result.configs["default"]
     n_docs = len(result.documents)
     parts = [
@@ -139,10 +159,16 @@ def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, 
             f"| `annotators` | {', '.join(ann)} | {sum(s.rows for s in ann.values())} "
             "| one annotator's raw annotations of one document, to study disagreement |"
         )
+    if TOKENS_CONFIG in result.configs:
+        tok = result.configs[TOKENS_CONFIG]
+        parts.append(
+            f"| `{TOKENS_CONFIG}` | {', '.join(tok)} | {sum(s.rows for s in tok.values())} "
+            "| one document's gold annotations as tokens with IOB2 tags per layer |"
+        )
     parts.append("")
     if "annotators" in result.configs:
         parts.append(
-            "Both configurations have the same features. `annotator` tells whose "
+            "`default` and `annotators` have the same features. `annotator` tells whose "
             "annotations a row holds (`gold` for adjudicated records); in gold records "
             "each item's `annotators` lists who proposed it.\n"
         )
@@ -162,6 +188,7 @@ def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, 
             "against the gold records of every split (after).\n",
             agreement.strip() + "\n",
         ]
+    parts += [section.strip() + "\n" for section in sections]
     parts += [_splits(manifest, result), _rights(result, metadata, level=2), _citation(metadata)]
     return "\n".join(parts)
 

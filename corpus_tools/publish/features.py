@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from corpus_tools.layers import LAYERS, Record
+from corpus_tools.publish.results import TOKENS_CONFIG
 from corpus_tools.schema import strip_optional
 
 _LABEL_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -44,6 +45,15 @@ class LabelError(ValueError):
 def features() -> Features:
     """The `datasets.Features` of one published row: a `Record`, field for field."""
     return Features(_model_features(Record))
+
+
+def config_features(config: str) -> Features:
+    """The features of a config: a record's (`features()`), or a `tokens` row's."""
+    if config == TOKENS_CONFIG:
+        from corpus_tools.publish import tokens
+
+        return tokens.features()
+    return features()
 
 
 @cache

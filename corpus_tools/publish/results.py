@@ -13,6 +13,8 @@ from corpus_tools.problems import Report
 DEFAULT_CONFIG = "default"
 ANNOTATORS_CONFIG = "annotators"
 ANNOTATORS_SPLIT = "train"
+TOKENS_CONFIG = "tokens"
+"""Gold as tokens with IOB2 tags per layer (`corpus_tools.publish.tokens`)."""
 
 Progress = Callable[[str, int, int], None]
 """`progress(step, done, total)`: called as a long step advances (bytes read of the total)."""

@@ -60,7 +60,7 @@ def verify(
                 ds = loaded[split]
                 if ds.num_rows != rows:
                     raise CorpusToolsError(f"{config}/{split} loads with {ds.num_rows} rows, expected {rows}")
-                if ds.features != feats.features():
+                if ds.features != feats.config_features(config):
                     raise CorpusToolsError(
                         f"{config}/{split} loads with other features than the card declares: {ds.features}"
                     )
@@ -87,7 +87,14 @@ def _check_offsets(ds: Any, where: str, sample: int) -> None:
 
 
 def _spans(row: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every span of a loaded row, with its path (`attributions[1].source`)."""
+    """Every span of a loaded row, with its path (`attributions[1].source`); a `tokens` row's
+    tokens (`tokens[3]`)."""
+    if "tokens" in row:
+        for i, (token, start, end) in enumerate(
+            zip(row["tokens"], row["token_starts"], row["token_ends"], strict=True)
+        ):
+            yield f"tokens[{i}]", {"start": start, "end": end, "text": token}
+        return
     for name, layer in LAYERS.items():
         for i, item in enumerate(row[name]):
             for part in layer.parts:
