@@ -409,12 +409,13 @@ def test_a_published_dataset_folder_gives_the_figures_of_its_jsonl(tmp_path: Pat
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)
     (broken / "data" / "default" / "test-00000-of-00001.parquet").write_bytes(b"not parquet")
-    with pytest.raises(CorpusToolsError, match="cannot read the parquet file"):
+    with pytest.raises(CorpusToolsError, match=r"test-00000-of-00001\.parquet: not a readable parquet file"):
         evaluate(broken, pred_file, split="test")
-    # Problems found against a published split name the folder and the split.
+    # Problems found in a published split name its parquet file and the row (from 0), as
+    # `corpus validate` locates them.
     unknown = write_jsonl(tmp_path / "unknown.jsonl", [record("d1", "model")])
     with pytest.raises(InvalidInputError) as e:
         evaluate(unknown, dataset, split="test")
-    assert [(p.code, p.file, p.line) for p in e.value.report.problems] == [
-        ("unknown-document", f"{dataset} [test]", 1)
+    assert [(p.code, p.file, p.line, p.row) for p in e.value.report.problems] == [
+        ("unknown-document", str(dataset / "data" / "default" / "test-00000-of-00001.parquet"), None, 0)
     ]

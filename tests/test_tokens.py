@@ -320,15 +320,16 @@ print(json.dumps({{"names": {{c: f[c].feature.names for c in f if c.endswith("_t
                 name,
             )
     yaml = card_yaml(out)
-    assert [c["config_name"] for c in yaml["configs"]] == ["default", "tokens"]
-    assert yaml["task_ids"] == ["multi-class-classification"]
+    assert [c["config_name"] for c in yaml["configs"]] == ["default", "spans", "tokens"]
+    assert yaml["task_categories"] == ["text-classification", "token-classification"]
+    assert yaml["task_ids"] == ["multi-class-classification", "sentiment-classification"]
     assert [(e["config"], e["task_id"], e["col_mapping"]) for e in yaml["train-eval-index"]] == [
         ("tokens", "entity_extraction", {"tokens": "tokens", tags_column(layer): "tags"})
         for layer in LAYERS.values()
     ]
     card = (out / "README.md").read_text(encoding="utf-8")
     # Attributions: d1, d3, d5 one each (source, cue, content), d2 and d4 two (3 + 1 spans).
-    assert "## The `tokens` configuration" in card and "| `attributions` | 7 | 0 | 0 | 17 | 0 | 0 |" in card
+    assert "### The `tokens` configuration" in card and "| `attributions` | 7 | 0 | 0 | 17 | 0 | 0 |" in card
 
 
 def test_without_spacy_only_the_tokens_config_is_refused(tmp_path: Path) -> None:

@@ -470,6 +470,12 @@ def _fields(result: PublishResult) -> str:
             f"| `{name}` | {_log_type(log[name])} | {_cell(desc)} |"
             for name, desc in conflicts.descriptions().items()
         ]
+    if TOKENS_CONFIG in result.configs:
+        lines += [
+            "",
+            "A `tokens` row: its columns and tag names are in "
+            "[The `tokens` configuration](#the-tokens-configuration).",
+        ]
     return "\n".join(lines) + "\n"
 
 
