@@ -343,6 +343,25 @@ def read_range(path: Path, start: int, end: int) -> bytes:
         return f.read(end - start) if end >= 0 else f.read()
 
 
+def line_numbers(path: Path, offsets: Iterable[int]) -> dict[int, int]:
+    """The 1-based line number of each byte offset of `path` (a line's start), in one pass: to
+    name the line of a record found through the document index, which keeps offsets only.
+
+    Raises:
+        OSError: when the file cannot be read.
+    """
+    wanted = sorted(set(offsets))
+    out: dict[int, int] = {}
+    line, position = 1, 0
+    with open(path, "rb", buffering=1 << 16) as f:
+        for offset in wanted:
+            data = f.read(offset - position)
+            line += data.count(b"\n")
+            position = offset
+            out[offset] = line
+    return out
+
+
 def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """Yield `(line_number, raw_line)` for each line of `path`, 1-based, without the newline.
 

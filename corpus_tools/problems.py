@@ -288,16 +288,29 @@ CATALOGUE: dict[str, Check] = {
             "duplicate-record",
             "error",
             "corpus",
-            "The same (`doc_id`, `annotator`) occurs on more than one line.",
-            "Keep one line per annotator and document; the message names the other place.",
+            "The same (`doc_id`, `annotator`) occurs on more than one line (with "
+            "`--predictions`: the same `doc_id`).",
+            "Keep one line per annotator and document (one prediction per document); the "
+            "message names the other place.",
         ),
         Check(
             "text-drift",
             "error",
             "corpus",
-            "The same `doc_id` has a different `text` elsewhere.",
+            "The same `doc_id` has a different `text` elsewhere (or, in `corpus evaluate`, in gold).",
             "Every record of a document must carry exactly the same text (see `documents/`); "
-            "the message names the first differing position and the other place.",
+            "the message names the first differing position and the other place. A model "
+            "predicts on gold's exact text, since offsets index into it.",
+        ),
+        # -- corpus evaluate
+        Check(
+            "unknown-document",
+            "error",
+            "corpus",
+            "A prediction names a `doc_id` that the gold data does not have.",
+            "Predict only documents of the gold data you evaluate against (with a published "
+            "dataset, of the split given with --split); a mistyped or renamed `doc_id` shows here.",
+            command="evaluate",
         ),
         # -- corpus split
         Check(

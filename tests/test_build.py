@@ -323,3 +323,36 @@ def test_the_site_needs_a_place_of_its_own(tmp_path, site, message):
 
 def _lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_build_publishes_the_tokens_config_and_the_baseline_table_when_configured(tmp_path):
+    settings = SETTINGS + 'tokens = true\nbaselines = "baselines/results.json"\n'
+    config = load_config(project(tmp_path / "p", settings))
+    assert config.baselines == tmp_path / "p" / "baselines" / "results.json"
+    first = build(config)
+    # No results file yet: the card has no baseline table, and the build says so.
+    assert not first.baselines_applied and "## Baselines" not in (config.output / "README.md").read_text()
+    assert "tokens" in first.publish.configs
+    from corpus_tools.baseline import BaselineResults, fingerprint
+
+    results = BaselineResults(
+        fingerprint=fingerprint(config.split_dir),
+        command="corpus baseline out/splits --output baselines/results.json",
+        tokenizer="spaCy",
+        versions={},
+        documents={"train": 4, "validation": 2, "test": 2},
+        rows=[],
+    )
+    config.baselines.parent.mkdir()
+    config.baselines.write_text(results.model_dump_json(), encoding="utf-8")
+    second = build(config)
+    card = (config.output / "README.md").read_text(encoding="utf-8")
+    assert second.baselines_applied and "## Baselines" in card and "other data" not in card
+    # The tokens section is part of "Dataset structure"; the baselines follow it, before "Dataset creation".
+    assert (
+        card.index("## Dataset structure")
+        < card.index("### The `tokens` configuration")
+        < card.index("### How the splits")
+        < card.index("## Baselines")
+        < card.index("## Dataset creation")
+    )

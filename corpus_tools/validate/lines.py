@@ -16,7 +16,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from corpus_tools.files import is_blank
-from corpus_tools.layers import LAYERS, Record
+from corpus_tools.layers import LAYERS, PredictionRecord, Record
 from corpus_tools.schema import model_of
 from corpus_tools.validate import mirror
 from corpus_tools.validate.rules import Finding, check_record
@@ -36,21 +36,28 @@ class LineKey(NamedTuple):
     text_len: int
 
 
-def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None]:
-    """Check one raw JSONL line on its own.
+def check_line(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding], LineKey | None]:
+    """Check one raw JSONL line on its own; with `predictions`, as a prediction record
+    (`layers.PredictionRecord`: what a model does not predict may be left out, and the
+    guidelines' warnings do not apply).
 
     Returns:
         The findings `(code, path, message)` and the key for cross-line checks (None when the
-        line has no usable `doc_id`, `annotator` and `text`).
+        line has no usable `doc_id`, `annotator` and `text`; a prediction's key has the
+        annotator `""`, since one document has one prediction).
     """
+    if predictions:
+        # No fast path: its structs mirror the record, in which these fields are required.
+        return check_line_fully(raw, predictions=True)
     rec = mirror.decode(raw)
     if rec is not None and mirror.is_clean(rec) and not mirror.may_repeat_a_key(raw, rec):
         return [], LineKey(rec.doc_id, rec.annotator, hash(rec.text), len(rec.text))
     return check_line_fully(raw)
 
 
-def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
+def check_line_fully(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding], LineKey | None]:
     """`check_line` without the fast path: the reference checks, which produce the findings."""
+    model = PredictionRecord if predictions else Record
     if is_blank(raw):
         return [Finding("blank-line", "", "blank line; remove it")], None
     try:
@@ -80,11 +87,13 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
         ], None
     findings: list[Finding] = list(_duplicate_keys(obj))
     try:
-        Record.model_validate(obj)
+        model.model_validate(obj)
     except ValidationError as e:
-        findings.extend(_structure_findings(e))
-    findings.extend(check_record(obj))
+        findings.extend(_structure_findings(e, model))
+    findings.extend(check_record(obj, guidelines=not predictions))
     doc_id, annotator, text = obj.get("doc_id"), obj.get("annotator"), obj.get("text")
+    if predictions:
+        annotator = ""
     key = None
     if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
         key = LineKey(doc_id, annotator, hash(text), len(text))
@@ -164,7 +173,7 @@ def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
     return Finding("invalid-json", "", f"{where}; each line must be one complete JSON object")
 
 
-def _structure_findings(error: ValidationError) -> Iterator[Finding]:
+def _structure_findings(error: ValidationError, model: type[BaseModel]) -> Iterator[Finding]:
     for err in error.errors(include_url=False):
         loc = err["loc"]
         path = format_path(loc)
@@ -173,7 +182,7 @@ def _structure_findings(error: ValidationError) -> Iterator[Finding]:
         if kind == "missing":
             yield Finding("missing-field", path, f"required field {field!r} is missing")
         elif kind == "extra_forbidden":
-            allowed = _fields_at(loc[:-1])
+            allowed = _fields_at(loc[:-1], model)
             close = difflib.get_close_matches(field, allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
             yield Finding("unknown-field", path, f"unknown field {field!r}{hint}")
@@ -209,9 +218,8 @@ def format_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
-    """The field names allowed at `loc`, found by walking the models."""
-    model: type[BaseModel] = Record
+def _fields_at(loc: tuple[int | str, ...], model: type[BaseModel]) -> list[str]:
+    """The field names allowed at `loc`, found by walking the models from `model`."""
     for part in loc:
         if isinstance(part, int):
             continue

@@ -41,6 +41,8 @@ class Chunk:
     path: Path
     start: int
     end: int
+    predictions: bool = False
+    """Check the lines as prediction records (`corpus validate --predictions`)."""
 
 
 @dataclass
@@ -79,10 +81,12 @@ def check_files(
     index: bool = False,
     aliases: Path | None = None,
     configs: tuple[str, ...] | None = None,
+    predictions: bool = False,
 ) -> Run:
     """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
-    also note where every record line is, so that nothing reads the files again to find them.
-    A published dataset gives its `configs` (see `corpus_tools.dataset.record_inputs`)."""
+    also note where every record line is, so that nothing reads the files again to find them;
+    with `predictions`, as prediction records (one per document). A published dataset gives its
+    `configs` (see `corpus_tools.dataset.record_inputs`)."""
     ignore = frozenset(ignore)
     unknown = sorted(ignore - CATALOGUE.keys())
     if unknown:
@@ -100,10 +104,10 @@ def check_files(
         )
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
-    corpus = CorpusChecks(shown=builder.shown, where=inputs.where)
+    corpus = CorpusChecks(shown=builder.shown, where=inputs.where, predictions=predictions)
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
-    chunks = _chunks(files)
+    chunks = _chunks(files, predictions)
     with using_aliases(aliases), _mapper(jobs) as mapper:
         line_base: dict[Path, int] = {}
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
@@ -138,7 +142,7 @@ def check_files(
     return Run(files, builder.build(strict=strict), locations, inputs)
 
 
-def _chunks(files: list[Path]) -> list[Chunk]:
+def _chunks(files: list[Path], predictions: bool) -> list[Chunk]:
     """Cut each file into chunks of whole lines of about `CHUNK_BYTES`."""
     chunks = []
     for path in files:
@@ -146,7 +150,7 @@ def _chunks(files: list[Path]) -> list[Chunk]:
             ranges = chunk_ranges(path, CHUNK_BYTES)
         except OSError:
             ranges = [(0, -1)]  # _check_chunk reports it
-        chunks += [Chunk(path, start, end) for start, end in ranges]
+        chunks += [Chunk(path, start, end, predictions) for start, end in ranges]
     return chunks
 
 
@@ -162,7 +166,7 @@ def _check_chunk(chunk: Chunk) -> ChunkResult:
     offset = chunk.start
     # BytesIO splits at \n only, as editors number lines (a lone \r does not end a line).
     for index, line in enumerate(io.BytesIO(data)):
-        findings, key = check_line(line.rstrip(b"\r\n"))
+        findings, key = check_line(line.rstrip(b"\r\n"), predictions=chunk.predictions)
         if findings or key is not None:
             lines.append((index, offset, len(line), findings, key))
         offset += len(line)
@@ -217,6 +221,7 @@ class CorpusChecks:
         self,
         shown: Callable[[str], bool] = lambda code: True,
         where: Callable[[Path, int | None], Location] = _where,
+        predictions: bool = False,
     ) -> None:
         self.pairs: dict[tuple[str, str], tuple[Path, int]] = {}
         self.texts: dict[str, tuple[LineKey, Path, int, int]] = {}
@@ -224,20 +229,31 @@ class CorpusChecks:
         # disk reads that text drift's first-difference detail costs.
         self.shown = shown
         self.where = where
+        self.predictions = predictions
 
     def add(self, key: LineKey, file: Path, line: int, byte_offset: int) -> list[Finding]:
         findings: list[Finding] = []
         pair = (key.doc_id, key.annotator)
         if pair in self.pairs:
             f0, l0 = self.pairs[pair]
-            findings.append(
-                Finding(
-                    "duplicate-record",
-                    "annotator",
-                    f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
-                    f"{self.where(f0, l0)}; keep one line per document and annotator",
+            if self.predictions:
+                findings.append(
+                    Finding(
+                        "duplicate-record",
+                        "doc_id",
+                        f"doc_id {key.doc_id!r} is predicted at {self.where(f0, l0)} too; keep one "
+                        "prediction per document (evaluate one system's predictions at a time)",
+                    )
                 )
-            )
+            else:
+                findings.append(
+                    Finding(
+                        "duplicate-record",
+                        "annotator",
+                        f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
+                        f"{self.where(f0, l0)}; keep one line per document and annotator",
+                    )
+                )
         else:
             self.pairs[pair] = (file, line)
         first = self.texts.get(key.doc_id)
@@ -265,17 +281,21 @@ def _drift_message(
     if byte_offset is not None:
         there, here = _read_text(f0, first_offset), _read_text(file, byte_offset)
     if there is not None and here is not None:
-        i = next(
-            (i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
-            min(len(here), len(there)),
-        )
-        detail += (
-            f"; first difference at code point {i}: here {here[i : i + 20]!r}, there {there[i : i + 20]!r}"
-        )
+        detail += f"; {first_difference(here, there)}"
     return (
         f"the text of doc_id {key.doc_id!r} differs from the one at {where} ({detail}); "
         "every record of a document must carry the same text"
     )
+
+
+def first_difference(here: str, there: str) -> str:
+    """Where two texts first differ, for text-drift messages: `first difference at code point
+    i: here '...', there '...'`."""
+    i = next(
+        (i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
+        min(len(here), len(there)),
+    )
+    return f"first difference at code point {i}: here {here[i : i + 20]!r}, there {there[i : i + 20]!r}"
 
 
 def _read_text(path: Path, byte_offset: int) -> str | None:
