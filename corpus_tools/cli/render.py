@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import orjson
 
-from corpus_tools.problems import Report
+from corpus_tools.problems import Problem, Report
 
 
 def report_text(report: Report) -> str:
@@ -31,16 +33,22 @@ def report_json(report: Report) -> str:
 
 def report_github(report: Report) -> str:
     """GitHub Actions workflow commands: `::error file=F,line=L,title=CODE::message`."""
+    lines = github_annotations(report.problems)
+    lines.append(report_text(Report(summary=report.summary, strict=report.strict)))
+    return "\n".join(lines)
+
+
+def github_annotations(problems: Iterable[Problem]) -> list[str]:
+    """One GitHub Actions workflow command per problem, so that CI shows it on the file's line."""
     lines = []
-    for p in report.problems:
+    for p in problems:
         props = [f"file={_prop(p.file)}"]
         if p.line is not None:
             props.append(f"line={p.line}")
         props.append(f"title={_prop(p.code)}")
         message = f"{p.path}: {p.message}" if p.path else p.message
         lines.append(f"::{p.severity} {','.join(props)}::{_data(message)}")
-    lines.append(report_text(Report(summary=report.summary, strict=report.strict)))
-    return "\n".join(lines)
+    return lines
 
 
 def _data(s: str) -> str:
