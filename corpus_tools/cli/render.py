@@ -32,14 +32,16 @@ def report_json(report: Report) -> str:
 
 
 def report_github(report: Report) -> str:
-    """GitHub Actions workflow commands: `::error file=F,line=L,title=CODE::message`."""
+    """GitHub Actions workflow commands: `::error file=F,line=L,title=CODE::message` (in a
+    parquet file, `::error file=F,title=CODE::row R: message`)."""
     lines = github_annotations(report.problems)
     lines.append(report_text(Report(summary=report.summary, strict=report.strict)))
     return "\n".join(lines)
 
 
 def github_annotations(problems: Iterable[Problem]) -> list[str]:
-    """One GitHub Actions workflow command per problem, so that CI shows it on the file's line."""
+    """One GitHub Actions workflow command per problem, so that CI shows it on the file's line
+    (a parquet file has no lines: the row leads the message)."""
     lines = []
     for p in problems:
         props = [f"file={_prop(p.file)}"]
@@ -47,6 +49,8 @@ def github_annotations(problems: Iterable[Problem]) -> list[str]:
             props.append(f"line={p.line}")
         props.append(f"title={_prop(p.code)}")
         message = f"{p.path}: {p.message}" if p.path else p.message
+        if p.row is not None:  # a parquet file has no line to annotate: the row leads the message
+            message = f"row {p.row}: {message}"
         lines.append(f"::{p.severity} {','.join(props)}::{_data(message)}")
     return lines
 

@@ -378,7 +378,8 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
         raise CorpusToolsError(
             f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS + EXPORT_CONFIGS)}"
         )
-    files = require_valid(paths).files
+    valid = require_valid(paths)
+    files = valid.files
     result = ExportResult(output=Path(output), notes=_import_notes())
     with Outputs("corpus export") as outputs:
         tmp = outputs.folder(output)
@@ -407,7 +408,7 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
                     other = taken.setdefault(name.casefold(), name)
                     if other != name:
                         raise CorpusToolsError(
-                            f"{display(path)}:{line}: {name!r} and {other!r} differ only in case; "
+                            f"{valid.where(path, line)}: {name!r} and {other!r} differ only in case; "
                             "their brat files would overwrite each other on a case-insensitive file "
                             "system (macOS, Windows): rename one"
                         )
