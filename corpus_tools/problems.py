@@ -342,6 +342,16 @@ CATALOGUE: dict[str, Check] = {
             command="import",
         ),
         Check(
+            "import-wrong-format",
+            "error",
+            "file",
+            "A file that gave no clean record looks like another tool's export (the format named "
+            "on the command line is not the one that wrote it).",
+            "Import it as the format the message names (`corpus import FORMAT FILE`); nothing "
+            "from that file was imported.",
+            command="import",
+        ),
+        Check(
             "import-skipped",
             "warning",
             "file",
@@ -357,6 +367,26 @@ CATALOGUE: dict[str, Check] = {
             "The export pools several annotators' work into one file (doccano `all.jsonl`).",
             "Export one file per annotator (doccano: turn off collaborative annotation), or "
             "pass --annotator to name the pooled work.",
+            command="import",
+        ),
+        Check(
+            "import-no-spans",
+            "warning",
+            "file",
+            "The import read no span and no relation at all: every record it writes has no items.",
+            "Nothing to do if the tool's project holds no annotation yet; otherwise export again "
+            "with the annotations (files that are not the tool's export at all are refused with "
+            "an import-bad-format error naming the keys they have).",
+            command="import",
+        ),
+        Check(
+            "import-user-id",
+            "warning",
+            "file",
+            "A tool's numeric user id became the annotator's name (Label Studio `completed_by`, "
+            "doccano `user`).",
+            "Map each id to the annotator's name in the label map's `[annotators]` section "
+            '(`"1" = "alice"`), or pass --annotator when the files hold one annotator.',
             command="import",
         ),
         Check(

@@ -7,5 +7,6 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Entry point of the `corpus` console script."""
+    """Run the command line (the `corpus` script's entry point is `corpus_tools.__main__.main`,
+    which starts signal-safe and then runs the same)."""
     run()

@@ -37,7 +37,7 @@ from pydantic import BaseModel
 
 from corpus_tools.dataset import ANNOTATORS_CONFIG
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import Outputs, display, dumps, same_file
+from corpus_tools.files import Outputs, display, dumps, input_files, same_file
 from corpus_tools.layers import LAYERS
 from corpus_tools.matching import MatchMode
 from corpus_tools.merge import corrections
@@ -196,6 +196,11 @@ def merge(
                 None,
             )
             if inside is not None:
+                if any(same_file(target, f) for f in input_files([inside])):
+                    raise CorpusToolsError(
+                        f"{option} {display(target)}: is one of the input files (in the input "
+                        f"folder {display(inside)}); write it elsewhere"
+                    )
                 raise CorpusToolsError(
                     f"{option} {display(target)}: lies inside the input folder "
                     f"{display(inside)}; it would be read back as an annotator's "

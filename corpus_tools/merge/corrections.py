@@ -33,11 +33,11 @@ from pydantic import (
 )
 
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import dumps
+from corpus_tools.files import dumps, json_path
 from corpus_tools.layers import LAYERS, document_order
 from corpus_tools.problems import CATALOGUE
 from corpus_tools.schema import AUTHOR, NAME_RULE, is_name
-from corpus_tools.validate.lines import check_line_fully, format_path
+from corpus_tools.validate.lines import check_line_fully
 
 REFERENCE = {name: layer.reference.field for name, layer in LAYERS.items() if layer.reference is not None}
 """The field by which each layer's items refer to an attribution, for the layers that have one."""
@@ -202,7 +202,7 @@ def parse_item(layer: str, item: Any) -> Item:
         checked = model.model_validate({"id": "x", **body})
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
-        raise ValueError(f"{format_path(first['loc']) or 'the item'}: {first['msg']}") from None
+        raise ValueError(f"{json_path(first['loc']) or 'the item'}: {first['msg']}") from None
     fields = checked.model_dump(mode="json", exclude_none=True)
     for name in ("id", "note"):
         fields.pop(name, None)

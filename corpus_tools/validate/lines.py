@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from corpus_tools.files import is_blank
+from corpus_tools.files import is_blank, json_object, json_path, repeated_keys, utf8_error
 from corpus_tools.layers import LAYERS, PredictionRecord, Record
 from corpus_tools.schema import model_of
 from corpus_tools.validate import mirror
@@ -67,7 +67,7 @@ def check_line_fully(raw: bytes, *, predictions: bool = False) -> tuple[list[Fin
     # Parsed again by Python's parser, which keeps integers beyond 64 bits exact (orjson makes
     # 10**30 the float 1e+30) and lets the keys given twice be found.
     try:
-        obj = json.loads(raw, object_pairs_hook=_pairs)
+        obj = json.loads(raw, object_pairs_hook=json_object)
     except RecursionError:
         return [
             Finding(
@@ -103,60 +103,23 @@ def check_line_fully(raw: bytes, *, predictions: bool = False) -> tuple[list[Fin
 # -- turning parse and model errors into findings ------------------------------------------
 
 
-class _Pairs(dict[str, Any]):
-    """An object as `json` parsed it, remembering the keys it had more than once."""
-
-    repeated: list[str]
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
-    obj = _Pairs(pairs)
-    seen: set[str] = set()
-    obj.repeated = []
-    for k, _v in pairs:
-        if k in seen:
-            obj.repeated.append(k)
-        else:
-            seen.add(k)
-    return obj
-
-
 def _duplicate_keys(parsed: Any) -> Iterator[Finding]:
     """A finding for every key given twice in one object of the line (the last value counts
     for JSON parsers, but Arrow, which `corpus publish` reads with, refuses the line)."""
-
-    def walk(value: Any, loc: tuple[int | str, ...]) -> Iterator[Finding]:
-        if isinstance(value, _Pairs):
-            for key in dict.fromkeys(value.repeated):
-                yield Finding(
-                    "duplicate-key",
-                    format_path((*loc, key)),
-                    f"key {key!r} is given more than once in this object; keep one (JSON "
-                    "readers disagree on which value counts)",
-                )
-            for key, item in value.items():
-                yield from walk(item, (*loc, key))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                yield from walk(item, (*loc, i))
-
-    yield from walk(parsed, ())
+    for loc, key in repeated_keys(parsed):
+        yield Finding(
+            "duplicate-key",
+            json_path((*loc, key)),
+            f"key {key!r} is given more than once in this object; keep one (JSON "
+            "readers disagree on which value counts)",
+        )
 
 
 def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as u:
-        hint = (
-            " (it looks UTF-16 encoded, as some Windows tools save)"
-            if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:8]
-            else ""
-        )
-        return Finding(
-            "invalid-utf8",
-            "",
-            f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8{hint}; save the file as UTF-8",
-        )
+        return Finding("invalid-utf8", "", f"{utf8_error(raw, u)}; save the file as UTF-8")
     if raw.startswith(b"\xef\xbb\xbf"):
         return Finding(
             "invalid-json",
@@ -176,7 +139,7 @@ def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
 def _structure_findings(error: ValidationError, model: type[BaseModel]) -> Iterator[Finding]:
     for err in error.errors(include_url=False):
         loc = err["loc"]
-        path = format_path(loc)
+        path = json_path(loc)
         kind = err["type"]
         field = next((p for p in reversed(loc) if isinstance(p, str)), "")
         if kind == "missing":
@@ -210,14 +173,6 @@ def _structure_findings(error: ValidationError, model: type[BaseModel]) -> Itera
             yield Finding("invalid-value", path, f"{_show(err['input'])}: {err['msg']}")
 
 
-def format_path(loc: tuple[int | str, ...]) -> str:
-    """`('attributions', 1, 'content', 'end')` -> `attributions[1].content.end`."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
 def _fields_at(loc: tuple[int | str, ...], model: type[BaseModel]) -> list[str]:
     """The field names allowed at `loc`, found by walking the models from `model`."""
     for part in loc:
@@ -231,7 +186,7 @@ def _fields_at(loc: tuple[int | str, ...], model: type[BaseModel]) -> list[str]:
 
 
 def _json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type (objects are parsed as `_Pairs`, a dict; a bool is
+    """The JSON name of a parsed value's type (objects are parsed as `JsonObject`, a dict; a bool is
     an int to Python, so it is asked first)."""
     for tp, name in (
         (bool, "boolean"),
