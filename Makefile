@@ -24,7 +24,7 @@ test: $(STAMP) browser
 	$(BIN)/ruff check corpus_tools tests benchmarks scripts
 	$(BIN)/ruff format --check corpus_tools tests benchmarks scripts
 	$(BIN)/mypy
-	$(BIN)/corpus validate annotations/
+	$(BIN)/corpus validate annotations/ --strict
 	$(BIN)/corpus schema --check --output schema/
 	$(BIN)/python scripts/sync_readme.py --check
 	$(BIN)/python -m pytest

@@ -30,7 +30,7 @@ def from_generator(args: list[str]) -> Callable[[], None]:
     import datasets
     import orjson
 
-    from corpus_tools.features import features
+    from corpus_tools.publish.features import features
 
     datasets.disable_progress_bars()
     split_dir, out = Path(args[0]), Path(tempfile.mkdtemp())

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from corpus_tools.dataset import ANNOTATORS_CONFIG, DEFAULT_CONFIG
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS, TUPLE_LAYERS, Layer
 from corpus_tools.matching import (
@@ -233,10 +234,12 @@ def agreement(
     """Compute agreement figures for annotator files.
 
     Args:
-        paths: annotator JSONL files, or folders searched for `*.jsonl`, or a `Validated` handle.
+        paths: annotator JSONL files, or folders searched for `*.jsonl`, published dataset
+            folders (their `annotators` config) or parquet files, or a `Validated` handle.
         overlap: the Jaccard threshold of lenient matching, in (0, 1].
-        gold: gold files (one annotator name, as `corpus merge` writes them): pair every
-            annotator with gold instead of with each other (agreement after adjudication).
+        gold: gold files (one annotator name, as `corpus merge` writes them), or a published
+            dataset (its `default` config): pair every annotator with gold instead of with each
+            other (agreement after adjudication).
         exclude: documents to leave out (e.g. one the guidelines' examples annotate).
         only: when given, the only documents measured.
 
@@ -249,11 +252,11 @@ def agreement(
     """
     if not 0 < overlap <= 1:
         raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
-    valid = require_valid(paths)
+    valid = require_valid(paths, configs=(ANNOTATORS_CONFIG,))
     reference = None
     golds: dict[str, RecordBase] = {}
     if gold is not None:
-        gold_valid = require_valid(gold)
+        gold_valid = require_valid(gold, configs=(DEFAULT_CONFIG,))
         names = set()
         for _path, _line, rec in gold_valid.records():
             names.add(rec.annotator)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -77,18 +76,35 @@ class BuildConfig(BaseModel):
     license: str | None = None
     """The licence of the annotations (the dataset's own licence), as a Hub licence id."""
     homepage: str | None = None
-    """The project's home page, for the card's citation."""
+    """The project's home page: the card's link and the citation's URL."""
+    version: str | None = None
+    """The dataset's version for the card and its citation; the `[project] version` of the
+    same file when absent."""
+    authors: str | None = None
+    """Who made the dataset, as a BibTeX author list, for the citation."""
     citation: str | None = None
-    """A BibTeX entry for the card; one is made up when absent."""
+    """A BibTeX entry for the card; one is made from the name, authors, version and homepage
+    when absent."""
     repo_id: str | None = None
     """The Hub id the card's loading examples use (`user/name`)."""
     annotations_creators: list[str] | None = None
     """Who made the annotations, as Hub card tags (`expert-generated`, `machine-generated`, ...)."""
     annotation_process: str | None = None
     """Who annotated and how, in a few sentences, for the card's "Annotations" section."""
+    curation_rationale: str | None = None
+    """Why the corpus was made, for the card's "Curation rationale"."""
+    uses: str | None = None
+    """What the dataset is for, beyond the uses the card lists for every such corpus."""
+    out_of_scope_uses: str | None = None
+    """What it must not be used for, beyond what the card says for every such corpus."""
+    personal_information: str | None = None
+    """What the texts and annotations say about people, for the card."""
+    limitations: str | None = None
+    """The corpus's bias, risks and limitations, said plainly, for the card (which adds the
+    figures it computes: size, years, passes)."""
     guidelines: Path | None = None
     """The annotation guidelines (e.g. `CONTRIBUTING.md`): their `Guidelines version: N` line goes
-    on the card."""
+    on the card, and their section is shipped with the data as `GUIDELINES.md`."""
     split_note: str | None = None
     """How the splits were chosen beyond the seeded rule, for the card (e.g. a committed manifest
     edited so that the test split holds every label)."""
@@ -184,7 +200,40 @@ def load_config(path: Path | str | None = None) -> BuildConfig:
             f"{display(path)}: {SECTION} must be one table of settings, not "
             f"{_toml_type(settings)}; see docs/publish.md"
         )
-    return check_config(_parse(settings, path))
+    return check_config(_parse(settings, path, data.get("project")))
+
+
+def project_aliases(folder: Path | str = ".") -> Path | None:
+    """The alias file of stance targets that the project in `folder` names (`[tool.corpus]
+    aliases` in its `pyproject.toml`), or None when it names none.
+
+    `corpus validate` uses it when no `--aliases` is given, so that validating the corpus in its
+    own folder applies the same S7 check as `corpus build`. Only this one setting is read: a
+    validator must not fail because a publishing setting is wrong.
+
+    Raises:
+        CorpusToolsError: when the setting is not a string or names a file that does not exist.
+    """
+    path = Path(folder) / "pyproject.toml"
+    if not path.is_file():
+        return None
+    data = parse_toml(read_text(path, "settings file"), f"{display(path)}: cannot read the settings")
+    tool = data.get("tool")
+    settings = tool.get("corpus") if isinstance(tool, dict) else None
+    if not isinstance(settings, dict) or "aliases" not in settings:
+        return None
+    value = settings["aliases"]
+    if not isinstance(value, str):
+        raise CorpusToolsError(
+            f"{display(path)}: {SECTION} aliases: must be a path (got {_toml_type(value)})"
+        )
+    aliases = path.parent / value
+    if not aliases.is_file():
+        raise CorpusToolsError(
+            f"{display(path)}: {SECTION} aliases names {display(aliases)}, which does not exist; "
+            "fix the setting, or give --aliases"
+        )
+    return aliases
 
 
 def _toml_type(value: Any) -> str:
@@ -199,7 +248,9 @@ def _toml_type(value: Any) -> str:
     return {str: "a string", int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
 
 
-def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
+def _parse(settings: dict[str, Any], path: Path, project: Any = None) -> BuildConfig:
+    """The settings checked and their paths resolved; `project` is the file's `[project]`
+    table, whose version is the dataset's unless `version` is set."""
     unknown = sorted(set(settings) - set(BuildConfig.model_fields))
     if unknown:
         close = difflib.get_close_matches(unknown[0], BuildConfig.model_fields, n=1)
@@ -221,6 +272,8 @@ def _parse(settings: dict[str, Any], path: Path) -> BuildConfig:
         raise CorpusToolsError(f"{display(path)}: {SECTION} {key}{rest}: {first['msg']}{got}") from None
     base = path.parent
     updates: dict[str, Any] = {"annotations": [base / p for p in config.annotations]}
+    if config.version is None and isinstance(project, dict) and isinstance(project.get("version"), str):
+        updates["version"] = project["version"]
     for key in (
         "decisions",
         "gold",
@@ -317,22 +370,18 @@ def check_config(config: BuildConfig) -> BuildConfig:
     return config
 
 
-_VERSION_LINE = re.compile(r"^Guidelines version: *(\S+) *$", re.M)
-
-
 def guidelines_version(path: Path) -> str:
     """The version the guidelines file states on its `Guidelines version: N` line.
 
     Raises:
         CorpusToolsError: when the file cannot be read or states no version (or several).
     """
-    found = _VERSION_LINE.findall(read_text(path, "guidelines"))
-    if len(found) != 1:
-        raise CorpusToolsError(
-            f"{SECTION} guidelines = {str(path)!r}: the file must have one line "
-            f"`Guidelines version: N` (found {len(found)})"
-        )
-    return str(found[0])
+    from corpus_tools.guidelines import read_guidelines
+
+    try:
+        return read_guidelines(path).version
+    except CorpusToolsError as e:
+        raise CorpusToolsError(f"{SECTION} guidelines = {str(path)!r}: {e}") from None
 
 
 def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResult:
@@ -402,12 +451,18 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         pretty_name=config.pretty_name or defaults.pretty_name,
         license=config.license or defaults.license,
         homepage=config.homepage,
+        version=config.version,
+        authors=config.authors,
         citation=config.citation,
         repo_id=config.repo_id,
         annotations_creators=tuple(config.annotations_creators or defaults.annotations_creators),
         annotation_process=config.annotation_process,
-        guidelines_version=guidelines_version(config.guidelines) if config.guidelines else None,
         split_note=config.split_note,
+        curation_rationale=config.curation_rationale,
+        uses=config.uses,
+        out_of_scope_uses=config.out_of_scope_uses,
+        personal_information=config.personal_information,
+        limitations=config.limitations,
         headline_exclude=tuple(config.headline_exclude),
         headline_exclude_reason=config.headline_exclude_reason,
     )
@@ -415,6 +470,8 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         config.split_dir,
         output=config.output,
         annotators=annotations,
+        conflicts=config.conflicts,
+        guidelines=config.guidelines,
         metadata=metadata,
         validate=False,
         progress=progress,

@@ -416,7 +416,8 @@ ProblemCode = str
 
 
 class Problem(BaseModel):
-    """One problem in one place: a file, a 1-based line, and a field path inside the line."""
+    """One problem in one place: a file, a 1-based line (or, in a parquet file, a row), and a
+    field path inside the record."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -424,19 +425,34 @@ class Problem(BaseModel):
     severity: Severity
     file: str
     line: int | None
+    """1-based line of a JSONL file; None for a parquet file, or a problem of the whole file."""
     path: str | None
     message: str
+    row: int | None = None
+    """0-based row of a parquet file (a published dataset's), as `datasets`, pandas and DuckDB
+    number rows; None for a JSONL file."""
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.row is not None:
+            where = f"{self.file}, row {self.row}"
+        else:
+            where = self.file if self.line is None else f"{self.file}:{self.line}"
         field = f" {self.path}:" if self.path else ""
         return f"{where}: {self.severity} [{self.code}]{field} {self.message}"
 
 
-def make_problem(code: str, file: str, line: int | None, path: str | None, message: str) -> Problem:
+def make_problem(
+    code: str, file: str, line: int | None, path: str | None, message: str, *, row: int | None = None
+) -> Problem:
     """A `Problem` whose severity comes from the catalogue (the one place it is decided)."""
     return Problem(
-        code=code, severity=CATALOGUE[code].severity, file=file, line=line, path=path, message=message
+        code=code,
+        severity=CATALOGUE[code].severity,
+        file=file,
+        line=line,
+        path=path,
+        message=message,
+        row=row,
     )
 
 

@@ -27,7 +27,7 @@ import os
 import types
 import typing
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
+from corpus_tools.dataset import DEFAULT_CONFIG, Location
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
 from corpus_tools.files import (
     RECORD_NAME,
@@ -157,7 +158,8 @@ def split(
     unchanged, in `doc_id` order) and the manifest, all or nothing.
 
     Args:
-        paths: JSONL files, or folders searched for `*.jsonl`, or a `Validated` handle (then
+        paths: JSONL files, or folders searched for `*.jsonl`, published dataset folders (their
+            `default` config, gold) or parquet files of records, or a `Validated` handle (then
             they are not validated again).
         output: the folder to write the splits to (created if needed).
         ratios: shares of documents for train, validation and test; non-negative, summing to 1.
@@ -192,9 +194,9 @@ def split(
     given = list(paths.files) if isinstance(paths, Validated) else [Path(p) for p in paths]
     _check_places(given, output, manifest)
 
-    valid = require_valid(paths if isinstance(paths, Validated) else given)
+    valid = require_valid(paths if isinstance(paths, Validated) else given, configs=(DEFAULT_CONFIG,))
     files, report = list(valid.files), valid.report
-    index = _index(files, group_path, group_by)
+    index = _index(files, group_path, group_by, valid.where)
     plan = _assign(index, previous, ratio_map, seed)
 
     result = SplitResult(
@@ -414,9 +416,16 @@ class _Index:
     docs: dict[str, _Doc]
     files: list[Path]
     group_by: str | None
+    where: Callable[[Path, int | None], Location]
+    """Where a line of one of `files` came from (a parquet file's row, for a converted file)."""
 
 
-def _index(files: list[Path], group_path: tuple[str, ...] | None, group_by: str | None) -> _Index:
+def _index(
+    files: list[Path],
+    group_path: tuple[str, ...] | None,
+    group_by: str | None,
+    where: Callable[[Path, int | None], Location],
+) -> _Index:
     docs: dict[str, _Doc] = {}
     builder = ReportBuilder(max_per_code=_MAX_PROBLEMS)
     for file_index, path in enumerate(files):
@@ -428,14 +437,16 @@ def _index(files: list[Path], group_path: tuple[str, ...] | None, group_by: str 
             if group_path is not None:
                 value = _lookup(obj, group_path)
                 if not isinstance(value, str) or not value.strip():
+                    at = where(path, number)
                     builder.add(
                         make_problem(
                             "missing-group",
-                            display(path),
-                            number,
+                            at.file,
+                            at.line,
                             group_by,
                             f"doc_id {doc_id!r} has no {group_by} to group by; fill it in every "
                             f"record, or split by another field",
+                            row=at.row,
                         )
                     )
                     continue
@@ -448,21 +459,23 @@ def _index(files: list[Path], group_path: tuple[str, ...] | None, group_by: str 
                 )
                 continue
             if doc.group != group:
+                at = where(path, number)
                 builder.add(
                     make_problem(
                         "group-mismatch",
-                        display(path),
-                        number,
+                        at.file,
+                        at.line,
                         group_by,
                         f"doc_id {doc_id!r} has {group_by} {group!r} here but {doc.group!r} at "
-                        f"{display(files[doc.file])}:{doc.line}; all records of a document must agree",
+                        f"{where(files[doc.file], doc.line)}; all records of a document must agree",
+                        row=at.row,
                     )
                 )
             doc.lines.append((annotator, file_index, offset, length))
     report = builder.build()
     if not report.valid:
         raise InvalidInputError(report)
-    return _Index(docs, files, group_by)
+    return _Index(docs, files, group_by, where)
 
 
 def _scan(path: Path) -> Iterator[tuple[int, int, int, dict[str, Any]]]:
@@ -593,7 +606,7 @@ def _conflict_message(index: _Index, group: str, claims: list[tuple[str | None, 
     doc = index.docs[doc_id]
     others = ", ".join(sorted({s for _d, s in claims if s != here}))
     return (
-        f"{index.files[doc.file]}:{doc.line}: the manifest puts doc_id {doc_id!r} in {here}, "
+        f"{index.where(index.files[doc.file], doc.line)}: the manifest puts doc_id {doc_id!r} in {here}, "
         f"but its {index.group_by} {group!r} (or other documents of it) in {others}: the "
         f"document's {index.group_by} has changed since the split was made. Restore the old "
         "value, or remove the document from the manifest so that it is placed again"

@@ -49,14 +49,33 @@ def main(path: str, cache: str) -> int:
     print(f"  {checked} span(s) round-tripped: text[start:end] == span text")
 
     if "annotators" in configs:
-        raw = load_dataset(path, "annotators", split="train", cache_dir=cache)
+        raw = load_dataset(path, "annotators", cache_dir=cache)
         by = {}
-        for name in raw["annotator"]:
-            by[name] = by.get(name, 0) + 1
+        for split in raw.values():
+            for name in split["annotator"]:
+                by[name] = by.get(name, 0) + 1
         print(
-            f"annotators config: {raw.num_rows} lines; "
+            f"annotators config: {sum(s.num_rows for s in raw.values())} lines, split like gold "
+            f"({', '.join(f'{n} {s.num_rows}' for n, s in raw.items())}); "
             + ", ".join(f"{a} {n}" for a, n in sorted(by.items()))
         )
+    print(
+        f"gold rows: passes {sorted(set(ds['train']['passes']))}, adjudicated {sorted(set(ds['train']['adjudicated']), key=str)}"
+    )
+    if "conflicts" in configs:
+        log = load_dataset(path, "conflicts", cache_dir=cache)
+        rows = [r for split in log.values() for r in split]
+        kinds = {}
+        for r in rows:
+            kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
+        print(
+            f"conflicts config: {len(rows)} lines of the adjudication log: "
+            + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        )
+    if "spans" in configs:
+        flat = load_dataset(path, "spans", split="train", cache_dir=cache).to_pandas()
+        print("spans config (train), spans per layer and label:")
+        print(flat.groupby(["layer", "label"]).size().to_string())
     return 0
 
 

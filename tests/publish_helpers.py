@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from corpus_tools.dataset import DOCUMENT_COLUMNS
 from corpus_tools.layers import LAYERS, Record
 
 from factory import record, span, write_jsonl
@@ -115,8 +116,9 @@ def card_yaml(folder: Path) -> dict[str, Any]:
 
 
 def decode(row: dict[str, Any]) -> dict[str, Any]:
-    """A loaded row with its ClassLabel indices turned back into label names."""
-    row = dict(row)
+    """A loaded record row with its ClassLabel indices turned back into label names, without
+    the document columns of a gold row (`passes`, `adjudicated`), which are no record fields."""
+    row = {k: v for k, v in row.items() if k not in DOCUMENT_COLUMNS}
     for layer, (label, names) in ((n, (x.label, x.names)) for n, x in LAYERS.items()):
         row[layer] = [{**item, label: names[item[label]]} for item in row[layer]]
     return row

@@ -119,9 +119,11 @@ def test_build_runs_the_whole_pipeline(tmp_path):
             for sp in spans(row):
                 assert row["text"][sp["start"] : sp["end"]] == sp["text"]
             assert result.split.documents[row["doc_id"]] == split
-    raw = datasets.load_dataset(str(out), "annotators", split="train", cache_dir=str(tmp_path / "cache"))
-    assert raw.num_rows == 16
-    assert {c["config_name"] for c in card_yaml(out)["configs"]} == {"default", "annotators"}
+    raw = datasets.load_dataset(str(out), "annotators", cache_dir=str(tmp_path / "cache"))
+    assert sum(raw[s].num_rows for s in raw) == 16
+    for split in raw:  # the passes are split like gold
+        assert {result.split.documents[d] for d in raw[split]["doc_id"]} == {split}
+    assert {c["config_name"] for c in card_yaml(out)["configs"]} == {"default", "annotators", "spans"}
 
 
 def test_build_with_a_single_annotator(tmp_path):
@@ -259,9 +261,13 @@ def test_the_card_carries_the_guidelines_version(tmp_path):
     )
     config = load_config(path)
     build(config)
-    assert "Gold follows version 3.1 of the annotation guidelines." in (
-        config.output / "README.md"
-    ).read_text("utf-8")
+    card = (config.output / "README.md").read_text("utf-8")
+    assert (
+        "Gold follows version 3.1 of the annotation guidelines, shipped with the data as [GUIDELINES.md]"
+        in card
+    )
+    shipped = (config.output / "GUIDELINES.md").read_text("utf-8")
+    assert shipped.startswith("# Guidelines\n") and "Guidelines version: 3.1\n\nS1. ...\n" in shipped
     (path.parent / "CONTRIBUTING.md").write_text("# Guidelines without a version\n", encoding="utf-8")
     with pytest.raises(CorpusToolsError, match="Guidelines version: N"):
         build(load_config(path))

@@ -34,7 +34,7 @@ def test_publish(tmp_path):
     assert result.exit_code == 0, result.output
     assert "default: train 3, validation 1, test 1 row(s)" in result.output
     assert "annotators: train 4 row(s)" in result.output
-    assert {c["config_name"] for c in card_yaml(out)["configs"]} == {"default", "annotators"}
+    assert {c["config_name"] for c in card_yaml(out)["configs"]} == {"default", "annotators", "spans"}
     assert datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))["train"].num_rows == 3
 
 

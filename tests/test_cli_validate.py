@@ -45,7 +45,7 @@ def test_json_format_matches_the_library_report():
     data = json.loads(result.output)
     report = corpus_tools.validate(paths, max_problems=100)
     assert data["problems"] == [p.model_dump() for p in report.problems]
-    assert set(data["problems"][0]) == {"code", "severity", "file", "line", "path", "message"}
+    assert set(data["problems"][0]) == {"code", "severity", "file", "line", "row", "path", "message"}
     assert data["summary"]["by_code"] == {"duplicate-record": 1, "span-whitespace": 1, "text-drift": 1}
     assert data["summary"]["valid"] is False
 
@@ -134,4 +134,27 @@ def test_an_output_path_under_a_file_is_a_usage_error_not_a_traceback(tmp_path: 
 def test_a_folder_without_jsonl_files_is_a_usage_error(tmp_path: Path):
     # A mistyped folder must not pass CI as "valid: 0 file(s)".
     result = runner.invoke(app, ["validate", str(tmp_path)])
-    assert result.exit_code == 2 and "no *.jsonl file found" in result.output
+    assert result.exit_code == 2 and "no *.jsonl file or published dataset found" in result.output
+
+
+def test_the_projects_alias_file_applies_without_a_flag_and_a_wrong_one_is_named(tmp_path, monkeypatch):
+    """In the project folder, `corpus validate --strict` applies the same S7 check as `corpus
+    build`: the alias file `[tool.corpus] aliases` names answers the target warning."""
+    row = record()
+    row["stances"][0]["target"] = "the bureaucracy"  # a name the text never uses
+    path = write_jsonl(tmp_path / "annotations" / "a.jsonl", [row])
+    monkeypatch.chdir(tmp_path)
+    before = runner.invoke(app, ["validate", str(path), "--strict"])
+    assert before.exit_code == 1 and "[target-not-in-text]" in before.output
+    write_jsonl(
+        tmp_path / "documents" / "aliases.jsonl",
+        [{"doc_id": "doc1", "aliases": {"the bureaucracy": ["officials"]}}],
+    )
+    (tmp_path / "pyproject.toml").write_text('[tool.corpus]\naliases = "documents/aliases.jsonl"\n', "utf-8")
+    after = runner.invoke(app, ["validate", str(path), "--strict"])
+    assert after.exit_code == 0, after.output
+    (tmp_path / "pyproject.toml").write_text('[tool.corpus]\naliases = "documents/missing.jsonl"\n', "utf-8")
+    wrong = runner.invoke(app, ["validate", str(path)])
+    assert (
+        wrong.exit_code == 2 and "[tool.corpus] aliases" in wrong.output and "missing.jsonl" in wrong.output
+    )

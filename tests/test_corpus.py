@@ -95,3 +95,20 @@ def test_the_test_split_can_serve_as_a_benchmark(gold: dict[str, dict]):
     works = {gold[d]["meta"]["work"] for d in test}
     others = {gold[d]["meta"]["work"] for d in gold if d not in test}
     assert works.isdisjoint(others), "no work straddles test and the other splits"
+
+
+def test_the_audit_names_every_item_by_its_span_in_the_text():
+    """Gold ids are renumbered when gold is rebuilt, so the audit's records must find their items
+    by offsets: every sampled item has a judgement, and every span is the text at its offsets."""
+    audit = ROOT / "adjudication" / "audit"
+    sample = json.loads((audit / "sample.json").read_text(encoding="utf-8"))
+    judged = [json.loads(line) for line in (audit / "judgements.jsonl").read_text("utf-8").splitlines()]
+    key = lambda row: (row["doc_id"], row["layer"], row["span"]["start"], row["span"]["end"])  # noqa: E731
+    assert sorted(map(key, sample)) == sorted(map(key, judged))
+    texts = {
+        doc_id: (ROOT / "documents" / row["file"]).read_text(encoding="utf-8")
+        for doc_id, row in catalog().items()
+    }
+    for row in judged:
+        span = row["span"]
+        assert texts[row["doc_id"]][span["start"] : span["end"]] == span["text"], row

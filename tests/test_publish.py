@@ -60,18 +60,23 @@ def test_loads_with_the_split_sizes(published, tmp_path, corpus):
     ds = load(out, tmp_path / "cache")
     assert {s: ds[s].num_rows for s in ds} == {s: len(rows) for s, rows in corpus.items()}
     assert result.rows() == {s: len(rows) for s, rows in corpus.items()}
+    # The annotators' documents (d1, d2) are both in train: the passes are split like gold.
     assert sorted(p.relative_to(out).as_posix() for p in (out / "data").rglob("*.parquet")) == [
         "data/annotators/train-00000-of-00001.parquet",
         "data/default/test-00000-of-00001.parquet",
         "data/default/train-00000-of-00001.parquet",
         "data/default/validation-00000-of-00001.parquet",
+        "data/spans/test-00000-of-00001.parquet",
+        "data/spans/train-00000-of-00001.parquet",
+        "data/spans/validation-00000-of-00001.parquet",
     ]
 
 
 def test_features_are_typed(published, tmp_path):
     out, _, _ = published
     f = load(out, tmp_path / "cache")["train"].features
-    assert f == feats.features()
+    assert f == feats.gold_features()
+    assert f["passes"] == datasets.Value("int32") and f["adjudicated"] == datasets.Value("bool")
     assert f["doc_id"] == datasets.Value("string") and f["text"] == datasets.Value("string")
     for layer, (label, names) in ((n, (x.label, x.names)) for n, x in LAYERS.items()):
         assert isinstance(f[layer], datasets.List)  # a list of structs, not a dict of lists
@@ -112,9 +117,11 @@ def test_rights_travel_in_the_rows(published, tmp_path):
 def test_annotators_config_holds_every_raw_line(published, tmp_path):
     out, result, anns = published
     raw = load(out, tmp_path / "cache", "annotators")
-    assert list(raw) == ["train"]
+    assert list(raw) == ["train"]  # the annotated documents are all in train
     lines = [json.loads(line) for path in anns for line in path.read_text("utf-8").splitlines()]
-    assert [decode(row) for row in raw["train"]] == [as_model(r) for r in lines]
+    # In doc_id order, a document's lines in input order.
+    by_doc = sorted(lines, key=lambda r: r["doc_id"])
+    assert [decode(row) for row in raw["train"]] == [as_model(r) for r in by_doc]
     assert sorted(raw["train"]["annotator"]) == ["ann-a", "ann-a", "ann-b", "ann-b"]
     assert result.configs["annotators"]["train"].annotators == {"ann-a": 2, "ann-b": 2}
 
@@ -131,7 +138,8 @@ def test_an_empty_split_is_left_out(tmp_path, corpus):
 def test_lines_longer_than_a_block_and_many_chunks_and_shards(tmp_path, corpus, monkeypatch):
     monkeypatch.setattr(publish_parquet, "CHUNK_SIZE", 700)  # smaller than one line
     monkeypatch.setattr(publish_parquet, "PARSE_BLOCK", 300)
-    monkeypatch.setattr(publish_parquet, "MAX_SHARD_BYTES", 1)  # a new file per chunk
+    monkeypatch.setattr(publish_parquet, "ROW_GROUP_BYTES", 1)  # a row group per chunk
+    monkeypatch.setattr(publish_parquet, "MAX_SHARD_BYTES", 1)  # a new file per row group
     corpus["train"] = corpus["train"] + [record(f"x{i}", "gold") for i in range(4)]
     out = tmp_path / "dataset"
     publish(make_split_dir(tmp_path / "splits", corpus), output=out)
@@ -148,16 +156,16 @@ def test_card_yaml_names_every_config_and_split(published, tmp_path):
     out, result, _ = published
     card = card_yaml(out)
     configs = {c["config_name"]: c for c in card["configs"]}
-    assert set(configs) == {"default", "annotators"}
+    assert set(configs) == {"default", "annotators", "spans"}
     for config in configs.values():
         for entry in config["data_files"]:
             assert list(out.glob(entry["path"])), entry
     assert [d["split"] for d in configs["default"]["data_files"]] == ["train", "validation", "test"]
     assert [d["split"] for d in configs["annotators"]["data_files"]] == ["train"]
     infos = {i["config_name"]: i for i in card["dataset_info"]}
-    assert set(infos) == {"default", "annotators"}
+    assert set(infos) == {"default", "annotators", "spans"}
     assert {s["name"]: s["num_examples"] for s in infos["default"]["splits"]} == result.rows()
-    assert datasets.Features._from_yaml_list(infos["default"]["features"]) == feats.features()
+    assert datasets.Features._from_yaml_list(infos["default"]["features"]) == feats.gold_features()
     names = infos["default"]["features"][4]["list"][6]["dtype"]["class_label"]["names"]
     assert names == {"0": "assertive", "1": "hypophora", "2": "echo", "3": "open"}
 
@@ -255,7 +263,7 @@ def test_a_second_publish_replaces_the_first(tmp_path, split_dir, corpus):
     publish(split_dir, output=out, annotators=annotator_files(tmp_path / "ann"))
     publish(split_dir, output=out)  # without --annotators now
     assert not (out / "data" / "annotators").exists()
-    assert [c["config_name"] for c in card_yaml(out)["configs"]] == ["default"]
+    assert [c["config_name"] for c in card_yaml(out)["configs"]] == ["default", "spans"]
     assert leftovers(tmp_path, "dataset") == []
 
 
@@ -392,7 +400,7 @@ def test_parquet_stores_labels_as_indices(published):
     table = pq.read_table(out / "data" / "default" / "train-00000-of-00001.parquet")
     kinds = table.column("rhetorical_questions").combine_chunks().flatten().field("kind")
     assert kinds.to_pylist() == [1, 1, 1]  # hypophora
-    assert table.schema.equals(feats.arrow_schema())
+    assert table.schema.equals(feats.gold_features().arrow_schema)
 
 
 def test_gold_file_with_several_records_per_document_and_defaults(tmp_path):

@@ -374,11 +374,12 @@ def test_a_bad_dataset_row_is_reported_with_its_file_row_and_field(tmp_path: Pat
     with pytest.raises(InvalidInputError) as e:
         view([dataset], output=tmp_path / "site")
     problem = next(p for p in e.value.report.problems if p.severity == "error")
-    assert (problem.file, problem.line, problem.code) == (str(path), 2, "offset-out-of-range")
+    # Rows are numbered from 0, as datasets, pandas and DuckDB number them (corpus_tools.dataset).
+    assert (problem.file, problem.row, problem.code) == (str(path), 1, "offset-out-of-range")
     assert problem.path == "stances[0].end"
     assert not (tmp_path / "site").exists()
     path.write_bytes(b"not parquet")
-    with pytest.raises(CorpusToolsError, match=r"cannot read the parquet file"):
+    with pytest.raises(CorpusToolsError, match=r"not a readable parquet file"):
         view([dataset], output=tmp_path / "site")
 
 

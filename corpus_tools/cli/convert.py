@@ -211,7 +211,7 @@ def export(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Annotator or gold JSONL files, or folders of them (not for the -config formats)."
+            help="Annotator or gold JSONL files, folders of them, or a published dataset (not for the -config formats)."
         ),
     ] = None,
     output: Annotated[

@@ -33,7 +33,10 @@ class AgreementFormat(str, Enum):
 @handle_errors
 def merge(
     paths: Annotated[
-        list[Path], typer.Argument(help="Annotator JSONL files, or folders to search for *.jsonl.")
+        list[Path],
+        typer.Argument(
+            help="Annotator JSONL files, folders to search for *.jsonl, or a published dataset (its `annotators` config)."
+        ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Gold JSONL file to write.")],
     conflicts: Annotated[
@@ -117,7 +120,10 @@ def render_merge(result: MergeResult, decisions: Path | None) -> None:
 @handle_errors
 def agreement(
     paths: Annotated[
-        list[Path], typer.Argument(help="Annotator JSONL files, or folders to search for *.jsonl.")
+        list[Path],
+        typer.Argument(
+            help="Annotator JSONL files, folders to search for *.jsonl, or a published dataset (its `annotators` config)."
+        ),
     ],
     fmt: Annotated[
         AgreementFormat, typer.Option("--format", "-f", help="Output format.")
@@ -132,7 +138,7 @@ def agreement(
         list[Path] | None,
         typer.Option(
             "--gold",
-            help="Gold file(s) from `corpus merge`: pair each annotator with gold instead (after adjudication).",
+            help="Gold file(s) from `corpus merge`, or a published dataset (its `default` config): pair each annotator with gold instead (after adjudication).",
         ),
     ] = None,
     exclude: Annotated[

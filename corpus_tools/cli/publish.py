@@ -32,7 +32,21 @@ def publish(
         list[Path] | None,
         typer.Option(
             "--annotators",
-            help="Annotator files or folders for the `annotators` config and the agreement table (repeatable).",
+            help="The annotator files or folders gold was merged from: the `annotators` config, each document's passes and the agreement tables (repeatable).",
+        ),
+    ] = None,
+    conflicts: Annotated[
+        Path | None,
+        typer.Option(
+            "--conflicts",
+            help="The conflicts file `corpus merge` wrote (the adjudication log): the `conflicts` config and each document's `adjudicated`.",
+        ),
+    ] = None,
+    guidelines: Annotated[
+        Path | None,
+        typer.Option(
+            "--guidelines",
+            help="The annotation guidelines (Markdown with a `Guidelines version: N` line): shipped as GUIDELINES.md, version on the card.",
         ),
     ] = None,
     push: Annotated[
@@ -77,7 +91,7 @@ def publish(
     Loads the result back with `datasets` before replacing OUTPUT. Exit status: 0 done, 1 invalid
     input (nothing written), 2 usage error.
 
-    Example: corpus publish out/splits --output out/dataset --annotators annotations/
+    Example: corpus publish out/splits -o out/dataset --annotators annotations/ --conflicts out/conflicts.jsonl
     """
     from corpus_tools.publish import CardMetadata
     from corpus_tools.publish import publish as publish_dataset
@@ -94,6 +108,8 @@ def publish(
             split_dir,
             output=output,
             annotators=annotators,
+            conflicts=conflicts,
+            guidelines=guidelines,
             push=push,
             force=force,
             token=token,
@@ -161,6 +177,12 @@ def render_publish(result: Any) -> str:
         lines.append(f"{config}: " + ", ".join(f"{s} {v.rows}" for s, v in splits.items()) + " row(s)")
     if result.empty_splits:
         lines.append(f"left out (no documents): {', '.join(result.empty_splits)}")
+    if result.conflicts_left_out:
+        lines.append(
+            f"conflicts: left out {result.conflicts_left_out} stale line(s) about documents outside the dataset"
+        )
+    if result.guidelines:
+        lines.append(f"guidelines: version {result.guidelines_version}, shipped as {result.guidelines}")
     lines.append(f"{len(result.documents)} document(s); card licence: {result.license}")
     lines.append(f"wrote {result.output} (loads with datasets; offsets checked on a sample)")
     if result.pushed:

@@ -30,7 +30,8 @@ def report_json(report: Report) -> str:
 
 
 def report_github(report: Report) -> str:
-    """GitHub Actions workflow commands: `::error file=F,line=L,title=CODE::message`."""
+    """GitHub Actions workflow commands: `::error file=F,line=L,title=CODE::message` (in a
+    parquet file, `::error file=F,title=CODE::row R: message`)."""
     lines = []
     for p in report.problems:
         props = [f"file={_prop(p.file)}"]
@@ -38,6 +39,8 @@ def report_github(report: Report) -> str:
             props.append(f"line={p.line}")
         props.append(f"title={_prop(p.code)}")
         message = f"{p.path}: {p.message}" if p.path else p.message
+        if p.row is not None:  # a parquet file has no line to annotate: the row leads the message
+            message = f"row {p.row}: {message}"
         lines.append(f"::{p.severity} {','.join(props)}::{_data(message)}")
     lines.append(report_text(Report(summary=report.summary, strict=report.strict)))
     return "\n".join(lines)

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 @app.command()
 @handle_errors
 def split(
-    paths: Annotated[list[Path], typer.Argument(help="Gold JSONL files, or folders to search for *.jsonl.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Gold JSONL files, folders to search for *.jsonl, or a published dataset (its `default` config)."
+        ),
+    ],
     output: Annotated[
         Path,
         typer.Option(

@@ -16,7 +16,12 @@ from corpus_tools.problems import CATALOGUE, catalogue_markdown
 @app.command()
 @handle_errors
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="JSONL files, or folders to search for *.jsonl.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="JSONL files, folders to search for *.jsonl, published datasets or their parquet files."
+        ),
+    ],
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.text,
     ignore: Annotated[
         list[str], typer.Option("--ignore", help="Skip problems with this code (repeatable).")
@@ -32,7 +37,7 @@ def validate(
         Path | None,
         typer.Option(
             "--aliases",
-            help="Alias file of stance targets (documents/aliases.jsonl): forms a target may take that do not occur in the text.",
+            help="Alias file of stance targets: forms a target may take that do not occur in the text. Default: the file `[tool.corpus] aliases` names in ./pyproject.toml, if any.",
         ),
     ] = None,
 ) -> None:
@@ -43,6 +48,10 @@ def validate(
 
     Example: corpus validate annotations/ --format github
     """
+    if aliases is None:
+        from corpus_tools.build import project_aliases
+
+        aliases = project_aliases()
     report = corpus_tools.validate(
         paths,
         ignore=ignore,

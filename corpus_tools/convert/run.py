@@ -289,7 +289,8 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
         raise CorpusToolsError(
             f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS + EXPORT_CONFIGS)}"
         )
-    files = require_valid(paths).files
+    valid = require_valid(paths)
+    files = valid.files
     result = ExportResult(output=Path(output), notes=_import_notes())
     with Outputs("corpus export") as outputs:
         tmp = outputs.folder(output)
@@ -318,7 +319,7 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
                     other = taken.setdefault(collision_key(name), name)
                     if other != name:
                         raise CorpusToolsError(
-                            f"{display(path)}:{line}: {name!r} and {other!r} differ only in case; "
+                            f"{valid.where(path, line)}: {name!r} and {other!r} differ only in case; "
                             "their brat files would overwrite each other on a case-insensitive file "
                             "system (macOS, Windows): rename one"
                         )

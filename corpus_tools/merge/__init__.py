@@ -36,6 +36,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
+from corpus_tools.dataset import ANNOTATORS_CONFIG
 from corpus_tools.errors import CorpusToolsError, RefusedDecision
 from corpus_tools.files import Outputs, display, dumps, same_file
 from corpus_tools.layers import LAYERS
@@ -150,8 +151,9 @@ def merge(
     """Merge annotator files into gold records and a conflicts file.
 
     Args:
-        paths: annotator JSONL files, or folders searched for `*.jsonl`, or the `Validated`
-            handle of an earlier `require_valid` (then they are not validated again).
+        paths: annotator JSONL files, or folders searched for `*.jsonl`, published dataset
+            folders (their `annotators` config) or parquet files, or the `Validated` handle of an
+            earlier `require_valid` (then they are not validated again).
         output: the gold JSONL file to write (one record per document, sorted by `doc_id`).
         conflicts: the conflicts JSONL file to write (open, decided and stale conflicts).
         decisions: a conflicts file with decisions filled in, to apply; may be the same path as
@@ -203,7 +205,7 @@ def merge(
                     f"{display(inside)}; it would be read back as an annotator's "
                     "file next time: write it elsewhere"
                 )
-        valid = require_valid(paths)
+        valid = require_valid(paths, configs=(ANNOTATORS_CONFIG,))
         for option, target in (("--output", output), ("--conflicts", conflicts)):
             if any(same_file(target, f) for f in valid.files):
                 raise CorpusToolsError(

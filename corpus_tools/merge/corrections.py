@@ -96,7 +96,7 @@ class CorrectionDecision(BaseModel):
 class Correction(BaseModel):
     """A correction line of the decisions file: a change to gold not tied to a conflict."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     kind: Literal["correction"]
     doc_id: str

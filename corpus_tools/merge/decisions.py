@@ -66,6 +66,9 @@ class Version(BaseModel):
 class Conflict(BaseModel):
     """One line of the conflicts (= decisions) file."""
 
+    # The field docstrings are the descriptions of the published `conflicts` config's columns.
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     id: str
     """Stable id derived from the content: document, layer, kind and the versions proposed."""
     doc_id: str

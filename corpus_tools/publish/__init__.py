@@ -4,16 +4,23 @@ The output folder is a ready Hub dataset repository:
 
     OUT/README.md                                   the dataset card (YAML header + body)
     OUT/LICENSE.md                                  the licence and rights notice of every document
+    OUT/GUIDELINES.md                               the annotation guidelines (with --guidelines)
     OUT/splits.json                                 the split manifest, as `corpus split` wrote it
-    OUT/data/default/{train,validation,test}-00000-of-00001.parquet
-    OUT/data/annotators/train-00000-of-00001.parquet   (with --annotators)
+    OUT/data/default/{train,validation,test}-00000-of-00001.parquet      gold
+    OUT/data/spans/{train,validation,test}-00000-of-00001.parquet        gold, one row per span
+    OUT/data/annotators/{train,validation,test}-00000-of-00001.parquet   the passes (--annotators)
+    OUT/data/conflicts/{train,validation,test}-00000-of-00001.parquet    the log (--conflicts)
 
+Every config is split by the manifest: a document's rows are in the same split in all of them.
 Everything is written to a temporary folder beside `OUT`, loaded back with `datasets` offline and
 checked (split sizes, features, the offsets of a sample of rows), and only then moved onto `OUT`.
 A failed publish leaves `OUT` as it was.
 
 - `results.py`: the card's settings (`CardMetadata`) and the result types;
-- `parquet.py`: JSONL to parquet, streamed through Arrow;
+- `configs.py`: the configs, and writing the record configs (`default`, `annotators`);
+- `spans.py`: the `spans` config, gold flattened;
+- `conflicts.py`: the `conflicts` config, the adjudication log;
+- `parquet.py`: JSONL to parquet, streamed, written as `datasets` writes it;
 - `features.py`: the `datasets` features and Arrow schema, derived from the models;
 - `card.py`: the dataset card and the licence file;
 - `verify.py`: loading the result back with `datasets` and checking it;
@@ -23,10 +30,10 @@ A failed publish leaves `OUT` as it was.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,14 +41,17 @@ from typing import Any
 import pyarrow as pa
 
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import Outputs, display, input_files, recover
+from corpus_tools.files import Outputs, display, input_files, recover, require_file
+from corpus_tools.guidelines import Guidelines, read_guidelines
 from corpus_tools.problems import Report
+from corpus_tools.publish import configs as cfg
 from corpus_tools.publish.hub import connect
-from corpus_tools.publish.parquet import download_sizes, system_memory_pool, write_split
+from corpus_tools.publish.parquet import download_sizes, system_memory_pool
 from corpus_tools.publish.results import (
     ANNOTATORS_CONFIG,
-    ANNOTATORS_SPLIT,
+    CONFLICTS_CONFIG,
     DEFAULT_CONFIG,
+    SPANS_CONFIG,
     CardMetadata,
     DocumentRights,
     Progress,
@@ -49,10 +59,12 @@ from corpus_tools.publish.results import (
     SplitSummary,
 )
 from corpus_tools.publish.verify import verify
-from corpus_tools.split import MANIFEST_NAME, SPLITS, Manifest, SplitName, load_manifest
+from corpus_tools.split import MANIFEST_NAME, SPLITS, Manifest, load_manifest
 from corpus_tools.validate import Validated, require_valid
 
 __all__ = ["CardMetadata", "DocumentRights", "PublishResult", "SplitSummary", "publish"]
+
+GUIDELINES_NAME = "GUIDELINES.md"
 
 
 def publish(
@@ -60,6 +72,8 @@ def publish(
     *,
     output: Path | str,
     annotators: Iterable[Path | str] | Validated | None = None,
+    conflicts: Path | str | None = None,
+    guidelines: Path | str | None = None,
     push: str | None = None,
     force: bool = False,
     token: str | None = None,
@@ -76,8 +90,15 @@ def publish(
             `test.jsonl` and `splits.json`.
         output: the folder to write; replaced only once the new one has been verified. An
             existing folder must be empty or a previous publish output.
-        annotators: annotator files (or folders of them); every line becomes a row of the
-            `annotators` config, and the card gets their agreement table.
+        annotators: the annotator files the gold was merged from (or folders of them); every
+            line becomes a row of the `annotators` config, in its document's split, each
+            document's row in `default` gets its number of passes, and the card gets the
+            agreement tables.
+        conflicts: the conflicts file `corpus merge` wrote with the decisions applied (the
+            adjudication log): every line becomes a row of the `conflicts` config, and each
+            document's row in `default` says whether it is fully adjudicated.
+        guidelines: the annotation guidelines (a Markdown file with a `Guidelines version: N`
+            line): their section is shipped as `GUIDELINES.md` and the card states the version.
         push: a Hub dataset id (`user/name`) to upload the output to, in one commit.
         force: let `push` replace the contents of an existing Hub dataset.
         token: the Hub token; `HF_TOKEN` or the stored login when None. Never printed.
@@ -94,16 +115,18 @@ def publish(
     Raises:
         InvalidInputError: when an input file fails validation.
         CorpusToolsError: when the split folder is incomplete or disagrees with its manifest,
-            the output cannot be replaced, the written dataset does not load back as written,
-            or pushing is impossible (no token, the dataset exists without `force`, the Hub
-            cannot be reached).
+            an annotator's document or a conflict's is in no split, a line of the conflicts
+            file is not one merge writes, the guidelines state no version (or another than
+            `metadata` says), the output cannot be replaced, the written dataset does not load
+            back as written, or pushing is impossible (no token, the dataset exists without
+            `force`, the Hub cannot be reached).
     """
     split_dir, output = Path(split_dir), Path(output)
     metadata = metadata or CardMetadata()
     if push and metadata.repo_id is None:  # the card's examples load what was pushed
         metadata = dataclasses.replace(metadata, repo_id=push)
     manifest_path, manifest = _read_manifest(split_dir)
-    split_files = {s: split_dir / f"{s}.jsonl" for s in SPLITS}
+    split_files: dict[str, Path] = {s: split_dir / f"{s}.jsonl" for s in SPLITS}
     for path in split_files.values():
         if not path.is_file():
             raise CorpusToolsError(
@@ -119,7 +142,20 @@ def publish(
     )
     if annotators is not None and not annotator_files:
         raise CorpusToolsError("--annotators names no *.jsonl file")
-    _check_output(output, [*split_files.values(), manifest_path, *annotator_files])
+    conflicts_file = require_file(conflicts, "conflicts file") if conflicts is not None else None
+    rules = _guidelines(guidelines, metadata)
+    if rules is not None:
+        metadata = dataclasses.replace(metadata, guidelines_version=rules.version)
+    _check_output(
+        output,
+        [
+            *split_files.values(),
+            manifest_path,
+            *annotator_files,
+            *([conflicts_file] if conflicts_file else []),
+            *([rules.source] if rules else []),
+        ],
+    )
     hub = connect(push, token=token, force=force, api=api) if push else None
 
     reports: list[Report] = []
@@ -135,46 +171,68 @@ def publish(
     with system_memory_pool(), Outputs("corpus publish") as outputs:
         tmp = outputs.folder(output)
         collector = _Documents(manifest, manifest_path)
-        configs: dict[str, dict[str, SplitSummary]] = {DEFAULT_CONFIG: {}}
-        empty: list[str] = []
-        for split, path in split_files.items():
-            summary = write_split(
-                [path],
-                tmp,
-                DEFAULT_CONFIG,
-                split,
-                progress,
-                on_table=functools.partial(collector.add, split=split),
+        doc_split = dict(manifest.documents)
+        documents = cfg.Documents()
+        configs: dict[str, dict[str, SplitSummary]] = {}
+        left_out = 0
+        if conflicts_file is not None:
+            from corpus_tools.publish.conflicts import write_conflicts
+
+            log = write_conflicts(conflicts_file, doc_split, SPLITS, tmp, progress)
+            configs[CONFLICTS_CONFIG] = log.summaries
+            documents.open = log.open_documents
+            left_out = log.left_out
+        if annotator_input is not None:
+            configs[ANNOTATORS_CONFIG], documents.passes = cfg.write_annotators(
+                annotator_input, doc_split, SPLITS, tmp, progress
             )
-            collector.check_count(split, summary.rows)
-            # `datasets` cannot load a split without rows, so an empty split is left out.
-            if summary.rows:
-                configs[DEFAULT_CONFIG][split] = summary
-            else:
-                empty.append(split)
-        if not configs[DEFAULT_CONFIG]:
-            raise CorpusToolsError(f"{display(split_dir)}: every split is empty; nothing to publish")
-        agreement_table = None
-        if annotator_files:
-            summary = write_split(annotator_files, tmp, ANNOTATORS_CONFIG, ANNOTATORS_SPLIT, progress)
-            if not summary.rows:
+            if not configs[ANNOTATORS_CONFIG]:
                 raise CorpusToolsError("the --annotators files hold no records")
-            configs[ANNOTATORS_CONFIG] = {ANNOTATORS_SPLIT: summary}
+        written = cfg.write_gold(split_files, tmp, documents, progress, collector.add)
+        for split, summary in written.default.items():
+            collector.check_count(split, summary.rows)
+        for split in SPLITS:
+            if split not in written.default:
+                collector.check_count(split, 0)
+        if not written.default:
+            raise CorpusToolsError(f"{display(split_dir)}: every split is empty; nothing to publish")
+        # `datasets` cannot load a split without rows, so an empty split is left out.
+        empty = [s for s in SPLITS if s not in written.default]
+        configs = {
+            DEFAULT_CONFIG: written.default,
+            **({SPANS_CONFIG: written.spans} if written.spans else {}),
+            **{c: configs[c] for c in (ANNOTATORS_CONFIG, CONFLICTS_CONFIG) if configs.get(c)},
+        }
+        configs = {name: configs[name] for name in cfg.CONFIGS if name in configs}
+        agreement_table = None
+        if annotator_input is not None:
             # Gold is every split's records (empty splits hold none).
             gold = Validated.trusted(split_files.values())
             agreement_table = _agreement_section(annotator_input, gold, metadata)
         shutil.copyfile(manifest_path, tmp / MANIFEST_NAME)
+        if rules is not None:
+            (tmp / GUIDELINES_NAME).write_text(rules.document(), encoding="utf-8")
 
         from corpus_tools.publish.card import render_card, render_rights
 
-        documents = collector.documents()
-        card_license = _card_license(metadata, documents)
-        languages = sorted({d.language for d in documents}) or ["en"]
+        docs = collector.documents()
+        doc_ids = [d.doc_id for d in docs]
+        card_license = _card_license(metadata, docs)
+        languages = sorted({d.language for d in docs}) or ["en"]
+        years = sorted(int(d.published[:4]) for d in docs if d.published)
         result = PublishResult(
             output=output,
             configs=configs,
             empty_splits=empty,
-            documents=documents,
+            documents=docs,
+            passes=documents.count_passes(doc_ids),
+            adjudicated=documents.count_adjudicated(doc_ids),
+            years=(years[0], years[-1]) if years else None,
+            genres=dict(Counter(d.genre or "not given" for d in docs).most_common()),
+            conflicts_left_out=left_out,
+            guidelines=GUIDELINES_NAME if rules is not None else None,
+            guidelines_version=metadata.guidelines_version,
+            example=written.example,
             license=card_license,
             languages=languages,
             validation=reports,
@@ -219,6 +277,18 @@ def publish(
     return result
 
 
+def _guidelines(path: Path | str | None, metadata: CardMetadata) -> Guidelines | None:
+    if path is None:
+        return None
+    rules = read_guidelines(require_file(path, "guidelines file"))
+    if metadata.guidelines_version is not None and metadata.guidelines_version != rules.version:
+        raise CorpusToolsError(
+            f"{display(path)} states guidelines version {rules.version}, but version "
+            f"{metadata.guidelines_version} was given for the card; give one of them"
+        )
+    return rules
+
+
 def _read_manifest(split_dir: Path) -> tuple[Path, Manifest]:
     recover(split_dir)  # a split folder an interrupted split was swapping in is completed first
     if not split_dir.is_dir():
@@ -242,6 +312,7 @@ class _Documents:
         self.docs: dict[str, DocumentRights] = {}
 
     def add(self, table: pa.Table, split: str) -> None:
+        """Note the rights of the documents of a gold table, checking each is in `split`."""
         for row in table.select(["doc_id", "meta"]).to_pylist():
             doc_id = row["doc_id"]
             if self.assigned.get(doc_id) != split:
@@ -265,8 +336,8 @@ class _Documents:
                     },
                 )
 
-    def check_count(self, split: SplitName, rows: int) -> None:
-        entry = self.manifest.counts.get(split)
+    def check_count(self, split: str, rows: int) -> None:
+        entry = {str(k): v for k, v in self.manifest.counts.items()}.get(split)
         if entry is None:
             return
         expected = entry.records

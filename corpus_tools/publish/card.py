@@ -2,9 +2,13 @@
 
 The YAML header is built with `huggingface_hub.DatasetCardData` and `datasets`' own
 `DatasetInfosDict`, so `dataset_info` (features, split sizes) is written exactly as `datasets`
-reads it back. The body takes the layers, labels and field descriptions from the Pydantic models
-(never retyped), the counts from the data as written, the split options from the manifest, and the
-licence and rights notice from every document's `meta`.
+reads it back; each config's entry also carries the description, citation, homepage and licence
+that `load_dataset_builder(path, config).info` reports. The body follows the Hub's dataset card
+template (details, uses, structure, creation, bias and limitations, citation): the layers, labels
+and field descriptions come from the models (never retyped), the counts from the data as written,
+the split options from the manifest, the facts about the texts (years, genres, sources) and the
+licence and rights notice from every document's `meta`, and what only the project can say
+(rationale, intended uses, limitations) from `CardMetadata`.
 """
 
 from __future__ import annotations
@@ -22,8 +26,18 @@ from huggingface_hub import DatasetCardData
 from pydantic import BaseModel
 
 from corpus_tools import __version__
+from corpus_tools.dataset import (
+    ANNOTATORS_CONFIG,
+    CONFLICTS_CONFIG,
+    DEFAULT_CONFIG,
+    DOCUMENT_COLUMNS,
+    SPANS_CONFIG,
+    data_pattern,
+)
 from corpus_tools.layers import LAYERS, Record
+from corpus_tools.publish import conflicts, spans
 from corpus_tools.publish import features as feats
+from corpus_tools.publish.configs import CONFIGS
 from corpus_tools.schema import Span, model_of, strip_optional
 
 if TYPE_CHECKING:
@@ -31,7 +45,14 @@ if TYPE_CHECKING:
     from corpus_tools.split import Manifest
 
 TASK_CATEGORIES = ["text-classification", "token-classification"]
+TASK_IDS = ["multi-class-classification", "sentiment-classification"]
+"""The Hub's subtasks: each item's label is one of several classes; stance polarity is
+target-dependent sentiment (as TweetEval's stance configurations are tagged)."""
 TAGS = ["rhetorical-questions", "attribution", "reported-speech", "stance", "argument-mining"]
+EXAMPLE_TEXT = 300
+"""Code points of the example instance's text shown on the card."""
+SMALL = 1000
+"""Documents below which the card calls the corpus small (the Hub's `n<1K`)."""
 
 
 def render_card(
@@ -54,7 +75,7 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
     extra: dict[str, Any] = {}
     if result.license == "other":
         extra = {"license_name": metadata.license_name, "license_link": "LICENSE.md"}
-    rows = sum(s.rows for s in result.configs["default"].values())
+    rows = sum(s.rows for s in result.configs[DEFAULT_CONFIG].values())
     data = DatasetCardData(
         pretty_name=metadata.pretty_name,
         language=result.languages,
@@ -63,17 +84,16 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
         language_creators=["found"],
         multilinguality=["monolingual" if len(result.languages) == 1 else "multilingual"],
         size_categories=[size_category(rows)],
-        source_datasets=["original"],
+        source_datasets=source_datasets(result),
         task_categories=TASK_CATEGORIES,
+        task_ids=TASK_IDS,
         tags=TAGS,
         **extra,
         configs=[
             {
                 "config_name": config,
-                "data_files": [
-                    {"split": split, "path": f"data/{config}/{split}-*.parquet"} for split in splits
-                ],
-                **({"default": True} if config == "default" else {}),
+                "data_files": [{"split": split, "path": data_pattern(config, split)} for split in splits],
+                **({"default": True} if config == DEFAULT_CONFIG else {}),
             }
             for config, splits in result.configs.items()
         ],
@@ -84,13 +104,35 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
         for split, summary in splits.items():
             split_dict.add(SplitInfo(name=split, num_bytes=summary.num_bytes, num_examples=summary.rows))
         infos[config] = DatasetInfo(
-            features=feats.features(),
+            features=CONFIGS[config].features(),
             splits=split_dict,
             download_size=download_sizes[config],
             dataset_size=sum(s.num_bytes for s in splits.values()),
         )
     infos.to_dataset_card_data(data)
+    # `datasets` writes only features and sizes into the card, but reads back every field of
+    # `DatasetInfo` it finds there: these fill `load_dataset_builder(path).info`.
+    entries = data["dataset_info"] if isinstance(data["dataset_info"], list) else [data["dataset_info"]]
+    about = {
+        "citation": _citation_entry(metadata, result),
+        "homepage": url(metadata) or "",
+        "license": result.license
+        if result.license != "other"
+        else f"other ({metadata.license_name}): see LICENSE.md",
+    }
+    for entry in entries:
+        name = entry.get("config_name", DEFAULT_CONFIG)
+        entry["description"] = f"{metadata.pretty_name}. {CONFIGS[name].description}"
+        entry.update(about)
     return data.to_yaml() + "\n"
+
+
+def source_datasets(result: PublishResult) -> list[str]:
+    """Where the texts came from: each distinct `meta.source` (`original` for texts without)."""
+    sources = sorted({" ".join(d.source.split()) for d in result.documents if d.source})
+    if any(not d.source for d in result.documents) or not sources:
+        sources.append("original")
+    return sources
 
 
 def size_category(n: int) -> str:
@@ -119,85 +161,248 @@ def render_rights(result: PublishResult, *, metadata: CardMetadata) -> str:
 
 
 def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, agreement: str | None) -> str:
-    default = result.configs["default"]
-    n_docs = len(result.documents)
     parts = [
         f"# {md(metadata.pretty_name)}\n",
-        f"{n_docs} documents annotated with three layers: rhetorical questions, attributions "
-        "(reported speech and thought) and stance. Offsets are Unicode code points into the exact "
-        "document text, half-open `[start, end)`: `text[start:end]` is the span's `text`, as in "
-        "Python. Built with corpus-tools " + __version__ + ".\n",
-        "## Configurations\n",
+        _summary(result, metadata),
+        _details(result, metadata),
+        _uses(result, metadata),
+        "## Dataset structure\n",
+        _configurations(result),
+        _loading(result, metadata),
+        _example(result),
+        _fields(result),
+        _layers(result),
+        _counts(result),
+        _splits(manifest, result, metadata),
+        "## Dataset creation\n",
+        _rationale(result, metadata),
+        _source_data(result),
+        _annotations(result, metadata, agreement),
+        _personal(result, metadata),
+        _limitations(result, metadata),
+        _rights(result, metadata, level=2),
+        _citation(metadata, result),
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _documents_in(result: PublishResult) -> dict[str, int]:
+    return {s: v.rows for s, v in result.configs[DEFAULT_CONFIG].items()}
+
+
+def _summary(result: PublishResult, metadata: CardMetadata) -> str:
+    n_docs = len(result.documents)
+    default = result.configs[DEFAULT_CONFIG]
+    items = {name: sum(s.items[name] for s in default.values()) for name in LAYERS}
+    lines = [
+        f"{_n(n_docs, 'document')} annotated with {len(LAYERS)} discourse layers, "
+        f"{_n(sum(items.values()), 'gold item')} in all:\n",
+    ]
+    lines += [
+        f"- **{name}** ({items[name]:,}): {' '.join(layer.description.split())}"
+        for name, layer in LAYERS.items()
+    ]
+    facts = []
+    if result.years:
+        facts.append(f"texts published {_years(result)}")
+    if result.genres:
+        facts.append("genres: " + ", ".join(f"{md(g)} ({n})" for g, n in result.genres.items()))
+    facts.append("language: " + ", ".join(f"`{lang}`" for lang in result.languages))
+    creators = ", ".join(f"`{c}`" for c in metadata.annotations_creators)
+    lines += [
+        "",
+        "Offsets are Unicode code points into the exact document text, half-open `[start, end)`: "
+        "`text[start:end]` is the span's `text`, as in Python. "
+        + "; ".join(facts).capitalize()
+        + f". Annotations: {creators} (see [Annotations](#annotations) and "
+        "[Bias, risks and limitations](#bias-risks-and-limitations)). "
+        f"Built with corpus-tools {__version__}.\n",
+    ]
+    return "\n".join(lines)
+
+
+def _years(result: PublishResult) -> str:
+    if result.years is None:
+        return ""
+    first, last = result.years
+    return str(first) if first == last else f"{first}–{last}"
+
+
+def _details(result: PublishResult, metadata: CardMetadata) -> str:
+    facts = [
+        ("Curated by", md(metadata.authors)),
+        ("Language(s)", ", ".join(f"`{lang}`" for lang in result.languages)),
+        (
+            "Licence",
+            f"{code(result.license)} (the annotations: {code(metadata.license)}; see [Licence and rights](#licence-and-rights))",
+        ),
+        ("Version", md(metadata.version)),
+        ("Homepage", link(url(metadata))),
+    ]
+    if result.guidelines_version:
+        shipped = f" in [{result.guidelines}]({result.guidelines})" if result.guidelines else ""
+        facts.append(("Annotation guidelines", f"version {md(result.guidelines_version)}{shipped}"))
+    lines = ["## Dataset details\n"]
+    lines += [f"- **{k}**: {v}" for k, v in facts if v]
+    return "\n".join(lines) + "\n"
+
+
+def _uses(result: PublishResult, metadata: CardMetadata) -> str:
+    labels = ", ".join(f"`{layer.label}` of `{name}`" for name, layer in LAYERS.items())
+    direct = [
+        "- Training and evaluating models that find the spans of each layer and label them "
+        f"({labels}), on the `default` configuration's train, validation and test splits.",
+    ]
+    if ANNOTATORS_CONFIG in result.configs:
+        direct.append(
+            "- Studying disagreement between annotators, and learning from it: the `annotators` "
+            "configuration holds every pass before adjudication"
+            + (
+                ", the `conflicts` configuration every disagreement with its decision and reason."
+                if CONFLICTS_CONFIG in result.configs
+                else "."
+            )
+        )
+    direct.append(
+        "- Querying the annotations as a table (which targets are judged, who is quoted, which "
+        "questions go unanswered) from pandas, R or DuckDB: the `spans` configuration."
+    )
+    out_of_scope = [
+        "- Judging the people, groups or institutions the texts name: a stance item records that "
+        "a text evaluates its target, not whether the evaluation is fair or true.",
+        "- Generalising to English at large: the texts are "
+        + ", ".join(result.genres)
+        + (f" published {_years(result)}" if result.years else "")
+        + "; see [Bias, risks and limitations](#bias-risks-and-limitations).",
+    ]
+    if "machine-generated" in metadata.annotations_creators:
+        out_of_scope.insert(
+            0,
+            "- Measuring agreement with human experts, or as a gold standard of expert judgement: "
+            "the annotations are machine-generated (see [Annotations](#annotations)).",
+        )
+    lines = ["## Uses\n", "### Direct use\n", *direct]
+    if metadata.uses:
+        lines += ["", metadata.uses.strip()]
+    lines += ["", "### Out-of-scope use\n", *out_of_scope]
+    if metadata.out_of_scope_uses:
+        lines += ["", metadata.out_of_scope_uses.strip()]
+    return "\n".join(lines) + "\n"
+
+
+def _configurations(result: PublishResult) -> str:
+    lines = [
+        "### Configurations\n",
         "| config | splits | rows | what a row is |",
         "|---|---|---:|---|",
-        f"| `default` | {', '.join(default)} | {sum(s.rows for s in default.values())} "
-        "| one document with its adjudicated (gold) annotations |",
     ]
-    if "annotators" in result.configs:
-        ann = result.configs["annotators"]
-        parts.append(
-            f"| `annotators` | {', '.join(ann)} | {sum(s.rows for s in ann.values())} "
-            "| one annotator's raw annotations of one document, to study disagreement |"
+    for name, splits in result.configs.items():
+        lines.append(
+            f"| `{name}` | {', '.join(splits)} | {sum(s.rows for s in splits.values()):,} | {CONFIGS[name].row} |"
         )
-    parts.append("")
-    if "annotators" in result.configs:
-        parts.append(
-            "Both configurations have the same features. `annotator` tells whose "
-            "annotations a row holds (`gold` for adjudicated records); in gold records "
-            "each item's `annotators` lists who proposed it.\n"
+    others = [f"`{c}`" for c in result.configs if c != DEFAULT_CONFIG]
+    lines += [
+        "",
+        f"Every configuration is split exactly like `default`: {', '.join(others)} hold the rows "
+        "of a document in the split its gold record is in (the same documents in each split), so "
+        "nothing of a validation or test document is ever in a train split, in any configuration.",
+    ]
+    if ANNOTATORS_CONFIG in result.configs:
+        lines.append(
+            "`default` and `annotators` rows are records of the same format: `annotator` tells "
+            "whose annotations a row holds (`gold` for adjudicated records), and in gold each "
+            "item's `annotators` lists who proposed it. A gold row also says how well its "
+            "document is annotated: "
+            + ", ".join(f"`{c}`" for c in DOCUMENT_COLUMNS)
+            + " (see [Fields](#fields))."
         )
-    parts += [_loading(result, metadata), _fields(), _layers(result), _counts(result)]
-    if metadata.annotation_process or metadata.guidelines_version:
-        parts.append("## Annotations\n")
-        if metadata.guidelines_version:
-            parts.append(
-                f"Gold follows version {md(metadata.guidelines_version)} of the annotation guidelines.\n"
-            )
-        if metadata.annotation_process:
-            parts.append(metadata.annotation_process.strip() + "\n")
-    if agreement:
-        parts += [
-            "## Inter-annotator agreement\n",
-            "Computed from the files of the `annotators` configuration (before adjudication) and "
-            "against the gold records of every split (after).\n",
-            agreement.strip() + "\n",
-        ]
-    parts += [_splits(manifest, result, metadata), _rights(result, metadata, level=2), _citation(metadata)]
-    return "\n".join(parts)
+    if result.empty_splits:
+        lines.append(f"Left out because they hold no documents: {', '.join(result.empty_splits)}.")
+    return "\n".join(lines) + "\n"
 
 
 def _loading(result: PublishResult, metadata: CardMetadata) -> str:
     where = json.dumps(metadata.repo_id or str(result.output), ensure_ascii=False)
+    hub = f"hf://datasets/{metadata.repo_id}" if metadata.repo_id else str(result.output)
     lines = [
-        "## How to load it\n",
+        "### How to load it\n",
         "```python",
         "from datasets import load_dataset",
         "",
-        f"ds = load_dataset({where})              # train, validation, test",
+        f"ds = load_dataset({where})              # gold: train, validation, test",
         'row = ds["train"][0]',
         'q = row["rhetorical_questions"][0]',
         'assert row["text"][q["start"]:q["end"]] == q["text"]',
         'kind = ds["train"].features["rhetorical_questions"].feature["kind"]   # a ClassLabel',
         'print(kind.int2str(q["kind"]))',
     ]
-    if "annotators" in result.configs:
-        lines += [
-            "",
-            f'raw = load_dataset({where}, "annotators", split="train")  # one row per annotator line',
-        ]
+    for config in (ANNOTATORS_CONFIG, CONFLICTS_CONFIG, SPANS_CONFIG):
+        if config in result.configs:
+            lines.append(f'{config} = load_dataset({where}, "{config}")')
     lines += [
         "```",
         "",
         "Labels are stored as `ClassLabel` indices; `features[...].int2str` gives their names. "
-        "Optional spans (`answer`, `source`, `cue`) are `None` when absent.\n",
+        "Optional spans (`answer`, `source`, `cue`) are `None` when absent.",
     ]
-    return "\n".join(lines)
+    if SPANS_CONFIG in result.configs:
+        path = json.dumps(f"{hub}/data/{SPANS_CONFIG}/*.parquet", ensure_ascii=False)
+        lines += [
+            "",
+            "The `spans` configuration is a flat table, labels as strings, for data-frame tools:",
+            "",
+            "```python",
+            "import pandas as pd",
+            f"spans = pd.read_parquet({json.dumps(hub + '/data/' + SPANS_CONFIG, ensure_ascii=False)})",
+            "",
+            "import duckdb",
+            f"duckdb.sql(\"SELECT layer, label, count(*) AS n FROM '{json.loads(path)}' GROUP BY ALL ORDER BY ALL\")",
+            "```",
+            "",
+            f"In R: `arrow::open_dataset({path})`.",
+        ]
+    return "\n".join(lines) + "\n"
 
 
-def _fields() -> str:
+def _example(result: PublishResult) -> str:
+    if result.example is None:
+        return ""
+    row = dict(result.example)
+    text = row["text"]
+    row["text"] = text[:EXAMPLE_TEXT] + ("…" if len(text) > EXAMPLE_TEXT else "")
+    shown = []
+    for name in LAYERS:
+        items = row[name]
+        row[name] = items[:1]
+        shown.append(f"{name} {min(len(items), 1)} of {len(items)}")
+    notes = (
+        [f"the text shortened to {EXAMPLE_TEXT:,} of {len(text):,} code points"]
+        if len(text) > EXAMPLE_TEXT
+        else []
+    )
+    notes.append("one item per layer (" + ", ".join(shown) + ")")
+    notes.append("labels as names (the data stores `ClassLabel` indices)")
+    return "\n".join(
+        [
+            "### Example instance\n",
+            f"The first gold row of the `{next(iter(result.configs[DEFAULT_CONFIG]))}` split, with "
+            + "; ".join(notes)
+            + ":\n",
+            fenced(json.dumps(row, ensure_ascii=False, indent=2), "json"),
+            "",
+        ]
+    )
+
+
+def _fields(result: PublishResult) -> str:
     lines = [
-        "## Fields\n",
-        "Generated from the record models of corpus-tools (`corpus_tools/schema.py`).\n",
+        "### Fields\n",
+        "Generated from the record models of corpus-tools (`corpus_tools/schema.py`). "
+        "`default` and `annotators` rows:\n",
         "| field | type | description |",
         "|---|---|---|",
     ]
@@ -207,7 +412,48 @@ def _fields() -> str:
     ]
     span_fields = ", ".join(f"`{n}` ({_cell(i.description)})" for n, i in Span.model_fields.items())
     lines += ["", f"A *span* is a struct {{start: int32, end: int32, text: string}}: {span_fields}\n"]
-    return "\n".join(lines)
+    document = feats.document_features()
+    lines += [
+        "A `default` (gold) row also has:\n",
+        "| field | type | description |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| `{name}` | {_type_name(document[name])}, nullable | {_cell(desc)} |"
+        for name, desc in feats.document_descriptions().items()
+    ]
+    if SPANS_CONFIG in result.configs:
+        lines += ["", "A `spans` row:\n", "| field | type | description |", "|---|---|---|"]
+        flat = spans.features()
+        lines += [
+            f"| `{name}` | {_type_name(flat[name])} | {_cell(desc)} |"
+            for name, desc in spans.descriptions().items()
+        ]
+    if CONFLICTS_CONFIG in result.configs:
+        log = conflicts.features()
+        lines += [
+            "",
+            "A `conflicts` row (an *item* is a struct of every layer's item fields, labels as "
+            "strings, null where its layer lacks a field; see `docs/merge.md` of corpus-tools):\n",
+            "| field | type | description |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| `{name}` | {_log_type(log[name])} | {_cell(desc)} |"
+            for name, desc in conflicts.descriptions().items()
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _log_type(feature: Any) -> str:
+    item = conflicts.features()["versions"].feature["item"]
+    if feature == item:
+        return "item"
+    if isinstance(feature, List) and isinstance(feature.feature, dict):
+        return "list of {" + ", ".join(f"{k}: {_log_type(v)}" for k, v in feature.feature.items()) + "}"
+    if isinstance(feature, dict):
+        return "{" + ", ".join(f"{k}: {_log_type(v)}" for k, v in feature.items()) + "}"
+    return _type_name(feature)
 
 
 def _field_rows(model: type[BaseModel], features: dict[str, Any], prefix: str) -> list[tuple[str, str, str]]:
@@ -247,14 +493,14 @@ def _type_name(feature: Any) -> str:
 
 
 def _layers(result: PublishResult) -> str:
-    default = result.configs["default"]
-    lines = ["## Layers and labels\n"]
+    default = result.configs[DEFAULT_CONFIG]
+    lines = ["### Layers and labels\n"]
     for layer, spec in LAYERS.items():
         label, names, model = spec.label, spec.names, spec.model
         doc = " ".join((model.__doc__ or "").split())
         description = model.model_fields[label].description or ""
         lines += [
-            f"### `{layer}` ({model.__name__})\n",
+            f"#### `{layer}` ({model.__name__})\n",
             f"{doc}\n",
             f"`{label}`: {' '.join(description.split())}\n",
             "| index | label | " + " | ".join(default) + " | total |",
@@ -268,23 +514,37 @@ def _layers(result: PublishResult) -> str:
 
 
 def _counts(result: PublishResult) -> str:
-    default = result.configs["default"]
+    default = result.configs[DEFAULT_CONFIG]
     lines = [
-        "## Sizes\n",
-        "| split | rows | " + " | ".join(f"`{layer}`" for layer in LAYERS) + " |",
+        "### Sizes\n",
+        "| split | documents | " + " | ".join(f"`{layer}`" for layer in LAYERS) + " |",
         "|---|---:|" + "---:|" * len(LAYERS),
     ]
     for split, s in default.items():
         lines.append(f"| {split} | {s.rows} | " + " | ".join(str(s.items[layer]) for layer in LAYERS) + " |")
-    if "annotators" in result.configs:
-        ann = next(iter(result.configs["annotators"].values()))
+    lines += [
+        "",
+        "Documents by their number of annotation passes (`passes`): "
+        + ", ".join(
+            f"{k} {'passes' if k != '1' else 'pass'}: {v}" if k != "unknown" else f"unknown: {v}"
+            for k, v in result.passes.items()
+        )
+        + "; by `adjudicated`: "
+        + ", ".join(f"{k}: {v}" for k, v in result.adjudicated.items())
+        + ".",
+    ]
+    if ANNOTATORS_CONFIG in result.configs:
+        ann: dict[str, int] = {}
+        for s in result.configs[ANNOTATORS_CONFIG].values():
+            for name, n in s.annotators.items():
+                ann[name] = ann.get(name, 0) + n
         lines += [
             "",
-            "The `annotators` configuration: lines per annotator.\n",
+            "The `annotators` configuration: lines (documents) per annotator.\n",
             "| annotator | lines |",
             "|---|---:|",
         ]
-        lines += [f"| `{name}` | {n} |" for name, n in ann.annotators.items()]
+        lines += [f"| `{name}` | {n} |" for name, n in sorted(ann.items())]
     lines.append("")
     return "\n".join(lines)
 
@@ -292,7 +552,7 @@ def _counts(result: PublishResult) -> str:
 def _splits(manifest: Manifest, result: PublishResult, metadata: CardMetadata) -> str:
     group_by = manifest.group_by
     lines = [
-        "## How the splits were made\n",
+        "### How the splits were made\n",
         "The splits were made with `corpus split`, which assigns whole documents (every "
         "annotator's record of a document) to one split.",
     ]
@@ -326,6 +586,148 @@ def _splits(manifest: Manifest, result: PublishResult, metadata: CardMetadata) -
         "corpus grows and new documents fill the splits towards the ratios.\n",
     ]
     return "\n".join(lines)
+
+
+def _rationale(result: PublishResult, metadata: CardMetadata) -> str:
+    text = (
+        metadata.curation_rationale.strip()
+        if metadata.curation_rationale
+        else "Three discourse phenomena of argumentative text annotated on the same documents, "
+        "so that they can be studied together: who is quoted, what is judged, and which "
+        "questions are asked only to make a point."
+    )
+    return f"### Curation rationale\n\n{text}\n"
+
+
+def _source_data(result: PublishResult) -> str:
+    by_source: dict[str, int] = {}
+    for d in result.documents:
+        key = " ".join(d.source.split()) if d.source else "not given"
+        by_source[key] = by_source.get(key, 0) + 1
+    lines = [
+        "### Source data\n",
+        f"{_n(len(result.documents), 'document')}"
+        + (f", published {_years(result)}" if result.years else "")
+        + ". Each text is reproduced exactly as its source gives it (the offsets index into it); "
+        "`meta` gives its title, author, source, date, licence and rights notice, listed per "
+        "document under [Licence and rights](#licence-and-rights).\n",
+        "| source | documents |",
+        "|---|---:|",
+    ]
+    lines += [f"| {cell(s)} | {n} |" for s, n in sorted(by_source.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return "\n".join(lines) + "\n"
+
+
+def _annotations(result: PublishResult, metadata: CardMetadata, agreement: str | None) -> str:
+    lines = ["### Annotations\n"]
+    if result.guidelines_version:
+        where = (
+            f", shipped with the data as [{result.guidelines}]({result.guidelines})"
+            if result.guidelines
+            else ""
+        )
+        lines.append(
+            f"Gold follows version {md(result.guidelines_version)} of the annotation guidelines{where}.\n"
+        )
+    if metadata.annotation_process:
+        lines.append(metadata.annotation_process.strip() + "\n")
+    lines.append(
+        "Gold is voted from the passes of each document (a majority of its annotators; a single "
+        "pass goes into gold as it is); every disagreement is a conflict for an adjudicator to "
+        "decide, and gold items the passes agreed on can be corrected afterwards."
+    )
+    log = result.configs.get(CONFLICTS_CONFIG)
+    if log:
+        totals: dict[str, dict[str, int]] = {}
+        for s in log.values():
+            for column, counts in s.counts.items():
+                for value, n in counts.items():
+                    totals.setdefault(column, {})[value] = totals.setdefault(column, {}).get(value, 0) + n
+        kinds = totals.get("kind", {})
+        lines.append(
+            "The adjudication log (`conflicts`) has "
+            + ", ".join(f"{n} `{k}`" for k, n in sorted(kinds.items()))
+            + " line(s); by status: "
+            + ", ".join(f"{n} `{k}`" for k, n in sorted(totals.get("status", {}).items()))
+            + "; decisions: "
+            + ", ".join(f"{n} `{k}`" for k, n in sorted(totals.get("decision", {}).items()))
+            + "."
+        )
+        if result.conflicts_left_out:
+            lines.append(
+                f"{result.conflicts_left_out} stale line(s) about documents outside the dataset were left out."
+            )
+    lines.append("")
+    if agreement:
+        lines += [
+            "#### Inter-annotator agreement\n",
+            "Computed from the `annotators` configuration (before adjudication) and against the "
+            "gold records of every split (after).\n",
+            re.sub(r"^### ", "##### ", agreement.strip(), flags=re.M) + "\n",
+        ]
+    return "\n".join(lines)
+
+
+def _personal(result: PublishResult, metadata: CardMetadata) -> str:
+    lines = [
+        "### Personal and sensitive information\n",
+        "The texts name people: speakers, authors, officials and the people they discuss. The "
+        "annotations record who is quoted (attribution sources) and who or what is judged and "
+        "by whom (stance targets and holders), from the published texts alone.",
+    ]
+    if metadata.personal_information:
+        lines += ["", metadata.personal_information.strip()]
+    return "\n".join(lines) + "\n"
+
+
+def _limitations(result: PublishResult, metadata: CardMetadata) -> str:
+    default = result.configs[DEFAULT_CONFIG]
+    n_docs = len(result.documents)
+    test = default.get("test")
+    creators = ", ".join(f"`{c}`" for c in metadata.annotations_creators)
+    figures = [f"- Annotations: {creators} (the `annotations_creators` of this card)."]
+    if "machine-generated" in metadata.annotations_creators:
+        figures[0] = figures[0][:-1] + ": agreement between such annotators is not agreement between people."
+    size = f"- Size: {_n(n_docs, 'document')}"
+    if test is not None:
+        size += (
+            f", {_n(test.rows, 'document')} and {_n(sum(test.items.values()), 'gold item')} in the test split"
+        )
+    if n_docs < SMALL:
+        size += ": a small corpus, on which scores vary widely with a few items"
+    figures.append(size + ".")
+    texts = "- Texts: " + ", ".join(f"`{lang}`" for lang in result.languages)
+    if result.years:
+        texts += f", published {_years(result)}"
+    if result.genres:
+        texts += "; " + ", ".join(f"{md(g)} ({n})" for g, n in result.genres.items())
+    figures.append(texts + ".")
+    single = result.passes.get("1", 0)
+    open_docs = result.adjudicated.get("false", 0)
+    figures.append(
+        "- Annotation depth: documents by passes: "
+        + ", ".join(f"{k}: {v}" for k, v in result.passes.items())
+        + "; by `adjudicated`: "
+        + ", ".join(f"{k}: {v}" for k, v in result.adjudicated.items())
+        + (
+            f". Filter on `passes` and `adjudicated` to leave out the {single + open_docs} less "
+            "annotated document(s)."
+            if single or open_docs
+            else "."
+        )
+    )
+    lines = ["## Bias, risks and limitations\n"]
+    if metadata.limitations:
+        lines += [metadata.limitations.strip(), ""]
+    lines += ["In figures:\n", *figures]
+    lines += [
+        "",
+        "### Recommendations\n",
+        "Report which configuration and split you used, and the guidelines version. Compare "
+        "models on the test split only, with its size in mind; use the `annotators` and "
+        "`conflicts` configurations to see where the labels are uncertain.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _rights(result: PublishResult, metadata: CardMetadata, *, level: int) -> str:
@@ -366,22 +768,46 @@ def _rights(result: PublishResult, metadata: CardMetadata, *, level: int) -> str
     return "\n".join(lines)
 
 
-def _citation(metadata: CardMetadata) -> str:
-    entry = (metadata.citation or _bibtex(metadata)).strip()
-    return f"## Citation\n\n{fenced(entry, 'bibtex')}\n"
-
-
-def _bibtex(metadata: CardMetadata) -> str:
-    fields = {
-        "title": "{" + bibtex(metadata.pretty_name) + "}",
-        "author": "{corpus-tools maintainers}",
-        "year": str(_build_year()),
-        "note": "{Built with corpus-tools}",
-    }
+def url(metadata: CardMetadata) -> str | None:
+    """The dataset's URL: its homepage, or its Hub page once it has a `repo_id`."""
     if metadata.homepage and _is_web_url(metadata.homepage):
-        fields["howpublished"] = "{\\url{" + bibtex(metadata.homepage) + "}}"
+        return metadata.homepage.strip()
+    if metadata.repo_id:
+        return f"https://huggingface.co/datasets/{metadata.repo_id}"
+    return None
+
+
+def _citation(metadata: CardMetadata, result: PublishResult) -> str:
+    return f"## Citation\n\n{fenced(_citation_entry(metadata, result), 'bibtex')}\n"
+
+
+def _citation_entry(metadata: CardMetadata, result: PublishResult) -> str:
+    return (metadata.citation or _bibtex(metadata, result)).strip()
+
+
+def _bibtex(metadata: CardMetadata, result: PublishResult) -> str:
+    """A `@misc` entry naming the dataset, its version and where it is (BibLaTeX reads `version`
+    and `url`; BibTeX styles show `howpublished` and `note`)."""
+    where = url(metadata)
+    fields = {"title": "{" + bibtex(metadata.pretty_name) + "}"}
+    if metadata.authors:
+        fields["author"] = "{" + bibtex(metadata.authors) + "}"
+    fields["year"] = str(_build_year())
+    if metadata.version:
+        fields["version"] = "{" + bibtex(metadata.version) + "}"
+    if where:
+        fields["howpublished"] = "{\\url{" + bibtex(where) + "}}"
+        fields["url"] = "{" + bibtex(where) + "}"
+    note = [f"Version {metadata.version}"] if metadata.version else []
+    if result.guidelines_version:
+        note.append(f"annotation guidelines version {result.guidelines_version}")
+    note.append(f"built with corpus-tools {__version__}")
+    fields["note"] = "{" + bibtex("; ".join(note)) + "}"
+    key = re.sub(r"[^a-z0-9]+", "_", (metadata.repo_id or metadata.pretty_name).lower()).strip("_")[:40]
+    if metadata.version:
+        key += "_v" + re.sub(r"[^a-z0-9]+", "_", metadata.version.lower()).strip("_")
     body = ",\n".join(f"  {k} = {v}" for k, v in fields.items())
-    return f"@misc{{corpus_tools_dataset,\n{body}\n}}"
+    return f"@misc{{{key or 'dataset'},\n{body}\n}}"
 
 
 def _build_year() -> int:

@@ -29,6 +29,7 @@ from datasets import ClassLabel, Features, List, Value
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from corpus_tools.dataset import DOCUMENT_COLUMNS
 from corpus_tools.layers import LAYERS, Record
 from corpus_tools.schema import int_bounds, strip_optional, unwrap
 
@@ -53,6 +54,65 @@ def arrow_schema() -> pa.Schema:
     return features().arrow_schema
 
 
+_DOCUMENT: dict[str, tuple[Any, str]] = {
+    "passes": (
+        Value("int32"),
+        "How many annotation passes the document has: its annotators' lines, which the "
+        "`annotators` config holds. 1: a single pass, so gold is that pass (no vote, no "
+        "adjudication); null: published without the annotators' files.",
+    ),
+    "adjudicated": (
+        Value("bool"),
+        "Whether every conflict between the document's passes was decided: false while some "
+        "are open (gold then lacks the disputed items). True for a single pass (nothing to "
+        "decide); null: published without the conflicts file.",
+    ),
+}
+"""The document columns of a gold row (`corpus_tools.dataset.DOCUMENT_COLUMNS`): feature and
+description."""
+
+
+def document_features() -> dict[str, Any]:
+    """The features of the columns the `default` config adds to a gold record."""
+    if tuple(_DOCUMENT) != DOCUMENT_COLUMNS:
+        raise TypeError("the document columns must be those of corpus_tools.dataset.DOCUMENT_COLUMNS")
+    return {name: feature for name, (feature, _d) in _DOCUMENT.items()}
+
+
+def document_descriptions() -> dict[str, str]:
+    """What each document column says, for the card."""
+    return {name: description for name, (_f, description) in _DOCUMENT.items()}
+
+
+@cache
+def gold_features() -> Features:
+    """The features of a `default` row: a gold record and its document columns."""
+    return Features({**features(), **document_features()})
+
+
+def item_features(layer_models: list[type[BaseModel]], *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields of several item models as one struct, labels as strings: every field of any
+    of the models, in order of first appearance (what a row that may hold an item of any layer
+    needs: a version in a conflict, the attributes of a span).
+
+    Raises:
+        TypeError: when two models give one field name different types.
+    """
+    out: dict[str, Any] = {}
+    for model in layer_models:
+        for name, info in model.model_fields.items():
+            if name in exclude:
+                continue
+            feature = _feature(info.annotation, model, name, info.metadata, labels=False)
+            if name in out and out[name] != feature:
+                raise TypeError(
+                    f"{model.__name__}.{name} has another type than the field of that name in "
+                    "an earlier layer's model; give it another name"
+                )
+            out.setdefault(name, feature)
+    return out
+
+
 @cache
 def read_schema() -> pa.Schema:
     """The Arrow schema for reading JSONL: `arrow_schema()` with the labels still as strings."""
@@ -72,9 +132,9 @@ def conform(table: pa.Table) -> pa.Table:
 # -- deriving the features from the models ----------------------------------------------------
 
 
-def _model_features(model: type[BaseModel]) -> dict[str, Any]:
+def _model_features(model: type[BaseModel], *, labels: bool = True) -> dict[str, Any]:
     return {
-        name: _feature(info.annotation, model, name, info.metadata)
+        name: _feature(info.annotation, model, name, info.metadata, labels=labels)
         for name, info in model.model_fields.items()
     }
 
@@ -82,14 +142,17 @@ def _model_features(model: type[BaseModel]) -> dict[str, Any]:
 _INT32 = (-(2**31), 2**31 - 1)
 
 
-def _feature(annotation: Any, model: type[BaseModel], field: str, metadata: list[Any]) -> Any:
+def _feature(
+    annotation: Any, model: type[BaseModel], field: str, metadata: list[Any], *, labels: bool = True
+) -> Any:
+    """The feature of one field; with `labels` False, a label is a plain string."""
     annotation, constraints, _optional = unwrap(annotation, metadata)
     origin = get_origin(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return _model_features(annotation)
+        return _model_features(annotation, labels=labels)
     if origin is list:
         (item,) = get_args(annotation)
-        return List(_feature(item, model, field, []))
+        return List(_feature(item, model, field, [], labels=labels))
     if origin is Literal:
         names = _LABEL_NAMES.get((model.__name__, field))
         if names is None or tuple(get_args(annotation)) != names:
@@ -97,7 +160,7 @@ def _feature(annotation: Any, model: type[BaseModel], field: str, metadata: list
                 f"{model.__name__}.{field}: a Literal must be a layer's label "
                 "(`layers.LAYERS`), in the same order"
             )
-        return ClassLabel(names=list(names))
+        return ClassLabel(names=list(names)) if labels else Value("string")
     if annotation is str:
         return Value("string")
     if annotation is bool:

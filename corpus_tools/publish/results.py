@@ -5,14 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
+from corpus_tools.dataset import ANNOTATORS_CONFIG, CONFLICTS_CONFIG, DEFAULT_CONFIG, SPANS_CONFIG
 from corpus_tools.problems import Report
 
-DEFAULT_CONFIG = "default"
-ANNOTATORS_CONFIG = "annotators"
-ANNOTATORS_SPLIT = "train"
+__all__ = [
+    "ANNOTATORS_CONFIG",
+    "CONFLICTS_CONFIG",
+    "DEFAULT_CONFIG",
+    "SPANS_CONFIG",
+    "CardMetadata",
+    "DocumentRights",
+    "Progress",
+    "PublishResult",
+    "SplitSummary",
+]
 
 Progress = Callable[[str, int, int], None]
 """`progress(step, done, total)`: called as a long step advances (bytes read of the total)."""
@@ -28,8 +38,14 @@ class CardMetadata:
     license_name: str = "mixed-document-licences"
     """The Hub `license_name` used when some texts are not under `license` (`license: other`)."""
     homepage: str | None = None
+    """Where the dataset lives (its repository, or its Hub page): the card's link and the
+    citation's URL (the Hub page of `repo_id` when None)."""
+    version: str | None = None
+    """The dataset's version, for the card and the citation (`corpus build` takes the project's)."""
+    authors: str | None = None
+    """Who made the dataset, as a BibTeX author list (`A and B`), for the citation."""
     citation: str | None = None
-    """A BibTeX entry; one is made from `pretty_name` and `homepage` when None."""
+    """A BibTeX entry; one is made from the name, authors, version and URL when None."""
     repo_id: str | None = None
     """The Hub id the card's loading examples use; the output folder's name when None."""
     annotations_creators: tuple[str, ...] = ("expert-generated",)
@@ -40,7 +56,19 @@ class CardMetadata:
     """How the splits were chosen beyond the seeded rule (e.g. documents moved by hand so that the
     test split holds every label); the card's splits section says it."""
     guidelines_version: str | None = None
-    """The version of the annotation guidelines gold follows; the card says it."""
+    """The version of the annotation guidelines gold follows; the card says it (a guidelines file
+    given to `publish` states its own, which must agree)."""
+    curation_rationale: str | None = None
+    """Why the dataset was made, for the card's "Curation rationale" (Markdown)."""
+    uses: str | None = None
+    """What the dataset is meant for, beyond what the card says of every such corpus."""
+    out_of_scope_uses: str | None = None
+    """What it must not be used for, beyond what the card says of every such corpus."""
+    personal_information: str | None = None
+    """What the texts and annotations say about people, for "Personal and sensitive information"."""
+    limitations: str | None = None
+    """Bias, risks and limitations of this corpus (who annotated, which texts, how many), said
+    plainly; the card adds the figures it computes (size, years, passes)."""
     headline_exclude: tuple[str, ...] = ()
     """Documents left out of the card's headline agreement figures and reported on their own
     (e.g. one the annotation guidelines' examples annotate, which inflates agreement on it)."""
@@ -62,6 +90,9 @@ class SplitSummary(BaseModel):
     """Per layer: how many items carry each label (every label listed, zeros too)."""
     annotators: dict[str, int] = {}
     """Lines per annotator."""
+    counts: dict[str, dict[str, int]] = {}
+    """Rows per value of a column, for the configs that are not records (`conflicts`: per
+    `layer`, `kind`, `status` and `decision`; `spans`: per `layer` and `part`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +112,8 @@ class DocumentRights:
     license_url: str | None = None
     rights: str | None = None
     language: str = "en"
+    published: str | None = None
+    genre: str | None = None
 
 
 class PublishResult(BaseModel):
@@ -93,6 +126,23 @@ class PublishResult(BaseModel):
     """Splits of the split folder without records, left out (`datasets` cannot load them)."""
     documents: list[DocumentRights]
     """Every document of the default config, sorted by `doc_id`."""
+    passes: dict[str, int] = {}
+    """Documents by their number of passes (`"2": 40`), or `{"unknown": n}` without the
+    annotators' files."""
+    adjudicated: dict[str, int] = {}
+    """Documents by `adjudicated` (`"true"`, `"false"`, or `"unknown"` without the conflicts)."""
+    years: tuple[int, int] | None = None
+    """The first and last year the texts were published (`meta.published`), when any says."""
+    genres: dict[str, int] = {}
+    """Documents per `meta.genre`."""
+    conflicts_left_out: int = 0
+    """Stale lines of the conflicts file about documents outside the dataset, left out."""
+    guidelines: str | None = None
+    """The guidelines file shipped with the data (`GUIDELINES.md`), when one was given."""
+    guidelines_version: str | None = None
+    """The version of the guidelines the card states."""
+    example: dict[str, Any] | None = None
+    """The first gold row of the first split (labels as names), shown on the card."""
     license: str
     """The card's `license`: `CardMetadata.license`, or `other` when some text is not under it."""
     languages: list[str]

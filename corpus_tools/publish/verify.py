@@ -1,5 +1,6 @@
 """Loading a written dataset back with `datasets`, offline, and checking it before it replaces
-the output: splits, row counts, features, and the offsets of a sample of rows."""
+the output: every config's splits, row counts and features, the offsets of a sample of record
+rows, and a sample of the `spans` rows against the gold text."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from corpus_tools.dataset import DEFAULT_CONFIG, SPANS_CONFIG
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS
-from corpus_tools.publish import features as feats
 
 SAMPLE_ROWS = 64
 """Rows per split whose offsets are checked after loading the result back."""
@@ -22,9 +23,10 @@ def verify(
 ) -> dict[str, dict[str, int]]:
     """Load `folder` with `datasets` (offline, in the throw-away `cache` folder) and check it.
 
-    Checks, for every config: the splits and their sizes, that the features are those of
-    `corpus_tools.features`, and that `text[start:end]` equals the span text for every span of
-    `sample` rows per split spread over the split.
+    Checks, for every config: the splits and their sizes, that the features are those the
+    config declares (`corpus_tools.publish.configs`), and that `text[start:end]` equals the span
+    text for every span of `sample` rows per split spread over the split (for `spans`, the text
+    of the `default` row of the span's document).
 
     Returns:
         Config -> split -> `num_bytes` as `datasets` recorded it while loading.
@@ -35,7 +37,10 @@ def verify(
     import datasets
     import pyarrow.dataset as pds
 
+    from corpus_tools.publish.configs import CONFIGS
+
     recorded: dict[str, dict[str, int]] = {}
+    gold: Any = None
     with _quiet_offline():
         for config, splits in expected.items():
             try:
@@ -56,17 +61,24 @@ def verify(
                     f"config {config!r} loads with splits {sorted(loaded)}, expected {sorted(splits)}"
                 )
             recorded[config] = {}
+            spec = CONFIGS[config]
             for split, rows in splits.items():
                 ds = loaded[split]
                 if ds.num_rows != rows:
                     raise CorpusToolsError(f"{config}/{split} loads with {ds.num_rows} rows, expected {rows}")
-                if ds.features != feats.features():
+                if ds.features != spec.features():
                     raise CorpusToolsError(
                         f"{config}/{split} loads with other features than the card declares: {ds.features}"
                     )
-                _check_offsets(ds, f"{config}/{split}", sample)
+                if spec.records:
+                    _check_offsets(ds, f"{config}/{split}", sample)
+                elif config == SPANS_CONFIG and gold is not None:
+                    _check_spans(ds, gold[split], f"{config}/{split}", sample)
                 recorded[config][split] = ds.info.splits[split].num_bytes
-            del loaded
+            if config == DEFAULT_CONFIG:
+                gold = loaded
+            else:
+                del loaded
     return recorded
 
 
@@ -84,6 +96,24 @@ def _check_offsets(ds: Any, where: str, sample: int) -> None:
                     f"[{span['start']}, {span['end']}) = {text[span['start'] : span['end']]!r} in the "
                     f"loaded text but its text is {span['text']!r}"
                 )
+
+
+def _check_spans(ds: Any, gold: Any, where: str, sample: int) -> None:
+    """A sample of flat spans against their document's gold text."""
+    n = ds.num_rows
+    if not n:
+        return
+    # The column as Arrow: iterating `gold["doc_id"]` would format the rows one by one.
+    rows = {doc_id: i for i, doc_id in enumerate(gold.data.column("doc_id").to_pylist())}
+    indices = sorted({round(i * (n - 1) / max(sample - 1, 1)) for i in range(min(sample, n))})
+    for index, span in zip(indices, ds.select(indices), strict=True):
+        doc = rows.get(span["doc_id"])
+        text = gold[doc]["text"] if doc is not None else None
+        if text is None or text[span["start"] : span["end"]] != span["text"]:
+            raise CorpusToolsError(
+                f"{where} row {index}: the span [{span['start']}, {span['end']}) of {span['doc_id']!r} "
+                f"is not {span['text']!r} in that document's gold text"
+            )
 
 
 def _spans(row: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -11,6 +11,10 @@
 Commands that consume annotation files (merge, agreement, split, publish, export) call
 `require_valid` once and pass on the `Validated` handle it returns: the files, the report and the
 document index built while validating, so nothing is read twice to validate.
+
+A published dataset folder, or a parquet file of one, is read wherever JSONL is (see
+`corpus_tools.dataset`): its rows are converted to JSONL lines first, and every problem names
+the parquet file and the row instead of a line.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from corpus_tools.dataset import Inputs, Location
 from corpus_tools.errors import InvalidInputError
-from corpus_tools.files import DocIndex, is_blank
+from corpus_tools.files import DocIndex, display, is_blank
 from corpus_tools.problems import Report
 from corpus_tools.validate.run import check_files, cpu_count, usable_jobs
 
@@ -43,7 +48,9 @@ def validate(
     """Validate annotator (or gold) JSONL files and folders of them.
 
     Args:
-        paths: files, or folders searched recursively for `*.jsonl` (hidden entries skipped).
+        paths: files, or folders searched recursively for `*.jsonl` (hidden entries skipped),
+            published dataset folders (their `default` and `annotators` configs) and parquet
+            files of records.
         ignore: problem codes to skip.
         max_problems: keep at most this many problems of each code in the report (all are
             counted, and the summary says how many were left out); None keeps all.
@@ -80,6 +87,8 @@ class Validated:
     """The validation report (warnings only: errors stop `require_valid`)."""
     locations: dict[str, list[tuple[int, int, int]]] | None = None
     """Where each document's lines are, when known (see `files.DocIndex`)."""
+    inputs: Inputs | None = None
+    """Where the files came from, when some are converted parquet files (kept alive here)."""
 
     @classmethod
     def trusted(cls, files: Iterable[Path]) -> Validated:
@@ -95,6 +104,11 @@ class Validated:
         """Stream `(file, line, record)` in file order."""
         return iter_records(self.files)
 
+    def where(self, path: Path, line: int | None) -> Location:
+        """Where line `line` of one of `files` came from: the file and line, or for a converted
+        parquet file, the parquet file and row (for messages)."""
+        return self.inputs.where(path, line) if self.inputs is not None else Location(display(path), line)
+
 
 def require_valid(
     paths: Iterable[Path | str] | Validated,
@@ -102,20 +116,23 @@ def require_valid(
     jobs: int = 1,
     aliases: Path | None = None,
     strict: bool = False,
+    configs: tuple[str, ...] | None = None,
 ) -> Validated:
     """Validate `paths` (unless they already are a `Validated` handle), building the document
-    index on the way; with `strict`, warnings fail too.
+    index on the way; with `strict`, warnings fail too. A published dataset folder among them
+    gives its `configs` (both record configs when None; see `corpus_tools.dataset`).
 
     Raises:
         InvalidInputError: carrying the report, when there are errors.
-        CorpusToolsError: when a path does not exist or is not a regular file.
+        CorpusToolsError: when a path does not exist or is not a regular file, or a dataset
+            lacks the configs asked for.
     """
     if isinstance(paths, Validated):
         return paths
-    result = check_files(paths, jobs=jobs, index=True, aliases=aliases, strict=strict)
+    result = check_files(paths, jobs=jobs, index=True, aliases=aliases, strict=strict, configs=configs)
     if not result.report.valid:
         raise InvalidInputError(result.report)
-    return Validated(tuple(result.files), result.report, result.locations)
+    return Validated(tuple(result.files), result.report, result.locations, result.inputs)
 
 
 def iter_records(files: Iterable[Path]) -> Iterator[tuple[Path, int, RecordBase]]:

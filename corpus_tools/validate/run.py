@@ -22,8 +22,9 @@ from typing import Any
 
 import orjson
 
+from corpus_tools.dataset import Inputs, Location, record_inputs
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import chunk_ranges, display, input_files
+from corpus_tools.files import chunk_ranges, display
 from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
 from corpus_tools.validate.lines import LineKey, check_line
 from corpus_tools.validate.rules import Finding, using_aliases
@@ -63,6 +64,9 @@ class Run:
     locations: dict[str, list[tuple[int, int, int]]] | None = field(default=None)
     """`doc_id -> [(file number, byte offset, length), ...]` of every record line, in file order
     (None unless `run(..., index=True)`)."""
+    inputs: Inputs | None = None
+    """Where the files came from (parquet files of a published dataset are read as converted
+    JSONL files, which live as long as this does)."""
 
 
 def check_files(
@@ -74,9 +78,11 @@ def check_files(
     jobs: int = 1,
     index: bool = False,
     aliases: Path | None = None,
+    configs: tuple[str, ...] | None = None,
 ) -> Run:
     """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
-    also note where every record line is, so that nothing reads the files again to find them."""
+    also note where every record line is, so that nothing reads the files again to find them.
+    A published dataset gives its `configs` (see `corpus_tools.dataset.record_inputs`)."""
     ignore = frozenset(ignore)
     unknown = sorted(ignore - CATALOGUE.keys())
     if unknown:
@@ -85,20 +91,23 @@ def check_files(
     if max_problems is not None and max_problems < 0:
         raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
     paths = [Path(p) for p in paths]
-    files = input_files(paths)
+    inputs = record_inputs(paths, configs=configs)
+    files = inputs.files
     if not files:
         # A mistyped folder must not pass CI as "valid: 0 file(s)".
-        raise CorpusToolsError(f"no *.jsonl file found in {', '.join(map(display, paths))}")
+        raise CorpusToolsError(
+            f"no *.jsonl file or published dataset found in {', '.join(map(display, paths))}"
+        )
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
-    corpus = CorpusChecks(shown=builder.shown)
+    corpus = CorpusChecks(shown=builder.shown, where=inputs.where)
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
     chunks = _chunks(files)
     with using_aliases(aliases), _mapper(jobs) as mapper:
         line_base: dict[Path, int] = {}
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
-            name, base = display(chunk.path), line_base.get(chunk.path, 0)
+            base = line_base.get(chunk.path, 0)
             line_base[chunk.path] = base + result.count
             for index_in_chunk, byte_offset, length, findings, key in result.lines:
                 number = base + index_in_chunk + 1
@@ -109,20 +118,24 @@ def check_files(
                         locations.setdefault(key.doc_id, []).append(
                             (numbers[chunk.path], byte_offset, length)
                         )
-                for code, path, message in findings:
-                    builder.add(make_problem(code, name, number, path or None, message))
+                if findings:
+                    at = inputs.where(chunk.path, number)
+                    for code, path, message in findings:
+                        builder.add(make_problem(code, at.file, at.line, path or None, message, row=at.row))
             if result.error is not None:
                 where = f" after line {base + result.count}" if base + result.count else ""
+                at = inputs.where(chunk.path, (base + result.count) or None)
                 builder.add(
                     make_problem(
                         "unreadable-file",
-                        name,
-                        (base + result.count) or None,
+                        at.file,
+                        at.line,
                         None,
                         f"cannot read the file{where}: {result.error}",
+                        row=at.row,
                     )
                 )
-    return Run(files, builder.build(strict=strict), locations)
+    return Run(files, builder.build(strict=strict), locations, inputs)
 
 
 def _chunks(files: list[Path]) -> list[Chunk]:
@@ -193,15 +206,24 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _where(path: Path, line: int | None) -> Location:
+    return Location(display(path), line)
+
+
 class CorpusChecks:
     """The checks across lines and files: one line per (doc_id, annotator), no text drift."""
 
-    def __init__(self, shown: Callable[[str], bool] = lambda code: True) -> None:
+    def __init__(
+        self,
+        shown: Callable[[str], bool] = lambda code: True,
+        where: Callable[[Path, int | None], Location] = _where,
+    ) -> None:
         self.pairs: dict[tuple[str, str], tuple[Path, int]] = {}
         self.texts: dict[str, tuple[LineKey, Path, int, int]] = {}
         # Whether a problem of a code will be listed; if not, its message is not worth the
         # disk reads that text drift's first-difference detail costs.
         self.shown = shown
+        self.where = where
 
     def add(self, key: LineKey, file: Path, line: int, byte_offset: int) -> list[Finding]:
         findings: list[Finding] = []
@@ -213,7 +235,7 @@ class CorpusChecks:
                     "duplicate-record",
                     "annotator",
                     f"doc_id {key.doc_id!r} by annotator {key.annotator!r} is also at "
-                    f"{display(f0)}:{l0}; keep one line per document and annotator",
+                    f"{self.where(f0, l0)}; keep one line per document and annotator",
                 )
             )
         else:
@@ -223,16 +245,20 @@ class CorpusChecks:
             self.texts[key.doc_id] = (key, file, line, byte_offset)
         elif (first[0].text_hash, first[0].text_len) != (key.text_hash, key.text_len):
             here = byte_offset if self.shown("text-drift") else None
-            findings.append(Finding("text-drift", "text", _drift_message(key, first, file, here)))
+            findings.append(Finding("text-drift", "text", _drift_message(key, first, file, here, self.where)))
         return findings
 
 
 def _drift_message(
-    key: LineKey, first: tuple[LineKey, Path, int, int], file: Path, byte_offset: int | None
+    key: LineKey,
+    first: tuple[LineKey, Path, int, int],
+    file: Path,
+    byte_offset: int | None,
+    locate: Callable[[Path, int | None], Location],
 ) -> str:
     """The text-drift message; with the line's byte offset, it names the first difference."""
     first_key, f0, l0, first_offset = first
-    where = f"{display(f0)}:{l0}"
+    where = str(locate(f0, l0))
     detail = f"lengths {key.text_len} here and {first_key.text_len} there"
     # Only hashes are kept in memory; read both texts back to say where they differ.
     there = here = None

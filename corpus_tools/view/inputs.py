@@ -19,14 +19,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import orjson
-
-from corpus_tools.errors import CorpusToolsError, InvalidInputError
-from corpus_tools.files import display, input_files
+from corpus_tools.errors import CorpusToolsError
+from corpus_tools.files import display
 from corpus_tools.layers import LAYERS, Record
-from corpus_tools.problems import CATALOGUE, ReportBuilder, make_problem
 from corpus_tools.schema import Meta, RecordBase
 from corpus_tools.validate import Validated, require_valid
 
@@ -85,17 +81,17 @@ class Corpus:
             CorpusToolsError: when two records of a document have different texts, or one
                 annotator has two different records of it.
         """
-        indexes = [handle.index() for handle in self.jsonl]
+        indexes = [(handle, handle.index()) for handle in self.jsonl]
         try:
             for doc_id in self.doc_ids():
                 found = list(self.rows.get(doc_id, []))
-                for index in indexes:
+                for handle, index in indexes:
                     for number, offset, length in index.index.get(doc_id, []):
-                        where = display(index.files[number])
+                        where = handle.where(index.files[number], None).file
                         found.append((where, Record.model_validate_json(index.line(number, offset, length))))
                 yield _document(doc_id, found)
         finally:
-            for index in indexes:
+            for _handle, index in indexes:
                 index.close()
 
 
@@ -109,8 +105,10 @@ def is_gold(record: RecordBase) -> bool:
 
 
 def is_dataset(path: Path) -> bool:
-    """Whether `path` is a published dataset folder: a card (`README.md`) beside `data/`."""
-    return path.is_dir() and (path / "README.md").is_file() and (path / "data").is_dir()
+    """Whether `path` is a published dataset folder (`corpus_tools.dataset.is_dataset`)."""
+    from corpus_tools.dataset import is_dataset as published
+
+    return published(path)
 
 
 def read_corpus(sources: Iterable[Source]) -> Corpus:
@@ -123,23 +121,21 @@ def read_corpus(sources: Iterable[Source]) -> Corpus:
     """
     handles: list[Validated] = []
     paths: list[Path] = []
-    datasets: list[Path] = []
     for source in sources:
         if isinstance(source, Validated):
             handles.append(source)
-        elif is_dataset(Path(source)):
-            datasets.append(Path(source))
         else:
             paths.append(Path(source))
-    if paths:
-        handles.append(require_valid(paths))
+    datasets = [p for p in paths if is_dataset(p)]
+    jsonl = [p for p in paths if p not in datasets]
+    if jsonl:
+        handles.append(require_valid(jsonl))
+    # A published dataset folder gives its record configs, read through `corpus_tools.dataset`
+    # like every command reads them; each is validated on its own, so that a gold file and the
+    # dataset published from it can be shown together (their records are the same).
+    handles += [require_valid([folder]) for folder in datasets]
     rows: dict[str, list[tuple[str, RecordBase]]] = defaultdict(list)
     warnings = sum(h.report.summary.warnings for h in handles)
-    for folder in datasets:
-        found, folder_warnings = _read_dataset(folder)
-        warnings += folder_warnings
-        for where, record in found:
-            rows[record.doc_id].append((where, record))
     corpus = Corpus(
         handles,
         dict(rows),
@@ -180,61 +176,3 @@ def _document(doc_id: str, found: list[tuple[str, RecordBase]]) -> Document:
     doc.gold.sort(key=lambda r: r.annotator)
     doc.passes.sort(key=lambda r: r.annotator)
     return doc
-
-
-# -- published datasets ---------------------------------------------------------------------------
-
-
-def _read_dataset(folder: Path) -> tuple[list[tuple[str, RecordBase]], int]:
-    """Every row of every parquet file under `folder/data`, as records, and the warnings.
-
-    Raises:
-        InvalidInputError: when a row is not a valid record.
-        CorpusToolsError: when there is no parquet file or one cannot be read.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    files = input_files([folder / "data"], pattern="*.parquet")
-    if not files:
-        raise CorpusToolsError(
-            f"{display(folder)}: a dataset folder (README.md and data/) with no parquet file "
-            "under data/; give the folder `corpus publish` wrote"
-        )
-    builder = ReportBuilder()
-    out = []
-    for path in files:
-        builder.files += 1
-        shown = display(path)
-        try:
-            table = pq.read_table(path)
-        except (pa.ArrowException, OSError) as e:
-            raise CorpusToolsError(f"{shown}: cannot read the parquet file: {e}") from None
-        for number, row in enumerate(table.to_pylist(), start=1):
-            builder.records += 1
-            record = _record(row, shown, number, builder)
-            if record is not None:
-                out.append((f"{shown} row {number}", record))
-    report = builder.build()
-    if not report.valid:
-        raise InvalidInputError(report)
-    return out, report.summary.warnings
-
-
-def _record(row: dict[str, Any], shown: str, number: int, builder: ReportBuilder) -> RecordBase | None:
-    """A parquet row as a record (None when it has errors, which go to `builder`)."""
-    from corpus_tools.validate.lines import check_line_fully
-
-    for layer in LAYERS.values():
-        items = row.get(layer.name)
-        for item in items if isinstance(items, list) else []:
-            label = item.get(layer.label) if isinstance(item, dict) else None
-            if isinstance(label, int) and 0 <= label < len(layer.names):
-                item[layer.label] = layer.names[label]  # a ClassLabel index, back to its name
-    raw = orjson.dumps(row, default=str)
-    findings, _key = check_line_fully(raw)
-    errors = False
-    for finding in findings:
-        builder.add(make_problem(finding.code, shown, number, finding.path or None, finding.message))
-        errors = errors or CATALOGUE[finding.code].severity == "error"
-    return None if errors else Record.model_validate_json(raw)
