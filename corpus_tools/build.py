@@ -492,13 +492,17 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
     if config.site is not None:
         from corpus_tools.view import view
 
-        # The passes and their gold, with the conflicts file merge just wrote: it holds every
-        # decision applied, with the versions it was made on.
+        # The passes and their gold, with the conflicts file merge just wrote (every conflict,
+        # open or decided, and the corrections), joined to the passes by conflict id as the
+        # merge joins them, so with the merge's options.
         site = view(
             [annotations, Validated.trusted([config.gold])],
             output=config.site,
             decisions=config.conflicts,
             title=config.pretty_name or "Annotated corpus",
+            match=config.match,
+            overlap=config.overlap,
+            min_votes=config.min_votes,
             progress=progress,
         )
     return BuildResult(

@@ -92,6 +92,45 @@ JSON_WHITESPACE = b" \t\r\n"
 # -- names -----------------------------------------------------------------------------------
 
 
+def collision_key(name: str) -> str:
+    """The form in which two file names are the same file on a case-insensitive file system
+    (macOS, Windows): `Doc1` and `doc1` have one key. Exports and the site compare names by it."""
+    return name.casefold()
+
+
+_WINDOWS_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))]
+)
+
+
+def portable_names(names: Iterable[str]) -> dict[str, str]:
+    """A file name for each of `names` (toolkit names: `A-Z a-z 0-9 . _ -`) that no other one
+    equals by `collision_key`, and that Windows accepts. Windows refuses a device name before
+    any extension (`CON`, `nul.x`, `COM1.a.b`) and drops a final `.`, so those names get a `~`
+    (`CON~`, `nul~.x`, `a.~`); the later of two colliding names (in sorted order) gets `~2`,
+    `~3`, ... in the same place (`doc1~2`). `~` is not allowed in names, so no given name is
+    ever taken; the same set of names always gives the same file names."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted(set(names)):
+        device = name.split(".", 1)[0].lower() in _WINDOWS_DEVICES
+        candidate = _marked(name, "~") if device or name.endswith(".") else name
+        number = 1
+        while collision_key(candidate) in taken:
+            number += 1
+            candidate = _marked(name, f"~{number}")
+        taken.add(collision_key(candidate))
+        out[name] = candidate
+    return out
+
+
+def _marked(name: str, mark: str) -> str:
+    """`name` with `mark` after a device name (before its extension), else at the end."""
+    head, dot, rest = name.partition(".")
+    marked = f"{head}{mark}{dot}{rest}" if head.lower() in _WINDOWS_DEVICES else f"{name}{mark}"
+    return f"{marked}~" if marked.endswith(".") else marked
+
+
 def display(path: Path | str | bytes) -> str:
     """A path as text for messages and reports: file names that are not valid UTF-8 (stored by
     Python as lone surrogates) are shown with `\\xNN` escapes, so every report can be printed

@@ -24,7 +24,16 @@ from corpus_tools.convert.assemble import (
 )
 from corpus_tools.convert.mapping import load_label_map
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import Outputs, check_target, display, input_files, is_stdout, same_file, write_jsonl
+from corpus_tools.files import (
+    Outputs,
+    check_target,
+    collision_key,
+    display,
+    input_files,
+    is_stdout,
+    same_file,
+    write_jsonl,
+)
 from corpus_tools.problems import Problem, make_problem
 from corpus_tools.validate import iter_records, require_valid
 
@@ -405,7 +414,7 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
                 # document's folder first), so no annotator's name can collide with it; names
                 # that differ only in case would overwrite each other on macOS and Windows.
                 for name in (rec.annotator, f"{rec.annotator}/{rec.doc_id}"):
-                    other = taken.setdefault(name.casefold(), name)
+                    other = taken.setdefault(collision_key(name), name)
                     if other != name:
                         raise CorpusToolsError(
                             f"{valid.where(path, line)}: {name!r} and {other!r} differ only in case; "
