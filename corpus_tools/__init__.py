@@ -6,11 +6,13 @@ arguments and prints them. One function per command:
     corpus_tools.validate(paths)                         -> Report
     corpus_tools.merge(paths, output=..., conflicts=...) -> MergeResult
     corpus_tools.agreement(paths)                        -> AgreementReport
+    corpus_tools.evaluate(gold, pred)                    -> EvaluationReport
     corpus_tools.split(paths, output=...)                -> SplitResult
     corpus_tools.import_records(fmt, paths)              -> ImportResult
     corpus_tools.publish.publish(split_dir, output=...)  -> PublishResult
     corpus_tools.build.build(config)                     -> BuildResult
     corpus_tools.view.view(paths, output=...)            -> ViewResult
+    corpus_tools.baseline.baselines(split_dir)           -> BaselineResults
 
 Importing the package is cheap: nothing here loads numpy, pyarrow, `datasets` or Jinja2 (publish,
 build, view and the converters are imported when first used).
@@ -25,7 +27,8 @@ if TYPE_CHECKING:
     from corpus_tools.agreement import agreement
     from corpus_tools.convert import export_records, import_records
     from corpus_tools.errors import CorpusToolsError, InvalidInputError
-    from corpus_tools.layers import LAYERS, Layer, Record
+    from corpus_tools.evaluate import evaluate
+    from corpus_tools.layers import LAYERS, Layer, PredictionRecord, Record
     from corpus_tools.merge import merge
     from corpus_tools.problems import CATALOGUE, Problem, Report
     from corpus_tools.schema import Attribution, Meta, RhetoricalQuestion, Span, Stance
@@ -36,6 +39,7 @@ __version__ = "0.1.0"
 
 _HOMES = {
     "agreement": "agreement",
+    "evaluate": "evaluate",
     "merge": "merge",
     "split": "split",
     "validate": "validate",
@@ -46,6 +50,7 @@ _HOMES = {
     "LAYERS": "layers",
     "Layer": "layers",
     "Record": "layers",
+    "PredictionRecord": "layers",
     "CATALOGUE": "problems",
     "Problem": "problems",
     "Report": "problems",
@@ -68,6 +73,7 @@ __all__ = [
     "InvalidInputError",
     "Layer",
     "Meta",
+    "PredictionRecord",
     "Problem",
     "Record",
     "Report",
@@ -76,6 +82,7 @@ __all__ = [
     "Stance",
     "Validated",
     "agreement",
+    "evaluate",
     "export_records",
     "import_records",
     "merge",
@@ -95,8 +102,8 @@ def __getattr__(name: str) -> Any:
 
 
 class _Package(types.ModuleType):
-    """The package, whose four functions named like their modules (`validate`, `merge`, `split`,
-    `agreement`) keep their names: the import system binds every submodule it loads on its
+    """The package, whose functions named like their modules (`validate`, `merge`, `split`,
+    `agreement`, `evaluate`) keep their names: the import system binds every submodule it loads on its
     package, which would hide the function behind the module."""
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -12,8 +12,9 @@ For every pair of annotators, over the documents both annotated, and per layer:
 and over all annotators Krippendorff's alpha (nominal, `krippendorff` package) on the label of
 leniently matched items. With `gold`, every annotator is paired with the gold record of each
 document instead (agreement after adjudication: how far each pass is from gold), and alpha is
-not computed. Matching is one-to-one (`corpus_tools.matching`). `docs/agreement.md`
-defines every figure, including what is reported when a figure is undefined (None).
+not computed. Items are reduced, matched one-to-one and counted by `corpus_tools.scoring`, which
+`corpus evaluate` counts with too. `docs/agreement.md` defines every figure, including what is
+reported when a figure is undefined (None).
 """
 
 from __future__ import annotations
@@ -21,27 +22,18 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import Any
 
 import orjson
 from pydantic import BaseModel
 
+from corpus_tools import scoring
 from corpus_tools.dataset import ANNOTATORS_CONFIG, DEFAULT_CONFIG
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.layers import LAYERS, TUPLE_LAYERS, Layer
-from corpus_tools.matching import (
-    Bounds,
-    cluster,
-    jaccard,
-    match_pairs,
-    normalise,
-    span_bounds,
-    span_score,
-)
-from corpus_tools.schema import AUTHOR, RecordBase
+from corpus_tools.layers import LAYERS, TUPLE_LAYERS
+from corpus_tools.matching import cluster
+from corpus_tools.schema import RecordBase
 from corpus_tools.validate import Validated, require_valid
 
 MEASURES = ("strict", "lenient", "strict_labelled", "lenient_labelled")
@@ -314,50 +306,15 @@ def _check_same_text(records: list[RecordBase], gold: RecordBase) -> None:
 
 # -- computation ------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class _Entry:
-    """An item reduced to what agreement compares."""
-
-    key: Bounds
-    label: str
-    extras: tuple[tuple[str, Any], ...]
-    """Further tuple parts: ("span", bounds or None), ("eq", value), ("holder", AUTHOR or bounds)."""
-
-
-def _entries(layer: Layer, record: Any) -> list[_Entry]:
-    targets: dict[str, tuple[int, int]] = {}
-    if layer.reference is not None:
-        targets = {a.id: (a.content.start, a.content.end) for a in getattr(record, layer.reference.target)}
-    kinds = [(field, layer.kind_of(field)) for field in layer.tuple_fields]
-    out = []
-    for item in getattr(record, layer.name):
-        extras = tuple(_extra(kind, getattr(item, field), targets) for field, kind in kinds)
-        out.append(_Entry(layer.key_span(item), getattr(item, layer.label), extras))
-    return sorted(out, key=lambda e: (e.key, e.label, repr(e.extras)))
-
-
-def _extra(kind: str, value: Any, targets: dict[str, tuple[int, int]]) -> tuple[str, Any]:
-    """One tuple part, as compared: spans by offsets, a reference by the content span of the
-    attribution it names (ids differ across annotators), free text normalised."""
-    if kind == "span":
-        return "span", span_bounds(value)
-    if kind == "reference":
-        return "holder", value if value is None or value == AUTHOR else targets[value]
-    if kind == "text":
-        return "eq", normalise(value)
-    return "eq", tuple(value) if isinstance(value, list) else value  # hashable, like every part
-
-
-def _extras_match(x: _Entry, y: _Entry, lenient: bool, overlap: float) -> bool:
-    for (kind, u), (_k, v) in zip(x.extras, y.extras, strict=True):
-        if u == v:
-            continue
-        if not lenient or kind == "eq" or u is None or v is None or AUTHOR in (u, v):
-            return False
-        if jaccard(u, v) < overlap or jaccard(u, v) == 0:
-            return False
-    return True
+_MEASURES = {
+    "strict": ("span", False),
+    "lenient": ("span", True),
+    "strict_labelled": ("labelled", False),
+    "lenient_labelled": ("labelled", True),
+    "tuple_strict": ("tuple", False),
+    "tuple_lenient": ("tuple", True),
+}
+"""Agreement's measure names -> the `scoring` measure and whether matching is lenient."""
 
 
 class _Accumulator:
@@ -376,7 +333,9 @@ class _Accumulator:
         self.documents += 1
         names = [r.annotator for r in records]
         self.annotators.update(names)
-        entries = {r.annotator: {name: _entries(layer, r) for name, layer in LAYERS.items()} for r in records}
+        entries = {
+            r.annotator: {name: scoring.entries(layer, r) for name, layer in LAYERS.items()} for r in records
+        }
         for layer in LAYERS:
             for a in names:
                 self.items[layer][a] += len(entries[a][layer])
@@ -399,52 +358,34 @@ class _Accumulator:
     def _pair(
         self,
         layer: str,
-        xs: list[_Entry],
-        ys: list[_Entry],
+        xs: list[scoring.Entry],
+        ys: list[scoring.Entry],
         out: PairAgreement,
         confusion: Counter[tuple[str, str]],
     ) -> None:
         out.documents += 1
-        ov = self.overlap
-        scorers = {
-            "strict": lambda x, y: span_score(x.key, y.key, "exact", ov),
-            "lenient": lambda x, y: span_score(x.key, y.key, "overlap", ov),
-            "strict_labelled": lambda x, y: (
-                span_score(x.key, y.key, "exact", ov) if x.label == y.label else None
-            ),
-            "lenient_labelled": lambda x, y: (
-                span_score(x.key, y.key, "overlap", ov) if x.label == y.label else None
-            ),
-        }
-        if layer in TUPLE_LAYERS:
-            scorers["tuple_strict"] = lambda x, y: 1.0 if x.key == y.key and x.extras == y.extras else None
-            scorers["tuple_lenient"] = lambda x, y: (
-                span_score(x.key, y.key, "overlap", ov) if _extras_match(x, y, True, ov) else None
-            )
-        for measure, score in scorers.items():
-            pairs = match_pairs(
-                xs, ys, score, lambda x, y: (x.label == y.label) + (x.extras == y.extras), lambda e: e.key
-            )
-            counts = out.f1.setdefault(measure, F1())
+        spec = LAYERS[layer]
+        names = MEASURES + (TUPLE_MEASURES if layer in TUPLE_LAYERS else ())
+        for name in names:
+            kind, lenient = _MEASURES[name]
+            score = scoring.scorer(spec, scoring.measure(spec, kind), lenient, self.overlap)
+            pairs = scoring.pairs(xs, ys, score)
+            counts = out.f1.setdefault(name, F1())
             counts.matched += len(pairs)
             counts.a += len(xs)
             counts.b += len(ys)
-            if measure == "lenient":
-                confusion.update((xs[i].label, ys[j].label) for i, j in pairs)
+            if name == "lenient":
+                confusion.update((str(xs[i].label), str(ys[j].label)) for i, j in pairs)
 
-    def _units(self, layer: str, per_annotator: dict[str, list[_Entry]]) -> None:
-        def score(x: _Entry, y: _Entry) -> float | None:
-            return span_score(x.key, y.key, "overlap", self.overlap)
-
+    def _units(self, layer: str, per_annotator: dict[str, list[scoring.Entry]]) -> None:
+        spec = LAYERS[layer]
+        score = scoring.scorer(spec, scoring.measure(spec, "span"), True, self.overlap)
+        # The span measure scores by key span alone: equal spans score highest.
         for group in cluster(
-            per_annotator,
-            score,
-            lambda x, y: (x.label == y.label) + (x.extras == y.extras),
-            lambda e: e.key,
-            equal_bounds_first=True,
+            per_annotator, score, scoring.tiebreak, lambda e: e.key, equal_bounds_first=True
         ):
             if len(group) >= 2:
-                self.units[layer].append(Counter(e.label for e in group.values()))
+                self.units[layer].append(Counter(str(e.label) for e in group.values()))
 
     def report(self) -> AgreementReport:
         rep = AgreementReport(

@@ -117,6 +117,11 @@ class BuildConfig(BaseModel):
     targets against (`target-not-in-text`)."""
     strict: bool = False
     """Stop the build on validation warnings too (the annotations must be clean)."""
+    tokens: bool = False
+    """Publish the `tokens` config too (gold as tokens with IOB2 tags; needs the `tokens` extra)."""
+    baselines: Path | None = None
+    """The results file of `corpus baseline`, whose table goes on the card; skipped while it does
+    not exist."""
 
     @field_validator(
         "annotations",
@@ -129,6 +134,7 @@ class BuildConfig(BaseModel):
         "site",
         "aliases",
         "guidelines",
+        "baselines",
         mode="before",
     )
     @classmethod
@@ -164,6 +170,8 @@ class BuildResult(BaseModel):
     """The `ViewResult`, when a `site` is configured."""
     decisions_applied: bool
     """False when the configured decisions file does not exist yet."""
+    baselines_applied: bool = False
+    """Whether the card got the baseline results (False when the configured file does not exist)."""
 
 
 SECTION = "[tool.corpus]"
@@ -284,6 +292,7 @@ def _parse(settings: dict[str, Any], path: Path, project: Any = None) -> BuildCo
         "site",
         "aliases",
         "guidelines",
+        "baselines",
     ):
         value = getattr(config, key)
         if value is not None:
@@ -466,6 +475,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         headline_exclude=tuple(config.headline_exclude),
         headline_exclude_reason=config.headline_exclude_reason,
     )
+    results = config.baselines if config.baselines is not None and config.baselines.exists() else None
     published: PublishResult = publish(
         config.split_dir,
         output=config.output,
@@ -475,18 +485,24 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         metadata=metadata,
         validate=False,
         progress=progress,
+        tokens=config.tokens,
+        results=results,
     )
     site = None
     if config.site is not None:
         from corpus_tools.view import view
 
-        # The passes and their gold, with the conflicts file merge just wrote: it holds every
-        # decision applied, with the versions it was made on.
+        # The passes and their gold, with the conflicts file merge just wrote (every conflict,
+        # open or decided, and the corrections), joined to the passes by conflict id as the
+        # merge joins them, so with the merge's options.
         site = view(
             [annotations, Validated.trusted([config.gold])],
             output=config.site,
             decisions=config.conflicts,
             title=config.pretty_name or "Annotated corpus",
+            match=config.match,
+            overlap=config.overlap,
+            min_votes=config.min_votes,
             progress=progress,
         )
     return BuildResult(
@@ -497,4 +513,5 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         publish=published,
         view=site,
         decisions_applied=decisions is not None,
+        baselines_applied=results is not None,
     )

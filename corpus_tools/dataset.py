@@ -47,6 +47,9 @@ CONFLICTS_CONFIG = "conflicts"
 and the correction lines."""
 SPANS_CONFIG = "spans"
 """Gold flattened: one row per part of an item (a question, its answer, a source, ...)."""
+TOKENS_CONFIG = "tokens"
+"""Gold as tokens with one IOB2 tag sequence per layer (`corpus_tools.publish.tokens`), for token
+classifiers; with `corpus publish --tokens`."""
 RECORD_CONFIGS = (DEFAULT_CONFIG, ANNOTATORS_CONFIG)
 """The configs whose rows are records, which the commands read."""
 DOCUMENT_COLUMNS = ("passes", "adjudicated")

@@ -1,7 +1,9 @@
-"""The one exception the toolkit raises when it cannot run (as opposed to problems in the data)."""
+"""The exceptions the toolkit raises when it cannot run (as opposed to problems in the data): one
+class, `CorpusToolsError`, and subclasses that carry what a caller may need."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,3 +36,18 @@ class LayerError(CorpusToolsError):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+class RefusedDecision(CorpusToolsError):
+    """A line of the decisions file that the merge cannot apply: an `accept` of an annotator
+    without a version, an adjudicator's item that is malformed or names no adjudicator, an
+    ambiguous correction, corrected gold that would be invalid. `corpus merge` stops on it (exit
+    2, like any `CorpusToolsError`); `corpus view` shows the line as refused, with this message.
+
+    `lines` are the lines of the decisions file to blame (several when the merge cannot tell
+    which of a document's corrections made its gold invalid).
+    """
+
+    def __init__(self, message: str, lines: Iterable[int | None]) -> None:
+        super().__init__(message)
+        self.lines = tuple(sorted({n for n in lines if n is not None}))

@@ -30,8 +30,22 @@ Targets are checked before anything is written:
   listed, unchanged, in its record of written files (`.corpus-tools.json`), so a command never
   deletes a file it did not write.
 
+Targets must also be writable as the user runs the command (a read-only file or folder is
+refused naming the option and the path, never our hidden files). A replaced file's permissions
+are given to the new one once it is written.
+
+Standard output (`-`, `/dev/stdout`, `/dev/fd/1`) may take a command's one file output: the
+content is staged in a private temporary file (in the system's temporary folder) and copied to
+standard output only when the command commits, so a failed command writes nothing there. A
+command with several outputs cannot send one of them there (they are committed as a set), and
+other streams (`/dev/stderr`, `/dev/fd/N`, `/proc/...`) are refused: an atomic write there would
+replace the file the stream happens to be redirected to.
+
 Temporary names carry the writer's process id, so the leftovers of a killed run (SIGKILL leaves
-them; SIGTERM and Ctrl-C clean up) are removed by the next run once that process is gone.
+them and the lock file; SIGTERM and Ctrl-C clean up) are removed once that process is gone: by
+the next write to that output, and by any command that reads the folder they lie in
+(`sweep_leftovers`, which takes the output's lock first and leaves alone what a commit journal
+still needs).
 """
 
 from __future__ import annotations
@@ -48,6 +62,7 @@ import secrets
 import shutil
 import stat
 import sys
+import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +90,45 @@ JSON_WHITESPACE = b" \t\r\n"
 
 
 # -- names -----------------------------------------------------------------------------------
+
+
+def collision_key(name: str) -> str:
+    """The form in which two file names are the same file on a case-insensitive file system
+    (macOS, Windows): `Doc1` and `doc1` have one key. Exports and the site compare names by it."""
+    return name.casefold()
+
+
+_WINDOWS_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))]
+)
+
+
+def portable_names(names: Iterable[str]) -> dict[str, str]:
+    """A file name for each of `names` (toolkit names: `A-Z a-z 0-9 . _ -`) that no other one
+    equals by `collision_key`, and that Windows accepts. Windows refuses a device name before
+    any extension (`CON`, `nul.x`, `COM1.a.b`) and drops a final `.`, so those names get a `~`
+    (`CON~`, `nul~.x`, `a.~`); the later of two colliding names (in sorted order) gets `~2`,
+    `~3`, ... in the same place (`doc1~2`). `~` is not allowed in names, so no given name is
+    ever taken; the same set of names always gives the same file names."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in sorted(set(names)):
+        device = name.split(".", 1)[0].lower() in _WINDOWS_DEVICES
+        candidate = _marked(name, "~") if device or name.endswith(".") else name
+        number = 1
+        while collision_key(candidate) in taken:
+            number += 1
+            candidate = _marked(name, f"~{number}")
+        taken.add(collision_key(candidate))
+        out[name] = candidate
+    return out
+
+
+def _marked(name: str, mark: str) -> str:
+    """`name` with `mark` after a device name (before its extension), else at the end."""
+    head, dot, rest = name.partition(".")
+    marked = f"{head}{mark}{dot}{rest}" if head.lower() in _WINDOWS_DEVICES else f"{name}{mark}"
+    return f"{marked}~" if marked.endswith(".") else marked
 
 
 def display(path: Path | str | bytes) -> str:
@@ -165,15 +219,10 @@ def read_text(path: Path | str, what: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        hint = (
-            " (it looks UTF-16 encoded, as some Windows tools save)"
-            if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64]
-            else ""
-        )
+        line = data.count(b"\n", 0, e.start) + 1
         raise CorpusToolsError(
-            f"{display(path)}: the {what} is not UTF-8: byte {e.start} "
-            f"(0x{data[e.start]:02x}) is not valid UTF-8{hint}; save it as "
-            "UTF-8"
+            f"{display(path)}: the {what} is not UTF-8: "
+            f"{utf8_error(data, e, f' of the file (line {line})')}; save it as UTF-8"
         ) from None
 
 
@@ -194,7 +243,11 @@ def input_files(paths: Iterable[Path | str], pattern: str | None = "*.jsonl") ->
     seen: set[Path] = set()
     for p in map(Path, paths):
         recover(p)  # a folder swapped by an interrupted command is completed first
-        found = sorted(_walk(p, pattern)) if p.is_dir() else [require_file(p, "file or folder")]
+        if p.is_dir():
+            found = sorted(_walk(p, pattern))
+        else:
+            found = [require_file(p, "file or folder")]
+            sweep_leftovers(p.parent, stem=_stem(p.name))
         for q in found:
             key = q.resolve()
             if key not in seen:
@@ -206,6 +259,7 @@ def input_files(paths: Iterable[Path | str], pattern: str | None = "*.jsonl") ->
 def _walk(folder: Path, pattern: str | None) -> Iterator[Path]:
     recover(folder)
     for root, dirs, names in os.walk(folder, onerror=_walk_error):
+        sweep_leftovers(Path(root), [*dirs, *names])
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in names:
             if name.startswith(".") or (pattern is not None and not fnmatch.fnmatch(name, pattern)):
@@ -228,38 +282,132 @@ def _walk_error(error: OSError) -> None:
     raise CorpusToolsError(f"{display(error.filename or '')}: cannot read the folder: {_why(error)}")
 
 
+class JsonObject(dict[str, Any]):
+    """A JSON object as the validator and `load_json` parse it when they look at every pair: a
+    dict that remembers the keys it was given more than once (`repeated`, empty for almost every
+    object)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    """The `object_pairs_hook` that builds a `JsonObject`: the last value of a repeated key is
+    kept (as every JSON reader but Arrow does), and the key is remembered."""
+    obj = JsonObject(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        repeated: dict[str, None] = {}
+        for key, _value in pairs:
+            if key in seen:
+                repeated[key] = None
+            seen.add(key)
+        obj.repeated = tuple(repeated)
+    return obj
+
+
+def repeated_keys(value: Any, loc: tuple[int | str, ...] = ()) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    """Every key given twice in one object of a value parsed with `json_object`: the place of
+    the object (`(3, "data")`) and the key (`"text"`), in document order."""
+    if isinstance(value, JsonObject):
+        for key in value.repeated:
+            yield loc, key
+        for key, item in value.items():
+            yield from repeated_keys(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from repeated_keys(item, (*loc, i))
+
+
+def json_path(loc: Sequence[int | str], prefix: str = "") -> str:
+    """A place in a JSON value: `("attributions", 1, "content", "end")` ->
+    `attributions[1].content.end`; `json_path(("data", "text"), "[3]")` -> `[3].data.text`."""
+    out = prefix
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def utf8_error(data: bytes, error: UnicodeDecodeError, scope: str = "") -> str:
+    """Where `data` stops being UTF-8, for a message: `at byte 117: 0x80 is not valid UTF-8`
+    (`scope`, such as ` of the file`, follows the position), with a hint for UTF-16."""
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64]
+    hint = " (it looks UTF-16 encoded, as some Windows tools save)" if utf16 else ""
+    return f"at byte {error.start}{scope}: 0x{data[error.start]:02x} is not valid UTF-8{hint}"
+
+
+class JsonInputError(CorpusToolsError):
+    """A JSON input that `parse_json` refuses, with the parts a reader reporting problems needs:
+    `code` (`invalid-utf8`, `invalid-json`, `duplicate-key`, `too-deep`), the JSON `path` of a
+    repeated key (`[3].data.text`), and the `reason` without the file's name."""
+
+    def __init__(self, where: str, code: str, reason: str, path: str | None = None, line: int | None = None):
+        super().__init__(f"{where}: {reason}")
+        self.code = code
+        self.reason = reason
+        self.path = path
+        self.line = line
+        """1-based line of the first bad byte, for the whole-file errors of UTF-8."""
+
+
 def parse_json(data: bytes | str, where: str) -> Any:
-    """Parse a hand-written JSON input (a decisions line, a label map, a manifest) strictly: a key
-    given twice in one object is an error, as in annotation lines (`duplicate-key`), rather than
-    silently the last one; absurdly deep nesting is an error rather than a crash.
+    """Parse a JSON input (a decisions line, a label map, a manifest, a tool's export) strictly:
+    a key given twice in one object is an error, as in annotation lines (`duplicate-key`),
+    rather than silently the last one; bytes that are not UTF-8 are an error at their position;
+    absurdly deep nesting is an error rather than a crash.
 
     Raises:
-        CorpusToolsError: naming `where`, when it is not valid JSON or breaks those rules.
+        JsonInputError: naming `where` (and the place in the value of a repeated key), when it
+            is not valid JSON or breaks those rules.
     """
-    try:
-        orjson.loads(data)  # the strict parser decides what is JSON, and names the error
-    except orjson.JSONDecodeError as e:
-        raise CorpusToolsError(f"{where}: not valid JSON: {e}") from None
-    repeated: list[str] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: dict[str, Any] = {}
-        for key, value in items:
-            if key in seen:
-                repeated.append(key)
-            seen[key] = value
-        return seen
-
-    try:
-        value = json.loads(data, object_pairs_hook=pairs)
-    except RecursionError:
-        raise CorpusToolsError(f"{where}: objects and lists are nested too deeply") from None
-    if repeated:
-        raise CorpusToolsError(
-            f"{where}: the key {repeated[0]!r} is given twice in one object; keep one "
-            "(JSON readers disagree on which counts)"
+    value, repeated = load_json(data, where)
+    for loc, key in repeated:
+        place = f"the object at {json_path(loc)}" if loc else "one object"
+        raise JsonInputError(
+            where,
+            "duplicate-key",
+            f"the key {key!r} is given twice in {place}; keep one (JSON readers disagree on which counts)",
+            json_path((*loc, key)),
         )
     return value
+
+
+def load_json(data: bytes | str, where: str) -> tuple[Any, list[tuple[tuple[int | str, ...], str]]]:
+    """`parse_json` for a file of many records (a tool's export): the value, and every key given
+    twice with the place of its object (`repeated_keys`), for the caller to refuse only the
+    records that hold one.
+
+    Raises:
+        JsonInputError: as `parse_json`, except for keys given twice.
+    """
+    if isinstance(data, bytes):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data.count(b"\n", 0, e.start) + 1
+            scope = "" if b"\n" not in data.rstrip(b"\r\n") else f" of the file (line {line})"
+            raise JsonInputError(
+                where, "invalid-utf8", f"not UTF-8: {utf8_error(data, e, scope)}; save it as UTF-8", line=line
+            ) from None
+    try:
+        fast = orjson.loads(data)  # the strict parser decides what is JSON, and names the error
+    except orjson.JSONDecodeError as e:
+        raise JsonInputError(where, "invalid-json", f"not valid JSON: {e}") from None
+    # Outside strings every `:` separates a key from its value, and orjson writes a colon inside
+    # a string as itself: written back, the value has as many as the input unless a key was
+    # given twice (its separator is gone). Only then is the slower parser that sees every pair
+    # needed. An escaped colon (`\u003a`) would spoil the count, so it takes the slow way too.
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if b"\\u003" not in raw:
+        try:
+            if raw.count(b":") == orjson.dumps(fast).count(b":"):
+                return fast, []
+        except TypeError:  # nested deeper than orjson writes: the slow way says how deep
+            pass
+    try:
+        value = json.loads(data, object_pairs_hook=json_object)
+    except RecursionError:
+        raise JsonInputError(where, "too-deep", "objects and lists are nested too deeply") from None
+    return value, list(repeated_keys(value))
 
 
 def parse_toml(text: str, where: str) -> dict[str, Any]:
@@ -296,11 +444,8 @@ def iter_json_lines(path: Path | str, what: str) -> Iterator[tuple[int, Any]]:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                utf16 = number == 1 and (raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:64])
-                hint = " (the file looks UTF-16 encoded, as some Windows tools save)" if utf16 else ""
                 raise CorpusToolsError(
-                    f"{display(path)}:{number}: the {what} is not UTF-8: byte "
-                    f"{e.start} is not valid UTF-8{hint}; save it as UTF-8"
+                    f"{display(path)}:{number}: the {what} is not UTF-8: {utf8_error(raw, e)}; save it as UTF-8"
                 ) from None
             yield number, parse_json(raw, f"{display(path)}:{number}")
     except OSError as e:
@@ -341,6 +486,25 @@ def read_range(path: Path, start: int, end: int) -> bytes:
     with open(path, "rb") as f:
         f.seek(start)
         return f.read(end - start) if end >= 0 else f.read()
+
+
+def line_numbers(path: Path, offsets: Iterable[int]) -> dict[int, int]:
+    """The 1-based line number of each byte offset of `path` (a line's start), in one pass: to
+    name the line of a record found through the document index, which keeps offsets only.
+
+    Raises:
+        OSError: when the file cannot be read.
+    """
+    wanted = sorted(set(offsets))
+    out: dict[int, int] = {}
+    line, position = 1, 0
+    with open(path, "rb", buffering=1 << 16) as f:
+        for offset in wanted:
+            data = f.read(offset - position)
+            line += data.count(b"\n")
+            position = offset
+            out[offset] = line
+    return out
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -464,6 +628,21 @@ class DocIndex:
 
 Kind = Literal["file", "folder"]
 
+STDOUT_NAMES = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+"""The paths that name this process's standard output, besides `-`."""
+
+
+def is_stdout(path: Path | str) -> bool:
+    """Whether an output path means standard output: `-`, `/dev/stdout`, `/dev/fd/1`."""
+    given = str(path)
+    return given == "-" or os.path.abspath(given) in (*STDOUT_NAMES, f"/proc/{os.getpid()}/fd/1")
+
+
+def output_name(path: Path | str) -> str:
+    """An output as messages name it: its path, or `standard output`."""
+    return "standard output" if is_stdout(path) else display(path)
+
+
 _WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 """Errors that arise from writing: reported against the outputs being written."""
 
@@ -486,6 +665,11 @@ class _Staged:
     temp: Path
     shown: str
     """The target as the user gave it, for messages."""
+    mode: int | None = None
+    """The permissions of the target it replaces, given to the new output once it is written (a
+    read-only mode given before would stop the command writing its own temporary file)."""
+    stdout: bool = False
+    """Standard output: the temporary file is copied there on commit (`target` is unused)."""
 
 
 @dataclass
@@ -543,17 +727,43 @@ class Outputs:
                 twice, is being written by another command, or its folder cannot be created.
         """
         shown = display(path)
+        if is_stdout(path):
+            return self._stdout(option, shown)
         target = check_target(path, "file", self.command, option=option)
         self._check_twice(target, option, shown)
         _make_parent(target, option, shown)
         self._lock(target, option, shown)
         _clean_leftovers(target)
         temp = _temp_name(target, _TMP_SUFFIX)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as e:
+            raise _cannot_write(
+                option, shown, f"cannot create a temporary file beside it: {_why(e)}"
+            ) from None
         os.close(fd)
-        with contextlib.suppress(FileNotFoundError):  # keep the replaced file's permissions
-            os.chmod(temp, stat.S_IMODE(os.stat(target).st_mode))
-        self.staged.append(_Staged("file", target, temp, shown))
+        self.staged.append(_Staged("file", target, temp, shown, _kept_mode(target)))
+        return temp
+
+    def _stdout(self, option: str, shown: str) -> Path:
+        """Stage standard output: a private temporary file, copied there on commit."""
+        if self.staged:
+            other = self.staged[0]
+            raise CorpusToolsError(
+                f"{option} {shown}: standard output can take only a command's one output, and "
+                f"this command also writes {other.shown}; give {option} a path"
+            )
+        folder = Path(tempfile.gettempdir())
+        _clean_leftovers(folder / _STDOUT_STEM)  # those of killed runs
+        temp = _temp_name(folder / _STDOUT_STEM, _TMP_SUFFIX)
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as e:
+            raise _cannot_write(
+                option, shown, f"cannot create a temporary file in {display(folder)}: {_why(e)}"
+            ) from None
+        os.close(fd)
+        self.staged.append(_Staged("file", Path(shown), temp, f"{option} {shown}", stdout=True))
         return temp
 
     def folder(self, path: Path | str, *, option: str = "--output") -> Path:
@@ -573,10 +783,13 @@ class Outputs:
         self._lock(target, option, shown)
         _clean_leftovers(target)
         temp = _temp_name(target, _TMP_SUFFIX)
-        os.mkdir(temp, 0o777)
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(temp, stat.S_IMODE(os.stat(target).st_mode))
-        self.staged.append(_Staged("folder", target, temp, shown))
+        try:
+            os.mkdir(temp, 0o777)
+        except OSError as e:
+            raise _cannot_write(
+                option, shown, f"cannot create a temporary folder beside it: {_why(e)}"
+            ) from None
+        self.staged.append(_Staged("folder", target, temp, shown, _kept_mode(target)))
         return temp
 
     def scratch(self, near: Path | str) -> Path:
@@ -590,6 +803,11 @@ class Outputs:
 
     def _check_twice(self, target: Path, option: str, shown: str) -> None:
         for s in self.staged:
+            if s.stdout:
+                raise CorpusToolsError(
+                    f"{s.shown}: standard output can take only a command's one output, and this "
+                    f"command also writes {option} {shown}; write both to files"
+                )
             if s.target == target or target in s.target.parents or s.target in target.parents:
                 raise CorpusToolsError(
                     f"{option} {shown}: is also {s.shown}, another output of "
@@ -597,9 +815,16 @@ class Outputs:
                 )
 
     def _lock(self, target: Path, option: str, shown: str) -> None:
-        path = target.parent / f".{_stem(target.name)}{LOCK_SUFFIX}"
+        path = _lock_path(target)
         while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as e:
+                # A lock file another user left in a shared folder, or a folder that became
+                # read-only since it was checked: name the output, not our hidden file.
+                raise _cannot_write(
+                    option, shown, f"cannot create its lock file {display(path)}: {_why(e)}"
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -622,11 +847,18 @@ class Outputs:
         Raises:
             CorpusToolsError: when a move fails (the journal then completes it on the next run).
         """
+        if self.staged and self.staged[0].stdout:  # then the only output
+            _copy_to_stdout(self.staged[0].temp)
+            self.abort()
+            self.committed = True
+            return
         for s in self.staged:
             if s.kind == "file":
                 _fsync_file(s.temp)
             else:
                 _write_record(s.temp, self.command)
+            if s.mode is not None:  # the replaced output's permissions, read-only ones too
+                os.chmod(s.temp, s.mode)
         moves = [
             _Move(
                 s.kind,
@@ -664,6 +896,33 @@ class Outputs:
         self.staged.clear()
 
 
+_STDOUT_STEM = "corpus-stdout"
+"""The name of the temporary files that hold an output for standard output until the commit."""
+
+
+def _copy_to_stdout(temp: Path) -> None:
+    stream: Any = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    try:
+        stream.flush()
+        with open(temp, "rb") as f:
+            if buffer is not None:
+                shutil.copyfileobj(f, buffer, 1 << 20)
+                buffer.flush()
+            else:  # a test runner's text stream
+                stream.write(f.read().decode("utf-8"))
+                stream.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop writing, and keep the interpreter from
+        # complaining about the unflushed rest at exit.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise CorpusToolsError(
+            "standard output was closed before the whole output was written "
+            "(the command reading it stopped early)"
+        ) from None
+
+
 def check_target(path: Path | str, kind: Kind, command: str, *, option: str = "--output") -> Path:
     """Check that `command` may write `path` (a file or a folder output); return the resolved
     target. Commands call it through `Outputs`; `corpus build` calls it for every step's
@@ -674,10 +933,12 @@ def check_target(path: Path | str, kind: Kind, command: str, *, option: str = "-
             folder goes, a folder holding files this command did not write, or a symlink loop.
     """
     shown = display(path)
+    _refuse_streams(Path(path), kind, option, shown)
     target = _resolve(Path(path), option)
     recover(target)
     mode = _mode(target)
     if mode is None:
+        _check_folder_writable(Path(path), target, option, shown)
         return target
     if kind == "file":
         if not stat.S_ISREG(mode):
@@ -686,6 +947,14 @@ def check_target(path: Path | str, kind: Kind, command: str, *, option: str = "-
                 f"{option} {shown}: is {what}; give the path of a file to write "
                 "(an existing file is replaced)"
             )
+        if not os.access(target, os.W_OK):
+            raise _cannot_write(
+                option,
+                shown,
+                "the file is read-only" + _read_only_fs(target) + "; make it writable (chmod u+w) "
+                "if it may be replaced, or write elsewhere",
+            )
+        _check_folder_writable(Path(path), target, option, shown)
         return target
     if not stat.S_ISDIR(mode):
         what = "a file" if stat.S_ISREG(mode) else _kind(mode)
@@ -696,7 +965,79 @@ def check_target(path: Path | str, kind: Kind, command: str, *, option: str = "-
             f"{option} {shown}: {foreign}; the folder is replaced as a whole, "
             "so give a new or empty folder, or one this command wrote"
         )
+    if not os.access(target, os.W_OK | os.X_OK):
+        # The old folder is emptied after the new one takes its place.
+        raise _cannot_write(
+            option,
+            shown,
+            "the folder is read-only" + _read_only_fs(target) + "; make it writable if it may be "
+            "replaced, or write elsewhere",
+        )
+    _check_folder_writable(Path(path), target, option, shown)
     return target
+
+
+_STREAMS = ("/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd", "/dev/tty", "/proc")
+"""Paths that name a process's open files or terminal, not a place for a file: an atomic write
+there would replace whatever file stdout is redirected to, or fail on a device."""
+
+
+def _refuse_streams(path: Path, kind: Kind, option: str, shown: str) -> None:
+    if is_stdout(path):  # `Outputs.file` takes it before it gets here
+        raise CorpusToolsError(
+            f"{option} {shown}: standard output takes only the output of a command that writes "
+            f"one file (`corpus import ... -o -`), not this {kind}; give a path"
+        )
+    given = os.path.abspath(path)
+    real = os.path.realpath(path)
+    for place in (given, real):
+        stream = next((s for s in _STREAMS if place == s or place.startswith(s + "/")), None)
+        if stream is not None:
+            what = "a process file" if stream == "/proc" else "a stream or terminal"
+            raise CorpusToolsError(
+                f"{option} {shown}: is {what} ({stream}), not a place for a {kind}: an output "
+                "replaces its target whole, which would replace the file the stream is "
+                "redirected to; give a path (standard output is `-`)"
+            )
+
+
+def _cannot_write(option: str, shown: str, why: str) -> CorpusToolsError:
+    return CorpusToolsError(f"cannot write {option} {shown}: {why}")
+
+
+def _check_folder_writable(given: Path, target: Path, option: str, shown: str) -> None:
+    """Refuse, in the user's terms, a target whose folder (or the nearest existing folder above
+    it, where the missing ones would be made) does not let us create files."""
+    folder = target.parent
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    if not folder.is_dir() or os.access(folder, os.W_OK | os.X_OK):
+        return  # a file in the way is reported when the folder is made
+    # Name the folder as the user wrote it when that is the one (no symlink in between).
+    parent = given.parent
+    while not parent.exists() and parent.parent != parent:
+        parent = parent.parent
+    named = display(parent) if os.path.realpath(parent) == str(folder) else display(folder)
+    raise _cannot_write(option, shown, f"the folder {named} is not writable{_read_only_fs(folder)}")
+
+
+def _read_only_fs(path: Path) -> str:
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return ""
+    return " (the file system is mounted read-only)" if read_only else ""
+
+
+def _kept_mode(target: Path) -> int | None:
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def _lock_path(target: Path) -> Path:
+    return target.parent / f".{_stem(target.name)}{LOCK_SUFFIX}"
 
 
 @contextlib.contextmanager
@@ -1059,22 +1400,86 @@ def _temp_name(target: Path, suffix: str) -> Path:
     return target.parent / f".{_stem(target.name)}.{os.getpid()}.{secrets.token_hex(4)}{suffix}"
 
 
+_LEFTOVER = re.compile(r"\.(.+)\.(\d+)\.[0-9a-f]{8}(?:\.tmp|\.old|\.journal\.tmp|\.scratch\.tmp)")
+"""A temporary name (`_temp_name`): `.<stem>.<pid>.<8 hex digits><suffix>`, the stem and pid."""
+_LOCK_NAME = re.compile(r"\.(.+)" + re.escape(LOCK_SUFFIX))
+
+
 def _clean_leftovers(target: Path) -> None:
     """Remove the temporary files of earlier runs on `target` whose process is gone (a run
     killed with SIGKILL cannot clean up after itself). Only exact temporary names of this
-    target count (`.<name>.<pid>.<8 hex digits><suffix>`)."""
-    pattern = re.compile(
-        re.escape(f".{_stem(target.name)}.") + r"(\d+)\.[0-9a-f]{8}"
-        r"(\.tmp|\.old|\.journal\.tmp|\.scratch\.tmp)"
-    )
+    target count (`.<name>.<pid>.<8 hex digits><suffix>`). The caller holds the target's lock."""
     try:
         names = os.listdir(target.parent)
     except OSError:
         return
+    stem = _stem(target.name)
     for name in names:
-        m = pattern.fullmatch(name)
-        if m is not None and not _alive(int(m[1])):
+        m = _LEFTOVER.fullmatch(name)
+        if m is not None and m[1] == stem and not _alive(int(m[2])):
             _remove(target.parent / name)
+
+
+def sweep_leftovers(folder: Path, names: Iterable[str] | None = None, *, stem: str | None = None) -> None:
+    """Remove from `folder` what writers killed with SIGKILL left there: their temporary files
+    (a whole output's size) and lock files. Commands call it for the folders they read, so a
+    leftover does not wait for the next write to its own output.
+
+    A leftover of an output goes only when its process is gone, no command holds the output's
+    lock (taken here without waiting, as a writer takes it), and no commit journal names the
+    output (`recover` completes those moves from the temporary files). Nothing else is ever
+    touched, and a folder we may not write to is left as it is. `names` are the folder's
+    entries when the caller has listed them already; `stem` limits the sweep to one output.
+    """
+    if names is None:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return
+    temps: dict[str, list[tuple[str, int]]] = {}
+    locks: set[str] = set()
+    for name in names:
+        if not name.startswith("."):
+            continue
+        if m := _LEFTOVER.fullmatch(name):
+            temps.setdefault(m[1], []).append((name, int(m[2])))
+        elif m := _LOCK_NAME.fullmatch(name):
+            locks.add(m[1])
+    for own in sorted(set(temps) | locks):
+        dead = [name for name, pid in temps.get(own, []) if not _alive(pid)]
+        if (stem is not None and own != stem) or (own in temps and not dead):
+            continue
+        if (folder / f".{own}{JOURNAL_SUFFIX}").exists():
+            continue  # an interrupted commit: its temporary files are the new outputs
+        lock = folder / f".{own}{LOCK_SUFFIX}"
+        fd = _try_lock(lock)
+        if fd is None:
+            continue  # a command is writing that output now (or the folder is not ours to change)
+        try:
+            for name in dead:
+                with contextlib.suppress(OSError):
+                    _remove(folder / name)
+            with contextlib.suppress(OSError):  # removed while held, as `Outputs` does
+                os.unlink(lock)
+        finally:
+            os.close(fd)
+
+
+def _try_lock(path: Path) -> int | None:
+    """An output's lock taken without waiting, or None when a command holds it or it cannot be
+    opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(fd).st_ino == os.stat(path).st_ino:
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def _alive(pid: int) -> bool:

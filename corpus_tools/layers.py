@@ -21,16 +21,18 @@ prints the error in one line and exits 2.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import operator
 import os
 import re
 import types
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 
-from pydantic import Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 from corpus_tools import schema, structs
 from corpus_tools.errors import LayerError
@@ -105,6 +107,9 @@ class Layer:
     similarity: tuple[tuple[str, int], ...] = ()
     """`(field, weight)`: how much each agreeing field counts when equally good span matches
     must be told apart (in merge's clustering and in agreement's pairing)."""
+    token_tags: Literal["label", "parts"] = "label"
+    """What the layer's IOB2 tags in the `tokens` config name: `label`, the key span by its label
+    (`B-hypophora`); `parts`, every part by its name (`B-source`, `B-cue`, `B-content`)."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     """Anything a particular command needs that the others do not (kept out of the core)."""
 
@@ -153,6 +158,21 @@ class Layer:
         for part in self.parts:
             yield part, part.of(item)
 
+    @cached_property
+    def optional_in_predictions(self) -> frozenset[str]:
+        """The fields a prediction may leave out, because a model need not predict them: the
+        item's bookkeeping (`id`, `annotators`, `note`), its label, its reference (`holder`,
+        `nested_in`), its free-text fields (`target`, `source_name`) and the text of its own
+        span. Offsets and the key part are always given: they are what is predicted."""
+        fields = {"id", "annotators", "note", self.label}
+        if self.reference is not None:
+            fields.add(self.reference.field)
+        if any(part.field is None for part in self.parts):
+            fields.add("text")
+        own = {"start", "end", "text"}
+        fields.update(f for f in self.model.model_fields if f not in own and self.kind_of(f) == "text")
+        return frozenset(fields)
+
     @property
     def gold_fields(self) -> tuple[str, ...]:
         """The fields of a gold item, in the model's order (what a dump writes)."""
@@ -185,6 +205,7 @@ CORE = (
         ),
         tuple_fields=("source", "cue", "type"),
         similarity=(("type", 2), ("source", 1), ("cue", 1), ("source_name", 1)),
+        token_tags="parts",
     ),
     Layer(
         name="stances",
@@ -363,6 +384,8 @@ def _check(layer: Layer, before: dict[str, Layer]) -> None:
             isinstance(entry, tuple) and len(entry) == 2 and entry[0] in fields and type(entry[1]) is int
         ):
             raise LayerError(f"its similarity {entry!r} must be (field of {model.__name__}, int weight)")
+    if layer.token_tags not in ("label", "parts"):
+        raise LayerError(f"its token_tags {layer.token_tags!r} must be 'label' or 'parts'")
     for name, info in fields.items():
         _check_field(layer, name, info, parts, own)
     try:
@@ -461,6 +484,82 @@ def _record_model(layers: dict[str, Layer]) -> type[schema.RecordBase]:
 
 Record = _record_model(LAYERS)
 """The record model: `schema.RecordBase` and one list of items per layer."""
+
+
+# -- prediction records ---------------------------------------------------------------------------
+
+
+def _swap(annotation: Any, models: dict[type[BaseModel], type[BaseModel]]) -> Any:
+    """`annotation` with every model in `models` replaced (`Span | None` -> `PredictedSpan | None`)."""
+    if isinstance(annotation, type) and annotation in models:
+        return models[annotation]
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        return functools.reduce(operator.or_, [_swap(a, models) for a in args])
+    if origin is list:
+        return types.GenericAlias(list, (_swap(args[0], models),))
+    return annotation
+
+
+def _predicted(
+    model: type[BaseModel], optional: frozenset[str], models: dict[type[BaseModel], type[BaseModel]]
+) -> type[BaseModel]:
+    """`model` as a prediction: the fields in `optional` may be left out (default None; their
+    constraints still hold when given), and the models in `models` replaced by their prediction."""
+    overrides: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = _swap(info.annotation, models)
+        loosen = name in optional and info.is_required()
+        if annotation is info.annotation and not loosen:
+            continue
+        constrained = Annotated[(annotation, *info.metadata)] if info.metadata else annotation
+        if loosen:
+            overrides[name] = (constrained | None, Field(default=None, description=info.description))
+        elif info.is_required():
+            overrides[name] = (constrained, Field(description=info.description))
+        else:
+            overrides[name] = (constrained, Field(default=info.default, description=info.description))
+    created: type[BaseModel] = create_model(
+        f"Predicted{model.__name__}",
+        __base__=model,
+        __module__=schema.__name__,
+        __doc__=model.__doc__,
+        **overrides,
+    )
+    return created
+
+
+PredictedSpan = _predicted(Span, frozenset({"text"}), {})
+"""A predicted span: offsets, and the covered text if the model gives it (checked when given)."""
+
+
+def _prediction_model(layers: dict[str, Layer]) -> type[schema.RecordBase]:
+    base = _predicted(schema.RecordBase, frozenset({"annotator"}), {})
+    fields: dict[str, Any] = {}
+    for name, layer in layers.items():
+        item = _predicted(layer.model, layer.optional_in_predictions, {Span: PredictedSpan})
+        fields[name] = (types.GenericAlias(list, (item,)), Field(default=[], description=layer.description))
+    model = create_model(
+        "PredictionRecord",
+        __base__=base,
+        __module__=schema.__name__,
+        __doc__=PREDICTION_DOC,
+        **fields,
+    )
+    return cast("type[schema.RecordBase]", model)
+
+
+PREDICTION_DOC = """A model's predictions for one document, as `corpus evaluate` reads them: a record in
+which what a model does not predict may be left out. The document's `doc_id` and exact `text`
+and each item's offsets are required; an item's id, label, reference (`holder`, `nested_in`),
+free-text fields (`target`, `source_name`), notes and span texts, the record's `annotator` and
+`meta` are optional. A layer left out of the record is not predicted for that document (an
+empty list predicts nothing); a field left out of every item of a layer is not predicted, and
+the figures that need it are reported as "not predicted" rather than 0. Values that are given
+are checked as in a record (offsets, span text, references)."""
+
+PredictionRecord = _prediction_model(LAYERS)
+"""The prediction record model (`corpus validate --predictions`, `corpus evaluate --pred`)."""
 
 
 def document_order(span: Bounds) -> tuple[int, int]:

@@ -45,8 +45,34 @@ def span_score(a: Bounds, b: Bounds, mode: MatchMode, overlap: float) -> float |
 
 
 def normalise(text: str | None) -> str | None:
-    """Free-text values (`target`, `source_name`) compared case- and spacing-insensitively."""
+    """Free-text values (`target`, `source_name`) as `corpus merge` votes on them: case- and
+    spacing-insensitively.
+
+    Merge keeps this looser comparison of its own: comparing targets as S7 does
+    (`normalise_target`) would merge versions the adjudication log has decided as conflicts, and
+    its decisions would no longer apply.
+    """
     return None if text is None else " ".join(text.split()).casefold()
+
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+def fold(text: str) -> str:
+    """Text as guideline S7 compares it: case-folded, straight apostrophes, whitespace collapsed
+    (the validator folds a document's text this way to look a target up in it)."""
+    return " ".join(text.translate(_APOSTROPHES).casefold().split())
+
+
+def normalise_target(text: str) -> str:
+    """A stance target (or another free-text value) as guideline S7 defines its identity:
+    `fold`ed, with a leading "the" dropped, so `The US`, `the  US` and `US` are one target.
+
+    The one normalisation of free text for the validator (`target-not-in-text`, the alias file),
+    `corpus agreement`'s tuple F1 and `corpus evaluate`.
+    """
+    folded = fold(text)
+    return folded[4:] if folded.startswith("the ") else folded
 
 
 def similarity(layer: Layer, x: Any, y: Any) -> int:

@@ -288,16 +288,29 @@ CATALOGUE: dict[str, Check] = {
             "duplicate-record",
             "error",
             "corpus",
-            "The same (`doc_id`, `annotator`) occurs on more than one line.",
-            "Keep one line per annotator and document; the message names the other place.",
+            "The same (`doc_id`, `annotator`) occurs on more than one line (with "
+            "`--predictions`: the same `doc_id`).",
+            "Keep one line per annotator and document (one prediction per document); the "
+            "message names the other place.",
         ),
         Check(
             "text-drift",
             "error",
             "corpus",
-            "The same `doc_id` has a different `text` elsewhere.",
+            "The same `doc_id` has a different `text` elsewhere (or, in `corpus evaluate`, in gold).",
             "Every record of a document must carry exactly the same text (see `documents/`); "
-            "the message names the first differing position and the other place.",
+            "the message names the first differing position and the other place. A model "
+            "predicts on gold's exact text, since offsets index into it.",
+        ),
+        # -- corpus evaluate
+        Check(
+            "unknown-document",
+            "error",
+            "corpus",
+            "A prediction names a `doc_id` that the gold data does not have.",
+            "Predict only documents of the gold data you evaluate against (with a published "
+            "dataset, of the split given with --split); a mistyped or renamed `doc_id` shows here.",
+            command="evaluate",
         ),
         # -- corpus split
         Check(
@@ -329,6 +342,16 @@ CATALOGUE: dict[str, Check] = {
             command="import",
         ),
         Check(
+            "import-wrong-format",
+            "error",
+            "file",
+            "A file that gave no clean record looks like another tool's export (the format named "
+            "on the command line is not the one that wrote it).",
+            "Import it as the format the message names (`corpus import FORMAT FILE`); nothing "
+            "from that file was imported.",
+            command="import",
+        ),
+        Check(
             "import-skipped",
             "warning",
             "file",
@@ -344,6 +367,26 @@ CATALOGUE: dict[str, Check] = {
             "The export pools several annotators' work into one file (doccano `all.jsonl`).",
             "Export one file per annotator (doccano: turn off collaborative annotation), or "
             "pass --annotator to name the pooled work.",
+            command="import",
+        ),
+        Check(
+            "import-no-spans",
+            "warning",
+            "file",
+            "The import read no span and no relation at all: every record it writes has no items.",
+            "Nothing to do if the tool's project holds no annotation yet; otherwise export again "
+            "with the annotations (files that are not the tool's export at all are refused with "
+            "an import-bad-format error naming the keys they have).",
+            command="import",
+        ),
+        Check(
+            "import-user-id",
+            "warning",
+            "file",
+            "A tool's numeric user id became the annotator's name (Label Studio `completed_by`, "
+            "doccano `user`).",
+            "Map each id to the annotator's name in the label map's `[annotators]` section "
+            '(`"1" = "alice"`), or pass --annotator when the files hold one annotator.',
             command="import",
         ),
         Check(

@@ -268,3 +268,15 @@ def json_schema() -> dict[str, Any]:
         "$id": "https://github.com/corpus-tools/corpus-tools/schema/record.schema.json",
         **schema,
     }
+
+
+def prediction_json_schema() -> dict[str, Any]:
+    """The JSON Schema of one line of predictions, generated from `layers.PredictionRecord`."""
+    from corpus_tools.layers import PredictionRecord
+
+    schema = PredictionRecord.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/corpus-tools/corpus-tools/schema/prediction.schema.json",
+        **schema,
+    }

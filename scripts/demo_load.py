@@ -1,6 +1,7 @@
 """Load a dataset written by `corpus publish` with plain `datasets`, offline, and summarise it.
 
-Uses nothing from corpus-tools: this is what a researcher who downloaded the dataset runs.
+Uses nothing from corpus-tools: this is what a researcher who downloaded the dataset runs. Ends
+with the baseline table from the dataset card.
 
 Usage: python scripts/demo_load.py out/dataset
 """
@@ -76,7 +77,41 @@ def main(path: str, cache: str) -> int:
         flat = load_dataset(path, "spans", split="train", cache_dir=cache).to_pandas()
         print("spans config (train), spans per layer and label:")
         print(flat.groupby(["layer", "label"]).size().to_string())
+    if "tokens" in configs:
+        show_tokens(load_dataset(path, "tokens", split="train", cache_dir=cache))
+    print_baselines(os.path.join(path, "README.md"))
     return 0
+
+
+def show_tokens(tokens) -> None:
+    """The tokens config: its tag names, and one tagged span read back from its tokens."""
+    print(f"\ntokens config: {tokens.num_rows} row(s) (documents) in train")
+    columns = [c for c in tokens.column_names if c.endswith("_tags")]
+    for column in columns:
+        print(f"  {column}: {tokens.features[column].feature.names}")
+    row = tokens[0]
+    names = tokens.features["stances_tags"].feature
+    tags = [names.int2str(t) for t in row["stances_tags"]]
+    first = next(i for i, t in enumerate(tags) if t.startswith("B-"))
+    last = first
+    while last + 1 < len(tags) and tags[last + 1] == "I-" + tags[first][2:]:
+        last += 1
+    start, end = row["token_starts"][first], row["token_ends"][last]
+    print(
+        f"  {row['doc_id']}: tokens {first}..{last} are {tags[first][2:]} stance {row['text'][start:end]!r}"
+    )
+
+
+def print_baselines(card: str) -> None:
+    """The card's baseline section: the results table, as the dataset's users see it."""
+    with open(card, encoding="utf-8") as f:
+        text = f.read()
+    start = text.find("\n## Baselines\n")
+    if start < 0:
+        print("\nthe card has no baseline table (run `make baselines`)")
+        return
+    end = text.find("\n## ", start + 1)
+    print(text[start : end if end >= 0 else None].rstrip())
 
 
 if __name__ == "__main__":

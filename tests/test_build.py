@@ -11,7 +11,7 @@ import pytest
 from corpus_tools.build import BuildConfig, build, load_config
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
 
-from factory import write_jsonl
+from factory import span, write_jsonl
 from publish_helpers import SETTINGS, as_model, card_yaml, decode, project, spans
 
 
@@ -300,6 +300,30 @@ def test_build_writes_the_site_when_one_is_configured(tmp_path):
     assert "not an item" in (site / "compare" / f"{doc}.html").read_text(encoding="utf-8")
 
 
+def test_the_site_joins_the_decisions_to_the_conflicts_of_the_configured_merge(tmp_path):
+    """With `match = "overlap"`, a stance one word longer in ann-b is one conflict (not two, as
+    exact matching makes it): decided, the site shows it decided, as the merge applied it."""
+    path = project(tmp_path / "p", SETTINGS + 'site = "out/site"\nmatch = "overlap"\n')
+    ann_b = tmp_path / "p" / "annotations" / "ann-b.jsonl"
+    rows = [json.loads(line) for line in _lines(ann_b)]
+    text = rows[1]["text"]
+    rows[1]["stances"][0].update(span(text, "a farce"))
+    write_jsonl(ann_b, rows)
+    build(load_config(path))
+    (conflict,) = [json.loads(line) for line in _lines(tmp_path / "p/out/conflicts.jsonl")]
+    conflict.update(decision={"accept": "ann-a"}, adjudicator="adj-1", reason="S1: the evaluative word")
+    decisions = tmp_path / "p" / "adjudication" / "decisions.jsonl"
+    decisions.parent.mkdir()
+    decisions.write_text(json.dumps(conflict) + "\n", encoding="utf-8")
+
+    result = build(load_config(path))
+
+    assert result.view is not None
+    assert (result.view.decisions, result.view.stale, result.view.refused) == (1, 0, 0)
+    page = (tmp_path / "p/out/site/compare/d1.html").read_text(encoding="utf-8")
+    assert 'data-action="accept" data-status="decided"' in page and "S1: the evaluative word" in page
+
+
 def test_without_a_site_setting_build_writes_no_site(tmp_path):
     result = build(load_config(project(tmp_path / "p")))
     assert result.view is None
@@ -323,3 +347,36 @@ def test_the_site_needs_a_place_of_its_own(tmp_path, site, message):
 
 def _lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_build_publishes_the_tokens_config_and_the_baseline_table_when_configured(tmp_path):
+    settings = SETTINGS + 'tokens = true\nbaselines = "baselines/results.json"\n'
+    config = load_config(project(tmp_path / "p", settings))
+    assert config.baselines == tmp_path / "p" / "baselines" / "results.json"
+    first = build(config)
+    # No results file yet: the card has no baseline table, and the build says so.
+    assert not first.baselines_applied and "## Baselines" not in (config.output / "README.md").read_text()
+    assert "tokens" in first.publish.configs
+    from corpus_tools.baseline import BaselineResults, fingerprint
+
+    results = BaselineResults(
+        fingerprint=fingerprint(config.split_dir),
+        command="corpus baseline out/splits --output baselines/results.json",
+        tokenizer="spaCy",
+        versions={},
+        documents={"train": 4, "validation": 2, "test": 2},
+        rows=[],
+    )
+    config.baselines.parent.mkdir()
+    config.baselines.write_text(results.model_dump_json(), encoding="utf-8")
+    second = build(config)
+    card = (config.output / "README.md").read_text(encoding="utf-8")
+    assert second.baselines_applied and "## Baselines" in card and "other data" not in card
+    # The tokens section is part of "Dataset structure"; the baselines follow it, before "Dataset creation".
+    assert (
+        card.index("## Dataset structure")
+        < card.index("### The `tokens` configuration")
+        < card.index("### How the splits")
+        < card.index("## Baselines")
+        < card.index("## Dataset creation")
+    )

@@ -91,3 +91,15 @@ def test_attributes_and_notes_on_relations_are_left_out_with_a_warning_per_line(
     assert rec["attributions"][0]["source"]["text"] == "Ministerin Schäfer"
     assert (result.relations.read, result.relations.converted) == (2, 2)
     assert_records_validate(result.records, tmp_path)
+
+
+def test_a_key_given_twice_in_the_metadata_file_is_an_error_on_that_file(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    for name in ("doc1.txt", "doc1.ann"):
+        (folder / name).write_bytes((BRAT / "alice" / name).read_bytes())
+    (folder / "doc1.meta.json").write_text('{"title": "One", "title": "Two"}', encoding="utf-8")
+    result = import_records("brat", [folder])
+    p = only(result, "duplicate-key")
+    assert p.file.endswith("doc1.meta.json") and p.path == "title"
+    assert not result.records

@@ -84,3 +84,32 @@ def test_a_pretty_printed_export_is_read(tmp_path):
     assert rec["rhetorical_questions"][0]["kind"] == "echo"
     assert "\r\n" in rec["text"] and result.problems == []  # the file's own CR LF line ends too
     assert_records_validate(result.records, tmp_path)
+
+
+def test_a_key_given_twice_refuses_that_line_only(tmp_path):
+    lines = FILE.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace('"text": ', '"text": "Another text.", "text": ', 1)
+    path = tmp_path / "alice.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_records("doccano", [path])
+    p = only(result, "duplicate-key")
+    assert (p.line, p.path) == (2, "text") and "'text' is given twice" in p.message
+    assert [doc for doc, _ in by_key(result.records)] == ["doc-41"]
+    assert result.spans.refused == 2  # the refused line's two spans are counted, not lost
+
+
+def test_a_key_given_twice_in_a_pretty_printed_export_names_its_line(tmp_path):
+    raw = (DATA / "doccano" / "dave.jsonl").read_text(encoding="utf-8")
+    path = tmp_path / "dave.jsonl"
+    path.write_text(raw.replace('"id": 601,', '"id": 601,\n            "id": 601,', 1), encoding="utf-8")
+    p = only(import_records("doccano", [path]), "duplicate-key")
+    assert (p.line, p.path) == (1, "entities[0].id")
+
+
+def test_a_latin1_file_is_invalid_utf8_at_its_byte_not_a_parser_message(tmp_path):
+    path = tmp_path / "bob.jsonl"
+    path.write_bytes('{"id": 1, "text": "Très bien.", "label": []}\n'.encode("latin-1"))
+    result = import_records("doccano", [path])
+    p = only(result, "invalid-utf8")
+    assert p.line == 1 and "at byte 21: 0xe8 is not valid UTF-8" in p.message
+    assert "surrogates" not in p.message and not result.records

@@ -74,3 +74,14 @@ def test_without_a_mapping_the_slots_are_reported_not_dropped():
     bad = [p for p in result.problems if p.code == "import-bad-relation"]
     assert len(bad) == 2 and "'source'" in bad[0].message
     assert result.relations.refused == 2
+
+
+def test_a_key_given_twice_refuses_the_document(tmp_path):
+    raw = FILE.read_text(encoding="utf-8")
+    twice = raw.replace('"label": "RQ-assertive"', '"label": "RQ-echo",\n   "label": "RQ-assertive"', 1)
+    path = tmp_path / "annotation" / "doc1.txt" / "alice.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(twice, encoding="utf-8")
+    result = import_records("inception", [tmp_path / "annotation"])
+    p = only(result, "duplicate-key")
+    assert p.path == "%FEATURE_STRUCTURES[2].label" and not result.records

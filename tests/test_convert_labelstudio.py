@@ -166,3 +166,29 @@ def test_a_file_that_is_not_a_task_array_says_what_it_holds(tmp_path):
     assert "a JSON object with the keys 'tasks', 'version'" in p.message
     assert "expected Label Studio's JSON export (a JSON array of tasks" in p.message
     assert result.record_tally.refused == 1 and result.withheld
+
+
+def test_a_key_given_twice_refuses_its_task_and_the_others_import(tmp_path):
+    """A task's `data.text` given twice: which text counts is anyone's guess (JSON readers
+    disagree), so the task is refused with the key named; the next task imports as usual."""
+    raw = EXPORT.read_text(encoding="utf-8")
+    twice = raw.replace('"data": {\n   "text": ', '"data": {\n   "text": "Another text.",\n   "text": ', 1)
+    assert twice != raw
+    path = tmp_path / "export.json"
+    path.write_text(twice, encoding="utf-8")
+    result = import_records("labelstudio", [path], label_map=_map(tmp_path))
+    p = only(result, "duplicate-key")
+    assert (p.line, p.path) == (None, "[0].data.text") and "'text' is given twice" in p.message
+    assert not any(doc == "task-17" for doc, _ in by_key(result.records))
+    assert ("task-18", "alice") in by_key(result.records)
+
+
+def test_numeric_user_ids_become_names_with_one_warning_that_says_how_to_map_them(tmp_path):
+    result = import_records("labelstudio", [EXPORT])
+    p = only(result, "import-user-id")
+    assert p.path == "[0].annotations[0].completed_by"
+    assert "('1', '2')" in p.message and "[annotators]" in p.message
+    assert {annotator for _, annotator in by_key(result.records)} == {"1"}
+    mapped = import_records("labelstudio", [EXPORT], label_map=_map(tmp_path))
+    assert "import-user-id" not in codes(mapped)
+    assert "import-user-id" not in codes(import_records("labelstudio", [EXPORT], annotator="alice"))

@@ -84,3 +84,10 @@ def test_a_label_map_of_the_wrong_shape_is_refused_with_its_name(tmp_path, conte
     path.write_text(content)
     with pytest.raises(CorpusToolsError, match=r"map\.toml"):
         load_label_map(path)
+
+
+def test_a_misspelled_section_gets_a_did_you_mean(tmp_path):
+    path = tmp_path / "map.toml"
+    path.write_text('[lables]\nQuestion = "RQ-open"\n')
+    with pytest.raises(CorpusToolsError, match=r"unknown section \[lables\]; did you mean \[labels\]\?"):
+        load_label_map(path)

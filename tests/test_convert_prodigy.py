@@ -73,3 +73,15 @@ def test_the_same_task_answered_twice_is_one_duplicate_with_advice_for_prodigy(t
     result = import_records("prodigy", [path])
     (dup,) = [p for p in result.problems if p.code == "duplicate-record"]
     assert dup.line == 2 and "line 1 already answers this task" in dup.message and "db-out" in dup.message
+
+
+def test_a_key_given_twice_refuses_that_line(tmp_path):
+    lines = FILE.read_text(encoding="utf-8").splitlines()
+    assert '"answer": "accept"' in lines[0]
+    lines[0] = lines[0].replace('"answer": "accept"', '"answer": "reject", "answer": "accept"', 1)
+    path = tmp_path / "stance.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_records("prodigy", [path])
+    p = only(result, "duplicate-key")
+    assert (p.line, p.path) == (1, "answer")
+    assert ("doc-p1", "stance-alice") not in by_key(result.records)

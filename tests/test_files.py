@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from corpus_tools.files import atomic_open, write_jsonl
+from corpus_tools.files import atomic_open, json_object, load_json, repeated_keys, write_jsonl
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path):
@@ -30,3 +33,36 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path):
         os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert path.read_text(encoding="utf-8") == '{"a":"é"}\n{"b":1}\n'
+
+
+# -- strict JSON: the fast way to find a key given twice agrees with the parser that sees them --
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(alphabet=':"\\é\u2028a'))
+_keys = st.text(alphabet=':a"é', max_size=3)
+
+
+def _encode(value: object, escape_colons: bool) -> str:
+    """JSON text of `value`, where an object is a list of pairs, so a key may come twice."""
+    if isinstance(value, tuple):
+        pairs = ", ".join(f"{_encode(k, escape_colons)}: {_encode(v, escape_colons)}" for k, v in value)
+        return "{" + pairs + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_encode(v, escape_colons) for v in value) + "]"
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace(":", "\\u003a") if escape_colons and isinstance(value, str) else text
+
+
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.lists(st.tuples(_keys, inner), max_size=4).map(tuple),
+    max_leaves=12,
+)
+
+
+@given(_values, st.booleans())
+def test_keys_given_twice_are_found_as_the_full_parser_finds_them(value, escape_colons):
+    raw = _encode(value, escape_colons).encode("utf-8")
+    reference = json.loads(raw, object_pairs_hook=json_object)
+    parsed, repeated = load_json(raw, "x")
+    assert repeated == list(repeated_keys(reference))
+    assert parsed == reference

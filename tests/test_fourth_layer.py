@@ -190,3 +190,40 @@ def test_view_draws_the_new_layer(tmp_path: Path, annotations: Path):
     assert "Hedges weakening a claim." in page
     compared = (site / "compare" / "doc0.html").read_text(encoding="utf-8")
     assert "the passes differ in strength" in compared
+
+
+def test_evaluate_and_the_tokens_config_carry_the_new_layer(tmp_path: Path, annotations: Path):
+    gold = tmp_path / "gold.jsonl"
+    corpus("merge", str(annotations), "--output", str(gold), "--conflicts", str(tmp_path / "c.jsonl"))
+    # A model that finds each hedge but says nothing of its strength or holder.
+    pred = [
+        {"doc_id": f"doc{i}", "text": TEXT, "hedges": [span(TEXT, "Perhaps"), span(TEXT, "It seems")]}
+        for i in range(10)
+    ]
+    path = write_jsonl(tmp_path / "pred.jsonl", pred)
+    corpus("validate", "--predictions", str(path))
+    report = json.loads(
+        corpus("evaluate", "--gold", str(gold), "--pred", str(path), "--format", "json").stdout
+    )
+    hedges = report["layers"]["hedges"]
+    # Gold has 19 hedges (doc0's disputed one is left out): 19 of 20 predicted are right.
+    assert hedges["measures"]["span"]["strict"] == {
+        "tp": 19,
+        "gold": 19,
+        "pred": 20,
+        "precision": 0.95,
+        "recall": 1.0,
+        "f1": 38 / 39,
+    }
+    assert hedges["not_predicted"] == ["holder", "strength"]
+    assert hedges["measures"]["labelled"] is None and hedges["measures"]["tuple_without_holder"] is None
+
+    corpus("split", str(gold), "--output", str(tmp_path / "splits"), "--ratios", "0.6,0.2,0.2")
+    corpus("publish", str(tmp_path / "splits"), "--output", str(tmp_path / "dataset"), "--tokens")
+    code = (
+        "import json, datasets\n"
+        f"d = datasets.load_dataset({str(tmp_path / 'dataset')!r}, 'tokens', split='train')\n"
+        "print(json.dumps(d.features['hedges_tags'].feature.names))\n"
+    )
+    names = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True)
+    assert json.loads(names.stdout) == ["O", "B-weak", "I-weak", "B-strong", "I-strong"]

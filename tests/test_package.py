@@ -108,7 +108,7 @@ def test_validating_one_line_loads_none_of_the_heavy_libraries(tmp_path: Path):
         "import sys\nfrom corpus_tools.cli import app\n"
         f"try:\n    app(['validate', {str(line)!r}])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
         "heavy = ('numpy', 'pyarrow', 'datasets', 'krippendorff', 'huggingface_hub', 'langcodes', "
-        "'corpus_tools.convert.run', 'jinja2', 'corpus_tools.view')\n"
+        "'corpus_tools.convert.run', 'jinja2', 'corpus_tools.view', 'spacy', 'pycrfsuite')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     result = subprocess.run(

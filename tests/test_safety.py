@@ -33,6 +33,7 @@ from corpus_tools.schema import Record
 from corpus_tools.split import split
 from corpus_tools.validate.lines import check_line
 
+from convert_helpers import DATA
 from factory import TEXT, record, span, write_jsonl
 from fuzzing import run
 from merge_helpers import three_annotators
@@ -703,3 +704,207 @@ def test_a_long_output_name_and_the_replaced_files_mode(tmp_path):
     os.chmod(conflicts, 0o600)
     assert run(merge_args(inputs, long_name, conflicts)).exit_code == 0
     assert stat.S_IMODE(conflicts.stat().st_mode) == 0o600
+
+
+# -- outputs the user may not write, and leftovers of killed runs ---------------------------------
+
+
+def _without_file_permissions_bypass(tmp_path: Path) -> list[str]:
+    """How to run a command whose file permissions apply: as is for a normal user; as root,
+    with the capabilities that bypass them dropped (`setpriv`), or the test is skipped."""
+    if os.geteuid() != 0:
+        return []
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
+    closed = tmp_path / "closed"
+    closed.write_text("")
+    os.chmod(closed, 0)
+    try:
+        probe = subprocess.run(
+            [*drop, sys.executable, "-c", f"import os; print(os.access({str(closed)!r}, os.R_OK))"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except FileNotFoundError:
+        pytest.skip("running as root without setpriv: file modes cannot be made to apply")
+    finally:
+        closed.unlink()
+    if probe.returncode != 0 or probe.stdout.strip() != "False":
+        pytest.skip(f"running as root and setpriv cannot drop the capabilities: {probe.stderr.strip()}")
+    return drop
+
+
+def test_read_only_outputs_are_refused_naming_the_option_and_the_path(tmp_path):
+    prefix = _without_file_permissions_bypass(tmp_path)
+    export = DATA / "prodigy" / "teach.jsonl"
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "rw").mkdir()
+    kept = tmp_path / "rw" / "out.jsonl"
+    kept.write_text("earlier import\n")
+    os.chmod(kept, 0o444)
+    os.chmod(tmp_path / "ro", 0o555)
+    try:
+        for output, message in (
+            ("ro/x.jsonl", "error: cannot write --output ro/x.jsonl: the folder ro is not writable"),
+            ("ro/new/x.jsonl", "error: cannot write --output ro/new/x.jsonl: the folder ro is not writable"),
+            ("rw/out.jsonl", "error: cannot write --output rw/out.jsonl: the file is read-only"),
+        ):
+            proc = subprocess.run(
+                [
+                    *prefix,
+                    sys.executable,
+                    "-m",
+                    "corpus_tools",
+                    "import",
+                    "prodigy",
+                    str(export),
+                    "-o",
+                    output,
+                ],
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                timeout=120,
+            )
+            assert proc.returncode == 2 and proc.stderr.startswith(message), proc.stderr
+            assert ".corpus-lock" not in proc.stderr and ".tmp" not in proc.stderr
+        assert kept.read_text() == "earlier import\n" and os.listdir(tmp_path / "ro") == []
+    finally:
+        os.chmod(tmp_path / "ro", 0o755)
+
+
+def test_a_replaced_read_only_file_keeps_its_mode_when_it_may_be_replaced(tmp_path):
+    """Root may replace a read-only file (as `cp` may): the new file gets the old mode once it is
+    written, not before, when it would stop the command writing it (for a non-root user a
+    read-only file is refused, above)."""
+    if os.geteuid() != 0:
+        pytest.skip("only root may replace a read-only file")
+    out = tmp_path / "out.jsonl"
+    out.write_text("earlier import\n")
+    os.chmod(out, 0o440)
+    result = run(["import", "prodigy", str(DATA / "prodigy" / "teach.jsonl"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert '"doc_id"' in out.read_text() and stat.S_IMODE(out.stat().st_mode) == 0o440
+
+
+def test_leftovers_of_a_killed_writer_are_removed_by_a_command_reading_their_folder(tmp_path):
+    folder = tmp_path / "annotations"
+    write_jsonl(folder / "a.jsonl", [record()])
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from corpus_tools.files import Outputs\n"
+            "out = Outputs('corpus import').__enter__()\n"
+            "temp = out.file(sys.argv[1])\n"
+            "temp.write_bytes(b'x' * 1_000_000)\n"
+            "print(temp, flush=True)\n"
+            "time.sleep(600)\n",
+            str(folder / "imported.jsonl"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    temp = Path(writer.stdout.readline().strip())
+    lock = folder / f".imported.jsonl{files.LOCK_SUFFIX}"
+    assert temp.exists() and lock.exists()
+    # While the writer lives, a reader leaves its files alone.
+    assert run(["validate", str(folder)]).exit_code == 0
+    assert temp.exists() and lock.exists()
+    writer.kill()  # SIGKILL: no cleanup
+    writer.wait()
+    writer.stdout.close()
+    # A leftover that a commit journal still needs is left for `recover`, too.
+    dead = temp.name.split(".")[3]
+    needed = folder / f".gold.jsonl.{dead}.0a1b2c3d.tmp"
+    needed.write_text("the new gold, waiting to be moved into place")
+    (folder / f".gold.jsonl{files.JOURNAL_SUFFIX}").write_text("{}")
+    assert temp.exists() and lock.exists()
+    result = run(["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert not temp.exists() and not lock.exists()
+    assert needed.exists()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f".gold.jsonl{files.JOURNAL_SUFFIX}", needed.name, "a.jsonl"]
+    )
+
+
+def test_merge_onto_an_input_file_says_it_is_an_input(tmp_path):
+    inputs = three_annotators(tmp_path)
+    target = next(inputs.glob("*.jsonl"))
+    result = run(merge_args(inputs, target, tmp_path / "c.jsonl"))
+    assert result.exit_code == 2, result.output
+    assert f"--output {target}: is one of the input files (in the input folder {inputs})" in result.output
+
+
+def test_the_staged_copy_of_a_killed_run_on_standard_output_is_removed_by_the_next(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = temp / f".corpus-stdout.{gone.stdout.strip()}.0a1b2c3d.tmp"  # as SIGKILL leaves it
+    dead.write_bytes(b"x" * 100_000)
+    alive = temp / f".corpus-stdout.{os.getpid()}.0a1b2c3d.tmp"  # a run still going
+    alive.write_bytes(b"")
+    other = temp / "unrelated.tmp"
+    other.write_bytes(b"")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "corpus_tools",
+            "import",
+            "prodigy",
+            str(DATA / "prodigy" / "teach.jsonl"),
+            "-o",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count('"doc_id"') == 2
+    assert sorted(p.name for p in temp.iterdir()) == sorted([alive.name, other.name])
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_outputs_get_the_modes_of_files_the_user_makes(tmp_path, umask):
+    """Every output, file or folder, has the mode any new file of the user gets (the umask
+    applied to 0666 and 0777), never the private mode of a temporary file."""
+    inputs = three_annotators(tmp_path / "in")
+    old = os.umask(umask)
+    try:
+        out = tmp_path / "out"
+        assert (
+            run(
+                [
+                    "import",
+                    "prodigy",
+                    str(DATA / "prodigy" / "teach.jsonl"),
+                    "-o",
+                    str(out / "imported.jsonl"),
+                ]
+            ).exit_code
+            == 0
+        )
+        assert run(merge_args(inputs, out / "gold.jsonl", out / "conflicts.jsonl")).exit_code == 0
+        assert run(["split", str(out / "gold.jsonl"), "-o", str(out / "splits")]).exit_code == 0
+        export_records("brat", [inputs], output=out / "brat")
+        assert run(["schema", "-o", str(out / "schema")]).exit_code == 0
+    finally:
+        os.umask(old)
+    modes = {
+        p.relative_to(out).as_posix(): (p.is_dir(), stat.S_IMODE(p.stat().st_mode)) for p in out.rglob("*")
+    }
+    assert {"imported.jsonl", "gold.jsonl", "splits/train.jsonl", "schema/record.schema.json"} <= set(modes)
+    assert any(name.endswith(".ann") for name in modes)
+    wrong = {
+        name: oct(mode)
+        for name, (folder, mode) in modes.items()
+        if mode != (0o777 if folder else 0o666) & ~umask
+    }
+    assert wrong == {}

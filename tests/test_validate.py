@@ -366,3 +366,13 @@ def test_an_attribution_without_id_is_no_nesting_cycle(tmp_path: Path):
     rec["attributions"] = [t, inner]
     report = corpus_tools.validate([write_jsonl(tmp_path / "a.jsonl", [rec])])
     assert [(p.code, p.path) for p in report.problems] == [("missing-field", "attributions[1].id")]
+
+
+def test_invalid_utf8_gives_the_byte_position_then_the_byte(tmp_path: Path):
+    raw = json.dumps(record(), ensure_ascii=False).encode()
+    at = raw.index(b"Monday")
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(raw[:at] + b"\x80" + raw[at:] + b"\n")
+    (problem,) = corpus_tools.validate([path]).problems
+    assert problem.code == "invalid-utf8"
+    assert problem.message.startswith(f"at byte {at}: 0x80 is not valid UTF-8"), problem.message

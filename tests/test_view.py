@@ -4,8 +4,11 @@ escaping, the comparison and its decisions, every kind of input, and bad inputs.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,11 +25,14 @@ from corpus_tools.view.marks import item_views, tokens
 
 from factory import record, write_jsonl
 from view_helpers import (
+    BREAKS_TEXT,
     HOSTILE,
     HOSTILE_TEXT,
     HOSTILE_TITLE,
     TEXT,
     Page,
+    adjudication_log,
+    breaks_pass,
     corpus,
     gold,
     hostile_decisions,
@@ -34,6 +40,7 @@ from view_helpers import (
     pages,
     pass_a,
     pass_b,
+    rtl_pass,
     sha256,
     spans_of,
 )
@@ -157,7 +164,8 @@ def test_a_record_page_draws_every_span_and_lists_every_item(site: Path):
     toggles = {(a["data-toggle-layer"], a.get("data-toggle-label")) for a in page.attrs("input")}
     assert ("stances", None) in toggles and ("stances", "against") in toggles
     assert ("rhetorical_questions", "hypophora") in toggles and ("attributions", "mixed") in toggles
-    assert any(a.get("id") == "details" and a.get("aria-live") == "polite" for a in page.attrs("div"))
+    # Not live until the keyboard focus shows an item (the script says so; hovering is silent).
+    assert any(a.get("id") == "details" and a.get("aria-live") == "off" for a in page.attrs("div"))
     text = "".join(page.text)
     assert "holder" in text and "the deal" in text
 
@@ -216,7 +224,7 @@ def test_the_comparison_shows_each_decision_and_reason(tmp_path: Path):
     nested = next(c for c in lines if c["layer"] == "attributions")
     nested.update(decision={"reject": True}, adjudicator="adj-1", reason="A15: not reported as actual")
     stance = next(c for c in lines if c["layer"] == "stances")
-    replacement = {**pass_a()["stances"][0], "target": "the agreement"}
+    replacement = {**pass_a()["stances"][0], "target": "the agreement", "holder": "author"}
     stance.update(decision={"replace": replacement}, adjudicator="adj-1", reason="S7: the whole phrase")
     lines.append(
         {
@@ -246,20 +254,34 @@ def test_the_comparison_shows_each_decision_and_reason(tmp_path: Path):
 
     result = view([annotations], output=tmp_path / "site", decisions=decisions)
 
-    assert (result.decisions, result.corrections, result.unplaced) == (3, 1, 1)
+    # c-gone matches no conflict: stale, shown apart on its document's page.
+    assert (result.decisions, result.corrections, result.stale, result.refused, result.unplaced) == (
+        4,
+        1,
+        1,
+        0,
+        0,
+    )
     assert decisions.read_bytes() == before  # inputs are never modified
     page = Page((tmp_path / "site/compare/doc1.html").read_text(encoding="utf-8"))
     text = " ".join("".join(page.text).split())
     assert "accept the version of ann-a" in text and "Q4: the author answers it" in text
     assert "reject: nothing goes into gold" in text and "A15: not reported as actual" in text
     assert "replace with the adjudicator's item" in text and "the agreement" in text
-    assert "Decisions on items no pass has now" in text and "made on older annotations" in text
+    assert "Decisions that match no conflict (1)" in text and "made on older annotations" in text
     assert "Corrections to gold (1)" in text and "remove the gold item" in text and "“disgrace”" in text
     assert "adj-2" in text and "S2: an event word" in text
-    # A disagreement without a decision says so.
-    assert "No decision in the decisions file." in text
-    decided = [a for a in page.attrs("div") if a.get("class") == "decision"]
-    assert sorted(a["data-action"] for a in decided) == ["accept", "reject", "reject", "remove", "replace"]
+    # A conflict without a decision says so.
+    assert "no decision in the decisions file" in text
+    # Every conflict of the merge is on the page, with the merge's status: the three decided,
+    # the others open; then the stale decision and the applied correction.
+    shown = [(a["data-action"], a["data-status"]) for a in page.attrs("div") if a.get("class") == "decision"]
+    open_conflicts = len(lines) - 2 - 3  # the lines of the conflicts file less the decided ones
+    assert sorted(shown) == sorted(
+        [("accept", "decided"), ("reject", "decided"), ("replace", "decided")]
+        + [("none", "open")] * open_conflicts
+        + [("reject", "stale"), ("remove", "applied")]
+    )
 
 
 # -- escaping -----------------------------------------------------------------------------------
@@ -452,3 +474,371 @@ def test_a_decision_on_an_item_the_passes_agree_on_is_shown_with_it(tmp_path: Pa
     text = " ".join("".join(page.text).split())
     assert "the passes agree on the item; the merge raised a conflict on it" in text
     assert "decided: reference" in text and "decided: attribute" in text
+
+
+# -- decisions joined to the merge's conflicts ----------------------------------------------------
+
+
+def three_passes(root: Path) -> Path:
+    """doc1 by ann-a and ann-b, and `other` by ann-a and ann-b as well: two documents."""
+    folder = corpus(root)
+    write_jsonl(folder / "ann-a" / "other.jsonl", [pass_a("other")])
+    write_jsonl(folder / "ann-b" / "other.jsonl", [pass_b("other")])
+    return folder
+
+
+def test_decisions_are_joined_to_the_merge_conflicts_by_id(tmp_path: Path):
+    """An adjudication log holds only id, doc_id, layer, decision, adjudicator and reason (the
+    versions are context a decision line need not carry): every decision is placed on its
+    conflict, decided, as `corpus merge --decisions` applies it; corrections are placed by the
+    key span they match."""
+    annotations = three_passes(tmp_path)
+    conflicts = tmp_path / "conflicts.jsonl"
+    merge([annotations], output=tmp_path / "gold.jsonl", conflicts=conflicts)
+    log = adjudication_log(conflicts, tmp_path / "decisions.jsonl")
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert all(set(e) == {"id", "doc_id", "layer", "decision", "adjudicator", "reason"} for e in entries)
+    del entries[0]["doc_id"], entries[0]["layer"]  # a decision line needs only id and decision
+    disgrace = next(s for s in pass_a()["stances"] if s["text"] == "disgrace")
+    entries.append(
+        {
+            "kind": "correction",
+            "doc_id": "doc1",
+            "layer": "stances",
+            "match": {"start": disgrace["start"], "end": disgrace["end"]},
+            "decision": {"remove": True},
+            "adjudicator": "adj-2",
+            "reason": "S2: an event word",
+        }
+    )
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+    merged = merge(
+        [annotations], output=tmp_path / "gold2.jsonl", conflicts=tmp_path / "c2.jsonl", decisions=log
+    )
+    decided = sum(c.decided for c in merged.layers.values())
+    assert decided == len(entries) - 1 and merged.stale == []
+
+    result = view([annotations], output=tmp_path / "site", decisions=log)
+
+    assert (result.decisions, result.corrections, result.stale, result.refused, result.unplaced) == (
+        decided,
+        1,
+        0,
+        0,
+        0,
+    )
+    shown = {}
+    for doc_id in ("doc1", "other"):
+        page = Page((tmp_path / f"site/compare/{doc_id}.html").read_text(encoding="utf-8"))
+        for a in page.attrs("div"):
+            if a.get("class") == "decision":
+                shown.setdefault(a["data-status"], []).append(a["data-action"])
+    assert shown == {"decided": ["accept"] * decided, "applied": ["remove"]}
+    page = Page((tmp_path / "site/compare/doc1.html").read_text(encoding="utf-8"))
+    text = " ".join("".join(page.text).split())
+    for e in entries[:-1]:
+        if e.get("doc_id", "doc1") == "doc1":
+            assert e["id"] in text and e["reason"] in text
+    # The correction links to the items the passes have on its span: ann-a's s5, ann-b's s2.
+    html = (tmp_path / "site/compare/doc1.html").read_text(encoding="utf-8")
+    linked = re.search(r'<p class="targets">In the passes: (.*?)</p>', html)
+    assert linked is not None
+    tag_of = {
+        a["id"]: (a["data-text"], a["data-item"][:2]) for a in page.attrs("a") if a.get("class") == "tag"
+    }
+    hrefs = re.findall(r'href="#([^"]+)"', linked[1])
+    assert [tag_of[h] for h in hrefs] == [("s5 against", "p0"), ("s2 against", "p1")]
+
+
+def test_the_merge_options_decide_which_conflicts_arise(tmp_path: Path):
+    """Decisions made on an overlap merge are placed when the site is made with the same
+    options, and stale (as that merge would call them) with other ones."""
+    annotations = corpus(tmp_path)
+    conflicts = tmp_path / "conflicts.jsonl"
+    merge([annotations], output=tmp_path / "gold.jsonl", conflicts=conflicts, match="overlap", overlap=0.3)
+    log = adjudication_log(conflicts, tmp_path / "decisions.jsonl")
+    n = len(log.read_text(encoding="utf-8").splitlines())
+    same = view([annotations], output=tmp_path / "a", decisions=log, match="overlap", overlap=0.3)
+    assert (same.decisions, same.stale) == (n, 0)
+    exact = view([annotations], output=tmp_path / "b", decisions=log)
+    exact_merge = merge(
+        [annotations], output=tmp_path / "g.jsonl", conflicts=tmp_path / "c.jsonl", decisions=log
+    )
+    assert exact.stale == len(exact_merge.stale) > 0
+    with pytest.raises(CorpusToolsError, match=r"--overlap must be in \(0, 1\]"):
+        view([annotations], output=tmp_path / "c", decisions=log, overlap=0)
+
+
+def test_statuses_are_the_merge_s_and_a_refused_line_shows_its_message(tmp_path: Path):
+    """The status written in the file is not trusted: a line marked `stale` that matches a
+    conflict is decided, one marked `decided` that matches none is stale, a correction marked
+    `applied` that matches no gold item is stale; a `replace` the merge refuses, an `accept` of
+    an annotator without a version and a correction that names no adjudicator are shown
+    refused, with the message `corpus merge` stops with."""
+    annotations = corpus(tmp_path)
+    conflicts = tmp_path / "conflicts.jsonl"
+    merge([annotations], output=tmp_path / "gold.jsonl", conflicts=conflicts)
+    lines = [json.loads(line) for line in conflicts.read_text(encoding="utf-8").splitlines()]
+    question = next(c for c in lines if c["layer"] == "rhetorical_questions")
+    question.update(decision={"accept": "ann-a"}, status="stale")
+    only_a = next(c for c in lines if c["kind"] == "item" and c["versions"][1]["item"] is None)
+    only_a.update(decision={"accept": "ann-b"}, status="decided")  # ann-b has no version
+    stance = next(c for c in lines if c["layer"] == "stances" and c is not only_a)
+    bad = {**pass_a()["stances"][0], "holder": "t2"}  # an id: the merge wants "@START-END"
+    stance.update(decision={"replace": bad}, adjudicator="adj-1", status="decided")
+    lines.append(
+        {"id": "c-000000000000", "doc_id": "doc1", "decision": {"reject": True}, "status": "decided"}
+    )
+    # Corrections: one of a span no gold item has (stale, though the file says applied), one
+    # that names no adjudicator (refused: it would go into gold in nobody's name).
+    disgrace = next(s for s in pass_a()["stances"] if s["text"] == "disgrace")
+    for match, who in (({"start": 0, "end": 4}, {"adjudicator": "adj-2"}), (disgrace, {})):
+        lines.append(
+            {
+                "kind": "correction",
+                "doc_id": "doc1",
+                "layer": "stances",
+                "match": {"start": match["start"], "end": match["end"]},
+                "decision": {"remove": True},
+                "status": "applied",
+                **who,
+            }
+        )
+    log = tmp_path / "decisions.jsonl"
+    log.write_text("".join(json.dumps(o) + "\n" for o in lines), encoding="utf-8")
+    with pytest.raises(CorpusToolsError) as stopped:
+        merge([annotations], output=tmp_path / "g.jsonl", conflicts=tmp_path / "c.jsonl", decisions=log)
+
+    result = view([annotations], output=tmp_path / "site", decisions=log)
+
+    assert (result.decisions, result.corrections, result.stale, result.refused) == (4, 2, 2, 3)
+    page = Page((tmp_path / "site/compare/doc1.html").read_text(encoding="utf-8"))
+    statuses = {
+        (a["data-action"], a["data-status"]) for a in page.attrs("div") if a.get("class") == "decision"
+    }
+    assert {
+        ("accept", "decided"),
+        ("accept", "refused"),
+        ("replace", "refused"),
+        ("reject", "stale"),
+        ("remove", "stale"),
+        ("remove", "refused"),
+    } <= statuses
+    text = " ".join("".join(page.text).split())
+    assert str(stopped.value) in text  # the first refusal, word for word as the merge says it
+    assert "accepts 'ann-b', who has no version of this item" in text
+    assert 'decision.replace: holder \'t2\': write "author" or "@START-END"' in text
+    assert 'give "adjudicator" in the line or run with --adjudicator NAME' in text
+
+
+def test_an_adjudicator_s_item_naming_nobody_is_refused_unless_the_merge_names_one(tmp_path: Path):
+    """A replacement goes into gold in the adjudicator's name: without one in the line, the
+    merge refuses it unless it runs with --adjudicator, and so does the site."""
+    annotations = corpus(tmp_path)
+    conflicts = tmp_path / "conflicts.jsonl"
+    merge([annotations], output=tmp_path / "gold.jsonl", conflicts=conflicts)
+    lines = [json.loads(line) for line in conflicts.read_text(encoding="utf-8").splitlines()]
+    stance = next(c for c in lines if c["layer"] == "stances")
+    stance.update(decision={"replace": {**pass_a()["stances"][0], "holder": "author"}})
+    log = tmp_path / "decisions.jsonl"
+    log.write_text("".join(json.dumps(o) + "\n" for o in lines), encoding="utf-8")
+    with pytest.raises(CorpusToolsError, match="run with --adjudicator NAME"):
+        merge([annotations], output=tmp_path / "g.jsonl", conflicts=tmp_path / "c.jsonl", decisions=log)
+    named = merge(
+        [annotations],
+        output=tmp_path / "g.jsonl",
+        conflicts=tmp_path / "c.jsonl",
+        decisions=log,
+        adjudicator="adj-9",
+    )
+    assert sum(c.decided for c in named.layers.values()) == 1
+
+    refused = view([annotations], output=tmp_path / "a", decisions=log)
+    applied = view([annotations], output=tmp_path / "b", decisions=log, adjudicator="adj-9")
+
+    assert (refused.decisions, refused.refused) == (applied.decisions, applied.refused + 1) == (1, 1)
+    for site, status in (("a", "refused"), ("b", "decided")):
+        page = Page((tmp_path / site / "compare/doc1.html").read_text(encoding="utf-8"))
+        (shown,) = [
+            a for a in page.attrs("div") if a.get("class") == "decision" and a["data-action"] != "none"
+        ]
+        assert (shown["data-action"], shown["data-status"]) == ("replace", status)
+    text = " ".join(
+        "".join(Page((tmp_path / "b/compare/doc1.html").read_text(encoding="utf-8")).text).split()
+    )
+    assert "adj-9" in text  # the name the merge stamps on it
+
+
+# -- drawing: total order, brackets, markers ------------------------------------------------------
+
+
+def same_span_record() -> Record:
+    """Three attributions with one content span (t10, t2, t1, in that record order) and twelve
+    stances on one span."""
+    from factory import TEXT as PLAIN
+    from factory import span
+
+    rec = record()
+    rec["attributions"] = [
+        {
+            "id": i,
+            "type": "direct",
+            "source": span(PLAIN, "Gerasimov"),
+            "cue": span(PLAIN, "said"),
+            "content": span(PLAIN, "The active phase is nearly over."),
+        }
+        for i in ("t10", "t2", "t1")
+    ]
+    rec["stances"] = [
+        {
+            "id": f"s{i}",
+            **span(PLAIN, "lunacy"),
+            "target": f"target {i}",
+            "polarity": "against",
+            "holder": "author",
+        }
+        for i in (12, 3, 7, 1, 11, 5, 9, 2, 10, 4, 8, 6)
+    ]
+    return Record.model_validate(rec)
+
+
+def test_brackets_on_one_span_nest_and_ids_sort_as_numbers():
+    rec = same_span_record()
+    toks = tokens(rec.text, item_views(rec, "p0"))
+    brackets = [(t.kind, t.view.id) for t in toks if t.kind in ("open", "close")]
+    assert brackets == [
+        ("open", "t1"),
+        ("open", "t2"),
+        ("open", "t10"),
+        ("close", "t10"),
+        ("close", "t2"),
+        ("close", "t1"),
+    ]
+    tags = [t.view.id for t in toks if t.kind == "tag" and t.view.layer.name == "stances"]
+    assert tags == [f"s{i}" for i in range(1, 13)]
+    seg = next(t for t in toks if t.kind == "seg" and t.text == "lunacy")
+    assert [m.view.id for m in seg.marks] == [f"s{i}" for i in range(1, 13)]
+
+
+def test_two_runs_write_the_same_bytes(tmp_path: Path):
+    """Marks that tie on everything but identity come out in one order, whatever the memory
+    layout: two processes write byte-identical sites (the site's record file too: it holds no
+    time)."""
+    data = write_jsonl(
+        tmp_path / "same.jsonl", [same_span_record().model_dump(mode="json", exclude_none=True)]
+    )
+    for n, seed in enumerate(("1", "2")):
+        run = subprocess.run(
+            [sys.executable, "-m", "corpus_tools", "view", str(data), "-o", str(tmp_path / f"site{n}")],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+    first = {
+        p.relative_to(tmp_path / "site0"): p.read_bytes()
+        for p in (tmp_path / "site0").rglob("*")
+        if p.is_file()
+    }
+    second = {
+        p.relative_to(tmp_path / "site1"): p.read_bytes()
+        for p in (tmp_path / "site1").rglob("*")
+        if p.is_file()
+    }
+    assert Path(".corpus-tools.json") in first
+    assert first == second
+
+
+def test_a_source_after_its_content_has_a_marker_and_brackets_carry_the_id(tmp_path: Path):
+    from factory import span
+
+    t = '"The plan is dead," the minister said.'
+    rec = record(text=t)
+    rec["attributions"] = [
+        {
+            "id": "t1",
+            "type": "direct",
+            "source": span(t, "the minister"),
+            "cue": span(t, "said"),
+            "content": span(t, '"The plan is dead,"'),
+        }
+    ]
+    write_jsonl(tmp_path / "a.jsonl", [rec])
+    view([tmp_path / "a.jsonl"], output=tmp_path / "site")
+    page = Page((tmp_path / "site/doc/doc1/ann-a.html").read_text(encoding="utf-8"))
+    links = [a for a in page.attrs("a") if a.get("class") == "link"]
+    assert [(a["data-text"], a["aria-label"]) for a in links] == [
+        ("source · t1", "source of t1"),
+        ("cue · t1", "cue of t1"),
+    ]
+    opens = [a for a in page.attrs("span") if a.get("class") == "br open"]
+    assert [a["data-text"] for a in opens] == ["t1"]
+
+
+# -- what HTML would change, direction, file names ------------------------------------------------
+
+
+def test_breaks_and_a_nul_keep_their_code_points(tmp_path: Path):
+    """A NUL is written as ␀ (one code point) in a marked element the script turns back; a lone
+    CR and U+2028/U+2029 sit in elements that draw the line break; CR LF stays CR LF."""
+    write_jsonl(tmp_path / "a.jsonl", [breaks_pass()])
+    view([tmp_path / "a.jsonl"], output=tmp_path / "site")
+    html = (tmp_path / "site/doc/breaks/ann-a.html").read_text(encoding="utf-8")
+    body = html[html.index('<div class="text"') :]
+    body = body[body.index(">") + 1 : body.index("</div>")]
+    page = Page(body)
+    assert "".join(page.text) == BREAKS_TEXT.replace("\x00", "\u2400")
+    assert [a["data-cc"] for a in page.attrs("span") if a.get("class") == "cc"] == ["0000"]
+    assert [a["data-cc"] for a in page.attrs("span") if a.get("class") == "eol"] == ["000D", "2028", "2029"]
+    assert body.count("&#13;") == 2  # the lone CR and the CR of CR LF
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "ltr"), ("he", "rtl"), ("ar-EG", "rtl"), ("az-Arab", "rtl"), ("ku-Latn", "ltr"), ("und", "auto")],
+)
+def test_the_text_takes_its_direction_from_its_language(tmp_path: Path, language: str, expected: str):
+    write_jsonl(tmp_path / "a.jsonl", [rtl_pass(language=language)])
+    view([tmp_path / "a.jsonl"], output=tmp_path / "site")
+    page = Page((tmp_path / "site/doc/rtl/ann-a.html").read_text(encoding="utf-8"))
+    (text,) = [a for a in page.attrs("div") if a.get("class") == "text"]
+    assert (text["lang"], text["dir"]) == (language, expected)
+
+
+def test_page_names_never_collide_on_any_file_system(tmp_path: Path):
+    """doc_ids and annotators that differ only in case would overwrite each other on macOS and
+    Windows (as `corpus export brat` knows), and Windows refuses device names: every page gets a
+    name of its own, and the links lead to it."""
+    records = []
+    for doc_id in ("Doc1", "doc1", "CON", "nul.x", "a."):
+        for annotator in ("Ann-A", "ann-a"):
+            rec = record(doc_id=doc_id, annotator=annotator)
+            rec["meta"]["title"] = f"{doc_id} by {annotator}"
+            records.append(rec)
+    write_jsonl(tmp_path / "a.jsonl", records)
+    result = view([tmp_path / "a.jsonl"], output=tmp_path / "site")
+    assert (result.pages, result.comparisons) == (10, 5)
+    written = [p.relative_to(tmp_path / "site").as_posix() for p in pages(tmp_path / "site")]
+    assert len({p.casefold() for p in written}) == len(written) == 16
+    devices = {
+        "con",
+        "prn",
+        "aux",
+        "nul",
+        *(f"com{i}" for i in range(1, 10)),
+        *(f"lpt{i}" for i in range(1, 10)),
+    }
+    for path in written:
+        for part in path.split("/"):
+            assert part.split(".")[0].lower() not in devices and not part.endswith("."), path
+    # Each record's page, reached from the index, is that record's.
+    index = Page((tmp_path / "site/index.html").read_text(encoding="utf-8"))
+    reached = set()
+    for a in index.attrs("a"):
+        if str(a["href"]).startswith("doc/"):
+            html = (tmp_path / "site" / str(a["href"])).read_text(encoding="utf-8")
+            doc_id = re.search(r'<p class="crumbs">.*?<code>(.*?)</code>', html)
+            annotator = re.search(r"Annotation pass by <code>(.*?)</code>", html)
+            assert doc_id is not None and annotator is not None
+            reached.add((doc_id[1], annotator[1]))
+    assert reached == {(d, a) for d in ("Doc1", "doc1", "CON", "nul.x", "a.") for a in ("Ann-A", "ann-a")}

@@ -126,6 +126,154 @@ def corpus(root: Path) -> Path:
     return folder
 
 
+# -- texts that HTML and CSS would change, right-to-left text, bidi controls ---------------------
+
+BREAKS_TEXT = "A lone CR\rthen U+2028\u2028then U+2029\u2029a NUL\x00here, and CR LF\r\nat last: a disgrace."
+
+
+def breaks_pass() -> dict[str, Any]:
+    """A text with a lone CR, U+2028, U+2029, a NUL and a CR LF, with spans across each."""
+    t = BREAKS_TEXT
+    stances = [
+        ("s1", "CR\rthen"),
+        ("s2", "2028\u2028then"),
+        ("s3", "2029\u2029a"),
+        ("s4", "NUL\x00here"),
+        ("s5", "LF\r\nat"),
+        ("s6", "disgrace"),
+    ]
+    return {
+        "doc_id": "breaks",
+        "annotator": "ann-a",
+        "text": t,
+        "meta": {"title": "Breaks", "language": "en"},
+        "rhetorical_questions": [],
+        "attributions": [],
+        "stances": [
+            {"id": i, **span(t, needle), "target": "it", "polarity": "against", "holder": "author"}
+            for i, needle in stances
+        ],
+    }
+
+
+RTL_TEXT = 'השר אמר: "ההסכם הוא בושה". האם זה הוגן? לא.'
+
+
+def rtl_pass(annotator: str = "ann-a", language: str = "he") -> dict[str, Any]:
+    """A Hebrew text: an attribution, a stance held by it, a hypophora and its answer."""
+    t = RTL_TEXT
+    return {
+        "doc_id": "rtl",
+        "annotator": annotator,
+        "text": t,
+        "meta": {"title": "הסכם", "author": "כותב", "language": language},
+        "rhetorical_questions": [
+            {"id": "q1", **span(t, "האם זה הוגן?"), "kind": "hypophora", "answer": span(t, "לא.")}
+        ],
+        "attributions": [
+            {
+                "id": "t1",
+                "type": "direct",
+                "source": span(t, "השר"),
+                "cue": span(t, "אמר"),
+                "content": span(t, '"ההסכם הוא בושה"'),
+            }
+        ],
+        "stances": [
+            {"id": "s1", **span(t, "בושה"), "target": "ההסכם", "polarity": "against", "holder": "t1"}
+        ],
+    }
+
+
+RLO = "\u202e"
+"""RIGHT-TO-LEFT OVERRIDE, left open: without isolation it reverses the text that follows it."""
+
+
+def spoofing_pass(annotator: str) -> dict[str, Any]:
+    """An unclosed RLO in the title and in a stance's target; ann-b lacks the stance, so it is
+    a disagreement (with a conflict to decide)."""
+    rec = pass_a("spoof")
+    rec["annotator"] = annotator
+    rec["meta"]["title"] = f"Spoofed title{RLO}"
+    rec["stances"] = [rec["stances"][4] | {"target": f"the deal{RLO}"}]
+    if annotator == "ann-b":
+        rec["stances"] = []
+    return rec
+
+
+OVERRIDDEN_TEXT = f'Note{RLO}: "The plan is dead," the minister said. A farce.'
+
+
+def overridden_pass() -> dict[str, Any]:
+    """A text with an unclosed RLO before an attribution whose source and cue follow its
+    content (so they get link markers) and a stance: markers drawn after the override."""
+    t = OVERRIDDEN_TEXT
+    return {
+        "doc_id": "override",
+        "annotator": "ann-a",
+        "text": t,
+        "meta": {"title": "Override", "language": "en"},
+        "rhetorical_questions": [],
+        "attributions": [
+            {
+                "id": "t1",
+                "type": "direct",
+                "source": span(t, "the minister"),
+                "cue": span(t, "said"),
+                "content": span(t, '"The plan is dead,"'),
+            }
+        ],
+        "stances": [
+            {"id": "s1", **span(t, "farce"), "target": "the plan", "polarity": "against", "holder": "author"}
+        ],
+    }
+
+
+def many_tags_pass(n: int = 40) -> dict[str, Any]:
+    """A long text with `n` stances: more tags than a narrow screen shows at once."""
+    t = " ".join(f"Sentence {i} says the plan is bad." for i in range(1, n + 1))
+    return {
+        "doc_id": "long",
+        "annotator": "ann-a",
+        "text": t,
+        "meta": {"title": "Many tags", "language": "en"},
+        "rhetorical_questions": [],
+        "attributions": [],
+        "stances": [
+            {
+                "id": f"s{i}",
+                **span(t, "bad", i - 1),
+                "target": "the plan",
+                "polarity": "against",
+                "holder": "author",
+            }
+            for i in range(1, n + 1)
+        ],
+    }
+
+
+def adjudication_log(conflicts: Path, path: Path, **extra: Any) -> Path:
+    """Every conflict of `conflicts` decided, written as the adjudication log holds decisions: only
+    `id`, `doc_id`, `layer`, `decision`, `adjudicator`, `reason` (no versions, kind or status)."""
+    lines = []
+    for line in conflicts.read_text(encoding="utf-8").splitlines():
+        c = json.loads(line)
+        first = next(v["annotator"] for v in c["versions"] if v["item"] is not None)
+        lines.append(
+            {
+                "id": c["id"],
+                "doc_id": c["doc_id"],
+                "layer": c["layer"],
+                "decision": {"accept": first},
+                "adjudicator": "adj-1",
+                "reason": f"{c['kind']}: the version of {first}",
+                **extra,
+            }
+        )
+    path.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in lines), encoding="utf-8")
+    return path
+
+
 # -- hostile values -------------------------------------------------------------------------------
 
 PWNED = "document.title='pwned';window.pwned=1"

@@ -12,7 +12,7 @@ import typer
 from corpus_tools.cli.app import ReportFormat, app, err, handle_errors, out
 from corpus_tools.convert import EXPORT_CONFIGS, EXPORT_FORMATS, IMPORT_FORMATS
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import display
+from corpus_tools.files import display, is_stdout, output_name
 
 if TYPE_CHECKING:
     from corpus_tools.convert.run import ImportResult, Tally
@@ -37,7 +37,14 @@ def import_(
     paths: Annotated[
         list[Path], typer.Argument(help="Export files, or folders of them (brat: one folder per annotator).")
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The JSONL file to write the records to.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The JSONL file to write the records to; - for standard output (the report then goes to stderr).",
+        ),
+    ],
     annotator: Annotated[
         str | None,
         typer.Option("--annotator", help="Annotator name for every record, overriding what the files say."),
@@ -75,7 +82,12 @@ def import_(
     ] = None,
     fmt_out: Annotated[
         ReportFormat,
-        typer.Option("--format", "-f", help="How to print problems and conversions (github prints text)."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="How to print problems, conversions and the summary: text, json, or github "
+            "(each problem as a GitHub Actions annotation, then the summary as text).",
+        ),
     ] = ReportFormat.text,
 ) -> None:
     """Convert an annotation tool's export into records, checking every span.
@@ -101,16 +113,22 @@ def import_(
         output=output,
         partial=partial,
     )
+    # With the records on standard output (`-o -`), the report goes to stderr.
+    say = err if is_stdout(output) else out
     if fmt_out is ReportFormat.json:
-        out(render_json(result, report))
+        say(render_json(result, report))
+    elif fmt_out is ReportFormat.github:
+        from corpus_tools.cli.render import github_annotations
+
+        say("\n".join([*github_annotations(result.problems), render_text(result, report, problems=False)]))
     else:
-        out(render_text(result, report))
+        say(render_text(result, report))
     raise typer.Exit(code=int(not result.valid))
 
 
-def render_text(result: ImportResult, report: bool) -> str:
+def render_text(result: ImportResult, report: bool, *, problems: bool = True) -> str:
     """Problems, then (with --report) conversions, then what became of everything read."""
-    lines = [str(p) for p in result.problems]
+    lines = [str(p) for p in result.problems] if problems else []
     if report:
         lines += [f"converted: {c}" for c in result.conversions]
     written = result.written
@@ -131,9 +149,9 @@ def render_text(result: ImportResult, report: bool) -> str:
         f"{len(result.conversions)} offset conversion(s)"
     )
     if written:
-        lines.append(f"wrote {len(result.records)} record(s) to {display(written)}")
+        lines.append(f"wrote {len(result.records)} record(s) to {output_name(written)}")
     else:
-        lines.append(f"nothing was written ({result.not_written})")
+        lines.append(f"nothing was written: {result.not_written}")
     return "\n".join(lines)
 
 

@@ -85,6 +85,17 @@ def publish(
             help="Leave this document out of the card's headline agreement and report it on its own (repeatable).",
         ),
     ] = None,
+    tokens: Annotated[
+        bool,
+        typer.Option(
+            "--tokens",
+            help="Add the `tokens` config: gold as tokens with IOB2 tags (needs the tokens extra).",
+        ),
+    ] = False,
+    results: Annotated[
+        Path | None,
+        typer.Option("--results", help="Results file of `corpus baseline`: its table goes on the card."),
+    ] = None,
 ) -> None:
     """Write a Hugging Face dataset (parquet + dataset card) from a split folder.
 
@@ -116,6 +127,8 @@ def publish(
             jobs=jobs_option(jobs),
             metadata=metadata,
             progress=progress,
+            tokens=tokens,
+            results=results,
         )
     out(render_publish(result))
 
@@ -153,6 +166,10 @@ def build(
         )
     if settings.decisions is not None and not result.decisions_applied:
         err(f"note: no decisions file at {settings.decisions} yet; open conflicts are left out of gold")
+    if settings.baselines is not None and not result.baselines_applied:
+        err(
+            f"note: no baseline results at {settings.baselines} yet; the card has no baseline table (make baselines)"
+        )
     render_merge(merged, settings.decisions)
     out(
         "split: "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import orjson
 
-from corpus_tools.problems import Report
+from corpus_tools.problems import Problem, Report
 
 
 def report_text(report: Report) -> str:
@@ -32,8 +34,16 @@ def report_json(report: Report) -> str:
 def report_github(report: Report) -> str:
     """GitHub Actions workflow commands: `::error file=F,line=L,title=CODE::message` (in a
     parquet file, `::error file=F,title=CODE::row R: message`)."""
+    lines = github_annotations(report.problems)
+    lines.append(report_text(Report(summary=report.summary, strict=report.strict)))
+    return "\n".join(lines)
+
+
+def github_annotations(problems: Iterable[Problem]) -> list[str]:
+    """One GitHub Actions workflow command per problem, so that CI shows it on the file's line
+    (a parquet file has no lines: the row leads the message)."""
     lines = []
-    for p in report.problems:
+    for p in problems:
         props = [f"file={_prop(p.file)}"]
         if p.line is not None:
             props.append(f"line={p.line}")
@@ -42,8 +52,7 @@ def report_github(report: Report) -> str:
         if p.row is not None:  # a parquet file has no line to annotate: the row leads the message
             message = f"row {p.row}: {message}"
         lines.append(f"::{p.severity} {','.join(props)}::{_data(message)}")
-    lines.append(report_text(Report(summary=report.summary, strict=report.strict)))
-    return "\n".join(lines)
+    return lines
 
 
 def _data(s: str) -> str:

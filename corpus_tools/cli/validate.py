@@ -40,11 +40,19 @@ def validate(
             help="Alias file of stance targets: forms a target may take that do not occur in the text. Default: the file `[tool.corpus] aliases` names in ./pyproject.toml, if any.",
         ),
     ] = None,
+    predictions: Annotated[
+        bool,
+        typer.Option(
+            "--predictions",
+            help="Check a model's prediction records (what `corpus evaluate --pred` reads): what a model does not predict may be left out.",
+        ),
+    ] = False,
 ) -> None:
     """Check annotation files against the format and the corpus rules.
 
-    Reports every problem with file, line, field and a fix. Exit status: 0 valid, 1 problems
-    found, 2 usage error.
+    Reports every problem with file, line, field and a fix. With --predictions, checks a model's
+    prediction records instead (docs/evaluate.md). Exit status: 0 valid, 1 problems found, 2
+    usage error.
 
     Example: corpus validate annotations/ --format github
     """
@@ -59,6 +67,7 @@ def validate(
         strict=strict,
         jobs=jobs_option(jobs),
         aliases=aliases,
+        predictions=predictions,
     )
     render = {
         ReportFormat.text: report_text,

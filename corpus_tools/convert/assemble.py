@@ -21,8 +21,8 @@ import orjson
 
 from corpus_tools.convert import mapping as m
 from corpus_tools.convert.offsets import UNITS, Fragments, Matcher, exact, resolve
-from corpus_tools.files import display, is_blank, iter_lines
-from corpus_tools.layers import Record
+from corpus_tools.files import JsonInputError, display, is_blank, iter_lines, json_path, load_json, parse_json
+from corpus_tools.layers import LAYERS, Record
 from corpus_tools.problems import Problem, make_problem
 from corpus_tools.schema import AUTHOR, Meta, is_name
 from corpus_tools.validate.lines import check_line
@@ -97,6 +97,11 @@ class ToolDoc:
     unread_spans: int = 0
     """Spans of this record the reader could not read (their errors are in `problems`)."""
     unread_relations: int = 0
+    without_spans: str | None = None
+    """Set when the record lacks the place where the tool keeps spans (Prodigy `spans`, doccano
+    `label` or `entities`), even an empty one: what it has instead, for the message. Such a
+    record may be another tool's, so an import that reads no span at all from such records
+    refuses them rather than write records whose content the reader could not see."""
 
 
 @dataclass(frozen=True)
@@ -307,7 +312,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
                 span.where,
                 span.line,
                 f"{desc} is discontinuous; it was joined into one span "
-                f"[{check.start}, {check.end}) that includes the gaps",
+                f"[{check.start}, {check.end}) (code points) that includes the gaps",
                 span.file,
             )
         before = (span.fragments[0][0], span.fragments[-1][1])
@@ -385,6 +390,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
                     f"{_describe(region.span)} has no {name}; use a label such as "
                     f"{m.label_of(role.role, m.ROLE_VALUES[role.role][0])!r} or give the "
                     f"{name} in a field",
+                    region.span.file,
                 )
             elif value not in m.ROLE_VALUES[role.role]:
                 report(
@@ -393,6 +399,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
                     region.span.line,
                     f"{_describe(region.span)}: {name} {value!r} is not one of "
                     f"{', '.join(m.ROLE_VALUES[role.role])}; map it with --label-map [values]",
+                    region.span.file,
                 )
             else:
                 heads.append((region, role, value))
@@ -400,6 +407,10 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
 
     layers: dict[str, list[dict[str, Any]]] = {v: [] for v in _LAYER.values()}
     items: dict[tuple[str, str], dict[str, Any]] = {}  # (region key, role) -> item
+    # The tool span behind each item and each of its parts (by the item's identity), so that a
+    # problem found in the record names the span the annotator can find in the tool.
+    made_by: dict[int, _Region] = {}
+    parts_by: dict[int, dict[str, _Region]] = {}
     for (region, role, value), item_id in zip(heads, ids, strict=True):
         f = region.fields
         item: dict[str, Any] = {"id": item_id}
@@ -418,6 +429,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
             item["note"] = f["note"]
         layers[_LAYER[role.role]].append(item)
         items[(region.span.key, role.role)] = item
+        made_by[id(item)] = region
 
     # -- relations
     linked: set[tuple[str, str]] = set()
@@ -493,6 +505,7 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
                 )
                 continue
             head[fieldname] = filled
+            parts_by.setdefault(id(head), {})[fieldname] = a
             if kind == "source-of":
                 holders_by_source.setdefault(a.span.key, []).append(head["id"])
         elif kind == "nested-in":
@@ -546,17 +559,27 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
                     region.span.line,
                     f"{_describe(region.span)} is not linked to any {m.label_of(to)}-* span; "
                     f"draw a {kind} relation from it to its {to}",
+                    region.span.file,
                 )
     for stance in layers["stances"]:
         if "target" not in stance:
+            span = made_by[id(stance)].span
             report(
                 "import-missing-value",
-                doc.where,
-                None,
-                f"stance {stance['id']} [{stance['start']}, {stance['end']}) has no target; "
-                "give it in a target field or link a STANCE-target span with target-of",
+                span.where,
+                span.line,
+                f"{_describe(span)} is a stance without a target; give it in a target field "
+                "or link a STANCE-target span to it with target-of",
+                span.file,
             )
     layers["stances"] = [s for s in layers["stances"] if "target" in s]
+    # Where each item and part of the record came from, by its place in the record.
+    origin: dict[str, _Region] = {}
+    for layer_name, layer_items in layers.items():
+        for i, item in enumerate(layer_items):
+            origin[f"{layer_name}[{i}]"] = made_by[id(item)]
+            for part, part_region in parts_by.get(id(item), {}).items():
+                origin[f"{layer_name}[{i}].{part}"] = part_region
 
     meta = {k: v for k, v in doc.meta.items() if k in Meta.model_fields and isinstance(v, str)}
     # The language is always set: the export's, else --language, else undetermined; never the
@@ -584,7 +607,20 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
     # The validator's own checks, so that a clean record also passes `corpus validate`.
     findings = check_line(orjson.dumps(record))[0]
     for code, path, message in findings:
-        report(code, f"{doc.where} -> {path}" if path else doc.where, None, message)
+        behind = next((origin[p] for p in _prefixes(path) if p in origin), None)
+        if behind is None:
+            report(code, f"{doc.where} -> {path}" if path else doc.where, None, message)
+            continue
+        # The tool's span (its id, line and offsets in the tool's unit) first: the record's
+        # path and offsets are ours, which the annotator does not see in the tool.
+        report(
+            code,
+            behind.span.where,
+            behind.span.line,
+            f"{_describe(behind.span)}, which is {path} in the record (offsets there in code "
+            f"points): {message}",
+            behind.span.file,
+        )
     if not any(p.severity == "error" for p in problems):
         # Through the model: fields in the model's order, defaults filled, as every tool gives.
         record = Record.model_validate(record).model_dump(mode="json", exclude_none=True)
@@ -595,6 +631,12 @@ def assemble(doc: ToolDoc, lmap: m.LabelMap, language: str = UNDETERMINED) -> As
         ignored_spans=ignored_spans,
         ignored_relations=ignored_relations,
     )
+
+
+def _prefixes(path: str) -> list[str]:
+    """`attributions[1].source.end` -> itself, `attributions[1].source`, `attributions[1]`."""
+    parts = path.split(".")
+    return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
 def _has(region: _Region, roles: tuple[str, ...]) -> bool:
@@ -641,6 +683,37 @@ class ReadOptions:
     """Overrides the annotator the files name (or do not name)."""
     predictions: bool = False
     """Label Studio: import `predictions` too (what `corpus export labelstudio` writes)."""
+    user_ids: dict[str, tuple[Path, int | None, str]] = field(default_factory=dict)
+    """Numeric user ids that became annotator names (the label map does not name them), each
+    with where it was first seen, for `user_id_warning`."""
+
+    def annotator_of(self, user: object, path: Path, where: str, line: int | None = None) -> str:
+        """The annotator of a record the tool says `user` made (a user id, e-mail or name):
+        `--annotator`, else the label map's name for it, else the id made safe as a name."""
+        if self.annotator is not None:
+            return self.annotator
+        key = "" if user is None else str(user)
+        if key.isascii() and key.isdigit() and key not in self.lmap.annotators:
+            self.user_ids.setdefault(key, (path, line, where))
+        return self.lmap.annotator(user)
+
+
+def user_id_warning(opts: ReadOptions, tool: str) -> Iterator[Problem]:
+    """One warning for all the numeric user ids that became annotator names: "1" is rarely the
+    name anyone wants in the corpus, and the label map can name them."""
+    if opts.user_ids:
+        path, line, where = next(iter(opts.user_ids.values()))
+        ids = list(opts.user_ids)
+        shown = ", ".join(map(repr, ids[:10])) + (", ..." if len(ids) > 10 else "")
+        yield file_problem(
+            "import-user-id",
+            path,
+            line,
+            where,
+            f"{tool} names the annotators by user id ({shown}), so that is their name in the "
+            f"records; map each id to a name in the label map's [annotators] section "
+            f'(--label-map, e.g. "{ids[0]}" = "alice"), or pass --annotator',
+        )
 
 
 def file_problem(code: str, file: object, line: int | None, where: str | None, message: str) -> Problem:
@@ -650,9 +723,114 @@ def file_problem(code: str, file: object, line: int | None, where: str | None, m
     )
 
 
-def json_records(path: Path, read_object: Callable[[int, str, Any], Iterator[Read]]) -> Iterator[Read]:
+def own_format(value: Any) -> str | None:
+    """The keys that make `value` a record of corpus-tools' own format, or None when it is not
+    one: an object with a layer's name as a key (no tool writes `stances` or `attributions`), or
+    one with only our record's fields, `doc_id`, `annotator` and `text` among them. Importing such
+    a record as a tool's export would read none of its annotations."""
+    if not isinstance(value, dict):
+        return None
+    fields = Record.model_fields
+    if any(k in LAYERS for k in value) or (
+        {"doc_id", "annotator", "text"} <= value.keys() and all(k in fields for k in value)
+    ):
+        return ", ".join(k for k in value if k in fields)
+    return None
+
+
+def own_format_refused(path: Path, line: int | None, where: str, keys: str, tool: str) -> Refused:
+    """The error for a file of our own records given to an importer: it is read no further."""
+    return Refused(
+        [
+            file_problem(
+                "import-bad-format",
+                path,
+                line,
+                where or None,
+                f"the file is already in corpus-tools' record format (the record has {keys}), not "
+                f"{tool}'s export, so there is nothing to import: check it with `corpus validate "
+                f"{display(path)}` and use it as it is",
+            )
+        ],
+        display(path) if line is None else f"{display(path)}:{line}",
+    )
+
+
+def json_problem(path: Path, line: int | None, where: str, error: JsonInputError) -> Problem:
+    """A JSON input the strict parser refused, under the validator's code for the same fault
+    where it has one (`invalid-utf8`, `duplicate-key`), else `import-bad-format`."""
+    code = error.code if error.code in ("invalid-utf8", "duplicate-key") else "import-bad-format"
+    place = (
+        where + ("." if where and error.path and not error.path.startswith("[") else "") + (error.path or "")
+    )
+    return file_problem(code, path, error.line or line, place or None, error.reason)
+
+
+def read_json_file(path: Path, tool: str, what: str) -> tuple[Any, dict[int | None, Refused], Refused | None]:
+    """The value of an export that is one JSON document (Label Studio, INCEpTION), parsed
+    strictly (`files.load_json`: UTF-8; a key given twice refuses its record), or why it cannot
+    be imported at all.
+
+    Returns:
+        The value; the records (elements of a top-level array, by index; None for the value as
+        a whole) refused for a key given twice; and, instead of a value, why the file is refused.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return (
+            None,
+            {},
+            Refused(
+                [file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")],
+                display(path),
+            ),
+        )
+    try:
+        value, repeated = load_json(data, display(path))
+    except JsonInputError as e:
+        if e.code == "invalid-json":
+            # Not one JSON document: maybe JSON Lines, and maybe our own records.
+            for n, raw in enumerate(data.split(b"\n"), start=1):
+                if not is_blank(raw):
+                    keys = own_format(_lenient(raw))
+                    if keys is not None:
+                        return None, {}, own_format_refused(path, n, "", keys, tool)
+                    break
+            return None, {}, refused(path, None, [("", e.reason)], what, display(path))
+        return None, {}, Refused([json_problem(path, None, "", e)], display(path))
+    first = value[0] if isinstance(value, list) and value else value
+    keys = own_format(first)
+    if keys is not None:
+        return None, {}, own_format_refused(path, None, "[0]" if first is not value else "", keys, tool)
+    bad: dict[int | None, Refused] = {}
+    for loc, key in repeated:
+        record = loc[0] if isinstance(value, list) and loc and isinstance(loc[0], int) else None
+        place = f"the object at {json_path(loc)}" if loc else "one object"
+        problem = file_problem(
+            "duplicate-key",
+            path,
+            None,
+            json_path((*loc, key)),
+            f"the key {key!r} is given twice in {place}; keep one (JSON readers disagree on which counts)",
+        )
+        shown = display(path) if record is None else f"{display(path)}: [{record}]"
+        bad.setdefault(record, Refused([], shown)).problems.append(problem)
+    if None in bad:
+        return None, {}, bad[None]
+    return value, bad, None
+
+
+def json_records(
+    path: Path,
+    tool: str,
+    read_object: Callable[[int, str, Any], Iterator[Read]],
+    counts: Callable[[Any], tuple[int, int]] | None = None,
+) -> Iterator[Read]:
     """For a JSON Lines export: `read_object(line, where, value)` for each record, and a problem
-    (never an exception) for a line that is not JSON or a file that cannot be read.
+    (never an exception) for a line that is not strict JSON (`files.parse_json`: UTF-8, no key
+    given twice; the record is refused, `counts` saying how many spans and relations it held)
+    or a file that cannot be read. A file of our own records is refused at its first record.
 
     Lines are read one at a time. A file whose first line is not JSON on its own but which
     holds whole JSON values (a pretty-printed object, several of them, or an array, as doccano's
@@ -660,34 +838,54 @@ def json_records(path: Path, read_object: Callable[[int, str, Any], Iterator[Rea
     of an array (`where` `[3]`), is one record, numbered by the line it starts on.
     """
     try:
-        lines = iter_lines(path)
-        for n, raw in lines:
-            if is_blank(raw):
+        for line, where, value, error in _json_values(path):
+            if error is not None:
+                spans, relations = counts(value) if counts is not None and value is not None else (0, 0)
+                place = f"{display(path)}:{line}" + (f" {where}" if where else "")
+                yield Refused([json_problem(path, line, where, error)], place, spans, relations)
                 continue
-            try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError as e:
-                whole = _whole_file(path) if n == _first_line(path) else None
-                if whole is not None:
-                    for line, where, obj in whole:
-                        yield from read_object(line, where, obj)
-                    return
-                yield Refused(
-                    [file_problem("import-bad-format", path, n, None, f"not valid JSON: {e}")],
-                    f"{display(path)}:{n}",
-                )
-                continue
-            yield from _elements(n, value, read_object)
+            keys = own_format(value)
+            if keys is not None:
+                yield own_format_refused(path, line, where, keys, tool)
+                return  # the rest of the file is ours too
+            yield from read_object(line, where, value)
     except OSError as e:
         yield file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")
 
 
-def _elements(n: int, value: Any, read_object: Callable[[int, str, Any], Iterator[Read]]) -> Iterator[Read]:
-    if isinstance(value, list):
-        for i, obj in enumerate(value):
-            yield from read_object(n, f"[{i}]", obj)
-    else:
-        yield from read_object(n, "", value)
+JsonValue = tuple[int, str, Any, JsonInputError | None]
+"""A record of a JSON Lines file: its line, its place in the line (`[3]` in an array), its value
+(None when it cannot be parsed at all) and what the strict parser found wrong with it."""
+
+
+def _json_values(path: Path) -> Iterator[JsonValue]:
+    first = _first_line(path)
+    for n, raw in iter_lines(path):
+        if is_blank(raw):
+            continue
+        try:
+            value = parse_json(raw, f"{display(path)}:{n}")
+        except JsonInputError as e:
+            if e.code == "invalid-json" and n == first:
+                whole = _whole_file(path)
+                if whole is not None:
+                    yield from whole
+                    return
+            yield n, "", _lenient(raw), e
+            continue
+        if isinstance(value, list):
+            for i, obj in enumerate(value):
+                yield n, f"[{i}]", obj, None
+        else:
+            yield n, "", value, None
+
+
+def _lenient(raw: bytes | str) -> Any:
+    """`raw` parsed as orjson parses it (a key given twice: the last value), or None."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _first_line(path: Path) -> int:
@@ -697,14 +895,19 @@ def _first_line(path: Path) -> int:
     return 0
 
 
-def _whole_file(path: Path) -> list[tuple[int, str, Any]] | None:
+def _whole_file(path: Path) -> list[JsonValue] | None:
     """The records of a file of whole (pretty-printed) JSON values, or None when it is not one."""
+    data = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            parse_json(data, display(path))
+        except JsonInputError as e:  # where the file stops being UTF-8, and its line
+            return [(e.line or 1, "", None, e)]
         return None
     decoder = json.JSONDecoder()
-    out: list[tuple[int, str, Any]] = []
+    out: list[JsonValue] = []
     pos, count = 0, 0
     counted, line = 0, 1
 
@@ -713,6 +916,15 @@ def _whole_file(path: Path) -> list[tuple[int, str, Any]] | None:
         line += text.count("\n", counted, at)
         counted = at
         return line
+
+    def value_at(start: int, end: int, where: str) -> None:
+        # Each value is parsed again strictly, on its own: the same JSON as every other reader
+        # (no NaN, no lone surrogates, no key given twice), which `raw_decode` would let through.
+        chunk = text[start:end]
+        try:
+            out.append((line_at(start), where, parse_json(chunk, display(path)), None))
+        except JsonInputError as e:
+            out.append((line_at(start), where, _lenient(chunk), e))
 
     try:
         while True:
@@ -731,13 +943,11 @@ def _whole_file(path: Path) -> list[tuple[int, str, Any]] | None:
                         pos += 1
                         break
                     _, end = decoder.raw_decode(text, pos)
-                    # orjson parses the slice: the same JSON as every other reader (no NaN, no
-                    # lone surrogates), which the standard library would let through.
-                    out.append((line_at(pos), f"[{i}]", orjson.loads(text[pos:end])))
+                    value_at(pos, end, f"[{i}]")
                     pos, i = end, i + 1
             else:
                 _, end = decoder.raw_decode(text, pos)
-                out.append((line_at(pos), "", orjson.loads(text[pos:end])))
+                value_at(pos, end, "")
                 pos = end
             count += 1
     except (ValueError, IndexError):

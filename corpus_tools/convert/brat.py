@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from corpus_tools.convert import mapping as m
 from corpus_tools.convert.assemble import (
     Read,
@@ -32,12 +30,13 @@ from corpus_tools.convert.assemble import (
     ToolRelation,
     ToolSpan,
     file_problem,
+    json_problem,
     left_out,
 )
 from corpus_tools.convert.offsets import UNITS as ALL_UNITS
 from corpus_tools.convert.offsets import OffsetMap
 from corpus_tools.convert.shapes import found
-from corpus_tools.files import display
+from corpus_tools.files import JsonInputError, display, parse_json, utf8_error
 
 TOOL = "brat"
 UNITS = ("codepoint+crlf", "utf16+crlf", "codepoint", "utf16")
@@ -96,9 +95,9 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
                         file_problem(
                             "invalid-utf8",
                             f,
+                            e.object[: e.start].count(b"\n") + 1,
                             None,
-                            None,
-                            f"not UTF-8: byte {e.start} is not valid UTF-8; brat reads UTF-8",
+                            f"not UTF-8: {utf8_error(e.object, e, ' of the file')}; brat reads UTF-8",
                         )
                     ],
                     display(ann),
@@ -122,18 +121,21 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
         meta_path = Path(str(ann)[: -len(".ann")] + META_SUFFIX)
         if meta_path.exists():
             try:
-                meta = orjson.loads(meta_path.read_bytes())
-            except (OSError, orjson.JSONDecodeError) as e:
+                meta = parse_json(meta_path.read_bytes(), display(meta_path))
+            except OSError as e:
                 meta = None
                 doc.problems.append(
                     file_problem(
-                        "import-bad-format",
+                        "unreadable-file",
                         meta_path,
                         None,
                         None,
-                        f"cannot read the document's metadata: {e}",
+                        f"cannot read the document's metadata: {e.strerror}",
                     )
                 )
+            except JsonInputError as e:
+                meta = None
+                doc.problems.append(json_problem(meta_path, None, "", e))
             if isinstance(meta, dict):
                 doc.meta = meta
             elif meta is not None:

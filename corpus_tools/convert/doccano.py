@@ -37,6 +37,7 @@ from corpus_tools.convert.assemble import (
     file_problem,
     json_records,
     refused,
+    user_id_warning,
 )
 from corpus_tools.convert.shapes import Key, Shape, check, found
 from corpus_tools.files import display
@@ -112,14 +113,30 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
                 "all.jsonl pools every annotator's spans (collaborative project); "
                 "they are imported as one annotator named 'all'",
             )
-        yield from json_records(path, functools.partial(_read_object, path, opts=opts))
+        yield from json_records(path, TOOL, functools.partial(_read_object, path, opts=opts), _counts)
+    yield from user_id_warning(opts, TOOL)
+
+
+_SPAN_KEYS = ("label", "labels", "entities", "annotations")
+"""Where each of doccano's shapes keeps the spans of a line."""
 
 
 def _count(obj: Any) -> int:
     if not isinstance(obj, dict):
         return 0
-    return sum(
-        len(v) for k in ("label", "labels", "entities", "annotations") if isinstance(v := obj.get(k), list)
+    return sum(len(v) for k in _SPAN_KEYS if isinstance(v := obj.get(k), list))
+
+
+def _counts(obj: Any) -> tuple[int, int]:
+    relations = obj.get("relations") if isinstance(obj, dict) else None
+    return _count(obj), len(relations) if isinstance(relations, list) else 0
+
+
+def _what_it_has(obj: dict[str, Any]) -> str:
+    keys = ", ".join(repr(k) for k in list(obj)[:8]) + (", ..." if len(obj) > 8 else "")
+    return (
+        f"no record has {', '.join(f'`{k}`' for k in _SPAN_KEYS)}, where doccano keeps spans "
+        f"(the first has {keys})"
     )
 
 
@@ -129,16 +146,14 @@ def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions) ->
     if line is not None and text is None:
         errors = [(where, "the record has no `text` (or `data`) string")]
     if line is None or text is None:
-        relations = (
-            len(obj["relations"]) if isinstance(obj, dict) and isinstance(obj.get("relations"), list) else 0
-        )
+        spans, relations = _counts(obj)
         yield refused(
             path,
             n,
             errors,
             WHAT,
             f"{display(path)}:{n}" + (f" {where}" if where else ""),
-            spans=_count(obj),
+            spans=spans,
             relations=relations,
         )
         return
@@ -168,6 +183,7 @@ def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions) ->
             text=text,
             units=UNITS,
             meta=meta,
+            without_spans=None if any(k in obj for k in _SPAN_KEYS) else _what_it_has(obj),
         )
 
     default = opts.annotator or opts.lmap.annotator(path.stem)
@@ -176,7 +192,9 @@ def _read_object(path: Path, n: int, where: str, obj: Any, opts: ReadOptions) ->
         for i, a in enumerate(line.annotations):
             if a.user not in docs:
                 docs[a.user] = new_doc(
-                    opts.annotator or (opts.lmap.annotator(a.user) if a.user is not None else default)
+                    opts.annotator_of(a.user, path, f"{prefix}annotations[{i}].user", n)
+                    if a.user is not None
+                    else default
                 )
             here = f"{prefix}annotations[{i}]"
             docs[a.user].spans.append(

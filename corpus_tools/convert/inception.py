@@ -32,12 +32,12 @@ from corpus_tools.convert import mapping as m
 from corpus_tools.convert.assemble import (
     Read,
     ReadOptions,
-    Refused,
     ToolDoc,
     ToolRelation,
     ToolSpan,
     file_problem,
     left_out,
+    read_json_file,
     refused,
 )
 from corpus_tools.convert.shapes import found
@@ -126,16 +126,9 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
                 records=1,
             )
             continue
-        try:
-            cas = orjson.loads(path.read_bytes())
-        except OSError as e:
-            yield Refused(
-                [file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")],
-                display(path),
-            )
-            continue
-        except orjson.JSONDecodeError as e:
-            yield refused(path, None, [("", f"not valid JSON: {e}")], WHAT, display(path))
+        cas, _bad, unreadable = read_json_file(path, TOOL, WHAT)  # one record: refused whole
+        if unreadable is not None:
+            yield unreadable
             continue
         fss, errors = _structures(cas)
         sofas = [

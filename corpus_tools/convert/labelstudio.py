@@ -14,13 +14,13 @@ JSON-MIN drops relations and region ids and is not supported.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from xml.sax.saxutils import quoteattr
 
-import orjson
 from pydantic import Field, PlainValidator
 from pydantic_core import PydanticCustomError
 
@@ -33,7 +33,9 @@ from corpus_tools.convert.assemble import (
     ToolSpan,
     file_problem,
     left_out,
+    read_json_file,
     refused,
+    user_id_warning,
 )
 from corpus_tools.convert.shapes import Key, Shape, Strings, check, found
 from corpus_tools.files import display
@@ -132,13 +134,9 @@ def matcher(covered: list[str], given: str) -> bool:
 def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     """Yield one `ToolDoc` per non-cancelled annotation of every task in the export files."""
     for path in paths:
-        try:
-            tasks = orjson.loads(path.read_bytes())
-        except OSError as e:
-            yield file_problem("unreadable-file", path, None, None, f"cannot read: {e.strerror}")
-            continue
-        except orjson.JSONDecodeError as e:
-            yield refused(path, None, [("", f"not valid JSON ({e})")], WHAT, display(path))
+        tasks, bad, unreadable = read_json_file(path, TOOL, WHAT)
+        if unreadable is not None:
+            yield unreadable
             continue
         if isinstance(tasks, dict) and "data" in tasks:
             tasks = [tasks]  # one task on its own, as the API returns it
@@ -146,7 +144,12 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
             yield refused(path, None, [("", _looks_like(tasks))], WHAT, display(path))
             continue
         for ti, task in enumerate(tasks):
+            if ti in bad:  # a key given twice: which value counts is anyone's guess
+                spans, relations = _task_counts(task)
+                yield dataclasses.replace(bad[ti], spans=spans, relations=relations)
+                continue
             yield from _read_task(path, ti, task, opts)
+    yield from user_id_warning(opts, TOOL)
 
 
 def _looks_like(value: Any) -> str:
@@ -165,23 +168,21 @@ def _count(result: Any) -> tuple[int, int]:
     return sum(k == "labels" for k in kinds), sum(k == "relation" for k in kinds)
 
 
+def _task_counts(raw: Any) -> tuple[int, int]:
+    """Regions and relations in the annotations of a task that could not be read."""
+    anns = raw.get("annotations") if isinstance(raw, dict) else None
+    counts = [_count(a.get("result")) for a in anns if isinstance(a, dict)] if isinstance(anns, list) else []
+    return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+
 def _read_task(path: Path, ti: int, raw: Any, opts: ReadOptions) -> Iterator[Read]:
     task, errors = check(Task, raw, f"[{ti}]")
     if task is None:
-        anns = raw.get("annotations") if isinstance(raw, dict) else None
-        counts = (
-            [_count(a.get("result")) for a in anns if isinstance(a, dict)] if isinstance(anns, list) else []
-        )
         if not isinstance(raw, dict) or ("data" not in raw and ti == 0):
             errors = [(f"[{ti}]", _looks_like_task(raw))]
+        spans, relations = _task_counts(raw)
         yield refused(
-            path,
-            None,
-            errors,
-            WHAT,
-            f"{display(path)}: [{ti}] (a task)",
-            spans=sum(c[0] for c in counts),
-            relations=sum(c[1] for c in counts),
+            path, None, errors, WHAT, f"{display(path)}: [{ti}] (a task)", spans=spans, relations=relations
         )
         return
     data = task.data
@@ -233,7 +234,7 @@ def _read_task(path: Path, ti: int, raw: Any, opts: ReadOptions) -> Iterator[Rea
                 relations=relations,
             )
             continue
-        sources.append((where, ann, opts.annotator or opts.lmap.annotator(ann.completed_by)))
+        sources.append((where, ann, opts.annotator_of(ann.completed_by, path, f"{where}.completed_by")))
     for pi, raw_pred in enumerate(task.predictions or []):
         where = f"[{ti}].predictions[{pi}]"
         if isinstance(raw_pred, int) and not isinstance(raw_pred, bool):

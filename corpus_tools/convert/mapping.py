@@ -30,6 +30,7 @@ see docs/convert.md.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -304,9 +305,15 @@ def load_label_map(path: Path | None) -> LabelMap:
     text = read_text(path, "label map")
     where = display(path)
     data: Any = parse_toml(text, where) if path.suffix.lower() == ".toml" else parse_json(text, where)
-    if not isinstance(data, dict) or not set(data) <= _SECTIONS:
+    sections = ", ".join(f"[{k}]" for k in sorted(_SECTIONS))
+    if not isinstance(data, dict):
+        raise CorpusToolsError(f"{where}: a label map is an object with the sections {sections}")
+    unknown = [k for k in data if k not in _SECTIONS]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(_SECTIONS), n=1)
+        hint = f"did you mean [{close[0]}]? " if close else ""
         raise CorpusToolsError(
-            f"{where}: a label map is an object with the sections {', '.join(sorted(_SECTIONS))}"
+            f"{where}: unknown section [{unknown[0]}]; {hint}a label map has the sections {sections}"
         )
     lmap = LabelMap()
     for section, table in data.items():

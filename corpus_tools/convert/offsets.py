@@ -304,16 +304,24 @@ def resolve(
                 f"{unit.description}: a wrong offset unit for this span"
             )
         elif given:
-            hints[i] = locate(text, given, fragments[0][0])
+            hints[i] = locate(text, given, fragments[0][0], maps[unit.name])
     return Resolution(unit=unit, checks=checks, hints=hints)
 
 
-def locate(text: str, needle: str, near: int) -> str:
-    """Where `needle` occurs in `text`, nearest to `near`, worded for a message."""
-    best = nearest(text, needle, near)
+def locate(text: str, needle: str, near: int, omap: OffsetMap) -> str:
+    """Where `needle` occurs in `text`, nearest to `near` (in `omap`'s unit), worded for a
+    message in the tool's unit, the offsets one types into the tool, and in code points."""
+    best = nearest(text, needle, omap.to_codepoint(near) or near)
     if best is None:
         return "the span text does not occur in the document"
-    return f"the span text occurs at [{best}, {best + len(needle)}) (code points)"
+    cps = f"[{best}, {best + len(needle)})"
+    try:
+        start, end = omap.from_codepoint(best), omap.from_codepoint(best + len(needle))
+    except ValueError:  # not expressible in the tool's unit (inside a CR LF): code points only
+        return f"the span text occurs at {cps} in code points"
+    if (start, end) == (best, best + len(needle)):
+        return f"the span text occurs at [{start}, {end}) ({omap.unit.description})"
+    return f"the span text occurs at [{start}, {end}) in {omap.unit.description} (code points {cps})"
 
 
 def _clip(s: str, width: int = 60) -> str:

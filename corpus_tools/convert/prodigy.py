@@ -126,7 +126,8 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
     for path in paths:
         groups: dict[tuple[str, str], _Group] = {}
         rest: list[ToolDoc] = []  # lines that cannot join their group, after it
-        for item in json_records(path, functools.partial(_read_object, path, opts=opts, groups=groups)):
+        reader = functools.partial(_read_object, path, opts=opts, groups=groups)
+        for item in json_records(path, TOOL, reader, _counts):
             if isinstance(item, ToolDoc):
                 rest.append(item)
             else:
@@ -188,6 +189,7 @@ def _read_object(
         text=task.text,
         units=UNITS,
         meta=meta,
+        without_spans=None if "spans" in obj else _what_it_has(obj),
     )
     if group is not None:
         first = group.tasks.get(task.task_hash) if task.task_hash is not None else group.lines[0]
@@ -232,6 +234,11 @@ def _read_object(
     if task.task_hash is not None:
         group.tasks[task.task_hash] = n
     yield from _read_spans(path, n, prefix, task, group)
+
+
+def _what_it_has(obj: dict[str, Any]) -> str:
+    keys = ", ".join(repr(k) for k in list(obj)[:8]) + (", ..." if len(obj) > 8 else "")
+    return f"no record has `spans`, where Prodigy keeps spans (the first has {keys})"
 
 
 def _read_spans(path: Path, n: int, prefix: str, task: Task, group: _Group) -> Iterator[Read]:

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from corpus_tools.convert.assemble import Read, ReadOptions, ToolDoc, ToolSpan, file_problem, left_out
-from corpus_tools.files import display, input_files
+from corpus_tools.files import display, input_files, utf8_error
 
 TOOL = "PTC"
 UNITS = ("codepoint", "utf16", "utf8")
@@ -113,7 +113,13 @@ def read(paths: list[Path], opts: ReadOptions) -> Iterator[Read]:
             yield file_problem("unreadable-file", lf, None, None, f"cannot read: {e.strerror}")
             continue
         except UnicodeDecodeError as e:
-            yield file_problem("invalid-utf8", lf, None, None, f"not UTF-8: byte {e.start}")
+            yield file_problem(
+                "invalid-utf8",
+                lf,
+                e.object[: e.start].count(b"\n") + 1,
+                None,
+                f"not UTF-8: {utf8_error(e.object, e, ' of the file')}; the PTC's files are UTF-8",
+            )
             continue
         for n, line in enumerate(lines, start=1):
             if not line.strip():

@@ -19,11 +19,21 @@ from corpus_tools.convert.assemble import (
     Read,
     ReadOptions,
     Refused,
+    ToolDoc,
     assemble,
 )
 from corpus_tools.convert.mapping import load_label_map
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import Outputs, display, input_files, same_file, write_jsonl
+from corpus_tools.files import (
+    Outputs,
+    check_target,
+    collision_key,
+    display,
+    input_files,
+    is_stdout,
+    same_file,
+    write_jsonl,
+)
 from corpus_tools.problems import Problem, make_problem
 from corpus_tools.validate import iter_records, require_valid
 
@@ -77,7 +87,7 @@ class ImportResult:
     written: Path | None = None
     """Where the records were written (None: nothing was written)."""
     not_written: str | None = None
-    """Why nothing was written, when an output was given."""
+    """Why nothing was written, when an output was given (`fix the errors, or pass --partial`)."""
     record_tally: Tally = field(default_factory=Tally)
     """Records: one per (document, annotator), plus the tool's annotations left out whole."""
     spans: Tally = field(default_factory=Tally)
@@ -158,6 +168,7 @@ def import_records(
             "nb, zh-Hant (und: undetermined)"
         )
     reader, pattern = reader_of(fmt)
+    paths = list(paths)
     files: list[Path] = []
     for p in map(Path, paths):
         if not p.exists():
@@ -165,17 +176,23 @@ def import_records(
         # A folder goes to a reader that finds its own files (brat, PTC, INCEpTION) as it is.
         files.extend(input_files([p], pattern) if pattern or not p.is_dir() else [p])
     if not files:
-        raise CorpusToolsError(f"no {fmt} export file found in {', '.join(map(display, paths))}")
-    if output is not None:
+        raise CorpusToolsError(
+            f"no {fmt} export file found in {', '.join(map(display, paths))}{_format_hint(fmt, paths)}"
+        )
+    if output is not None and not is_stdout(output):
         for f in files:
             inner = input_files([f], None) if f.is_dir() else [f]
             if any(same_file(output, g) for g in inner):
                 raise CorpusToolsError(
                     f"--output {display(output)} is one of the export files; write elsewhere"
                 )
+        check_target(output, "file", "corpus import")  # before reading: a read-only output, stdout
     lmap = load_label_map(label_map)
     opts = ReadOptions(lmap=lmap, annotator=annotator, predictions=predictions)
     result = ImportResult()
+    first: ToolDoc | None = None
+    suspects: list[tuple[ToolDoc, dict[str, Any]]] = []  # clean records without the tool's place for spans
+    made_from: dict[int, str] = {}  # each clean record's tool file, by the record's identity
     pairs: dict[tuple[str, str], str] = {}
     texts: dict[str, tuple[str, str]] = {}
     for item in reader(files, opts):
@@ -200,6 +217,7 @@ def import_records(
                 tally.refused += n
             continue
         result.documents += 1
+        first = first or item
         built = assemble(item, lmap, language or UNDETERMINED)
         ident = f"doc {item.doc_id!r} ({item.annotator})"
         place = f"{item.file}: {item.where}"
@@ -242,6 +260,9 @@ def import_records(
         result.relations.read += relations
         if built.clean:
             result.records.append(built.record)
+            made_from[id(built.record)] = item.file
+            if item.without_spans is not None:
+                suspects.append((item, built.record))
             result.record_tally.converted += 1
             result.spans.converted += spans
             result.relations.converted += relations
@@ -250,20 +271,97 @@ def import_records(
             result.record_tally.refused += 1
             result.spans.refused += spans
             result.relations.refused += relations
+    if first is not None and not result.spans.read:
+        _nothing_read(result, first, suspects)
+    _wrong_format(result, fmt, files, {made_from[id(r)] for r in result.records})
     if output is not None:
-        _write_import(result, Path(output), partial, paths)
+        _write_import(result, Path(output), partial, paths, fmt)
     return result
 
 
-def _write_import(result: ImportResult, output: Path, partial: bool, paths: Iterable[Path | str]) -> None:
+def _wrong_format(result: ImportResult, fmt: str, files: list[Path], kept: set[str]) -> None:
+    """An `import-wrong-format` error, first, for each input that gave no clean record and looks
+    like another tool's export: the likely cause of every other problem about it."""
+    from corpus_tools.convert.detect import guess
+
+    kept_paths = [Path(k) for k in kept]
+    hints = []
+    for f in files:
+        if any(k == f or f in k.parents for k in kept_paths):
+            continue
+        found = guess(f)
+        if found is not None and found.fmt != fmt:
+            hints.append(
+                make_problem("import-wrong-format", display(f), None, None, found.hint(f, named=False))
+            )
+    result.problems[0:0] = hints
+
+
+def _format_hint(fmt: str, paths: Iterable[Path | str]) -> str:
+    """`; x.jsonl looks like a Prodigy export (...)`: for a message saying nothing was found."""
+    from corpus_tools.convert.detect import guess
+
+    for p in map(Path, paths):
+        found = guess(p)
+        if found is not None and found.fmt != fmt:
+            return f"; {found.hint(p)}"
+    return ""
+
+
+def _nothing_read(
+    result: ImportResult, first: ToolDoc, suspects: list[tuple[ToolDoc, dict[str, Any]]]
+) -> None:
+    """An import that read no span at all. When records lack the place where the
+    tool keeps spans, the files are probably another tool's (or our own records): those records
+    are withheld with an error, since writing them would replace annotations with records whose
+    content the reader could not see. Otherwise the export really holds no annotation: a warning."""
+    if not suspects:
+        result.problems.append(
+            make_problem(
+                "import-no-spans",
+                first.file,
+                None,
+                None,
+                f"no span was read from the {result.documents} record(s): the export holds no "
+                "annotation, so the records have no items; if the project does hold annotations, "
+                f"export them from {first.tool} again",
+            )
+        )
+        return
+    doc = suspects[0][0]
+    result.problems.append(
+        make_problem(
+            "import-bad-format",
+            doc.file,
+            doc.line,
+            None,
+            f"no span was read from the {result.documents} record(s): {doc.without_spans}; "
+            f"is this {doc.tool}'s export? Import it as the format of the tool that wrote it; the "
+            f"{len(suspects)} record(s) without spans are withheld, since writing them would "
+            "lose whatever they hold",
+        )
+    )
+    withheld = {id(record) for _doc, record in suspects}
+    result.records = [r for r in result.records if id(r) not in withheld]
+    result.withheld += [f"{d.file}: {d.where}: doc {d.doc_id!r} ({d.annotator})" for d, _r in suspects]
+    result.record_tally.converted -= len(suspects)
+    result.record_tally.refused += len(suspects)
+
+
+def _write_import(
+    result: ImportResult, output: Path, partial: bool, paths: Iterable[Path | str], fmt: str
+) -> None:
     if not result.documents and result.valid:
-        raise CorpusToolsError(f"no document found in {', '.join(map(display, paths))}; nothing written")
+        raise CorpusToolsError(
+            f"no document found in {', '.join(map(display, paths))}; nothing written"
+            + _format_hint(fmt, paths)
+        )
     if not result.valid and not partial:
         result.not_written = "fix the errors, or pass --partial"
     elif not result.records:
         # An empty file must never replace a good earlier import.
-        result.not_written = "no record converted cleanly, so nothing was written" + (
-            f" ({display(output)} is left as it was)" if output.exists() else ""
+        result.not_written = "no record converted cleanly" + (
+            f"; {display(output)} is left as it was" if not is_stdout(output) and output.exists() else ""
         )
     else:
         write_jsonl(output, result.records)
@@ -316,7 +414,7 @@ def export_records(fmt: str, paths: Iterable[Path | str], *, output: Path) -> Ex
                 # document's folder first), so no annotator's name can collide with it; names
                 # that differ only in case would overwrite each other on macOS and Windows.
                 for name in (rec.annotator, f"{rec.annotator}/{rec.doc_id}"):
-                    other = taken.setdefault(name.casefold(), name)
+                    other = taken.setdefault(collision_key(name), name)
                     if other != name:
                         raise CorpusToolsError(
                             f"{valid.where(path, line)}: {name!r} and {other!r} differ only in case; "

@@ -30,14 +30,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from pydantic import BaseModel
 
 from corpus_tools.dataset import ANNOTATORS_CONFIG
-from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import Outputs, display, dumps, same_file
+from corpus_tools.errors import CorpusToolsError, RefusedDecision
+from corpus_tools.files import Outputs, display, dumps, input_files, same_file
 from corpus_tools.layers import LAYERS
 from corpus_tools.matching import MatchMode
 from corpus_tools.merge import corrections
@@ -53,10 +54,22 @@ from corpus_tools.merge.decisions import (
 )
 from corpus_tools.merge.gold import gold_record
 from corpus_tools.merge.voting import _decode, _Document, _Normalise
-from corpus_tools.schema import NAME_RULE, is_name
+from corpus_tools.schema import NAME_RULE, RecordBase, is_name
 from corpus_tools.validate import Validated, require_valid
 
-__all__ = ["Conflict", "Decision", "LayerCounts", "MergeResult", "StaleDecision", "merge", "read_decisions"]
+__all__ = [
+    "Conflict",
+    "Decision",
+    "Decisions",
+    "DocumentMerge",
+    "LayerCounts",
+    "MergeResult",
+    "StaleDecision",
+    "check_options",
+    "merge",
+    "merge_records",
+    "read_decisions",
+]
 
 
 # -- the result -------------------------------------------------------------------------------
@@ -160,16 +173,7 @@ def merge(
         CorpusToolsError: on bad options, a path that does not exist, or a malformed decisions
             file.
     """
-    if match not in ("exact", "overlap"):
-        raise CorpusToolsError(f"--match must be 'exact' or 'overlap', not {match!r}")
-    mode = cast("MatchMode", match)  # one of the two, checked above
-    if not 0 < overlap <= 1:
-        raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
-    if min_votes is not None and min_votes < 1:
-        raise CorpusToolsError(f"--min-votes must be at least 1, not {min_votes}")
-    for name, value in (("gold name", gold_name), ("adjudicator", adjudicator)):
-        if value is not None:
-            _check_name(name, value)
+    mode = check_options(match, overlap, min_votes, adjudicator, gold_name)
     output, conflicts = Path(output), Path(conflicts)
     if same_file(output, conflicts):
         raise CorpusToolsError(
@@ -196,6 +200,11 @@ def merge(
                 None,
             )
             if inside is not None:
+                if any(same_file(target, f) for f in input_files([inside])):
+                    raise CorpusToolsError(
+                        f"{option} {display(target)}: is one of the input files (in the input "
+                        f"folder {display(inside)}); write it elsewhere"
+                    )
                 raise CorpusToolsError(
                     f"{option} {display(target)}: lies inside the input folder "
                     f"{display(inside)}; it would be read back as an annotator's "
@@ -322,6 +331,117 @@ def _record_outcome(outcome: Outcome, result: MergeResult) -> bytes:
         }
     )
     return dumps(written.model_dump(mode="json"))
+
+
+# -- one document, nothing written --------------------------------------------------------------
+
+
+@dataclass
+class DocumentMerge:
+    """The merge of one document, exactly as `corpus merge` does it, with nothing written."""
+
+    doc_id: str
+    gold: dict[str, Any]
+    """The gold record (a dict, as a `Record` dumps it)."""
+    conflicts: list[Conflict]
+    """Its conflicts, `open` or `decided`, in the order of the conflicts file."""
+    corrections: list[Outcome]
+    """What became of its correction lines (`applied` or `stale`), in file order."""
+    refused: dict[int, str] = field(default_factory=dict)
+    """With `keep_going`: the lines of the decisions file the merge refused, with its message
+    (`corpus merge` would stop on the first); the rest was merged without them."""
+
+    @property
+    def decided(self) -> set[str]:
+        """The ids of the conflicts that a decision of the decisions file matched."""
+        return {c.id for c in self.conflicts if c.decision is not None}
+
+
+def merge_records(
+    records: Sequence[RecordBase],
+    *,
+    decisions: Decisions | None = None,
+    source: Path | str | None = None,
+    match: str = "exact",
+    overlap: float = 0.5,
+    min_votes: int | None = None,
+    adjudicator: str | None = None,
+    gold_name: str = "gold",
+    keep_going: bool = False,
+) -> DocumentMerge:
+    """Merge the annotators' records of one document, as `merge` does, writing nothing: its gold,
+    its conflicts (with their ids, so that a decisions file can be joined to them) and what
+    became of its correction lines. A decision of `decisions` that matches none of the
+    conflicts is stale as far as this document goes.
+
+    Args:
+        records: every annotator's record of one document (gold records are not annotators).
+        decisions: a decisions file as `read_decisions` reads it.
+        source: the decisions file, named in messages.
+        match, overlap, min_votes, adjudicator, gold_name: as for `merge`.
+        keep_going: instead of raising `RefusedDecision`, leave the refused line out, note it in
+            `DocumentMerge.refused` and merge the document again without it.
+
+    Returns:
+        A `DocumentMerge`.
+
+    Raises:
+        RefusedDecision: when a line of the decisions file cannot be applied (without `keep_going`).
+        CorpusToolsError: on bad options, or records of several documents or of none.
+    """
+    mode = check_options(match, overlap, min_votes, adjudicator, gold_name)
+    doc_ids = sorted({r.doc_id for r in records})
+    if len(doc_ids) != 1:
+        raise CorpusToolsError(f"merge_records takes the records of one document, not of {len(doc_ids)}")
+    lines = [r.model_dump_json().encode("utf-8") for r in records]
+    table = decisions if decisions is not None else Decisions()
+    refused: dict[int, str] = {}
+    while True:
+        merger = _Merger(mode, overlap, min_votes, table, Path(source) if source else None, adjudicator)
+        try:
+            gold, _records, conflicts, outcomes = merger.merge_document(lines, gold_name)
+        except RefusedDecision as e:
+            fresh = [n for n in e.lines if n not in refused]
+            if not keep_going or not fresh:
+                raise
+            refused.update(dict.fromkeys(fresh, str(e)))
+            table = _without(table, refused)
+            continue
+        for c in conflicts:
+            _stamp(c, adjudicator)  # as `merge` writes them to the conflicts file
+        return DocumentMerge(doc_ids[0], gold, conflicts, outcomes, refused)
+
+
+def _without(table: Decisions, lines: dict[int, str]) -> Decisions:
+    """`table` without the decisions and corrections at `lines`."""
+    return Decisions(
+        {k: v for k, v in table.conflicts.items() if v[1] not in lines},
+        {d: [e for e in entries if e.line not in lines] for d, entries in table.corrections.items()},
+    )
+
+
+def check_options(
+    match: str,
+    overlap: float,
+    min_votes: int | None,
+    adjudicator: str | None = None,
+    gold_name: str = "gold",
+) -> MatchMode:
+    """The options of a merge, checked; returns the match mode.
+
+    Raises:
+        CorpusToolsError: naming the option that is wrong.
+    """
+    if match not in ("exact", "overlap"):
+        raise CorpusToolsError(f"--match must be 'exact' or 'overlap', not {match!r}")
+    if not 0 < overlap <= 1:
+        raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
+    if min_votes is not None and min_votes < 1:
+        raise CorpusToolsError(f"--min-votes must be at least 1, not {min_votes}")
+    for name, value in (("gold name", gold_name), ("adjudicator", adjudicator)):
+        if value is not None:
+            _check_name(name, value)
+    return cast("MatchMode", match)  # one of the two, checked above
 
 
 def _check_name(what: str, value: str) -> None:

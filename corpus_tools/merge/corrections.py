@@ -32,12 +32,12 @@ from pydantic import (
     model_validator,
 )
 
-from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import dumps
+from corpus_tools.errors import RefusedDecision
+from corpus_tools.files import dumps, json_path
 from corpus_tools.layers import LAYERS, document_order
 from corpus_tools.problems import CATALOGUE
 from corpus_tools.schema import AUTHOR, NAME_RULE, is_name
-from corpus_tools.validate.lines import check_line_fully, format_path
+from corpus_tools.validate.lines import check_line_fully
 
 REFERENCE = {name: layer.reference.field for name, layer in LAYERS.items() if layer.reference is not None}
 """The field by which each layer's items refer to an attribution, for the layers that have one."""
@@ -202,7 +202,7 @@ def parse_item(layer: str, item: Any) -> Item:
         checked = model.model_validate({"id": "x", **body})
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
-        raise ValueError(f"{format_path(first['loc']) or 'the item'}: {first['msg']}") from None
+        raise ValueError(f"{json_path(first['loc']) or 'the item'}: {first['msg']}") from None
     fields = checked.model_dump(mode="json", exclude_none=True)
     for name in ("id", "note"):
         fields.pop(name, None)
@@ -244,19 +244,21 @@ def adjudicator_note(
     return " | ".join(parts) or None
 
 
-def check_adjudicator(name: str | None, where: str) -> str:
-    """The adjudicator of an adjudicator's item: required, as it goes into gold.
+def check_adjudicator(name: str | None, where: str, line: int) -> str:
+    """The adjudicator of an adjudicator's item (written at `line` of the decisions file):
+    required, as it goes into gold.
 
     Raises:
-        CorpusToolsError: when there is none or it is not a valid name.
+        RefusedDecision: when there is none or it is not a valid name.
     """
     if name is None:
-        raise CorpusToolsError(
+        raise RefusedDecision(
             f"{where}: the item goes into gold in the adjudicator's name; give "
-            '"adjudicator" in the line or run with --adjudicator NAME'
+            '"adjudicator" in the line or run with --adjudicator NAME',
+            [line],
         )
     if not is_name(name):
-        raise CorpusToolsError(f"{where}: adjudicator {name!r} is not a valid name ({NAME_RULE})")
+        raise RefusedDecision(f"{where}: adjudicator {name!r} is not a valid name ({NAME_RULE})", [line])
     return name
 
 
@@ -312,7 +314,7 @@ def apply(
         What became of each correction, in file order.
 
     Raises:
-        CorpusToolsError: when a correction is ambiguous, leaves a reference that cannot be
+        RefusedDecision: when a correction is ambiguous, leaves a reference that cannot be
             resolved, or makes the record invalid (naming the file and line).
     """
     gold = _Gold(record, written, source)
@@ -345,7 +347,7 @@ class _Gold:
 
     def correct(self, entry: CorrectionEntry, default_adjudicator: str | None) -> Outcome:
         c, line, item = entry.correction, entry.line, entry.item
-        who = check_adjudicator(c.adjudicator or default_adjudicator, self.where(line))
+        who = check_adjudicator(c.adjudicator or default_adjudicator, self.where(line), line)
         slots = self.slots[c.layer]
         if c.match is None:  # add
             assert item is not None
@@ -375,12 +377,13 @@ class _Gold:
                 None,
             )
         if len(found) > 1:
-            raise CorpusToolsError(
+            raise RefusedDecision(
                 f"{self.where(line)}: correction of {c.doc_id} {c.layer}: {len(found)} gold items "
                 f"have the span [{key[0]}, {key[1]}): "
                 + "; ".join(_summary(s) for s in found)
                 + ". A correction cannot tell items on one span apart: settle them in the "
-                "annotations or the conflicts instead"
+                "annotations or the conflicts instead",
+                [line],
             )
         slot = found[0]
         if item is None:  # remove
@@ -424,17 +427,19 @@ class _Gold:
                         problem = (
                             "no gold attribution has" if not found else f"{len(found)} gold attributions have"
                         )
-                        raise CorpusToolsError(
+                        raise RefusedDecision(
                             f'{self.where(slot.line)}: {field} "@{ref[0]}-{ref[1]}": {problem} the '
                             f"content span [{ref[0]}, {ref[1]}) (after the corrections); give the "
-                            "content span of the attribution as it is in gold"
+                            "content span of the attribution as it is in gold",
+                            [slot.line],
                         )
                     slot.ref = found[0]
                 elif isinstance(ref, _Slot) and ref.removed_by is not None:
-                    raise CorpusToolsError(
+                    raise RefusedDecision(
                         f"{self.where(ref.removed_by)}: removes the attribution {ref.describe()}, "
                         f"which the gold {layer} item {slot.describe()} refers to as its {field}; "
-                        "correct or remove that item as well"
+                        "correct or remove that item as well",
+                        [ref.removed_by],
                     )
 
     def renumber(self) -> None:
@@ -464,7 +469,8 @@ class _Gold:
         gold is validated, with the alias file at hand.
         """
         findings, _key = check_line_fully(dumps(self.record).rstrip(b"\n"))
-        problems = []
+        problems: list[str] = []
+        blamed: list[int] = []  # the first problem's: the line that wrote its item, or every line
         for code, path, message in findings:
             slot = self._slot_at(path)
             own = slot is not None and slot.line is not None
@@ -472,6 +478,8 @@ class _Gold:
             if check.severity == "warning" and (not own or check.group == "guideline"):
                 continue
             line = _line_of(slot) if slot is not None else None
+            if not problems:
+                blamed = [line] if line is not None else lines
             where = (
                 self.where(line)
                 if line is not None
@@ -484,7 +492,7 @@ class _Gold:
             )
         if problems:
             more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-            raise CorpusToolsError(problems[0] + more)
+            raise RefusedDecision(problems[0] + more, blamed)
 
     def _slot_at(self, path: str) -> _Slot | None:
         m = re.match(r"(\w+)\[(\d+)\]", path or "")

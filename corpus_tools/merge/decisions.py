@@ -195,12 +195,16 @@ def _stamp(conflict: Conflict, adjudicator: str | None) -> None:
         conflict.adjudicator = adjudicator
 
 
+STALE_WHY = (
+    "no conflict with this id arose in this run: the annotations it was decided on have "
+    "changed (or the conflict no longer exists); decide the new conflict, if any, and "
+    "delete this line"
+)
+"""Why a decision is stale, as the conflicts file says it."""
+
+
 def _stale_record(entry: _DecisionEntry, raw: dict[str, Any]) -> Conflict:
-    why = (
-        "no conflict with this id arose in this run: the annotations it was decided on have "
-        "changed (or the conflict no longer exists); decide the new conflict, if any, and "
-        "delete this line"
-    )
+    why = STALE_WHY
     try:
         versions = [Version.model_validate(v) for v in raw.get("versions") or []]
     except ValidationError:

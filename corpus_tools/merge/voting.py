@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, get_origin
 import msgspec
 import orjson
 
-from corpus_tools.errors import CorpusToolsError
+from corpus_tools.errors import RefusedDecision
 from corpus_tools.layers import LAYERS, Layer, Record
 from corpus_tools.matching import cluster, cluster_exact, normalise, similarity, span_score
 from corpus_tools.merge import corrections
@@ -473,9 +473,10 @@ class _Document:
         version = c.version(decision.accept or "")
         if version is None:
             proposed = ", ".join(v.annotator for v in c.versions)
-            raise CorpusToolsError(
+            raise RefusedDecision(
                 f"{self.merger.source}:{line}: conflict {cid} accepts {decision.accept!r}, who has no "
-                f"version of this item (versions by: {proposed}); accept one of them or reject"
+                f"version of this item (versions by: {proposed}); accept one of them or reject",
+                [line],
             )
         return _Candidate(version.values, (version,) * len(version.values), c)
 
@@ -492,8 +493,8 @@ class _Document:
         try:
             item = corrections.parse_item(c.layer, given)
         except ValueError as e:
-            raise CorpusToolsError(f"{where}: decision.replace: {e}") from None
-        who = corrections.check_adjudicator(entry.adjudicator or self.merger.adjudicator, where)
+            raise RefusedDecision(f"{where}: decision.replace: {e}", [line]) from None
+        who = corrections.check_adjudicator(entry.adjudicator or self.merger.adjudicator, where, line)
         notes = " | ".join(f"{v.annotator}: {v.item.note}" for v in c.versions if v.item.note) or None
         gold = item.gold(list(c.annotators), corrections.adjudicator_note(notes, who, item, entry.reason))
         # The item's values, as the votes compare them; a reference stays "@START-END" (it is

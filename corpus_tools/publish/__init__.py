@@ -10,6 +10,7 @@ The output folder is a ready Hub dataset repository:
     OUT/data/spans/{train,validation,test}-00000-of-00001.parquet        gold, one row per span
     OUT/data/annotators/{train,validation,test}-00000-of-00001.parquet   the passes (--annotators)
     OUT/data/conflicts/{train,validation,test}-00000-of-00001.parquet    the log (--conflicts)
+    OUT/data/tokens/{train,validation,test}-00000-of-00001.parquet       gold as tokens (--tokens)
 
 Every config is split by the manifest: a document's rows are in the same split in all of them.
 Everything is written to a temporary folder beside `OUT`, loaded back with `datasets` offline and
@@ -22,6 +23,7 @@ A failed publish leaves `OUT` as it was.
 - `conflicts.py`: the `conflicts` config, the adjudication log;
 - `parquet.py`: JSONL to parquet, streamed, written as `datasets` writes it;
 - `features.py`: the `datasets` features and Arrow schema, derived from the models;
+- `tokens.py`: the `tokens` config (gold as tokens with IOB2 tags) and its card section;
 - `card.py`: the dataset card and the licence file;
 - `verify.py`: loading the result back with `datasets` and checking it;
 - `hub.py`: pushing to the Hugging Face Hub.
@@ -52,6 +54,7 @@ from corpus_tools.publish.results import (
     CONFLICTS_CONFIG,
     DEFAULT_CONFIG,
     SPANS_CONFIG,
+    TOKENS_CONFIG,
     CardMetadata,
     DocumentRights,
     Progress,
@@ -82,6 +85,8 @@ def publish(
     jobs: int = 1,
     api: Any = None,
     progress: Progress | None = None,
+    tokens: bool = False,
+    results: Path | str | None = None,
 ) -> PublishResult:
     """Write a Hugging Face dataset repository from a split folder; optionally push it.
 
@@ -108,6 +113,10 @@ def publish(
         jobs: processes to validate the inputs in (see `corpus_tools.validate`).
         api: a `huggingface_hub.HfApi`-like object (for tests); a real one when None.
         progress: called as `progress(step, done, total)` while writing.
+        tokens: add the `tokens` config (gold as tokens with IOB2 tags per layer; needs the
+            `tokens` extra, spaCy).
+        results: a results file of `corpus baseline`, whose table goes on the card (marked
+            stale when it was computed on other split files).
 
     Returns:
         A `PublishResult`.
@@ -117,8 +126,9 @@ def publish(
         CorpusToolsError: when the split folder is incomplete or disagrees with its manifest,
             an annotator's document or a conflict's is in no split, a line of the conflicts
             file is not one merge writes, the guidelines state no version (or another than
-            `metadata` says), the output cannot be replaced, the written dataset does not load
-            back as written, or pushing is impossible (no token, the dataset exists without
+            `metadata` says), the results file is not one `corpus baseline` writes, `tokens` is
+            asked for without spaCy, the output cannot be replaced, the written dataset does not
+            load back as written, or pushing is impossible (no token, the dataset exists without
             `force`, the Hub cannot be reached).
     """
     split_dir, output = Path(split_dir), Path(output)
@@ -154,8 +164,18 @@ def publish(
             *annotator_files,
             *([conflicts_file] if conflicts_file else []),
             *([rules.source] if rules else []),
+            *([Path(results)] if results is not None else []),
         ],
     )
+    baselines = None
+    if results is not None:  # read first: a bad results file stops the publish before any work
+        from corpus_tools.baseline import results_section
+
+        baselines = results_section(results, split_dir)
+    if tokens:
+        from corpus_tools.tokens import require_tokenizer
+
+        require_tokenizer()
     hub = connect(push, token=token, force=force, api=api) if push else None
 
     reports: list[Report] = []
@@ -198,10 +218,20 @@ def publish(
             raise CorpusToolsError(f"{display(split_dir)}: every split is empty; nothing to publish")
         # `datasets` cannot load a split without rows, so an empty split is left out.
         empty = [s for s in SPLITS if s not in written.default]
+        tokens_section = None
+        if tokens:
+            from corpus_tools.publish.tokens import card_section, write_tokens
+
+            configs[TOKENS_CONFIG], tag_stats = write_tokens(
+                {split: path for split, path in split_files.items() if split in written.default},
+                tmp,
+                progress,
+            )
+            tokens_section = card_section(tag_stats)
         configs = {
             DEFAULT_CONFIG: written.default,
             **({SPANS_CONFIG: written.spans} if written.spans else {}),
-            **{c: configs[c] for c in (ANNOTATORS_CONFIG, CONFLICTS_CONFIG) if configs.get(c)},
+            **{c: configs[c] for c in (ANNOTATORS_CONFIG, CONFLICTS_CONFIG, TOKENS_CONFIG) if configs.get(c)},
         }
         configs = {name: configs[name] for name in cfg.CONFIGS if name in configs}
         agreement_table = None
@@ -245,6 +275,8 @@ def publish(
                 manifest=manifest,
                 agreement=agreement_table,
                 download_sizes=download_sizes(tmp, configs),
+                tokens=tokens_section,
+                baselines=baselines,
             )
             (tmp / "README.md").write_text(card, encoding="utf-8")
 

@@ -32,6 +32,7 @@ from corpus_tools.dataset import (
     DEFAULT_CONFIG,
     DOCUMENT_COLUMNS,
     SPANS_CONFIG,
+    TOKENS_CONFIG,
     data_pattern,
 )
 from corpus_tools.layers import LAYERS, Record
@@ -46,8 +47,10 @@ if TYPE_CHECKING:
 
 TASK_CATEGORIES = ["text-classification", "token-classification"]
 TASK_IDS = ["multi-class-classification", "sentiment-classification"]
-"""The Hub's subtasks: each item's label is one of several classes; stance polarity is
-target-dependent sentiment (as TweetEval's stance configurations are tagged)."""
+"""The Hub's subtasks (huggingface.js `pipelines.ts`): each item's label is one of several
+classes; stance polarity is target-dependent sentiment (as TweetEval's stance configurations are
+tagged). None of the token-classification subtasks (NER, part of speech, parsing, lemmatization,
+word sense, coreference) names discourse span tagging, so none is claimed."""
 TAGS = ["rhetorical-questions", "attribution", "reported-speech", "stance", "argument-mining"]
 EXAMPLE_TEXT = 300
 """Code points of the example instance's text shown on the card."""
@@ -62,12 +65,16 @@ def render_card(
     manifest: Manifest,
     agreement: str | None,
     download_sizes: dict[str, int],
+    tokens: str | None = None,
+    baselines: str | None = None,
 ) -> str:
-    """The whole `README.md`: YAML header and Markdown body."""
-    return (
-        f"---\n{card_yaml(result, metadata=metadata, download_sizes=download_sizes)}---\n\n"
-        f"{_body(result, metadata=metadata, manifest=manifest, agreement=agreement)}"
+    """The whole `README.md`: YAML header and Markdown body. `tokens` is the section on the
+    `tokens` config (`publish.tokens.card_section`, in "Dataset structure"), `baselines` the
+    baseline results (`baseline.results_section`, a section of its own after it)."""
+    body = _body(
+        result, metadata=metadata, manifest=manifest, agreement=agreement, tokens=tokens, baselines=baselines
     )
+    return f"---\n{card_yaml(result, metadata=metadata, download_sizes=download_sizes)}---\n\n{body}"
 
 
 def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: dict[str, int]) -> str:
@@ -124,6 +131,10 @@ def card_yaml(result: PublishResult, *, metadata: CardMetadata, download_sizes: 
         name = entry.get("config_name", DEFAULT_CONFIG)
         entry["description"] = f"{metadata.pretty_name}. {CONFIGS[name].description}"
         entry.update(about)
+    if TOKENS_CONFIG in result.configs:
+        from corpus_tools.publish.tokens import train_eval_index
+
+        data.train_eval_index = train_eval_index(list(result.configs[TOKENS_CONFIG])) or None
     return data.to_yaml() + "\n"
 
 
@@ -160,7 +171,15 @@ def render_rights(result: PublishResult, *, metadata: CardMetadata) -> str:
 # -- the body ---------------------------------------------------------------------------------
 
 
-def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, agreement: str | None) -> str:
+def _body(
+    result: PublishResult,
+    *,
+    metadata: CardMetadata,
+    manifest: Manifest,
+    agreement: str | None,
+    tokens: str | None = None,
+    baselines: str | None = None,
+) -> str:
     parts = [
         f"# {md(metadata.pretty_name)}\n",
         _summary(result, metadata),
@@ -173,7 +192,9 @@ def _body(result: PublishResult, *, metadata: CardMetadata, manifest: Manifest, 
         _fields(result),
         _layers(result),
         _counts(result),
+        tokens.strip() + "\n" if tokens else "",
         _splits(manifest, result, metadata),
+        baselines.strip() + "\n" if baselines else "",
         "## Dataset creation\n",
         _rationale(result, metadata),
         _source_data(result),
@@ -267,6 +288,13 @@ def _uses(result: PublishResult, metadata: CardMetadata) -> str:
                 else "."
             )
         )
+    if TOKENS_CONFIG in result.configs:
+        direct.append(
+            "- Training token classifiers (one IOB2 tag sequence per layer) on the `tokens` "
+            "configuration, and scoring them on the corpus's own terms, character spans, with "
+            "`corpus evaluate` of corpus-tools (`corpus_tools.tokens.from_bio` turns tags back "
+            "into spans)."
+        )
     direct.append(
         "- Querying the annotations as a table (which targets are judged, who is quoted, which "
         "questions go unanswered) from pandas, R or DuckDB: the `spans` configuration."
@@ -340,7 +368,7 @@ def _loading(result: PublishResult, metadata: CardMetadata) -> str:
         'kind = ds["train"].features["rhetorical_questions"].feature["kind"]   # a ClassLabel',
         'print(kind.int2str(q["kind"]))',
     ]
-    for config in (ANNOTATORS_CONFIG, CONFLICTS_CONFIG, SPANS_CONFIG):
+    for config in (ANNOTATORS_CONFIG, CONFLICTS_CONFIG, SPANS_CONFIG, TOKENS_CONFIG):
         if config in result.configs:
             lines.append(f'{config} = load_dataset({where}, "{config}")')
     lines += [
@@ -441,6 +469,12 @@ def _fields(result: PublishResult) -> str:
         lines += [
             f"| `{name}` | {_log_type(log[name])} | {_cell(desc)} |"
             for name, desc in conflicts.descriptions().items()
+        ]
+    if TOKENS_CONFIG in result.configs:
+        lines += [
+            "",
+            "A `tokens` row: its columns and tag names are in "
+            "[The `tokens` configuration](#the-tokens-configuration).",
         ]
     return "\n".join(lines) + "\n"
 

@@ -7,6 +7,7 @@ the record configs.
 | `annotators` | one annotator's line (a pass) | like gold: each document's lines in its gold split |
 | `conflicts` | a line of the adjudication log (`conflicts.py`) | like gold |
 | `spans` | one part of one gold item, flat (`spans.py`) | like gold |
+| `tokens` | a gold document as tokens with IOB2 tags per layer (`tokens.py`; `--tokens`) | like gold |
 
 Every config is split by the same manifest, so a document's rows are in one split in every
 config: training on the raw passes or the adjudication log never sees a validation or test
@@ -30,10 +31,11 @@ from corpus_tools.dataset import (
     DEFAULT_CONFIG,
     DOCUMENT_COLUMNS,
     SPANS_CONFIG,
+    TOKENS_CONFIG,
 )
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS
-from corpus_tools.publish import conflicts, spans
+from corpus_tools.publish import conflicts, spans, tokens
 from corpus_tools.publish import features as feats
 from corpus_tools.publish.parquet import CHUNK_SIZE, RecordStats, Sink, parse_records, read_records
 from corpus_tools.publish.results import Progress, SplitSummary
@@ -94,6 +96,16 @@ CONFIGS: dict[str, Config] = {
             "source, cue, content, stance), with its document, split, layer, label as a string and "
             "attributes; split like gold.",
             spans.features,
+            False,
+        ),
+        Config(
+            TOKENS_CONFIG,
+            "one document's gold annotations as tokens with IOB2 tags per layer, for token classifiers",
+            "Gold as tokens: one row per document, its tokens with their code-point offsets and "
+            "sentence numbers, and one IOB2 tag sequence per layer ("
+            + ", ".join(LAYERS)
+            + "); split like gold.",
+            tokens.features,
             False,
         ),
     )

@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from corpus_tools.dataset import ANNOTATORS_CONFIG, CONFLICTS_CONFIG, DEFAULT_CONFIG, SPANS_CONFIG
+from corpus_tools.dataset import (
+    ANNOTATORS_CONFIG,
+    CONFLICTS_CONFIG,
+    DEFAULT_CONFIG,
+    SPANS_CONFIG,
+    TOKENS_CONFIG,
+)
 from corpus_tools.problems import Report
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "CONFLICTS_CONFIG",
     "DEFAULT_CONFIG",
     "SPANS_CONFIG",
+    "TOKENS_CONFIG",
     "CardMetadata",
     "DocumentRights",
     "Progress",

@@ -1,6 +1,6 @@
 """Loading a written dataset back with `datasets`, offline, and checking it before it replaces
 the output: every config's splits, row counts and features, the offsets of a sample of record
-rows, and a sample of the `spans` rows against the gold text."""
+and `tokens` rows, and a sample of the `spans` rows against the gold text."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from corpus_tools.dataset import DEFAULT_CONFIG, SPANS_CONFIG
+from corpus_tools.dataset import DEFAULT_CONFIG, SPANS_CONFIG, TOKENS_CONFIG
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS
 
@@ -26,7 +26,7 @@ def verify(
     Checks, for every config: the splits and their sizes, that the features are those the
     config declares (`corpus_tools.publish.configs`), and that `text[start:end]` equals the span
     text for every span of `sample` rows per split spread over the split (for `spans`, the text
-    of the `default` row of the span's document).
+    of the `default` row of the span's document; for `tokens`, every token of the row).
 
     Returns:
         Config -> split -> `num_bytes` as `datasets` recorded it while loading.
@@ -70,7 +70,7 @@ def verify(
                     raise CorpusToolsError(
                         f"{config}/{split} loads with other features than the card declares: {ds.features}"
                     )
-                if spec.records:
+                if spec.records or config == TOKENS_CONFIG:
                     _check_offsets(ds, f"{config}/{split}", sample)
                 elif config == SPANS_CONFIG and gold is not None:
                     _check_spans(ds, gold[split], f"{config}/{split}", sample)
@@ -117,7 +117,14 @@ def _check_spans(ds: Any, gold: Any, where: str, sample: int) -> None:
 
 
 def _spans(row: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every span of a loaded row, with its path (`attributions[1].source`)."""
+    """Every span of a loaded row, with its path (`attributions[1].source`); a `tokens` row's
+    tokens (`tokens[3]`)."""
+    if "tokens" in row:
+        for i, (token, start, end) in enumerate(
+            zip(row["tokens"], row["token_starts"], row["token_ends"], strict=True)
+        ):
+            yield f"tokens[{i}]", {"start": start, "end": end, "text": token}
+        return
     for name, layer in LAYERS.items():
         for i, item in enumerate(row[name]):
             for part in layer.parts:

@@ -44,8 +44,9 @@ def validate(
     strict: bool = False,
     jobs: int = 1,
     aliases: Path | str | None = None,
+    predictions: bool = False,
 ) -> Report:
-    """Validate annotator (or gold) JSONL files and folders of them.
+    """Validate annotator (or gold) JSONL files and folders of them, or a model's predictions.
 
     Args:
         paths: files, or folders searched recursively for `*.jsonl` (hidden entries skipped),
@@ -59,6 +60,9 @@ def validate(
             the report is the same as with one). Capped at the CPU count.
         aliases: the alias file of stance targets (`documents/aliases.jsonl`, guideline S7);
             without it, every target must occur in its text.
+        predictions: check prediction records (`layers.PredictionRecord`, what
+            `corpus evaluate` reads): what a model does not predict may be left out, a document
+            has one line, and the guidelines' warnings do not apply.
 
     Returns:
         A `Report`; `report.valid` tells whether the files passed.
@@ -74,6 +78,7 @@ def validate(
         strict=strict,
         jobs=jobs,
         aliases=Path(aliases) if aliases is not None else None,
+        predictions=predictions,
     ).report
 
 
@@ -89,6 +94,8 @@ class Validated:
     """Where each document's lines are, when known (see `files.DocIndex`)."""
     inputs: Inputs | None = None
     """Where the files came from, when some are converted parquet files (kept alive here)."""
+    predictions: bool = False
+    """Whether the files hold prediction records (`layers.PredictionRecord`), not records."""
 
     @classmethod
     def trusted(cls, files: Iterable[Path]) -> Validated:
@@ -101,8 +108,8 @@ class Validated:
         return DocIndex(self.files, locations=self.locations)
 
     def records(self) -> Iterator[tuple[Path, int, RecordBase]]:
-        """Stream `(file, line, record)` in file order."""
-        return iter_records(self.files)
+        """Stream `(file, line, record)` in file order (prediction records for predictions)."""
+        return iter_records(self.files, predictions=self.predictions)
 
     def where(self, path: Path, line: int | None) -> Location:
         """Where line `line` of one of `files` came from: the file and line, or for a converted
@@ -117,10 +124,12 @@ def require_valid(
     aliases: Path | None = None,
     strict: bool = False,
     configs: tuple[str, ...] | None = None,
+    predictions: bool = False,
 ) -> Validated:
     """Validate `paths` (unless they already are a `Validated` handle), building the document
-    index on the way; with `strict`, warnings fail too. A published dataset folder among them
-    gives its `configs` (both record configs when None; see `corpus_tools.dataset`).
+    index on the way; with `strict`, warnings fail too; with `predictions`, as prediction
+    records. A published dataset folder among them gives its `configs` (both record configs
+    when None; see `corpus_tools.dataset`).
 
     Raises:
         InvalidInputError: carrying the report, when there are errors.
@@ -129,18 +138,30 @@ def require_valid(
     """
     if isinstance(paths, Validated):
         return paths
-    result = check_files(paths, jobs=jobs, index=True, aliases=aliases, strict=strict, configs=configs)
+    result = check_files(
+        paths,
+        jobs=jobs,
+        index=True,
+        aliases=aliases,
+        strict=strict,
+        configs=configs,
+        predictions=predictions,
+    )
     if not result.report.valid:
         raise InvalidInputError(result.report)
-    return Validated(tuple(result.files), result.report, result.locations, result.inputs)
+    return Validated(tuple(result.files), result.report, result.locations, result.inputs, predictions)
 
 
-def iter_records(files: Iterable[Path]) -> Iterator[tuple[Path, int, RecordBase]]:
-    """Stream `(file, line, record)` from files that have passed validation, in file order."""
-    from corpus_tools.schema import Record
+def iter_records(
+    files: Iterable[Path], *, predictions: bool = False
+) -> Iterator[tuple[Path, int, RecordBase]]:
+    """Stream `(file, line, record)` from files that have passed validation, in file order
+    (`layers.PredictionRecord`s with `predictions`)."""
+    from corpus_tools.layers import PredictionRecord, Record
 
+    model = PredictionRecord if predictions else Record
     for path in files:
         with open(path, "rb") as f:
             for number, raw in enumerate(f, start=1):
                 if not is_blank(raw):
-                    yield path, number, Record.model_validate_json(raw)
+                    yield path, number, model.model_validate_json(raw)

@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from corpus_tools.files import is_blank
-from corpus_tools.layers import LAYERS, Record
+from corpus_tools.files import is_blank, json_object, json_path, repeated_keys, utf8_error
+from corpus_tools.layers import LAYERS, PredictionRecord, Record
 from corpus_tools.schema import model_of
 from corpus_tools.validate import mirror
 from corpus_tools.validate.rules import Finding, check_record
@@ -49,13 +49,19 @@ def clean_record(raw: bytes) -> Any | None:
     return None
 
 
-def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None]:
-    """Check one raw JSONL line on its own.
+def check_line(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding], LineKey | None]:
+    """Check one raw JSONL line on its own; with `predictions`, as a prediction record
+    (`layers.PredictionRecord`: what a model does not predict may be left out, and the
+    guidelines' warnings do not apply).
 
     Returns:
         The findings `(code, path, message)` and the key for cross-line checks (None when the
-        line has no usable `doc_id`, `annotator` and `text`).
+        line has no usable `doc_id`, `annotator` and `text`; a prediction's key has the
+        annotator `""`, since one document has one prediction).
     """
+    if predictions:
+        # No fast path: its structs mirror the record, in which these fields are required.
+        return check_line_fully(raw, predictions=True)
     rec = mirror.decode(raw)
     if rec is not None and not mirror.may_repeat_a_key(raw, rec):
         key = LineKey(rec.doc_id, rec.annotator, hash(rec.text), len(rec.text))
@@ -68,8 +74,9 @@ def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     return check_line_fully(raw)
 
 
-def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
+def check_line_fully(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding], LineKey | None]:
     """`check_line` without the fast path: the reference checks, which produce the findings."""
+    model = PredictionRecord if predictions else Record
     if is_blank(raw):
         return [Finding("blank-line", "", "blank line; remove it")], None
     try:
@@ -79,7 +86,7 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     # Parsed again by Python's parser, which keeps integers beyond 64 bits exact (orjson makes
     # 10**30 the float 1e+30) and lets the keys given twice be found.
     try:
-        obj = json.loads(raw, object_pairs_hook=_pairs)
+        obj = json.loads(raw, object_pairs_hook=json_object)
     except RecursionError:
         return [
             Finding(
@@ -99,11 +106,13 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
         ], None
     findings: list[Finding] = list(_duplicate_keys(obj))
     try:
-        Record.model_validate(obj)
+        model.model_validate(obj)
     except ValidationError as e:
-        findings.extend(_structure_findings(e))
-    findings.extend(check_record(obj))
+        findings.extend(_structure_findings(e, model))
+    findings.extend(check_record(obj, guidelines=not predictions))
     doc_id, annotator, text = obj.get("doc_id"), obj.get("annotator"), obj.get("text")
+    if predictions:
+        annotator = ""
     key = None
     if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
         key = LineKey(doc_id, annotator, hash(text), len(text))
@@ -113,60 +122,23 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
 # -- turning parse and model errors into findings ------------------------------------------
 
 
-class _Pairs(dict[str, Any]):
-    """An object as `json` parsed it, remembering the keys it had more than once."""
-
-    repeated: list[str]
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
-    obj = _Pairs(pairs)
-    seen: set[str] = set()
-    obj.repeated = []
-    for k, _v in pairs:
-        if k in seen:
-            obj.repeated.append(k)
-        else:
-            seen.add(k)
-    return obj
-
-
 def _duplicate_keys(parsed: Any) -> Iterator[Finding]:
     """A finding for every key given twice in one object of the line (the last value counts
     for JSON parsers, but Arrow, which `corpus publish` reads with, refuses the line)."""
-
-    def walk(value: Any, loc: tuple[int | str, ...]) -> Iterator[Finding]:
-        if isinstance(value, _Pairs):
-            for key in dict.fromkeys(value.repeated):
-                yield Finding(
-                    "duplicate-key",
-                    format_path((*loc, key)),
-                    f"key {key!r} is given more than once in this object; keep one (JSON "
-                    "readers disagree on which value counts)",
-                )
-            for key, item in value.items():
-                yield from walk(item, (*loc, key))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                yield from walk(item, (*loc, i))
-
-    yield from walk(parsed, ())
+    for loc, key in repeated_keys(parsed):
+        yield Finding(
+            "duplicate-key",
+            json_path((*loc, key)),
+            f"key {key!r} is given more than once in this object; keep one (JSON "
+            "readers disagree on which value counts)",
+        )
 
 
 def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as u:
-        hint = (
-            " (it looks UTF-16 encoded, as some Windows tools save)"
-            if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:8]
-            else ""
-        )
-        return Finding(
-            "invalid-utf8",
-            "",
-            f"byte {u.start} (0x{raw[u.start]:02x}) is not valid UTF-8{hint}; save the file as UTF-8",
-        )
+        return Finding("invalid-utf8", "", f"{utf8_error(raw, u)}; save the file as UTF-8")
     if raw.startswith(b"\xef\xbb\xbf"):
         return Finding(
             "invalid-json",
@@ -183,16 +155,16 @@ def _decode_finding(raw: bytes, e: orjson.JSONDecodeError) -> Finding:
     return Finding("invalid-json", "", f"{where}; each line must be one complete JSON object")
 
 
-def _structure_findings(error: ValidationError) -> Iterator[Finding]:
+def _structure_findings(error: ValidationError, model: type[BaseModel]) -> Iterator[Finding]:
     for err in error.errors(include_url=False):
         loc = err["loc"]
-        path = format_path(loc)
+        path = json_path(loc)
         kind = err["type"]
         field = next((p for p in reversed(loc) if isinstance(p, str)), "")
         if kind == "missing":
             yield Finding("missing-field", path, f"required field {field!r} is missing")
         elif kind == "extra_forbidden":
-            allowed = _fields_at(loc[:-1])
+            allowed = _fields_at(loc[:-1], model)
             close = difflib.get_close_matches(field, allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
             yield Finding("unknown-field", path, f"unknown field {field!r}{hint}")
@@ -220,17 +192,8 @@ def _structure_findings(error: ValidationError) -> Iterator[Finding]:
             yield Finding("invalid-value", path, f"{_show(err['input'])}: {err['msg']}")
 
 
-def format_path(loc: tuple[int | str, ...]) -> str:
-    """`('attributions', 1, 'content', 'end')` -> `attributions[1].content.end`."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
-    """The field names allowed at `loc`, found by walking the models."""
-    model: type[BaseModel] = Record
+def _fields_at(loc: tuple[int | str, ...], model: type[BaseModel]) -> list[str]:
+    """The field names allowed at `loc`, found by walking the models from `model`."""
     for part in loc:
         if isinstance(part, int):
             continue
@@ -242,7 +205,7 @@ def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
 
 
 def _json_type(value: Any) -> str:
-    """The JSON name of a parsed value's type (objects are parsed as `_Pairs`, a dict; a bool is
+    """The JSON name of a parsed value's type (objects are parsed as `JsonObject`, a dict; a bool is
     an int to Python, so it is asked first)."""
     for tp, name in (
         (bool, "boolean"),

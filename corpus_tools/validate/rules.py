@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import display, iter_json_lines
 from corpus_tools.layers import LAYERS, Layer, Reference
+from corpus_tools.matching import fold, normalise_target
 from corpus_tools.schema import AUTHOR, is_name
 
 
@@ -32,8 +33,10 @@ class Finding(NamedTuple):
     message: str
 
 
-def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
-    """Yield the offset, span, reference and language problems of one parsed record."""
+def check_record(rec: dict[str, Any], *, guidelines: bool = True) -> Iterator[Finding]:
+    """Yield the offset, span, reference and language problems of one parsed record, and with
+    `guidelines` the warnings of the guidelines a machine can check (a model's predictions are
+    scored, not held to the annotation guidelines)."""
     meta = rec.get("meta")
     language = meta.get("language") if isinstance(meta, dict) else None
     if isinstance(language, str) and not is_language_tag(language):
@@ -78,7 +81,8 @@ def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
                     yield from check_span(text, span, path if part.field is None else f"{path}.{part.field}")
                 if part.only_if is not None and span is not None:
                     label, required = part.only_if
-                    if item.get(label) != required:
+                    # Without the label (a prediction may leave it out) there is nothing to compare.
+                    if item.get(label) is not None and item.get(label) != required:
                         yield Finding(
                             "answer-without-hypophora",
                             f"{path}.{part.field}",
@@ -90,7 +94,7 @@ def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
             yield from _check_references(
                 layer, layer.reference, rec[layer.name], named[layer.reference.target]
             )
-    if text is not None:
+    if text is not None and guidelines:
         doc_id = rec.get("doc_id")
         yield from _check_guidelines(rec, text, ALIASES.get(doc_id) if isinstance(doc_id, str) else None)
 
@@ -103,13 +107,6 @@ def check_record(rec: dict[str, Any]) -> Iterator[Finding]:
 ALIASES: dict[Any, frozenset[str]] = {}
 """`doc_id -> normalised targets` declared in the alias file (`load_aliases`): targets that do
 not occur in the text in that form (the author's name, one string for several wordings, S7)."""
-
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
-
-
-def normalise_target(text: str) -> str:
-    """What S7 compares: case-folded, straight apostrophes, whitespace collapsed."""
-    return " ".join(text.translate(_APOSTROPHES).casefold().split())
 
 
 def target_occurs(target: str, text: str, folded: list[str], declared: frozenset[str] | None) -> bool:
@@ -125,7 +122,7 @@ def target_occurs(target: str, text: str, folded: list[str], declared: frozenset
     if declared is not None and normalise_target(target) in declared:
         return True
     if not folded:
-        folded.append(normalise_target(text))
+        folded.append(fold(text))
     return n in folded[0]
 
 

@@ -46,6 +46,8 @@ class Chunk:
     path: Path
     start: int
     end: int
+    predictions: bool = False
+    """Check the lines as prediction records (`corpus validate --predictions`)."""
 
 
 @dataclass
@@ -96,10 +98,12 @@ def check_files(
     index: bool = False,
     aliases: Path | None = None,
     configs: tuple[str, ...] | None = None,
+    predictions: bool = False,
 ) -> Run:
     """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
-    also note where every record line is, so that nothing reads the files again to find them.
-    A published dataset gives its `configs` (see `corpus_tools.dataset.record_inputs`)."""
+    also note where every record line is, so that nothing reads the files again to find them;
+    with `predictions`, as prediction records (one per document). A published dataset gives its
+    `configs` (see `corpus_tools.dataset.record_inputs`)."""
     ignore = frozenset(ignore)
     unknown = sorted(ignore - CATALOGUE.keys())
     if unknown:
@@ -117,10 +121,10 @@ def check_files(
         )
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
-    corpus = CorpusChecks(files, shown=builder.shown, where=inputs.where)
+    corpus = CorpusChecks(files, shown=builder.shown, where=inputs.where, predictions=predictions)
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
-    chunks = _chunks(files)
+    chunks = _chunks(files, predictions)
     with using_aliases(aliases), _mapper(jobs) as mapper:
         line_base: dict[Path, int] = {}
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
@@ -194,7 +198,7 @@ def _take(
         report(base + i + 1, findings[i])
 
 
-def _chunks(files: list[Path]) -> list[Chunk]:
+def _chunks(files: list[Path], predictions: bool) -> list[Chunk]:
     """Cut each file into chunks of whole lines of about `CHUNK_BYTES`."""
     chunks = []
     for path in files:
@@ -202,7 +206,7 @@ def _chunks(files: list[Path]) -> list[Chunk]:
             ranges = chunk_ranges(path, CHUNK_BYTES)
         except OSError:
             ranges = [(0, -1)]  # _check_chunk reports it
-        chunks += [Chunk(path, start, end) for start, end in ranges]
+        chunks += [Chunk(path, start, end, predictions) for start, end in ranges]
     return chunks
 
 
@@ -222,12 +226,13 @@ def _check_chunk(chunk: Chunk) -> ChunkResult:
     # yields one line at a time, where `split` would hold a copy of the whole chunk.
     for index, line in enumerate(io.BytesIO(data)):
         # The line end is JSON whitespace: the fast path takes the line as it is (no copy).
-        rec = clean_record(line)
+        # Prediction records have no fast path (its structs mirror the annotation record).
+        rec = None if chunk.predictions else clean_record(line)
         if rec is not None:
             doc_id, annotator, text = rec.doc_id, rec.annotator, rec.text
             text_hash, text_length = hash(text), len(text)
         else:
-            found, key = check_line(line.rstrip(b"\r\n"))
+            found, key = check_line(line.rstrip(b"\r\n"), predictions=chunk.predictions)
             if found:
                 result.findings[index] = found
             if key is None:
@@ -295,6 +300,7 @@ class CorpusChecks:
         files: list[Path],
         shown: Callable[[str], bool] = lambda code: True,
         where: Callable[[Path, int | None], Location] = _where,
+        predictions: bool = False,
     ) -> None:
         self.files = files
         self.pairs: dict[tuple[str, str], tuple[int, int]] = {}
@@ -306,6 +312,7 @@ class CorpusChecks:
         # disk reads that text drift's first-difference detail costs.
         self.shown = shown
         self.where = where
+        self.predictions = predictions
 
     def add(
         self,
@@ -325,14 +332,25 @@ class CorpusChecks:
             self.pairs[pair] = (file, line)
         else:
             f0, l0 = first_pair
-            findings.append(
-                Finding(
-                    "duplicate-record",
-                    "annotator",
-                    f"doc_id {doc_id!r} by annotator {annotator!r} is also at "
-                    f"{self.where(self.files[f0], l0)}; keep one line per document and annotator",
+            where = self.where(self.files[f0], l0)
+            if self.predictions:
+                findings.append(
+                    Finding(
+                        "duplicate-record",
+                        "doc_id",
+                        f"doc_id {doc_id!r} is predicted at {where} too; keep one "
+                        "prediction per document (evaluate one system's predictions at a time)",
+                    )
                 )
-            )
+            else:
+                findings.append(
+                    Finding(
+                        "duplicate-record",
+                        "annotator",
+                        f"doc_id {doc_id!r} by annotator {annotator!r} is also at "
+                        f"{where}; keep one line per document and annotator",
+                    )
+                )
         first = self.texts.get(doc_id)
         if first is None:
             self.texts[doc_id] = (text_hash, text_length, file, line, byte_offset)
@@ -360,15 +378,21 @@ class CorpusChecks:
         if byte_offset is not None:
             there, here = _read_text(self.files[f0], first_offset), _read_text(self.files[file], byte_offset)
         if there is not None and here is not None:
-            i = next(
-                (i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
-                min(len(here), len(there)),
-            )
-            detail += f"; first difference at code point {i}: here {here[i : i + 20]!r}, there {there[i : i + 20]!r}"
+            detail += f"; {first_difference(here, there)}"
         return (
             f"the text of doc_id {doc_id!r} differs from the one at {where} ({detail}); "
             "every record of a document must carry the same text"
         )
+
+
+def first_difference(here: str, there: str) -> str:
+    """Where two texts first differ, for text-drift messages: `first difference at code point
+    i: here '...', there '...'`."""
+    i = next(
+        (i for i, (a, b) in enumerate(zip(here, there, strict=False)) if a != b),
+        min(len(here), len(there)),
+    )
+    return f"first difference at code point {i}: here {here[i : i + 20]!r}, there {there[i : i + 20]!r}"
 
 
 def _read_text(path: Path, byte_offset: int) -> str | None:

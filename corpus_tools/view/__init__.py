@@ -9,9 +9,12 @@ and allowed by hash; nothing is fetched from anywhere):
     SITE/compare/<doc_id>.html                the passes side by side, what they agree and
                                               disagree on, and the decisions (with a decisions file)
 
+(`doc_id` and `annotator` as file names that cannot collide: `files.portable_names`.)
+
 - `inputs.py`: reading JSONL files and published dataset folders into documents;
 - `marks.py`: a record's items and spans, and the text cut into segments at every boundary;
-- `compare.py`: matching the passes of a document, and placing the decisions;
+- `compare.py`: matching the passes of a document, and placing the merge's conflicts and the
+  decisions on them;
 - `site.py`: the templates (`templates/`), the inlined assets (`static/`) and their policy.
 """
 
@@ -19,13 +22,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from corpus_tools.agreement import records_agreement
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import Outputs, display, recover
+from corpus_tools.files import Outputs, display, portable_names, recover
+from corpus_tools.merge import DocumentMerge, check_options, merge_records
 from corpus_tools.merge.decisions import Decisions, read_decisions
 from corpus_tools.view import site
 from corpus_tools.view.compare import compare
@@ -53,12 +58,19 @@ class ViewResult(BaseModel):
     comparisons: int = 0
     """Comparison pages (one per document with two or more passes)."""
     decisions: int = 0
-    """Decided conflicts shown on a comparison page, beside the items they decide."""
+    """Decision lines shown on a comparison page: beside the conflict with their id, or apart
+    when they match none (stale)."""
     corrections: int = 0
     """Correction lines shown with their document."""
+    stale: int = 0
+    """Of the lines shown, those the merge reports stale: decisions that match no conflict of
+    their document, corrections that match no gold item."""
+    refused: int = 0
+    """Of the lines shown, those the merge refuses (it would stop on them): each is shown with
+    the merge's message."""
     unplaced: int = 0
-    """Decisions shown apart, as no pass holds the items they were made on any more, and
-    corrections of documents without a comparison page (which is where corrections are shown)."""
+    """Lines of the decisions file shown on no page: of documents that are not among the inputs
+    or have no comparison page (one pass), or without a `doc_id` and matching no conflict."""
     warnings: int = 0
     """Validation warnings in the inputs (they do not stop the site)."""
 
@@ -69,6 +81,10 @@ def view(
     output: Path | str,
     decisions: Path | str | None = None,
     title: str = "Annotated corpus",
+    match: str = "exact",
+    overlap: float = 0.5,
+    min_votes: int | None = None,
+    adjudicator: str | None = None,
     progress: Progress | None = None,
 ) -> ViewResult:
     """Write a static site showing every record of the inputs, and comparing passes.
@@ -78,9 +94,16 @@ def view(
             folders (what `corpus publish` writes), or `Validated` handles.
         output: the site folder; replaced as a whole once every page is written. It must be new,
             empty, or a site this command wrote.
-        decisions: a conflicts / decisions file (`corpus merge --conflicts`): comparison pages
-            show each decided conflict and correction with its decision and reason.
+        decisions: a decisions file (`corpus merge --decisions`): the passes of each document
+            are merged again as `corpus merge` merges them (nothing written), and comparison
+            pages show each conflict with the decision that has its id, the decisions that match
+            no conflict (stale), and the correction lines, each with the merge's status.
         title: the index page's heading.
+        match, overlap, min_votes: the options of the merge the decisions were made on (as
+            `corpus merge` takes them); they decide which conflicts arise, hence their ids.
+        adjudicator: as `corpus merge --adjudicator`: the name given to decisions that name
+            none (without one, an adjudicator's item that names nobody is refused, as the
+            merge refuses it).
         progress: called as `progress("view", done, total)` as documents are written.
 
     Returns:
@@ -89,29 +112,36 @@ def view(
     Raises:
         InvalidInputError: when an input fails validation (nothing is written).
         CorpusToolsError: when a path does not exist, the inputs hold no record or disagree on a
-            document's text, the decisions file is malformed, or the output cannot be written or
-            lies among the inputs.
+            document's text, the decisions file is malformed, a merge option is wrong, or the
+            output cannot be written or lies among the inputs.
     """
     output = Path(output)
     sources = list(paths)
     corpus = read_corpus(sources)
-    decided: Decisions | None = None
+    merging: Merging | None = None
     if decisions is not None:
-        decided = read_decisions(Path(decisions))
+        merging = Merging(
+            read_decisions(Path(decisions)), Path(decisions), match, overlap, min_votes, adjudicator
+        )
+        merging.check()
     _check_output(output, [*corpus.inputs, *([Path(decisions)] if decisions is not None else [])])
     result = ViewResult(output=str(output), index=str(output / "index.html"), warnings=corpus.warnings)
     doc_ids = corpus.doc_ids()
+    names = portable_names(doc_ids)
     rows: list[site.IndexRow] = []
+    shown: set[int] = set()
     with Outputs(COMMAND) as out:
         folder = out.folder(output, option="--output")
         for number, doc in enumerate(corpus.documents()):
             if progress is not None:
                 progress("view", number, len(doc_ids))
-            rows.append(_write_document(folder, doc, decided, decisions, result))
+            rows.append(_write_document(folder, doc, names[doc.doc_id], merging, result, shown))
         (folder / "index.html").write_text(
             site.index_page(rows=rows, title=title, decisions=_shown(decisions)), encoding="utf-8"
         )
         out.commit()
+    if merging is not None:
+        result.unplaced = merging.lines() - len(shown)
     if progress is not None:
         progress("view", len(doc_ids), len(doc_ids))
     result.documents = len(rows)
@@ -134,32 +164,68 @@ def _check_output(output: Path, inputs: list[Path]) -> None:
             )
 
 
-def page_path(doc_id: str, annotator: str) -> str:
-    """Where a record's page is, relative to the site folder (names are safe as file names:
-    the models allow only `A-Z a-z 0-9 . _ -`, starting with a letter or digit)."""
-    return f"doc/{doc_id}/{annotator}.html"
+@dataclass
+class Merging:
+    """A decisions file, and the options of the merge its decisions were made on."""
+
+    decisions: Decisions
+    path: Path
+    match: str
+    overlap: float
+    min_votes: int | None
+    adjudicator: str | None = None
+
+    def check(self) -> None:
+        """Raises `CorpusToolsError` when an option is wrong, before anything is read further."""
+        check_options(self.match, self.overlap, self.min_votes, self.adjudicator)
+
+    def merge(self, doc: Document) -> DocumentMerge:
+        """The passes of `doc` merged as `corpus merge` merges them; lines it would stop on are
+        left out and noted (`DocumentMerge.refused`)."""
+        return merge_records(
+            doc.passes,
+            decisions=self.decisions,
+            source=display(self.path),
+            match=self.match,
+            overlap=self.overlap,
+            min_votes=self.min_votes,
+            adjudicator=self.adjudicator,
+            keep_going=True,
+        )
+
+    def lines(self) -> int:
+        """The decision and correction lines of the file."""
+        return len(self.decisions.conflicts) + sum(len(c) for c in self.decisions.corrections.values())
 
 
-def compare_path(doc_id: str) -> str:
+def page_path(doc_name: str, annotator_name: str) -> str:
+    """Where a record's page is, relative to the site folder, given the file names of its
+    document and annotator (`files.portable_names`)."""
+    return f"doc/{doc_name}/{annotator_name}.html"
+
+
+def compare_path(doc_name: str) -> str:
     """Where a document's comparison page is, relative to the site folder."""
-    return f"compare/{doc_id}.html"
+    return f"compare/{doc_name}.html"
 
 
 def _write_document(
-    folder: Path, doc: Document, decided: Decisions | None, decisions: Path | str | None, result: ViewResult
+    folder: Path, doc: Document, name: str, merging: Merging | None, result: ViewResult, shown: set[int]
 ) -> site.IndexRow:
-    """Write the pages of one document; return its row of the index."""
+    """Write the pages of one document (`name`: its file name); return its row of the index.
+    The decisions-file lines shown are added to `shown`."""
     has_compare = len(doc.passes) >= 2
     golds = {id(r) for r in doc.gold}
+    files = portable_names(r.annotator for r in doc.records)
     links = [
         site.Link(
             f"{r.annotator} (gold)" if id(r) in golds and r.annotator != GOLD else r.annotator,
-            page_path(doc.doc_id, r.annotator),
+            page_path(name, files[r.annotator]),
         )
         for r in doc.records
     ]
     if has_compare:
-        links.append(site.Link("compare the passes", compare_path(doc.doc_id)))
+        links.append(site.Link("compare the passes", compare_path(name)))
 
     def nav(current: str, root: str) -> list[site.Link]:
         return [site.Link(link.text, root + link.href, link.href == current) for link in links]
@@ -168,7 +234,7 @@ def _write_document(
     for record in doc.records:
         views = item_views(record, "p0")
         column = site.Column(record, views, tokens(record.text, views), "p0")
-        path = page_path(doc.doc_id, record.annotator)
+        path = page_path(name, files[record.annotator])
         html = site.record_page(
             doc_id=doc.doc_id,
             meta=doc.meta,
@@ -188,26 +254,33 @@ def _write_document(
         for i, record in enumerate(doc.passes):
             views = item_views(record, f"p{i}")
             columns.append(site.Column(record, views, tokens(record.text, views), f"p{i}"))
-        comparison = compare(doc.passes, [c.views for c in columns], decided)
-        compare_href = compare_path(doc.doc_id)
+        merged = merging.merge(doc) if merging is not None else None
+        comparison = compare(
+            doc.passes, [c.views for c in columns], merged, merging.decisions if merging else None
+        )
+        compare_href = compare_path(name)
         html = site.compare_page(
             doc_id=doc.doc_id,
             meta=doc.meta,
             columns=columns,
             comparison=comparison,
             agreement=agreement,
-            decisions=_shown(decisions),
+            decisions=_shown(merging.path if merging else None),
             nav=nav(compare_href, "../"),
             root="../",
         )
         _write(folder / compare_href, html)
         result.comparisons += 1
-        result.decisions += sum(len(d.decisions) for d in comparison.disagreements)
-        result.unplaced += len(comparison.unplaced)
-        result.corrections += len(comparison.corrections)
-    elif decided is not None:
-        # Corrections are shown on comparison pages; a document without one cannot show them.
-        result.unplaced += len(decided.corrections.get(doc.doc_id, []))
+        for line in comparison.lines:
+            if line.line is None or line.line in shown:
+                continue
+            shown.add(line.line)
+            if line.correction:
+                result.corrections += 1
+            else:
+                result.decisions += 1
+            result.stale += line.status == "stale"
+            result.refused += line.status == "refused"
     return site.IndexRow(doc.doc_id, doc.meta, len(doc.text), records, compare_href, agreement)
 
 

@@ -8,9 +8,14 @@ attributes agree. A cluster that every pass has, with the same value of every at
 votes on (`Layer.voted`), *agrees*; one every pass has with some value differing, *differs*
 (those attributes are listed); one that some pass lacks is *only* in the others.
 
-Decisions come from a conflicts / decisions file read by `merge.decisions.read_decisions`: each
-decided conflict is placed on the cluster holding the items of its versions (by annotator and
-item id), and correction lines are listed with their document.
+Decisions come from a conflicts / decisions file read by `merge.decisions.read_decisions`, and
+are joined to conflicts as the merge joins them, by conflict id: the passes are merged again
+(`merge.merge_records`, the merge's own code, nothing written), each conflict is placed on the
+cluster holding its versions' items (by annotator and item id) with the decision that has its
+id, and its status is the merge's (`open`, `decided`, or `refused` with the merge's message).
+A decision of the document that matches no conflict is *stale*, as the merge says. Correction
+lines are listed with their document, with the merge's outcome, and linked to the items of the
+passes whose key span is their `match`.
 """
 
 from __future__ import annotations
@@ -19,11 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from corpus_tools.layers import LAYERS, Layer
 from corpus_tools.matching import cluster, normalise, similarity, span_bounds, span_score
-from corpus_tools.merge.decisions import Decisions, Version
+from corpus_tools.merge import DocumentMerge
+from corpus_tools.merge.decisions import STALE_WHY, Conflict, Decision, Decisions
 from corpus_tools.schema import AUTHOR, RecordBase
 from corpus_tools.view.marks import ItemView, Status, clip
 
@@ -33,25 +37,36 @@ OVERLAP = 0.5
 
 @dataclass
 class DecisionView:
-    """A decided conflict, or a correction line, as a comparison page shows it."""
+    """A conflict of the merge with its decision, a stale decision, or a correction line, as a
+    comparison page shows it."""
 
-    line: int
-    """Its line in the decisions file."""
+    line: int | None
+    """Its line in the decisions file (None: a conflict that no line decides)."""
     layer: str
-    action: str
-    """`accept`, `reject`, `replace` (conflicts); `replace`, `remove`, `add` (corrections)."""
+    status: str
+    """As the merge has it: `open`, `decided` or `stale` (conflicts); `applied` or `stale`
+    (corrections); or `refused`: the merge stops on the line (`message` says why)."""
+    action: str | None = None
+    """`accept`, `reject`, `replace` (conflicts); `replace`, `remove`, `add` (corrections);
+    None for a conflict without a decision."""
     accepted: str | None = None
     """For `accept`: the annotator whose version went into gold."""
-    item: list[tuple[str, str]] | None = None
+    item: list[Shown] | None = None
     """For `replace` and `add`: the adjudicator's item, attribute by attribute."""
     conflict_id: str | None = None
     kind: str | None = None
     why: str | None = None
-    status: str | None = None
+    """The merge's words: what the passes disagree on, why a decision is stale, what a
+    correction did."""
+    message: str | None = None
+    """For a refused line: the merge's message (what `corpus merge` stops with)."""
     adjudicator: str | None = None
     reason: str | None = None
-    match: str | None = None
-    """For a correction: the gold item it matches, as `[start, end) “text”`."""
+    match: Shown | None = None
+    """For a correction: the key span of the gold item it matches, with the text there."""
+    targets: list[ItemView] = field(default_factory=list)
+    """For a correction: the items of the passes whose key span is its `match`."""
+    correction: bool = False
 
 
 @dataclass
@@ -66,6 +81,7 @@ class Disagreement:
     attributes: list[str] = field(default_factory=list)
     """The attributes whose values differ between the passes that have the item."""
     decisions: list[DecisionView] = field(default_factory=list)
+    """The merge's conflicts on these items, with their decisions (with a decisions file)."""
 
 
 @dataclass
@@ -76,16 +92,28 @@ class Comparison:
     disagreements: list[Disagreement]
     counts: dict[str, dict[str, int]]
     """`layer -> status -> clusters`."""
-    unplaced: list[DecisionView] = field(default_factory=list)
-    """Decisions whose items no pass holds now (the annotations changed since)."""
+    stale: list[DecisionView] = field(default_factory=list)
+    """Decisions of the document that match no conflict (the annotations changed since)."""
     corrections: list[DecisionView] = field(default_factory=list)
+    merged: bool = False
+    """Whether the merge's conflicts are shown (with a decisions file)."""
+
+    @property
+    def lines(self) -> list[DecisionView]:
+        """Every line of the decisions file the page shows."""
+        placed = [dec for d in self.disagreements for dec in d.decisions if dec.line is not None]
+        return [*placed, *self.stale, *self.corrections]
 
 
 def compare(
-    passes: Sequence[RecordBase], views: Sequence[Sequence[ItemView]], decisions: Decisions | None
+    passes: Sequence[RecordBase],
+    views: Sequence[Sequence[ItemView]],
+    merged: DocumentMerge | None = None,
+    decisions: Decisions | None = None,
 ) -> Comparison:
     """Match the items of `passes` (their `views`, in the same order) and set each view's
-    status; place the decisions of the document on the clusters."""
+    status; with the document `merged` as the merge does it and the `decisions` file, place
+    each conflict and its decision on the clusters."""
     names = [r.annotator for r in passes]
     by_record = dict(zip(names, passes, strict=True))
     counts: dict[str, dict[str, int]] = {}
@@ -119,8 +147,9 @@ def compare(
                 view.conflict = entry.dom if entry is not None else None
                 clusters[(layer.name, name, view.id)] = (layer, members, entry)
     out = Comparison(names, disagreements, counts)
-    if decisions is not None:
-        _place(out, passes, decisions, clusters)
+    if merged is not None:
+        out.merged = True
+        _place(out, passes, views, merged, decisions or Decisions(), clusters)
     return out
 
 
@@ -174,37 +203,26 @@ def _value(layer: Layer, attribute: str, view: ItemView, record: RecordBase) -> 
 def _place(
     out: Comparison,
     passes: Sequence[RecordBase],
+    views: Sequence[Sequence[ItemView]],
+    merged: DocumentMerge,
     decisions: Decisions,
     clusters: dict[tuple[str, str, str], tuple[Layer, dict[str, ItemView], Disagreement | None]],
 ) -> None:
-    doc_id = passes[0].doc_id
+    """Put each conflict of the merge on the disagreement holding its versions' items, with the
+    decision of the decisions file that has its id; list the decisions of the document that
+    match no conflict (stale) and its correction lines (placed by their `match` span)."""
+    doc_id = merged.doc_id
     text = passes[0].text
-    for conflict_id, (entry, line, raw) in decisions.conflicts.items():
-        if raw.get("doc_id") != doc_id or entry.decision is None:
-            continue
-        layer = str(raw.get("layer", ""))
-        decision = entry.decision
-        action = "accept" if decision.accept is not None else "reject" if decision.reject else "replace"
-        status = raw.get("status")
-        view = DecisionView(
-            line=line,
-            layer=layer,
-            action=action,
-            accepted=decision.accept,
-            item=describe(decision.replace) if decision.replace is not None else None,
-            conflict_id=conflict_id,
-            kind=str(raw.get("kind")) if raw.get("kind") is not None else None,
-            why=str(raw.get("why")) if raw.get("why") is not None else None,
-            status=str(status) if status is not None else None,
-            adjudicator=entry.adjudicator,
-            reason=entry.reason,
-        )
+    ids = set()
+    for conflict in merged.conflicts:
+        ids.add(conflict.id)
+        view = _conflict_view(conflict, decisions, merged.refused)
         found = None
-        for version in _versions(raw):
+        for version in conflict.versions:
             item_id = version.item.get("id") if version.item is not None else None
-            found = found or clusters.get((layer, version.annotator, str(item_id)))
-        if found is None:
-            out.unplaced.append(view)
+            found = found or clusters.get((conflict.layer, version.annotator, str(item_id)))
+        if found is None:  # every version is an item of a pass, so this does not happen
+            out.stale.append(view)
             continue
         cluster_layer, members, dis = found
         if dis is None:
@@ -221,44 +239,99 @@ def _place(
                 member.conflict = dis.dom
                 clusters[(cluster_layer.name, name, member.id)] = (cluster_layer, members, dis)
         dis.decisions.append(view)
+    for conflict_id, (entry, line, raw) in decisions.conflicts.items():
+        if conflict_id in ids or raw.get("doc_id") != doc_id or entry.decision is None:
+            continue
+        layer = raw.get("layer")
+        out.stale.append(
+            DecisionView(
+                line=line,
+                layer=str(layer) if layer is not None else "",
+                status="stale",
+                action=_action(entry.decision),
+                accepted=entry.decision.accept,
+                item=describe(entry.decision.replace) if entry.decision.replace is not None else None,
+                conflict_id=conflict_id,
+                why=STALE_WHY,
+                adjudicator=entry.adjudicator,
+                reason=entry.reason,
+            )
+        )
+    by_key: dict[tuple[str, int, int], list[ItemView]] = {}
+    for pass_views in views:
+        for v in pass_views:
+            by_key.setdefault((v.layer.name, *v.layer.key_span(v.item)), []).append(v)
+    outcomes = {o.entry.line: o for o in merged.corrections}
     for correction in decisions.corrections.get(doc_id, []):
         c = correction.correction
         given = c.decision.replace if c.decision.replace is not None else c.decision.add
         match = None
+        targets: list[ItemView] = []
         if c.match is not None:
             covered = (
                 text[c.match.start : c.match.end] if 0 <= c.match.start < c.match.end <= len(text) else ""
             )
-            match = f"[{c.match.start}, {c.match.end}) “{clip(covered, 60)}”"
+            match = Shown("match", clip(covered, 60), (c.match.start, c.match.end))
+            targets = by_key.get((c.layer, c.match.start, c.match.end), [])
+        outcome = outcomes.get(correction.line)
+        refused = merged.refused.get(correction.line)
         out.corrections.append(
             DecisionView(
                 line=correction.line,
                 layer=c.layer,
+                status="refused" if refused is not None else outcome.status if outcome else "stale",
                 action=c.decision.action,
                 item=describe(given) if given is not None else None,
-                why=c.why,
-                status=c.status,
-                adjudicator=c.adjudicator,
+                why=outcome.why if outcome is not None else None,
+                message=refused,
+                adjudicator=c.adjudicator or (outcome.adjudicator if outcome else None),
                 reason=c.reason,
                 match=match,
+                targets=targets,
+                correction=True,
             )
         )
 
 
-def _versions(raw: dict[str, Any]) -> list[Version]:
-    """The versions of a decisions line: context the merge itself does not read, so a line
-    without them (or with malformed ones) is shown unplaced rather than refused."""
-    versions = raw.get("versions")
-    out = []
-    for v in versions if isinstance(versions, list) else []:
-        try:
-            out.append(Version.model_validate(v))
-        except ValidationError:
-            continue
-    return out
+def _action(decision: Decision) -> str:
+    return "accept" if decision.accept is not None else "reject" if decision.reject else "replace"
 
 
-def describe(item: dict[str, Any] | None) -> list[tuple[str, str]]:
+def _conflict_view(conflict: Conflict, decisions: Decisions, refused: dict[int, str]) -> DecisionView:
+    """A conflict of the merge, with its decision: applied (the merge's status), refused (the
+    merge's message), or none."""
+    found = decisions.conflicts.get(conflict.id)
+    entry, line = (found[0], found[1]) if found is not None else (None, None)
+    decision = entry.decision if entry is not None else None
+    message = refused.get(line) if line is not None else None
+    return DecisionView(
+        line=line,
+        layer=conflict.layer,
+        status="refused" if message is not None else conflict.status,
+        action=_action(decision) if decision is not None else None,
+        accepted=decision.accept if decision is not None else None,
+        item=describe(decision.replace) if decision is not None and decision.replace is not None else None,
+        conflict_id=conflict.id,
+        kind=conflict.kind,
+        why=conflict.why,
+        message=message,
+        adjudicator=conflict.adjudicator or (entry.adjudicator if entry is not None else None),
+        reason=entry.reason if entry is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One attribute of an adjudicator's item, or the gold item a correction matches: a value
+    from the data and, for a span, its offsets (drawn apart from the text, so that a
+    right-to-left text cannot reorder them)."""
+
+    name: str
+    value: str
+    span: tuple[int, int] | None = None
+
+
+def describe(item: dict[str, Any] | None) -> list[Shown]:
     """An adjudicator's item (annotator format) attribute by attribute, spans as their text."""
     given = item or {}
     out = []
@@ -266,10 +339,14 @@ def describe(item: dict[str, Any] | None) -> list[tuple[str, str]]:
         if name in ("start", "end") or value is None:
             continue
         if isinstance(value, dict) and "start" in value and "end" in value:
-            shown = f"“{clip(str(value.get('text', '')), 120)}” [{value['start']}, {value['end']})"
+            out.append(Shown(name, clip(str(value.get("text", "")), 120), _offsets(value)))
         elif name == "text" and "start" in given:
-            shown = f"“{clip(str(value), 120)}” [{given.get('start')}, {given.get('end')})"
+            out.append(Shown(name, clip(str(value), 120), _offsets(given)))
         else:
-            shown = str(value)
-        out.append((name, shown))
+            out.append(Shown(name, str(value)))
     return out
+
+
+def _offsets(span: dict[str, Any]) -> tuple[int, int] | None:
+    start, end = span.get("start"), span.get("end")
+    return (start, end) if isinstance(start, int) and isinstance(end, int) else None

@@ -20,8 +20,9 @@ Everything comes from the layer registry (`corpus_tools.layers`): parts, labels,
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -55,6 +56,8 @@ class PartView:
     name: str
     key: str
     """Unique in the page: segments covering this span carry it in `data-spans`."""
+    number: int
+    """Its place among the spans of the page (the number in `key`): the last tie-breaker."""
     start: int
     end: int
     text: str
@@ -83,6 +86,8 @@ class ItemView:
 
     dom: str
     """The card's element id; the tag is `<dom>-tag`."""
+    order: int
+    """Its place among the items of the page (layer order, then record order)."""
     layer: Layer
     item: Any
     label: str
@@ -119,16 +124,21 @@ class ItemView:
         state = {"differ": ", passes differ", "only": ", not in every pass"}.get(self.status or "", "")
         return f"{layer_title(self.layer)} {self.id}: {self.label}{state}"
 
-    @property
-    def links_parts(self) -> bool:
-        """Whether further parts get a link marker (items without a bracketed part)."""
-        return not any(p.bracket for p in self.parts)
+    def linked(self, part: PartView) -> bool:
+        """Whether `part` starts with a link marker saying whose it is: a part away from the tag
+        and from the brackets, so every part of an item without brackets but the first (a
+        hypophora's answer), and a part after its item's bracket has closed (a source or cue
+        after the content it introduces)."""
+        if part is self.first or part.bracket:
+            return False
+        brackets = [p for p in self.parts if p.bracket]
+        return not brackets or any(part.start >= b.end for b in brackets)
 
     def anchor(self, part: PartView) -> str | None:
         """The element id of the marker where `part` starts in the text, if it has one."""
         if part is self.first:
             return self.tag_id
-        if part.bracket or self.links_parts:
+        if part.bracket or self.linked(part):
             return part.dom
         return None
 
@@ -150,6 +160,11 @@ class ItemView:
 def layer_title(layer: Layer) -> str:
     """A layer's name for people: `rhetorical questions`."""
     return layer.name.replace("_", " ")
+
+
+def natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key that compares the digits in `text` as numbers: `t2` before `t10`."""
+    return tuple((1, int(p)) if p.isdigit() else (0, p) for p in re.split(r"(\d+)", text) if p)
 
 
 def clip(text: str, width: int = 80) -> str:
@@ -179,6 +194,7 @@ def item_views(record: RecordBase, prefix: str) -> list[ItemView]:
                         field=part.field,
                         name=part.name,
                         key=f"{prefix}-s{span_number}",
+                        number=span_number,
                         start=span.start,
                         end=span.end,
                         text=span.text,
@@ -189,6 +205,7 @@ def item_views(record: RecordBase, prefix: str) -> list[ItemView]:
                 continue
             view = ItemView(
                 dom=f"{prefix}-i{len(views) + 1}",
+                order=len(views),
                 layer=layer,
                 item=item,
                 label=str(getattr(item, layer.label)),
@@ -252,12 +269,35 @@ class Mark:
     part: PartView
 
     @property
-    def nesting(self) -> tuple[int, int, int, int, int]:
+    def nesting(self) -> tuple[Any, ...]:
         """Where the mark's wrapper goes among a segment's wrappers (outermost first): by layer and
-        part, so that every segment nests the same kinds the same way, outer items first."""
-        layer = list(LAYERS).index(self.view.layer.name)
-        part = [p.name for p in self.view.layer.parts].index(self.part.name)
-        return layer, part, self.view.depth, self.part.start, -self.part.end
+        part, so that every segment nests the same kinds the same way, outer items first; items
+        on one span by id (`t2` before `t10`). The order is total (the span's number last), so
+        the same record always gives the same page."""
+        return (
+            self._layer,
+            self._part,
+            self.view.depth,
+            self.part.start,
+            -self.part.end,
+            natural(self.view.id),
+            self.view.order,
+            self.part.number,
+        )
+
+    @property
+    def opening(self) -> tuple[Any, ...]:
+        """The order of the markers that start at one position: outer spans (longer) first, then
+        as `nesting` orders wrappers."""
+        return (-self.part.end, *self.nesting)
+
+    @property
+    def _layer(self) -> int:
+        return list(LAYERS).index(self.view.layer.name)
+
+    @property
+    def _part(self) -> int:
+        return [p.name for p in self.view.layer.parts].index(self.part.name)
 
 
 TokenKind = Literal["text", "seg", "tag", "open", "close", "link"]
@@ -276,6 +316,8 @@ class Token:
 
     kind: TokenKind
     text: str = ""
+    after: str = ""
+    """The document's character after `text` (a CR before an LF is no line break of its own)."""
     marks: tuple[Mark, ...] = ()
     view: ItemView | None = None
     part: PartView | None = None
@@ -302,33 +344,37 @@ def tokens(text: str, views: Iterable[ItemView]) -> list[Token]:
     bounds = sorted({0, len(text), *starting, *ending})
     out: list[Token] = []
     active: set[Mark] = set()
+    opened: dict[Mark, int] = {}
+    """Each bracket's place in the order brackets were opened."""
     for i, pos in enumerate(bounds):
         closing = [m for m in ending.get(pos, ()) if m.part.bracket]
-        # Innermost first: the bracket opened last closes first.
-        for m in sorted(closing, key=lambda m: (-m.part.start, m.view.dom)):
+        # The bracket opened last closes first, so brackets on one span nest, never cross.
+        for m in sorted(closing, key=lambda m: -opened.pop(m)):
             out.append(Token("close", view=m.view, part=m.part))
         active.difference_update(ending.get(pos, ()))
-        out.extend(_openings(starting.get(pos, ())))
+        for m in sorted(starting.get(pos, ()), key=lambda m: m.opening):
+            out.extend(_markers(m))
+            if m.part.bracket:
+                opened[m] = len(out)
         active.update(starting.get(pos, ()))
         if i + 1 == len(bounds):
             break
-        piece = text[pos : bounds[i + 1]]
+        piece, after = text[pos : bounds[i + 1]], text[bounds[i + 1] : bounds[i + 1] + 1]
         if active:
-            out.append(Token("seg", piece, tuple(sorted(active, key=lambda m: m.nesting))))
+            out.append(Token("seg", piece, after, tuple(sorted(active, key=lambda m: m.nesting))))
         else:
-            out.append(Token("text", piece))
+            out.append(Token("text", piece, after))
     return out
 
 
-def _openings(starting: Sequence[Mark]) -> list[Token]:
-    """The markers at one position: outer spans (longer) first; an item's tag before its
-    brackets and links."""
+def _markers(m: Mark) -> list[Token]:
+    """The markers where a span starts: an item's tag (at its first part), then its bracket or
+    its link marker."""
     out = []
-    for m in sorted(starting, key=lambda m: (-m.part.end, m.view.dom, m.part.name)):
-        if m.part is m.view.first:
-            out.append(Token("tag", view=m.view, part=m.part))
-        if m.part.bracket:
-            out.append(Token("open", view=m.view, part=m.part))
-        elif m.part is not m.view.first and m.view.links_parts:
-            out.append(Token("link", view=m.view, part=m.part))
+    if m.part is m.view.first:
+        out.append(Token("tag", view=m.view, part=m.part))
+    if m.part.bracket:
+        out.append(Token("open", view=m.view, part=m.part))
+    elif m.view.linked(m.part):
+        out.append(Token("link", view=m.view, part=m.part))
     return out

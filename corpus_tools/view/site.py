@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from corpus_tools import __version__
 from corpus_tools.agreement import AgreementReport
@@ -84,10 +85,12 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["text"] = document_text
+    env.filters["pieces"] = pieces
+    env.filters["isolate"] = isolate
     env.filters["clip"] = clip
     env.filters["f1"] = _f1
     env.globals.update(
+        direction=direction,
         layer_title=layer_title,
         safe_url=safe_url,
         status_sign=STATUS_SIGN,
@@ -96,11 +99,106 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def document_text(text: str) -> Markup:
-    """Document text escaped for element content, keeping what HTML parsing would change: a
-    carriage return becomes `&#13;` (the parser turns a raw one into a line feed), so the page's
-    text keeps the record's code points and offsets."""
-    return escape(text).replace("\r", Markup("&#13;"))
+# -- document text ------------------------------------------------------------------------------
+
+PieceKind = Literal["text", "cr", "break", "nul"]
+
+_SPECIAL = re.compile("\r\n|[\r\x00\x0b\x0c\x85\u2028\u2029]")
+"""What HTML parsing or CSS would change: CR (the parser turns it into LF), NUL (the parser
+drops it), and the line breaks of Unicode (UAX #14: BK, CR, NL) that `white-space: pre-wrap`
+does not break at."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of document text as the template writes it.
+
+    - `text`: written as it is (escaped);
+    - `cr`: the CR of a CR LF, written `&#13;` so that the parser keeps it (the LF breaks);
+    - `break`: a line break that CSS does not show as one (a lone CR, written `&#13;`; VT, FF,
+      NEL, U+2028, U+2029): in an element that draws the break (`.eol`);
+    - `nul`: U+0000, which HTML cannot hold (the parser drops it): written as the symbol ␀
+      (U+2400, one code point, so offsets hold) in a marked element (`.cc`) whose
+      `data-cc` the script turns back into the NUL, so the page's text is the record's.
+    """
+
+    kind: PieceKind
+    text: str
+
+    @property
+    def code(self) -> str:
+        """The code point, as `data-cc` gives it (`0000`)."""
+        return f"{ord(self.text[0]):04X}"
+
+
+def pieces(text: str, after: str = "") -> list[Piece]:
+    """`text` cut where a character needs more than escaping to reach the page unchanged;
+    `after` is the character that follows it in the document (a CR at the end of `text` may be
+    the first half of a CR LF)."""
+    out = []
+    at = 0
+    for m in _SPECIAL.finditer(text):
+        if m.start() > at:
+            out.append(Piece("text", text[at : m.start()]))
+        found = m.group()
+        if found == "\r" and m.end() == len(text) and after == "\n":
+            out.append(Piece("cr", "\r"))
+        elif found == "\r\n":
+            out += [Piece("cr", "\r"), Piece("text", "\n")]
+        else:
+            out.append(Piece("nul" if found == "\x00" else "break", found))
+        at = m.end()
+    if at < len(text):
+        out.append(Piece("text", text[at:]))
+    return out
+
+
+_RTL_SCRIPTS = frozenset(["Adlm", "Arab", "Hebr", "Mand", "Nkoo", "Rohg", "Samr", "Syrc", "Thaa", "Yezi"])
+_RTL_LANGUAGES = frozenset(
+    [
+        "ar",
+        "arc",
+        "azb",
+        "ckb",
+        "dv",
+        "fa",
+        "glk",
+        "he",
+        "iw",
+        "ji",
+        "lrc",
+        "mzn",
+        "nqo",
+        "pnb",
+        "prs",
+        "ps",
+        "sd",
+        "syr",
+        "ug",
+        "ur",
+        "yi",
+    ]
+)
+
+
+def direction(language: str | None) -> str:
+    """The `dir` of a text in `language` (BCP 47): `rtl` for a right-to-left script (given as a
+    subtag, `az-Arab`, or implied by the language, `he`, `ar`), `ltr` for any other language,
+    and `auto` (the first strong character decides) when it is undetermined (`und`, `mul`)."""
+    tags = (language or "").replace("_", "-").split("-")
+    scripts = [t.title() for t in tags[1:] if len(t) == 4 and t.isalpha()]
+    if scripts:
+        return "rtl" if scripts[0] in _RTL_SCRIPTS else "ltr"
+    primary = tags[0].lower()
+    if primary in ("", "und", "mul", "zxx", "mis"):
+        return "auto"
+    return "rtl" if primary in _RTL_LANGUAGES else "ltr"
+
+
+def isolate(value: str) -> str:
+    """`value` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, for where no element
+    can isolate it (`<title>`): its direction, and any bidi control in it, stay inside."""
+    return f"\u2068{value}\u2069"
 
 
 def safe_url(url: str | None) -> str | None:

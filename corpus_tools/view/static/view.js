@@ -5,6 +5,12 @@
   var doc = document;
   doc.documentElement.classList.add("js");
 
+  /* A NUL of the document is written as the symbol U+2400 (HTML parsing drops a NUL): put the
+     character back, so that the text element's text is the record's, code point for code point. */
+  doc.querySelectorAll(".cc[data-cc]").forEach(function (el) {
+    el.textContent = String.fromCharCode(parseInt(el.getAttribute("data-cc"), 16));
+  });
+
   /* Toggles: an element of an item is off when its layer or its label is unchecked. */
   var boxes = Array.prototype.slice.call(doc.querySelectorAll("input[data-toggle-layer]"));
   var marked = Array.prototype.slice.call(doc.querySelectorAll("[data-item][data-layer]"));
@@ -53,8 +59,10 @@
       });
     });
   }
-  function show(items) {
+  /* Only what the keyboard focus shows is announced; hovering is not. */
+  function show(items, announce) {
     if (!panel || !body) { return; }
+    panel.setAttribute("aria-live", announce ? "polite" : "off");
     body.replaceChildren();
     items.forEach(function (id) {
       var card = doc.getElementById(id);
@@ -69,10 +77,31 @@
     });
     panel.hidden = items.length === 0;
     light(items);
+    makeRoom();
   }
   function hide() {
     if (panel) { panel.hidden = true; }
     unlight();
+    makeRoom();
+  }
+  /* On narrow screens the details are a sheet fixed at the bottom: the page gets room below
+     (--sheet, also its scroll padding), and the focused tag is kept above the sheet. */
+  function sheet() {
+    if (!panel || panel.hidden || getComputedStyle(panel).position !== "fixed") { return 0; }
+    return panel.getBoundingClientRect().height;
+  }
+  function makeRoom() {
+    doc.documentElement.style.setProperty("--sheet", sheet() + "px");
+  }
+  function keepClear(el) {
+    var height = sheet(), margin = 8;
+    if (!height) { return; }
+    var box = el.getBoundingClientRect(), top = window.innerHeight - height;
+    if (box.bottom > top - margin) {
+      window.scrollBy(0, box.bottom - top + margin);
+    } else if (box.top < margin) {
+      window.scrollBy(0, box.top - margin);
+    }
   }
   function itemsAt(seg) {
     var out = [];
@@ -84,13 +113,18 @@
   }
   doc.addEventListener("focusin", function (event) {
     var tag = event.target.closest && event.target.closest(".tag[data-item], .link[data-item]");
-    if (tag) { show([tag.getAttribute("data-item")]); }
+    if (tag) {
+      show([tag.getAttribute("data-item")], true);
+      keepClear(tag);
+    } else if (event.target.closest && !event.target.closest("#details")) {
+      keepClear(event.target);
+    }
   });
   doc.addEventListener("mouseover", function (event) {
     var target = event.target.closest && event.target.closest(".seg, .tag[data-item]");
     if (!target) { return; }
     var items = target.classList.contains("seg") ? itemsAt(target) : [target.getAttribute("data-item")];
-    if (items.length) { show(items); }
+    if (items.length) { show(items, false); }
   });
   doc.addEventListener("click", function (event) {
     var tag = event.target.closest && event.target.closest(".tag[data-item]");
@@ -98,7 +132,8 @@
       /* With the script, a tag shows the details in place instead of jumping to the list. */
       event.preventDefault();
       tag.focus();
-      show([tag.getAttribute("data-item")]);
+      show([tag.getAttribute("data-item")], true);
+      keepClear(tag);
     }
     if (event.target.closest && event.target.closest("[data-close]")) { hide(); }
   });

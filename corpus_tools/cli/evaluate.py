@@ -1,0 +1,120 @@
+"""`corpus evaluate` and `corpus baseline`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from corpus_tools.cli.app import app, err, handle_errors, out
+from corpus_tools.cli.merge import AgreementFormat, MatchMode
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    gold: Annotated[
+        list[Path],
+        typer.Option(
+            "--gold", "-g", help="Gold JSONL files or folders, or a published dataset folder (with --split)."
+        ),
+    ],
+    pred: Annotated[
+        list[Path],
+        typer.Option(
+            "--pred",
+            "-p",
+            help="Prediction record files or folders (see `corpus validate --predictions`), or a published dataset folder.",
+        ),
+    ],
+    split: Annotated[
+        str | None, typer.Option("--split", help="The split of a published dataset folder (e.g. test).")
+    ] = None,
+    layer: Annotated[
+        list[str] | None, typer.Option("--layer", "-l", help="Score only this layer (repeatable).")
+    ] = None,
+    match: Annotated[
+        MatchMode,
+        typer.Option(
+            "--match", help="Headline matching (and --min-f1): exact offsets or overlap. Both are reported."
+        ),
+    ] = MatchMode.exact,
+    overlap: Annotated[
+        float, typer.Option("--overlap", help="Jaccard threshold of lenient (overlap) matching, in (0, 1].")
+    ] = 0.5,
+    fmt: Annotated[
+        AgreementFormat, typer.Option("--format", "-f", help="Output format (json adds every document).")
+    ] = AgreementFormat.text,
+    min_f1: Annotated[
+        float | None,
+        typer.Option("--min-f1", help="Exit 1 if a predicted layer's span F1 (with --match) is below this."),
+    ] = None,
+) -> None:
+    """Score a model's predictions against gold: P, R and F1 per layer, measure, part and label.
+
+    Only what was predicted is scored: a layer or field the predictions leave out is reported
+    as not predicted, never as 0. A gold document without a prediction counts as predicting
+    nothing (and is listed). Exit status: 0 done, 1 invalid inputs (a prediction of an unknown
+    document or on another text included) or a span F1 below --min-f1, 2 usage error. See
+    docs/evaluate.md.
+
+    Example: corpus evaluate --gold out/dataset --split test --pred predictions.jsonl
+    """
+    from corpus_tools.agreement import check_threshold
+    from corpus_tools.evaluate import evaluate as run_evaluate
+
+    if min_f1 is not None:
+        check_threshold(min_f1, "--min-f1")
+    report = run_evaluate(
+        gold,
+        pred,
+        split=split,
+        layers=layer,
+        match=match.value,
+        overlap=overlap,
+        per_document=fmt is AgreementFormat.json,
+    )
+    render = {
+        AgreementFormat.text: report.to_text,
+        AgreementFormat.json: report.to_json,
+        AgreementFormat.markdown: report.to_markdown,
+    }[fmt]
+    out(render())
+    if min_f1 is not None:
+        failures = report.below(min_f1)
+        for failure in failures:
+            err(failure)
+        if failures:
+            raise typer.Exit(code=1)
+
+
+@app.command()
+@handle_errors
+def baseline(
+    split_dir: Annotated[
+        Path, typer.Argument(help="Folder written by `corpus split` (train/validation/test.jsonl).")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Results file to write, for the card (`corpus publish --results`)."
+        ),
+    ] = None,
+) -> None:
+    """Train, tune and score the baselines: the question-mark rule, a token CRF per layer, the
+    majority label.
+
+    Each is trained on train, tuned on validation and scored on test with `corpus evaluate`'s
+    library; prints the results table. Needs the `baselines` extra
+    (pip install 'corpus-tools[baselines]'). Exit status: 0 done, 1 invalid inputs, 2 usage
+    error. See docs/evaluate.md.
+
+    Example: corpus baseline out/splits --output baselines/results.json
+    """
+    from corpus_tools.baseline import baselines
+
+    results = baselines(split_dir, output=output, progress=lambda note: err(f"baseline: {note}"))
+    out(results.to_markdown())
+    if output is not None:
+        out(f"wrote {output}")
