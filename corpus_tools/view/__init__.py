@@ -27,9 +27,10 @@ from corpus_tools.agreement import records_agreement
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import Outputs, display, recover
 from corpus_tools.merge.decisions import Decisions, read_decisions
+from corpus_tools.schema import GOLD
 from corpus_tools.view import site
 from corpus_tools.view.compare import compare
-from corpus_tools.view.inputs import GOLD, Document, Source, read_corpus
+from corpus_tools.view.inputs import Document, Source, read_corpus
 from corpus_tools.view.marks import item_views, tokens
 
 __all__ = ["ViewResult", "view"]
