@@ -1105,6 +1105,17 @@ def foreign_file(folder: Path, command: str | None = None) -> str | None:
     return None
 
 
+def written_files(folder: Path | str) -> set[str]:
+    """The files (relative POSIX paths) that the record of `folder` lists as written by
+    corpus-tools; empty when there is no readable record (no earlier output there)."""
+    try:
+        record = orjson.loads((Path(folder) / RECORD_NAME).read_bytes())
+        files = record["files"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return set()
+    return {name for name in files if isinstance(name, str)} if isinstance(files, dict) else set()
+
+
 def _tree(folder: Path) -> Iterator[tuple[str, Path]]:
     """Every entry of `folder` that is not a folder, except the record itself."""
     for root, dirs, names in os.walk(folder):

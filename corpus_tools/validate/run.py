@@ -26,6 +26,7 @@ from corpus_tools.dataset import Inputs, Location, record_inputs
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import chunk_ranges, display
 from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
+from corpus_tools.schema import GOLD
 from corpus_tools.validate.lines import LineKey, check_line
 from corpus_tools.validate.rules import Finding, using_aliases
 
@@ -82,11 +83,13 @@ def check_files(
     aliases: Path | None = None,
     configs: tuple[str, ...] | None = None,
     predictions: bool = False,
+    passes: bool = False,
 ) -> Run:
     """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
     also note where every record line is, so that nothing reads the files again to find them;
-    with `predictions`, as prediction records (one per document). A published dataset gives its
-    `configs` (see `corpus_tools.dataset.record_inputs`)."""
+    with `predictions`, as prediction records (one per document); with `passes`, as annotators'
+    passes (none named `gold`). A published dataset gives its `configs` (see
+    `corpus_tools.dataset.record_inputs`)."""
     ignore = frozenset(ignore)
     unknown = sorted(ignore - CATALOGUE.keys())
     if unknown:
@@ -104,7 +107,7 @@ def check_files(
         )
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
-    corpus = CorpusChecks(shown=builder.shown, where=inputs.where, predictions=predictions)
+    corpus = CorpusChecks(shown=builder.shown, where=inputs.where, predictions=predictions, passes=passes)
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
     chunks = _chunks(files, predictions)
@@ -215,13 +218,15 @@ def _where(path: Path, line: int | None) -> Location:
 
 
 class CorpusChecks:
-    """The checks across lines and files: one line per (doc_id, annotator), no text drift."""
+    """The checks across lines and files: one line per (doc_id, annotator), no text drift; for
+    passes, no annotator named like gold."""
 
     def __init__(
         self,
         shown: Callable[[str], bool] = lambda code: True,
         where: Callable[[Path, int | None], Location] = _where,
         predictions: bool = False,
+        passes: bool = False,
     ) -> None:
         self.pairs: dict[tuple[str, str], tuple[Path, int]] = {}
         self.texts: dict[str, tuple[LineKey, Path, int, int]] = {}
@@ -230,9 +235,12 @@ class CorpusChecks:
         self.shown = shown
         self.where = where
         self.predictions = predictions
+        self.passes = passes
 
     def add(self, key: LineKey, file: Path, line: int, byte_offset: int) -> list[Finding]:
         findings: list[Finding] = []
+        if self.passes and key.annotator == GOLD:
+            findings.append(reserved_annotator())
         pair = (key.doc_id, key.annotator)
         if pair in self.pairs:
             f0, l0 = self.pairs[pair]
@@ -263,6 +271,16 @@ class CorpusChecks:
             here = byte_offset if self.shown("text-drift") else None
             findings.append(Finding("text-drift", "text", _drift_message(key, first, file, here, self.where)))
         return findings
+
+
+def reserved_annotator() -> Finding:
+    """The finding of a pass named like gold."""
+    return Finding(
+        "reserved-annotator",
+        "annotator",
+        f"annotator {GOLD!r} is the name of the gold records `corpus merge` writes, and this file "
+        "is read as an annotator's pass; rename the annotator in every line of the file",
+    )
 
 
 def _drift_message(
