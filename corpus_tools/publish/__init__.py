@@ -45,6 +45,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpus_tools.dataset.layout import ALIASES_NAME
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import (
     Outputs,
@@ -90,7 +91,6 @@ __all__ = [
 ]
 
 GUIDELINES_NAME = "GUIDELINES.md"
-ALIASES_NAME = "aliases.jsonl"
 
 
 def publish(

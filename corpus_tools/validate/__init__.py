@@ -46,6 +46,7 @@ def validate(
     strict: bool = False,
     jobs: int = 1,
     aliases: Path | str | None = None,
+    dataset_aliases: bool = True,
     predictions: bool = False,
 ) -> Report:
     """Validate annotator (or gold) JSONL files and folders of them, or a model's predictions.
@@ -61,7 +62,10 @@ def validate(
         jobs: processes to check lines with (files and chunks of large files in parallel;
             the report is the same as with one). Capped at the CPU count.
         aliases: the alias file of stance targets (`documents/aliases.jsonl`, guideline S7);
-            without it, every target must occur in its text.
+            without it (and without a dataset's), every target must occur in its text.
+        dataset_aliases: also use the alias file a published dataset among `paths` ships
+            (`aliases.jsonl`), so that a dataset is checked as the corpus it came from (the CLI
+            turns this off when `--aliases` is given).
         predictions: check prediction records (`layers.PredictionRecord`, what
             `corpus evaluate` reads): what a model does not predict may be left out, a document
             has one line, and the guidelines' warnings do not apply.
@@ -80,6 +84,7 @@ def validate(
         strict=strict,
         jobs=jobs,
         aliases=Path(aliases) if aliases is not None else None,
+        dataset_aliases=dataset_aliases,
         predictions=predictions,
     ).report
 
@@ -128,6 +133,7 @@ def require_valid(
     aliases: Path | None = None,
     strict: bool = False,
     configs: tuple[str, ...] | None = None,
+    split: str | None = None,
     predictions: bool = False,
     passes: bool = False,
 ) -> Validated:
@@ -135,8 +141,8 @@ def require_valid(
     index on the way; with `strict`, warnings fail too; with `predictions`, as prediction
     records; with `passes`, as annotators' passes, which may not be named `gold` (the name of
     gold records: merge, publish and agreement would take such a pass for gold). A published
-    dataset folder among them gives its `configs` (both record configs when None; see
-    `corpus_tools.dataset`).
+    dataset folder among them gives its `configs` (both record configs when None), of one `split`
+    or all (see `corpus_tools.dataset`).
 
     A handle is returned as it is, but for `passes`: one not yet checked for it (a trusted
     handle, say) has its annotator names read and checked first.
@@ -158,6 +164,7 @@ def require_valid(
         aliases=aliases,
         strict=strict,
         configs=configs,
+        split=split,
         predictions=predictions,
         passes=passes,
     )

@@ -81,15 +81,18 @@ def check_files(
     jobs: int = 1,
     index: bool = False,
     aliases: Path | None = None,
+    dataset_aliases: bool = False,
     configs: tuple[str, ...] | None = None,
+    split: str | None = None,
     predictions: bool = False,
     passes: bool = False,
 ) -> Run:
     """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
     also note where every record line is, so that nothing reads the files again to find them;
     with `predictions`, as prediction records (one per document); with `passes`, as annotators'
-    passes (none named `gold`). A published dataset gives its `configs` (see
-    `corpus_tools.dataset.record_inputs`)."""
+    passes (none named `gold`). A published dataset gives its `configs` (of one `split`, or all;
+    see `corpus_tools.dataset.record_inputs`), and with `dataset_aliases` its alias file is used
+    beside `aliases`."""
     ignore = frozenset(ignore)
     unknown = sorted(ignore - CATALOGUE.keys())
     if unknown:
@@ -98,7 +101,7 @@ def check_files(
     if max_problems is not None and max_problems < 0:
         raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
     paths = [Path(p) for p in paths]
-    inputs = record_inputs(paths, configs=configs)
+    inputs = record_inputs(paths, configs=configs, split=split)
     files = inputs.files
     if not files:
         # A mistyped folder must not pass CI as "valid: 0 file(s)".
@@ -111,7 +114,8 @@ def check_files(
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
     chunks = _chunks(files, predictions)
-    with using_aliases(aliases), _mapper(jobs) as mapper:
+    alias_files = [*([aliases] if aliases is not None else []), *(inputs.aliases if dataset_aliases else [])]
+    with using_aliases(alias_files), _mapper(jobs) as mapper:
         line_base: dict[Path, int] = {}
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
             base = line_base.get(chunk.path, 0)
