@@ -244,7 +244,7 @@ def agreement(
     """
     if not 0 < overlap <= 1:
         raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
-    valid = require_valid(paths, configs=(ANNOTATORS_CONFIG,))
+    valid = require_valid(paths, configs=(ANNOTATORS_CONFIG,), passes=True)
     reference = None
     golds: dict[str, RecordBase] = {}
     if gold is not None:

@@ -78,14 +78,18 @@ class BaselineResults(BaseModel):
     rows: list[BaselineRow]
 
     def to_markdown(self, *, stale: bool = False) -> str:
-        """The card's section: the results table on test, the command and the settings."""
+        """The card's section: the results table on test, the command and the settings. Every
+        value comes from the results file, which may have been edited by hand: each is escaped
+        for where it goes (`corpus_tools.markdown`)."""
+        from corpus_tools.markdown import cell, code, fenced, md, prose
+
         lines = [
             "## Baselines\n",
             "Each baseline is trained on train, tuned on validation (best strict span F1) and scored "
             "on test with `corpus evaluate` (strict: equal offsets; lenient: Jaccard overlap ≥ 0.5). "
             "`not predicted`: the baseline does not predict what the figure needs, so it is not "
             "scored (never 0). Produced by:\n",
-            f"```sh\n{self.command}\n```\n",
+            fenced(self.command, "sh") + "\n",
         ]
         if stale:
             lines.append(
@@ -99,22 +103,25 @@ class BaselineResults(BaseModel):
         ]
         for row in self.rows:
             cells = [_cell(row.test.get(f)) for f in FIGURES]
+            # `predicts` and `tokenizer` are prose with inline code (`?`, `spacy.blank("en")`).
+            predicts = prose(" ".join(row.predicts.split())).replace("|", "\\|")
+            layer = code(row.layer).replace("|", "\\|")
             lines.append(
-                f"| {row.baseline} | `{row.layer}` | {row.predicts} | {_cell(row.validation.get('span_f1'))} | "
-                + " | ".join(cells)
-                + " |"
+                f"| {cell(row.baseline)} | {layer} | {predicts} | "
+                f"{_cell(row.validation.get('span_f1'))} | " + " | ".join(cells) + " |"
             )
         settings = "; ".join(
-            f"{row.baseline} on `{row.layer}`: " + ", ".join(f"{k} {v}" for k, v in row.setting.items())
+            f"{md(row.baseline)} on {code(row.layer)}: "
+            + ", ".join(f"{md(k)} {md(str(v))}" for k, v in row.setting.items())
             for row in self.rows
             if row.setting
         )
-        versions = ", ".join(f"{k} {v}" for k, v in self.versions.items())
-        docs = ", ".join(f"{k} {v}" for k, v in self.documents.items())
+        versions = ", ".join(f"{md(k)} {md(v)}" for k, v in self.versions.items())
+        docs = ", ".join(f"{md(k)} {v}" for k, v in self.documents.items())
         lines += [
             "",
-            f"Documents: {docs}. Tokens: {self.tokenizer}. Chosen on validation: {settings}. "
-            f"Versions: {versions}.\n",
+            f"Documents: {docs}. Tokens: {prose(' '.join(self.tokenizer.split()))}. Chosen on "
+            f"validation: {settings}. Versions: {versions}.\n",
         ]
         return "\n".join(lines)
 

@@ -22,7 +22,7 @@ from corpus_tools.problems import Report
 
 if TYPE_CHECKING:
     from corpus_tools.merge import MergeResult
-    from corpus_tools.publish import PublishResult
+    from corpus_tools.publish import CardMetadata, PublishResult
     from corpus_tools.split import SplitResult
 
 Progress = Callable[[str, int, int], None]
@@ -312,6 +312,7 @@ def check_config(config: BuildConfig) -> BuildConfig:
 
     if config.guidelines is not None:
         guidelines_version(config.guidelines)
+    card_metadata(config)  # the card's settings, against the Hub's vocabularies
     for key, check in (
         ("ratios", lambda: check_ratios(config.ratios)),
         ("group_by", lambda: config.group_by is None or check_group_path(config.group_by)),
@@ -379,6 +380,44 @@ def check_config(config: BuildConfig) -> BuildConfig:
     return config
 
 
+def card_metadata(config: BuildConfig) -> CardMetadata:
+    """What the settings say the dataset card should say about the dataset.
+
+    Raises:
+        CorpusToolsError: naming the setting (`[tool.corpus] license: ...`), when a value is not
+            in the Hub's vocabulary (a licence id, `annotations_creators`, a repository id).
+    """
+    from corpus_tools.publish import CardMetadata
+
+    defaults = CardMetadata()
+    try:
+        return CardMetadata(
+            pretty_name=config.pretty_name or defaults.pretty_name,
+            license=config.license if config.license is not None else defaults.license,
+            homepage=config.homepage,
+            version=config.version,
+            authors=config.authors,
+            citation=config.citation,
+            repo_id=config.repo_id,
+            annotations_creators=tuple(
+                config.annotations_creators
+                if config.annotations_creators is not None
+                else defaults.annotations_creators
+            ),
+            annotation_process=config.annotation_process,
+            split_note=config.split_note,
+            curation_rationale=config.curation_rationale,
+            uses=config.uses,
+            out_of_scope_uses=config.out_of_scope_uses,
+            personal_information=config.personal_information,
+            limitations=config.limitations,
+            headline_exclude=tuple(config.headline_exclude),
+            headline_exclude_reason=config.headline_exclude_reason,
+        )
+    except CorpusToolsError as e:
+        raise CorpusToolsError(f"{SECTION} {e}") from None
+
+
 def guidelines_version(path: Path) -> str:
     """The version the guidelines file states on its `Guidelines version: N` line.
 
@@ -414,7 +453,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         CorpusToolsError: when a step cannot run.
     """
     from corpus_tools.merge import merge
-    from corpus_tools.publish import CardMetadata, publish
+    from corpus_tools.publish import check_headline_exclude, publish
     from corpus_tools.split import split
     from corpus_tools.validate import Validated, require_valid
 
@@ -428,8 +467,10 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
     # document index) instead of validating or indexing them again. Gold and the split files are
     # written by the toolkit from validated input, valid by construction.
     step("validate", 0)
-    annotations = require_valid(config.annotations, aliases=config.aliases, strict=config.strict)
+    annotations = require_valid(config.annotations, aliases=config.aliases, strict=config.strict, passes=True)
     step("validate", 1)
+    with annotations.index() as index:  # before merge writes anything: a typo stops the build
+        check_headline_exclude(config.headline_exclude, index.doc_ids(), f"{SECTION} headline_exclude")
 
     step("merge", 0)
     decisions = config.decisions if config.decisions is not None and config.decisions.exists() else None
@@ -455,26 +496,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
     )
     step("split", 1)
 
-    defaults = CardMetadata()
-    metadata = CardMetadata(
-        pretty_name=config.pretty_name or defaults.pretty_name,
-        license=config.license or defaults.license,
-        homepage=config.homepage,
-        version=config.version,
-        authors=config.authors,
-        citation=config.citation,
-        repo_id=config.repo_id,
-        annotations_creators=tuple(config.annotations_creators or defaults.annotations_creators),
-        annotation_process=config.annotation_process,
-        split_note=config.split_note,
-        curation_rationale=config.curation_rationale,
-        uses=config.uses,
-        out_of_scope_uses=config.out_of_scope_uses,
-        personal_information=config.personal_information,
-        limitations=config.limitations,
-        headline_exclude=tuple(config.headline_exclude),
-        headline_exclude_reason=config.headline_exclude_reason,
-    )
+    metadata = card_metadata(config)
     results = config.baselines if config.baselines is not None and config.baselines.exists() else None
     published: PublishResult = publish(
         config.split_dir,
@@ -487,6 +509,7 @@ def build(config: BuildConfig, *, progress: Progress | None = None) -> BuildResu
         progress=progress,
         tokens=config.tokens,
         results=results,
+        aliases=config.aliases,
     )
     site = None
     if config.site is not None:

@@ -407,6 +407,8 @@ class _Input:
     paths: list[Path]
     shown: str
     published: bool = False
+    split: str | None = None
+    """The split of a published dataset folder (`paths` is the folder)."""
 
     @classmethod
     def open(cls, paths: Iterable[Path | str] | Path | str, split: str | None, option: str) -> _Input:
@@ -438,11 +440,11 @@ class _Input:
                 f"{option} {display(folder)}: no split {split!r} in config {DEFAULT_CONFIG!r} (it has "
                 f"{', '.join(splits)})"
             )
-        return cls(list(splits[split]), f"{display(folder)} [{split}]", True)
+        return cls([folder], f"{display(folder)} [{split}]", True, split)
 
     def validate(self, *, predictions: bool) -> Validated:
         """The input, validated (a problem in a parquet file names the file and row)."""
-        return require_valid(self.paths, predictions=predictions, configs=(DEFAULT_CONFIG,))
+        return require_valid(self.paths, predictions=predictions, configs=(DEFAULT_CONFIG,), split=self.split)
 
 
 class _Problems:

@@ -45,7 +45,9 @@ Temporary names carry the writer's process id, so the leftovers of a killed run 
 them and the lock file; SIGTERM and Ctrl-C clean up) are removed once that process is gone: by
 the next write to that output, and by any command that reads the folder they lie in
 (`sweep_leftovers`, which takes the output's lock first and leaves alone what a commit journal
-still needs).
+still needs). Work folders in the system's temporary folder (`scratch_folder`: the JSONL a
+published dataset's parquet is converted into) carry the process id the same way, and the next
+one made removes those of killed runs.
 """
 
 from __future__ import annotations
@@ -1105,6 +1107,17 @@ def foreign_file(folder: Path, command: str | None = None) -> str | None:
     return None
 
 
+def written_files(folder: Path | str) -> set[str]:
+    """The files (relative POSIX paths) that the record of `folder` lists as written by
+    corpus-tools; empty when there is no readable record (no earlier output there)."""
+    try:
+        record = orjson.loads((Path(folder) / RECORD_NAME).read_bytes())
+        files = record["files"]
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return set()
+    return {name for name in files if isinstance(name, str)} if isinstance(files, dict) else set()
+
+
 def _tree(folder: Path) -> Iterator[tuple[str, Path]]:
     """Every entry of `folder` that is not a folder, except the record itself."""
     for root, dirs, names in os.walk(folder):
@@ -1418,6 +1431,33 @@ def _clean_leftovers(target: Path) -> None:
         m = _LEFTOVER.fullmatch(name)
         if m is not None and m[1] == stem and not _alive(int(m[2])):
             _remove(target.parent / name)
+
+
+def scratch_folder(name: str) -> Path:
+    """A new private folder for work files in the system's temporary folder (`$TMPDIR`), named
+    `.<name>.<pid>.<8 hex digits>.scratch.tmp`. The folders of earlier runs whose process is gone
+    (killed with SIGKILL, which no cleanup survives) are removed first, as `Outputs` removes a
+    killed writer's temporary files. The caller removes its own with `remove_scratch`.
+
+    Raises:
+        CorpusToolsError: when the folder cannot be created.
+    """
+    target = Path(tempfile.gettempdir()) / name
+    _clean_leftovers(target)
+    path = _temp_name(target, _SCRATCH_SUFFIX)
+    try:
+        os.mkdir(path, 0o700)
+    except OSError as e:
+        raise CorpusToolsError(
+            f"cannot create a temporary folder in {display(target.parent)}: {_why(e)}"
+        ) from None
+    return path
+
+
+def remove_scratch(path: Path) -> None:
+    """Remove a folder `scratch_folder` made (nothing if it is gone already)."""
+    with contextlib.suppress(OSError):
+        _remove(path)
 
 
 def sweep_leftovers(folder: Path, names: Iterable[str] | None = None, *, stem: str | None = None) -> None:

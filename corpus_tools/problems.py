@@ -294,6 +294,17 @@ CATALOGUE: dict[str, Check] = {
             "message names the other place.",
         ),
         Check(
+            "reserved-annotator",
+            "error",
+            "corpus",
+            "An annotator's pass is named `gold`, the name of the adjudicated records `corpus "
+            "merge` writes (reported where annotator files are read as passes: merge, publish's "
+            "--annotators, agreement).",
+            "Give the annotator another name in every line of the file: a pass named `gold` "
+            "would be taken for gold, and a published dataset would hold its rows twice.",
+            command="merge",
+        ),
+        Check(
             "text-drift",
             "error",
             "corpus",

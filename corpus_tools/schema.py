@@ -25,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 """Pattern of `doc_id`, `annotator` and annotation `id`s: safe as file names and URLs."""
 
+GOLD = "gold"
+"""The `annotator` of the gold records `corpus merge` writes: reserved, no pass may use it."""
+
 NAME_RULE = "1 to 128 characters from A-Z a-z 0-9 . _ - starting with a letter or digit"
 """`NAME_PATTERN` in words, for messages."""
 

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
-from corpus_tools.dataset import DEFAULT_CONFIG, Location
+from corpus_tools.dataset import DEFAULT_CONFIG, MANIFEST_FILE, Location, is_dataset
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
 from corpus_tools.files import (
     RECORD_NAME,
@@ -112,7 +112,9 @@ class SplitResult(BaseModel):
     leakage: list[Leak] = []
     """Identical texts under different `doc_id`s that ended up in different splits."""
     kept: int = 0
-    """Documents whose split came from the existing manifest."""
+    """Documents whose split came from the existing manifest (or the dataset's)."""
+    shipped: Path | None = None
+    """The manifest of the published dataset being re-split, whose splits were kept."""
     placed: int = 0
     """Documents placed by this run (all of them when there was no manifest)."""
     removed: dict[str, str] = {}
@@ -151,6 +153,7 @@ def split(
     seed: int = 0,
     group_by: str | None = None,
     manifest: Path | None = None,
+    new_split: bool = False,
 ) -> SplitResult:
     """Split validated (normally gold) files into train, validation and test.
 
@@ -168,6 +171,10 @@ def split(
             a split. None makes every document its own group.
         manifest: the manifest to read (if it exists) and write; `output/splits.json` by default.
             When it exists, every document and group it lists keeps its split.
+        new_split: for a published dataset among `paths`, make a new split instead of keeping
+            the one it ships. Without it, the dataset's `splits.json` is read like an existing
+            manifest: every document keeps its split, and the options must be those it was made
+            with.
 
     Returns:
         A `SplitResult` with the assignments, counts, label counts and leakage.
@@ -176,7 +183,8 @@ def split(
         InvalidInputError: when the inputs fail validation, or a document has no value (or
             several values) for `group_by`; its report names file and line.
         CorpusToolsError: for bad ratios, an unknown `group_by` path, a missing input path, a
-            manifest made with other options, or a document that would have to change split.
+            manifest made with other options, or a document that would have to change split
+            (also for a published dataset's manifest, unless `new_split`).
     """
     output = Path(output)
     manifest = Path(manifest) if manifest is not None else output / MANIFEST_NAME
@@ -193,6 +201,15 @@ def split(
     previous = _read_manifest(manifest, seed=seed, ratios=ratio_map, group_by=group_by)
     given = list(paths.files) if isinstance(paths, Validated) else [Path(p) for p in paths]
     _check_places(given, output, manifest)
+    shipped = None if new_split else _shipped_manifest(given)
+    if shipped is not None:
+        hint = (
+            "re-splitting a published dataset keeps every document in the split it ships in: run "
+            "with those options, or give --new-split to make a new split (documents then move, "
+            "and results on the two splits are not comparable)"
+        )
+        kept = _read_manifest(shipped, seed=seed, ratios=ratio_map, group_by=group_by, hint=hint)
+        previous = _with_shipped(previous, manifest, kept, shipped) if kept is not None else previous
 
     valid = require_valid(paths if isinstance(paths, Validated) else given, configs=(DEFAULT_CONFIG,))
     files, report = list(valid.files), valid.report
@@ -216,6 +233,7 @@ def split(
         removed=plan.removed,
         removed_groups=plan.removed_groups,
         validation=report,
+        shipped=shipped,
     )
     counts, labels = _write(index, files, result)
     result.counts, result.labels = counts, labels
@@ -353,7 +371,12 @@ def _check_seed(seed: int) -> None:
 
 
 def _read_manifest(
-    path: Path, *, seed: int, ratios: dict[str, float], group_by: str | None
+    path: Path,
+    *,
+    seed: int,
+    ratios: dict[str, float],
+    group_by: str | None,
+    hint: str = "run with the same options to extend it, or pass another --manifest to make a new split",
 ) -> _Previous | None:
     if not path.exists():
         return None
@@ -369,13 +392,38 @@ def _read_manifest(
     if data.group_by != group_by:
         differences.append(f"--group-by {data.group_by or 'none'} (not {group_by or 'none'})")
     if differences:
-        raise CorpusToolsError(
-            f"{display(path)} was made with {', '.join(differences)}; run with the "
-            "same options to extend it, or pass another --manifest to make a new split"
-        )
+        raise CorpusToolsError(f"{display(path)} was made with {', '.join(differences)}; {hint}")
     return _Previous(
         documents={**data.removed.documents, **data.documents}, groups={**data.removed.groups, **data.groups}
     )
+
+
+def _shipped_manifest(paths: list[Path]) -> Path | None:
+    """The split manifest of the published dataset among `paths`, if there is one."""
+    datasets = [p for p in paths if p.is_dir() and is_dataset(p)]
+    if len(datasets) > 1:
+        raise CorpusToolsError(
+            f"{display(datasets[0])} and {display(datasets[1])} are both published datasets, each with "
+            "its own split; re-split one at a time, or give --new-split to make a new split of both"
+        )
+    return datasets[0] / MANIFEST_FILE if datasets else None
+
+
+def _with_shipped(previous: _Previous | None, manifest: Path, shipped: _Previous, path: Path) -> _Previous:
+    """The assignments of an existing manifest and of a dataset's, which must agree."""
+    if previous is None:
+        return shipped
+    for kind, ours, theirs in (
+        ("document", previous.documents, shipped.documents),
+        ("group", previous.groups, shipped.groups),
+    ):
+        for key in sorted(ours.keys() & theirs.keys()):
+            if ours[key] != theirs[key]:
+                raise CorpusToolsError(
+                    f"{display(manifest)} puts {kind} {key!r} in {ours[key]}, and the dataset's "
+                    f"{display(path)} in {theirs[key]}; write the split elsewhere, or give --new-split"
+                )
+    return _Previous({**previous.documents, **shipped.documents}, {**previous.groups, **shipped.groups})
 
 
 def _check_places(paths: list[Path], output: Path, manifest: Path) -> None:
@@ -388,6 +436,11 @@ def _check_places(paths: list[Path], output: Path, manifest: Path) -> None:
                 f"--output {display(output)} lies inside the input folder "
                 f"{display(p)}; the split files would be read back as input "
                 "next time: write them outside it"
+            )
+        if p.is_dir() and real in Path(os.path.realpath(manifest)).parents and is_dataset(p):
+            raise CorpusToolsError(
+                f"--manifest {display(manifest)} lies inside the published dataset {display(p)}, an "
+                "input, which a command never changes: write the manifest outside it"
             )
     for f in input_files(paths):
         real = Path(os.path.realpath(f))

@@ -245,3 +245,16 @@ def test_gold_must_be_merged_from_the_annotations(files: Path, tmp_path_factory:
     two = [{**rec, "annotator": "gold"}, {**rec, "doc_id": "other", "annotator": "gold2"}]
     with pytest.raises(CorpusToolsError, match="one annotator name"):
         agreement([files], gold=[write_jsonl(tmp_path_factory.mktemp("h") / "gold.jsonl", two)])
+
+
+def test_a_pass_named_gold_is_refused_and_gold_is_given_with_gold(files: Path, tmp_path_factory: Any) -> None:
+    gold = write_jsonl(
+        tmp_path_factory.mktemp("gold") / "gold.jsonl",
+        [{**r, "annotator": "gold"} for r in _read(files / "A.jsonl")],
+    )
+    with pytest.raises(InvalidInputError) as info:  # gold among the passes
+        agreement([files, gold])
+    assert {(p.code, p.file, p.line) for p in info.value.report.problems} == {
+        ("reserved-annotator", str(gold), 1)
+    }
+    assert agreement([files], gold=[gold]).gold == "gold"  # where gold belongs

@@ -143,6 +143,16 @@ def test_build_stops_on_invalid_annotations(tmp_path):
     assert not (tmp_path / "p" / "out" / "dataset").exists()
 
 
+def test_build_stops_on_a_pass_named_gold(tmp_path):
+    config = load_config(project(tmp_path / "p", annotators=("ann-a", "gold")))
+    with pytest.raises(InvalidInputError) as info:
+        build(config)
+    problems = info.value.report.problems
+    assert {(p.code, p.line) for p in problems} == {("reserved-annotator", n) for n in range(1, 9)}
+    assert {p.file for p in problems} == {str(config.annotations[0] / "gold.jsonl")}
+    assert not config.gold.exists()
+
+
 def test_build_config_needs_annotations():
     with pytest.raises(ValueError):
         BuildConfig(annotations=[], gold="g", conflicts="c", split_dir="s", output="o")

@@ -431,3 +431,21 @@ def test_overlap_merge_groups_by_span_only_where_that_changes_nothing(
             )
         outputs.append(((tmp_path / "gold.jsonl").read_bytes(), (tmp_path / "c.jsonl").read_bytes()))
     assert outputs[0] == outputs[1]
+
+
+def test_a_pass_named_gold_is_refused_with_its_file_and_line(tmp_path: Path) -> None:
+    # Gold records are named `gold`: a pass of that name would be taken for gold downstream
+    # (a published dataset would hold two `gold` rows of the document).
+    inputs = tmp_path / "in"
+    write_jsonl(inputs / "a.jsonl", [record("doc1", "ann-a")])
+    write_jsonl(inputs / "b.jsonl", [record("doc2", "ann-b"), record("doc1", "gold")])
+    with pytest.raises(InvalidInputError) as info:
+        run(tmp_path, inputs)
+    [problem] = info.value.report.problems
+    assert (problem.code, problem.file, problem.line, problem.path) == (
+        "reserved-annotator",
+        str(inputs / "b.jsonl"),
+        2,
+        "annotator",
+    )
+    assert not (tmp_path / "gold.jsonl").exists()

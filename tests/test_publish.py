@@ -10,6 +10,7 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from huggingface_hub import CommitOperationDelete
 
 from corpus_tools import publish as publish_module
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
@@ -309,12 +310,16 @@ def test_unknown_label_without_validation_names_the_file(tmp_path, corpus):
 
 
 class FakeHub:
-    """Stands in for `huggingface_hub.HfApi`; records the calls, never touches the network."""
+    """Stands in for `huggingface_hub.HfApi`: records the calls and keeps the repository's files
+    as the commit operations it is sent leave them; never touches the network."""
 
-    def __init__(self, exists: bool = False, fail: Exception | None = None) -> None:
+    def __init__(
+        self, exists: bool = False, fail: Exception | None = None, files: tuple[str, ...] = ()
+    ) -> None:
         self.exists = exists
         self.fail = fail
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.files: dict[str, bytes] = {name: b"theirs" for name in files}
 
     def repo_exists(self, repo_id: str, **kwargs: Any) -> bool:
         self.calls.append(("repo_exists", {"repo_id": repo_id, **kwargs}))
@@ -325,9 +330,19 @@ class FakeHub:
     def create_repo(self, repo_id: str, **kwargs: Any) -> None:
         self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
 
-    def upload_folder(self, **kwargs: Any) -> Any:
-        self.calls.append(("upload_folder", kwargs))
-        return type("CommitInfo", (), {"commit_url": f"https://hub.test/{kwargs['repo_id']}/commit/1"})()
+    def list_repo_files(self, repo_id: str, **kwargs: Any) -> list[str]:
+        self.calls.append(("list_repo_files", {"repo_id": repo_id, **kwargs}))
+        return sorted(self.files)
+
+    def create_commit(self, repo_id: str, operations: list[Any], **kwargs: Any) -> Any:
+        self.calls.append(("create_commit", {"repo_id": repo_id, "operations": operations, **kwargs}))
+        for op in operations:
+            if isinstance(op, CommitOperationDelete):
+                del self.files[op.path_in_repo]  # the Hub refuses to delete a file it does not have
+            else:
+                self.files[op.path_in_repo] = Path(op.path_or_fileobj).read_bytes()
+        self.exists = True
+        return type("CommitInfo", (), {"commit_url": f"https://hub.test/{repo_id}/commit/1"})()
 
 
 @pytest.fixture
@@ -357,12 +372,50 @@ def test_push_with_force_uploads_the_folder_in_one_commit(tmp_path, split_dir):
     hub = FakeHub(exists=True)
     out = tmp_path / "dataset"
     result = publish(split_dir, output=out, push="me/corpus", force=True, token="hf_secret", api=hub)
-    uploads = [kw for name, kw in hub.calls if name == "upload_folder"]
-    assert len(uploads) == 1
-    assert uploads[0]["folder_path"] == str(out) and uploads[0]["repo_type"] == "dataset"
-    assert uploads[0]["token"] == "hf_secret"
+    commits = [kw for name, kw in hub.calls if name == "create_commit"]
+    assert len(commits) == 1
+    assert commits[0]["repo_type"] == "dataset" and commits[0]["token"] == "hf_secret"
+    local = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert hub.files == {
+        k: v for k, v in local.items() if k != ".corpus-tools.json"
+    }  # the record stays local
     assert result.pushed == "https://hub.test/me/corpus/commit/1"
     assert 'load_dataset("me/corpus")' in (out / "README.md").read_text("utf-8")
+
+
+def test_push_force_deletes_what_the_last_publish_wrote_and_nothing_else(tmp_path, split_dir):
+    guidelines = tmp_path / "RULES.md"
+    guidelines.write_text("# Rules\n\nGuidelines version: 1\n\nS1. Mark evaluations.\n", encoding="utf-8")
+    aliases = tmp_path / "aliases.jsonl"
+    aliases.write_text('{"doc_id": "d1", "aliases": {"Gerasimov": ["Gerasimov"]}}\n', encoding="utf-8")
+    hub = FakeHub(files=(".gitattributes",))
+    out = tmp_path / "dataset"
+    anns = annotator_files(tmp_path / "annotations")
+    kw: dict[str, Any] = {"output": out, "push": "me/corpus", "token": "hf_secret", "api": hub}
+    publish(split_dir, annotators=anns, guidelines=guidelines, aliases=aliases, **kw)
+    first = set(hub.files)
+    assert {"GUIDELINES.md", "aliases.jsonl", "data/annotators/train-00000-of-00001.parquet"} <= first
+    hub.files["notes.md"] = b"the owner's own file"  # added on the Hub by hand
+    hub.files["data/extra/own.csv"] = b"a,b"
+    hub.calls.clear()
+    # Again without the guidelines, the aliases and the annotators: what they wrote must go.
+    publish(split_dir, force=True, **kw)
+    (commit,) = [c for name, c in hub.calls if name == "create_commit"]
+    deleted = sorted(op.path_in_repo for op in commit["operations"] if isinstance(op, CommitOperationDelete))
+    assert deleted == ["GUIDELINES.md", "aliases.jsonl", "data/annotators/train-00000-of-00001.parquet"]
+    local = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {".corpus-tools.json"}
+    assert set(hub.files) == local | {".gitattributes", "notes.md", "data/extra/own.csv"}
+
+
+def test_push_force_from_a_fresh_folder_deletes_stale_shards_of_publishs_layout(tmp_path, split_dir):
+    # No record of an earlier publish here (a fresh clone in CI, say): the Hub's parquet files in
+    # publish's layout that this publish does not write would be loaded with the new ones, so
+    # they go; anything else stays.
+    stale = "data/default/train-00000-of-00002.parquet"
+    hub = FakeHub(exists=True, files=(".gitattributes", stale, "GUIDELINES.md", "data/mine/x.parquet"))
+    publish(split_dir, output=tmp_path / "dataset", push="me/corpus", force=True, token="t", api=hub)
+    assert stale not in hub.files
+    assert {".gitattributes", "GUIDELINES.md", "data/mine/x.parquet"} <= set(hub.files)
 
 
 def test_push_errors_never_show_the_token(tmp_path, split_dir):

@@ -96,6 +96,13 @@ def publish(
         Path | None,
         typer.Option("--results", help="Results file of `corpus baseline`: its table goes on the card."),
     ] = None,
+    aliases: Annotated[
+        Path | None,
+        typer.Option(
+            "--aliases",
+            help="Alias file of stance targets (guideline S7): the inputs are validated against it, and its lines of the dataset's documents ship as aliases.jsonl.",
+        ),
+    ] = None,
 ) -> None:
     """Write a Hugging Face dataset (parquet + dataset card) from a split folder.
 
@@ -129,6 +136,7 @@ def publish(
             progress=progress,
             tokens=tokens,
             results=results,
+            aliases=aliases,
         )
     out(render_publish(result))
 
@@ -194,12 +202,20 @@ def render_publish(result: Any) -> str:
         lines.append(f"{config}: " + ", ".join(f"{s} {v.rows}" for s, v in splits.items()) + " row(s)")
     if result.empty_splits:
         lines.append(f"left out (no documents): {', '.join(result.empty_splits)}")
+    for config, splits in result.missing_splits.items():
+        lines.append(
+            f"{config}: no rows in {', '.join(splits)}, so no such split (datasets cannot load an empty one)"
+        )
     if result.conflicts_left_out:
         lines.append(
             f"conflicts: left out {result.conflicts_left_out} stale line(s) about documents outside the dataset"
         )
     if result.guidelines:
         lines.append(f"guidelines: version {result.guidelines_version}, shipped as {result.guidelines}")
+    if result.aliases:
+        lines.append(
+            f"aliases: the stance targets' aliases of {result.aliases_documents} document(s), shipped as {result.aliases}"
+        )
     lines.append(f"{len(result.documents)} document(s); card licence: {result.license}")
     lines.append(f"wrote {result.output} (loads with datasets; offsets checked on a sample)")
     if result.pushed:

@@ -50,11 +50,19 @@ def split(
             help="Manifest to extend and write [default: OUTPUT/splits.json]; documents it lists never move.",
         ),
     ] = None,
+    new_split: Annotated[
+        bool,
+        typer.Option(
+            "--new-split",
+            help="Re-split a published dataset from scratch instead of keeping the split it ships (documents may move).",
+        ),
+    ] = False,
 ) -> None:
     """Split documents into train, validation and test, keeping groups and earlier splits intact.
 
     Every line of a document goes to one split; with --group-by, every document of a group does.
     An existing manifest keeps every document it lists where it was; only new ones are placed.
+    A published dataset keeps the split it ships (its splits.json), unless --new-split.
     Exit status: 0 done, 1 invalid input (nothing written), 2 usage error.
 
     Example: corpus split gold/ --output splits/ --group-by meta.source
@@ -74,6 +82,7 @@ def split(
         seed=seed,
         group_by=group_by,
         manifest=manifest,
+        new_split=new_split,
     )
     out(render(result))
     if result.validation.summary.warnings:
@@ -97,9 +106,8 @@ def render(result: SplitResult) -> str:
             f"{c.groups:>7} {c.records:>8}"
         )
     if result.kept:
-        lines.append(
-            f"{result.kept} document(s) kept where {result.manifest} had them, {result.placed} placed now"
-        )
+        where = f"the dataset's {result.shipped}" if result.shipped is not None else str(result.manifest)
+        lines.append(f"{result.kept} document(s) kept where {where} had them, {result.placed} placed now")
     if result.removed:
         lines.append(
             f"{len(result.removed)} document(s) in the manifest are no longer in the input "

@@ -37,7 +37,7 @@ def validate(
         Path | None,
         typer.Option(
             "--aliases",
-            help="Alias file of stance targets: forms a target may take that do not occur in the text. Default: the file `[tool.corpus] aliases` names in ./pyproject.toml, if any.",
+            help="Alias file of stance targets: forms a target may take that do not occur in the text. Default: the file `[tool.corpus] aliases` names in ./pyproject.toml, if any, and the aliases.jsonl a published dataset ships.",
         ),
     ] = None,
     predictions: Annotated[
@@ -56,6 +56,7 @@ def validate(
 
     Example: corpus validate annotations/ --format github
     """
+    given = aliases is not None
     if aliases is None:
         from corpus_tools.build import project_aliases
 
@@ -67,6 +68,7 @@ def validate(
         strict=strict,
         jobs=jobs_option(jobs),
         aliases=aliases,
+        dataset_aliases=not given,
         predictions=predictions,
     )
     render = {

@@ -54,7 +54,7 @@ from corpus_tools.merge.decisions import (
 )
 from corpus_tools.merge.gold import gold_record
 from corpus_tools.merge.voting import _decode, _Document, _Normalise
-from corpus_tools.schema import NAME_RULE, RecordBase, is_name
+from corpus_tools.schema import GOLD, NAME_RULE, RecordBase, is_name
 from corpus_tools.validate import Validated, require_valid
 
 __all__ = [
@@ -146,7 +146,7 @@ def merge(
     overlap: float = 0.5,
     min_votes: int | None = None,
     adjudicator: str | None = None,
-    gold_name: str = "gold",
+    gold_name: str = GOLD,
 ) -> MergeResult:
     """Merge annotator files into gold records and a conflicts file.
 
@@ -210,7 +210,7 @@ def merge(
                     f"{display(inside)}; it would be read back as an annotator's "
                     "file next time: write it elsewhere"
                 )
-        valid = require_valid(paths, configs=(ANNOTATORS_CONFIG,))
+        valid = require_valid(paths, configs=(ANNOTATORS_CONFIG,), passes=True)
         for option, target in (("--output", output), ("--conflicts", conflicts)):
             if any(same_file(target, f) for f in valid.files):
                 raise CorpusToolsError(

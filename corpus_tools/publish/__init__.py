@@ -5,6 +5,7 @@ The output folder is a ready Hub dataset repository:
     OUT/README.md                                   the dataset card (YAML header + body)
     OUT/LICENSE.md                                  the licence and rights notice of every document
     OUT/GUIDELINES.md                               the annotation guidelines (with --guidelines)
+    OUT/aliases.jsonl                               the stance targets' aliases (with --aliases)
     OUT/splits.json                                 the split manifest, as `corpus split` wrote it
     OUT/data/default/{train,validation,test}-00000-of-00001.parquet      gold
     OUT/data/spans/{train,validation,test}-00000-of-00001.parquet        gold, one row per span
@@ -32,19 +33,33 @@ A failed publish leaves `OUT` as it was.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from corpus_tools.dataset.layout import ALIASES_NAME
 from corpus_tools.errors import CorpusToolsError
-from corpus_tools.files import Outputs, display, input_files, recover, require_file
+from corpus_tools.files import (
+    Outputs,
+    display,
+    input_files,
+    is_blank,
+    iter_lines,
+    parse_json,
+    recover,
+    require_file,
+    written_files,
+)
 from corpus_tools.guidelines import Guidelines, read_guidelines
+from corpus_tools.layers import LAYERS
 from corpus_tools.problems import Report
 from corpus_tools.publish import configs as cfg
 from corpus_tools.publish.hub import connect
@@ -62,10 +77,18 @@ from corpus_tools.publish.results import (
     SplitSummary,
 )
 from corpus_tools.publish.verify import verify
+from corpus_tools.publish.vocabulary import check_repo_id
 from corpus_tools.split import MANIFEST_NAME, SPLITS, Manifest, load_manifest
 from corpus_tools.validate import Validated, require_valid
 
-__all__ = ["CardMetadata", "DocumentRights", "PublishResult", "SplitSummary", "publish"]
+__all__ = [
+    "CardMetadata",
+    "DocumentRights",
+    "PublishResult",
+    "SplitSummary",
+    "check_headline_exclude",
+    "publish",
+]
 
 GUIDELINES_NAME = "GUIDELINES.md"
 
@@ -87,6 +110,7 @@ def publish(
     progress: Progress | None = None,
     tokens: bool = False,
     results: Path | str | None = None,
+    aliases: Path | str | None = None,
 ) -> PublishResult:
     """Write a Hugging Face dataset repository from a split folder; optionally push it.
 
@@ -117,6 +141,9 @@ def publish(
             `tokens` extra, spaCy).
         results: a results file of `corpus baseline`, whose table goes on the card (marked
             stale when it was computed on other split files).
+        aliases: the alias file of stance targets (`documents/aliases.jsonl`, guideline S7): the
+            inputs are validated against it, and the lines of the dataset's documents are
+            shipped as `aliases.jsonl`.
 
     Returns:
         A `PublishResult`.
@@ -124,18 +151,24 @@ def publish(
     Raises:
         InvalidInputError: when an input file fails validation.
         CorpusToolsError: when the split folder is incomplete or disagrees with its manifest,
-            an annotator's document or a conflict's is in no split, a line of the conflicts
+            a `headline_exclude` document is not in it, an annotator's document or a conflict's
+            is in no split, gold's items name an annotator whose pass is not among the
+            annotators' files (the card would understate the passes), a line of the conflicts
             file is not one merge writes, the guidelines state no version (or another than
-            `metadata` says), the results file is not one `corpus baseline` writes, `tokens` is
-            asked for without spaCy, the output cannot be replaced, the written dataset does not
-            load back as written, or pushing is impossible (no token, the dataset exists without
-            `force`, the Hub cannot be reached).
+            `metadata` says), the results file is not one `corpus baseline` writes, the alias
+            file is not one, `tokens` is asked for without spaCy, `push` is not a Hub id, the
+            output cannot be replaced, the written dataset does not load back as written, or
+            pushing is impossible (no token, the dataset exists without `force`, the Hub cannot
+            be reached).
     """
     split_dir, output = Path(split_dir), Path(output)
     metadata = metadata or CardMetadata()
-    if push and metadata.repo_id is None:  # the card's examples load what was pushed
-        metadata = dataclasses.replace(metadata, repo_id=push)
+    if push:
+        check_repo_id(push, "--push")
+        if metadata.repo_id is None:  # the card's examples load what was pushed
+            metadata = dataclasses.replace(metadata, repo_id=push)
     manifest_path, manifest = _read_manifest(split_dir)
+    check_headline_exclude(metadata.headline_exclude, manifest.documents, "--headline-exclude")
     split_files: dict[str, Path] = {s: split_dir / f"{s}.jsonl" for s in SPLITS}
     for path in split_files.values():
         if not path.is_file():
@@ -153,6 +186,12 @@ def publish(
     if annotators is not None and not annotator_files:
         raise CorpusToolsError("--annotators names no *.jsonl file")
     conflicts_file = require_file(conflicts, "conflicts file") if conflicts is not None else None
+    aliases_file = None
+    if aliases is not None:
+        from corpus_tools.validate.rules import load_aliases
+
+        aliases_file = require_file(aliases, "alias file")
+        load_aliases(aliases_file)  # its shape, before any work
     rules = _guidelines(guidelines, metadata)
     if rules is not None:
         metadata = dataclasses.replace(metadata, guidelines_version=rules.version)
@@ -165,6 +204,7 @@ def publish(
             *([conflicts_file] if conflicts_file else []),
             *([rules.source] if rules else []),
             *([Path(results)] if results is not None else []),
+            *([aliases_file] if aliases_file is not None else []),
         ],
     )
     baselines = None
@@ -181,12 +221,15 @@ def publish(
     reports: list[Report] = []
     annotator_input: Validated | None = annotators if isinstance(annotators, Validated) else None
     if validate:
-        reports.append(require_valid(split_files.values(), jobs=jobs).report)
+        reports.append(require_valid(split_files.values(), jobs=jobs, aliases=aliases_file).report)
         if annotator_files and annotator_input is None:
-            annotator_input = require_valid(annotator_files, jobs=jobs)
+            annotator_input = require_valid(annotator_files, jobs=jobs, aliases=aliases_file, passes=True)
             reports.append(annotator_input.report)
     if annotator_files and annotator_input is None:
         annotator_input = Validated.trusted(annotator_files)
+    if annotator_input is not None:  # a pass named like gold would be published as gold twice
+        annotator_input = require_valid(annotator_input, passes=True)
+    previous = written_files(output)  # what the last publish wrote there, for --push --force
 
     with system_memory_pool(), Outputs("corpus publish") as outputs:
         tmp = outputs.folder(output)
@@ -195,6 +238,8 @@ def publish(
         documents = cfg.Documents()
         configs: dict[str, dict[str, SplitSummary]] = {}
         left_out = 0
+        adjudicators: dict[str, set[str]] | None = None
+        pass_names: dict[str, list[str]] | None = None
         if conflicts_file is not None:
             from corpus_tools.publish.conflicts import write_conflicts
 
@@ -202,13 +247,17 @@ def publish(
             configs[CONFLICTS_CONFIG] = log.summaries
             documents.open = log.open_documents
             left_out = log.left_out
+            adjudicators = log.adjudicators
         if annotator_input is not None:
-            configs[ANNOTATORS_CONFIG], documents.passes = cfg.write_annotators(
+            configs[ANNOTATORS_CONFIG], pass_names = cfg.write_annotators(
                 annotator_input, doc_split, SPLITS, tmp, progress
             )
             if not configs[ANNOTATORS_CONFIG]:
                 raise CorpusToolsError("the --annotators files hold no records")
+            documents.passes = {doc_id: len(names) for doc_id, names in pass_names.items()}
         written = cfg.write_gold(split_files, tmp, documents, progress, collector.add)
+        if pass_names is not None:
+            _check_passes(collector.proposers, pass_names, adjudicators)
         for split, summary in written.default.items():
             collector.check_count(split, summary.rows)
         for split in SPLITS:
@@ -234,6 +283,13 @@ def publish(
             **{c: configs[c] for c in (ANNOTATORS_CONFIG, CONFLICTS_CONFIG, TOKENS_CONFIG) if configs.get(c)},
         }
         configs = {name: configs[name] for name in cfg.CONFIGS if name in configs}
+        # A config holds no rows in a split of `default` when none of its documents has any
+        # (no span, no conflict, no pass): that split is left out of it, and said so.
+        missing = {
+            name: [s for s in written.default if s not in splits]
+            for name, splits in configs.items()
+            if name != DEFAULT_CONFIG and any(s not in splits for s in written.default)
+        }
         agreement_table = None
         if annotator_input is not None:
             # Gold is every split's records (empty splits hold none).
@@ -242,18 +298,23 @@ def publish(
         shutil.copyfile(manifest_path, tmp / MANIFEST_NAME)
         if rules is not None:
             (tmp / GUIDELINES_NAME).write_text(rules.document(), encoding="utf-8")
+        shipped_aliases: list[Any] = []
+        if aliases_file is not None:
+            shipped_aliases = _ship_aliases(aliases_file, doc_split, tmp / ALIASES_NAME)
 
         from corpus_tools.publish.card import render_card, render_rights
 
         docs = collector.documents()
         doc_ids = [d.doc_id for d in docs]
-        card_license = _card_license(metadata, docs)
+        restricted = _not_under(metadata, docs)
+        card_license = "other" if restricted else metadata.license
         languages = sorted({d.language for d in docs}) or ["en"]
         years = sorted(int(d.published[:4]) for d in docs if d.published)
         result = PublishResult(
             output=output,
             configs=configs,
             empty_splits=empty,
+            missing_splits=missing,
             documents=docs,
             passes=documents.count_passes(doc_ids),
             adjudicated=documents.count_adjudicated(doc_ids),
@@ -262,8 +323,14 @@ def publish(
             conflicts_left_out=left_out,
             guidelines=GUIDELINES_NAME if rules is not None else None,
             guidelines_version=metadata.guidelines_version,
-            example=written.example,
+            example=written.example.row if written.example else None,
+            example_at=(written.example.split, written.example.index) if written.example else None,
+            example_complete=bool(written.example and written.example.complete),
+            aliases=ALIASES_NAME if aliases_file is not None else None,
+            aliases_documents=len(shipped_aliases),
+            aliases_example=shipped_aliases[0] if shipped_aliases else None,
             license=card_license,
+            not_under_license=restricted,
             languages=languages,
             validation=reports,
         )
@@ -305,8 +372,64 @@ def publish(
             write_card()
         outputs.commit()
     if hub is not None:
-        result.pushed = hub.upload(output, metadata)
+        result.pushed = hub.upload(output, metadata, previous=previous)
     return result
+
+
+def check_headline_exclude(doc_ids: Iterable[str], known: Collection[str], option: str) -> None:
+    """Refuse a document to leave out of the headline agreement that the dataset does not hold:
+    the card would claim to leave out a document that does not exist, while a typo of the one
+    meant kept it in the headline figures.
+
+    Raises:
+        CorpusToolsError: naming `option`, the id and the closest known `doc_id`.
+    """
+    for doc_id in doc_ids:
+        if doc_id not in known:
+            close = difflib.get_close_matches(doc_id, list(known), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise CorpusToolsError(f"{option}: {doc_id!r} is not a document of the dataset{hint}")
+
+
+def _check_passes(
+    proposers: dict[str, set[str]], passes: dict[str, list[str]], adjudicators: dict[str, set[str]] | None
+) -> None:
+    """Refuse annotators' files that leave out a pass gold was merged from: gold's items of a
+    document name who proposed them, and each such annotator must have a line of that document
+    among the files, or the card would count fewer passes than gold had (and call a voted
+    document a single pass). An adjudicator who added an item is named too, though without a
+    pass: the conflicts file tells who adjudicated."""
+    for doc_id in sorted(proposers):
+        have = set(passes.get(doc_id, ()))
+        judged = (adjudicators or {}).get(doc_id, set())
+        missing = sorted(proposers[doc_id] - have - judged)
+        if missing:
+            given = ", ".join(sorted(have)) or "none"
+            unless = (
+                ""
+                if adjudicators is not None
+                else " (an adjudicator who added items is named there too: give --conflicts to tell them apart)"
+            )
+            raise CorpusToolsError(
+                f"--annotators: gold's items of {doc_id!r} name {', '.join(map(repr, missing))}, whose "
+                f"pass of it is not in the annotators' files (passes given: {given}); give every "
+                f"annotator file gold was merged from{unless}"
+            )
+
+
+def _ship_aliases(path: Path, doc_split: Collection[str], target: Path) -> list[Any]:
+    """Copy the alias file's lines of the dataset's documents to `target`, as they are; return
+    them, parsed."""
+    kept = []
+    with open(target, "wb") as out:
+        for number, raw in iter_lines(path):
+            if is_blank(raw):
+                continue
+            line = parse_json(raw, f"{display(path)}:{number}")
+            if line["doc_id"] in doc_split:
+                out.write(raw + b"\n")
+                kept.append(line)
+    return kept
 
 
 def _guidelines(path: Path | str | None, metadata: CardMetadata) -> Guidelines | None:
@@ -342,9 +465,20 @@ class _Documents:
         self.path = path
         self.assigned: dict[str, str] = dict(manifest.documents)
         self.docs: dict[str, DocumentRights] = {}
+        self.proposers: dict[str, set[str]] = {}
+        """Per document, every name gold's items list among their `annotators`."""
 
     def add(self, table: pa.Table, split: str) -> None:
-        """Note the rights of the documents of a gold table, checking each is in `split`."""
+        """Note the rights and the items' annotators of the documents of a gold table,
+        checking each is in `split`."""
+        doc_ids = table.column("doc_id").combine_chunks()
+        for name in LAYERS:
+            items = table.column(name).combine_chunks()
+            annotators = pc.list_flatten(items).field("annotators")
+            names = pc.list_flatten(annotators)
+            rows = pc.take(pc.list_parent_indices(items), pc.list_parent_indices(annotators))
+            for doc_id, who in zip(pc.take(doc_ids, rows).to_pylist(), names.to_pylist(), strict=True):
+                self.proposers.setdefault(doc_id, set()).add(who)
         for row in table.select(["doc_id", "meta"]).to_pylist():
             doc_id = row["doc_id"]
             if self.assigned.get(doc_id) != split:
@@ -391,13 +525,11 @@ _FREE = {"public-domain", "cc0-1.0", "pddl", "cc-pdm-1.0"}
 """Licences that put no condition on reuse: such texts can go under any dataset licence."""
 
 
-def _card_license(metadata: CardMetadata, documents: list[DocumentRights]) -> str:
+def _not_under(metadata: CardMetadata, documents: list[DocumentRights]) -> list[str]:
+    """The documents whose text is not under the dataset's licence: another licence that puts
+    conditions on reuse, or none given."""
     own = metadata.license.lower()
-    for doc in documents:
-        lic = (doc.license or "").lower()
-        if lic != own and lic not in _FREE:
-            return "other"
-    return metadata.license
+    return [d.doc_id for d in documents if (lic := (d.license or "").lower()) != own and lic not in _FREE]
 
 
 def _agreement_section(annotators: Validated | None, gold: Validated, metadata: CardMetadata) -> str:
@@ -407,13 +539,15 @@ def _agreement_section(annotators: Validated | None, gold: Validated, metadata: 
     if annotators is None:
         return ""
     from corpus_tools.agreement import agreement
+    from corpus_tools.markdown import code, prose
 
     held = metadata.headline_exclude
     parts = []
     if held:
-        names = ", ".join(f"`{d}`" for d in held)
-        why = f" {metadata.headline_exclude_reason.strip()}" if metadata.headline_exclude_reason else ""
-        parts.append(f"The headline figures leave out {names}, reported on its own below.{why}\n")
+        names = ", ".join(code(d) for d in held)
+        alone = "reported on its own below" if len(held) == 1 else "each reported on its own below"
+        why = f" {prose(metadata.headline_exclude_reason)}" if metadata.headline_exclude_reason else ""
+        parts.append(f"The headline figures leave out {names}, {alone}.{why}\n")
     parts += [
         "### Before adjudication: between annotators\n",
         agreement(annotators, exclude=held).to_markdown() + "\n",
@@ -422,7 +556,7 @@ def _agreement_section(annotators: Validated | None, gold: Validated, metadata: 
     ]
     for doc_id in held:
         parts += [
-            f"### `{doc_id}` alone\n",
+            f"### {code(doc_id)} alone\n",
             "Before adjudication:\n",
             agreement(annotators, only={doc_id}).to_markdown() + "\n",
             "After adjudication:\n",

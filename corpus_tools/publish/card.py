@@ -17,7 +17,6 @@ import datetime
 import json
 import os
 import re
-import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from datasets import ClassLabel, DatasetInfo, List, SplitDict, SplitInfo, Value
@@ -36,13 +35,14 @@ from corpus_tools.dataset import (
     data_pattern,
 )
 from corpus_tools.layers import LAYERS, Record
+from corpus_tools.markdown import cell, code, fenced, is_web_url, link, md, prose, quote
 from corpus_tools.publish import conflicts, spans
 from corpus_tools.publish import features as feats
 from corpus_tools.publish.configs import CONFIGS
 from corpus_tools.schema import Span, model_of, strip_optional
 
 if TYPE_CHECKING:
-    from corpus_tools.publish.results import CardMetadata, PublishResult
+    from corpus_tools.publish.results import CardMetadata, DocumentRights, PublishResult
     from corpus_tools.split import Manifest
 
 TASK_CATEGORIES = ["text-classification", "token-classification"]
@@ -231,19 +231,36 @@ def _summary(result: PublishResult, metadata: CardMetadata) -> str:
     if result.years:
         facts.append(f"texts published {_years(result)}")
     if result.genres:
-        facts.append("genres: " + ", ".join(f"{md(g)} ({n})" for g, n in result.genres.items()))
-    facts.append("language: " + ", ".join(f"`{lang}`" for lang in result.languages))
-    creators = ", ".join(f"`{c}`" for c in metadata.annotations_creators)
+        facts.append("genres: " + _genres(result))
+    facts.append("language: " + _languages(result))
     lines += [
         "",
         "Offsets are Unicode code points into the exact document text, half-open `[start, end)`: "
         "`text[start:end]` is the span's `text`, as in Python. "
-        + "; ".join(facts).capitalize()
-        + f". Annotations: {creators} (see [Annotations](#annotations) and "
+        + _sentence("; ".join(facts))
+        + f". Annotations: {_creators(metadata)} (see [Annotations](#annotations) and "
         "[Bias, risks and limitations](#bias-risks-and-limitations)). "
         f"Built with corpus-tools {__version__}.\n",
     ]
     return "\n".join(lines)
+
+
+def _sentence(text: str) -> str:
+    """`text` with its first character upper-cased and the rest as it is (`str.capitalize`
+    would lower-case `Speech` and `en-US`)."""
+    return text[:1].upper() + text[1:]
+
+
+def _genres(result: PublishResult) -> str:
+    return ", ".join(f"{md(g)} ({n})" for g, n in result.genres.items())
+
+
+def _languages(result: PublishResult) -> str:
+    return ", ".join(code(lang) for lang in result.languages)
+
+
+def _creators(metadata: CardMetadata) -> str:
+    return ", ".join(code(c) for c in metadata.annotations_creators)
 
 
 def _years(result: PublishResult) -> str:
@@ -256,7 +273,7 @@ def _years(result: PublishResult) -> str:
 def _details(result: PublishResult, metadata: CardMetadata) -> str:
     facts = [
         ("Curated by", md(metadata.authors)),
-        ("Language(s)", ", ".join(f"`{lang}`" for lang in result.languages)),
+        ("Language(s)", _languages(result)),
         (
             "Licence",
             f"{code(result.license)} (the annotations: {code(metadata.license)}; see [Licence and rights](#licence-and-rights))",
@@ -302,9 +319,11 @@ def _uses(result: PublishResult, metadata: CardMetadata) -> str:
     out_of_scope = [
         "- Judging the people, groups or institutions the texts name: a stance item records that "
         "a text evaluates its target, not whether the evaluation is fair or true.",
-        "- Generalising to English at large: the texts are "
-        + ", ".join(result.genres)
-        + (f" published {_years(result)}" if result.years else "")
+        "- Generalising beyond these texts, which are "
+        + (", ".join(md(g) for g in result.genres) or "of genres not given")
+        + " in "
+        + _languages(result)
+        + (f", published {_years(result)}" if result.years else "")
         + "; see [Bias, risks and limitations](#bias-risks-and-limitations).",
     ]
     if "machine-generated" in metadata.annotations_creators:
@@ -313,13 +332,101 @@ def _uses(result: PublishResult, metadata: CardMetadata) -> str:
             "- Measuring agreement with human experts, or as a gold standard of expert judgement: "
             "the annotations are machine-generated (see [Annotations](#annotations)).",
         )
+    groups = _not_under_license(result)
     lines = ["## Uses\n", "### Direct use\n", *direct]
+    if groups:
+        lines += ["", *_restricted_use(groups, metadata)]
     if metadata.uses:
-        lines += ["", metadata.uses.strip()]
+        lines += ["", prose(metadata.uses)]
     lines += ["", "### Out-of-scope use\n", *out_of_scope]
+    if groups:
+        named = [
+            _doc_list(docs) + f" ({code(lic)})"
+            if _own_terms(lic) or len(docs) == 1
+            else f"{_n(len(docs), 'document')} under {code(lic)}"
+            for lic, docs in groups.items()
+        ]
+        lines.append(
+            "- Using a text that is not under the dataset's licence beyond its own terms: "
+            + (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0])
+            + " (see [Direct use](#direct-use)). In particular, commercial use of a text whose "
+            "terms do not allow it, training a commercial model on it included, without the "
+            "permission of its rights holder."
+        )
     if metadata.out_of_scope_uses:
-        lines += ["", metadata.out_of_scope_uses.strip()]
+        lines += ["", prose(metadata.out_of_scope_uses)]
     return "\n".join(lines) + "\n"
+
+
+QUOTED_TERMS = 5
+"""Documents with terms of their own (licence `other`, or none) whose rights notice "Direct use"
+quotes; the rest are named, their notices under "Licence and rights"."""
+
+
+def _not_under_license(result: PublishResult) -> dict[str, list[DocumentRights]]:
+    """The documents whose text is not under the dataset's licence, by their licence (terms of
+    their own first: `other`, none given)."""
+    restricted = set(result.not_under_license)
+    groups: dict[str, list[DocumentRights]] = {}
+    for d in result.documents:
+        if d.doc_id in restricted:
+            groups.setdefault(d.license or "not given", []).append(d)
+    return dict(sorted(groups.items(), key=lambda kv: (not _own_terms(kv[0]), kv[0])))
+
+
+def _own_terms(license: str) -> bool:
+    """Whether a text's licence is no public licence but terms of its own (its rights notice)."""
+    return license.lower() in ("other", "unknown", "not given")
+
+
+def _doc_list(documents: list[DocumentRights]) -> str:
+    return ", ".join(code(d.doc_id) for d in documents)
+
+
+def _restricted_use(groups: dict[str, list[DocumentRights]], metadata: CardMetadata) -> list[str]:
+    """What "Direct use" says of the documents whose text is not under the dataset's licence:
+    which they are, that their own terms govern their texts, and those terms: a rights notice
+    that is the terms (licence `other`, or none) quoted, a public licence named with where each
+    document's notice is."""
+    n = sum(len(docs) for docs in groups.values())
+    lines = [
+        f"**Not every text is under the dataset's licence.** The annotations are under "
+        f"{code(metadata.license)}; the {'text' if n == 1 else 'texts'} of {_n(n, 'document')} "
+        f"{'is' if n == 1 else 'are'} not, and {'keeps its' if n == 1 else 'keep their'} own terms, "
+        "which govern what you may do with them: use each only as its terms allow. What they do "
+        "not grant needs the permission of the rights holder: unless a document's terms allow "
+        "commercial use, that includes any commercial use of its text, such as training a "
+        "commercial model on it or shipping it in a commercial product.",
+        "",
+    ]
+    quoted = 0
+    for lic, docs in groups.items():
+        if not _own_terms(lic):
+            lines.append(
+                f"- Under {code(lic)} ({_n(len(docs), 'document')}): {_doc_list(docs)}; with the "
+                "credit and the changes each document's notice in `meta.rights` states (see "
+                "[Licence and rights](#licence-and-rights))."
+            )
+            continue
+        for d in docs:
+            if quoted == QUOTED_TERMS:
+                rest = docs[docs.index(d) :]
+                lines.append(
+                    f"- Licence {code(lic)}, terms of their own: {_doc_list(rest)} (their notices are "
+                    "under [Licence and rights](#licence-and-rights))."
+                )
+                break
+            quoted += 1
+            title = f", {md(d.title)}" if d.title else ""
+            terms = quote(d.rights) if d.rights else "> No rights notice is given: ask the rights holder."
+            lines += [f"- {code(d.doc_id)}{title} (licence {code(lic)}); its terms (`meta.rights`):", ""]
+            lines += [_indent(terms), ""]
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def _indent(block: str) -> str:
+    """A block indented to continue a list item."""
+    return "\n".join("  " + line for line in block.splitlines())
 
 
 def _configurations(result: PublishResult) -> str:
@@ -350,27 +457,56 @@ def _configurations(result: PublishResult) -> str:
         )
     if result.empty_splits:
         lines.append(f"Left out because they hold no documents: {', '.join(result.empty_splits)}.")
+    for config, missing in result.missing_splits.items():
+        lines.append(
+            f"`{config}` has no {' or '.join(missing)} split: {MISSING[config]} of "
+            f"{'that split' if len(missing) == 1 else 'those splits'}, and `datasets` cannot load "
+            "a split without rows."
+        )
     return "\n".join(lines) + "\n"
 
 
+MISSING = {
+    ANNOTATORS_CONFIG: "the annotators' files hold no pass of a document",
+    CONFLICTS_CONFIG: "the adjudication log has no line about a document",
+    SPANS_CONFIG: "gold has no item in any document",
+    TOKENS_CONFIG: "there is no document",
+}
+"""Why a config has no rows in a split that `default` has, as the card says it."""
+
+
 def _loading(result: PublishResult, metadata: CardMetadata) -> str:
-    where = json.dumps(metadata.repo_id or str(result.output), ensure_ascii=False)
-    hub = f"hf://datasets/{metadata.repo_id}" if metadata.repo_id else str(result.output)
+    """How to load each configuration: `datasets` (on the example row, which has what the
+    snippet shows), then pandas, DuckDB and R for `spans`. Paths are the Hub id when the card
+    has a `repo_id`, else the output folder as given, quoted for each language (Python, SQL
+    inside Python, R), so that any folder name stays one string."""
+    where = metadata.repo_id or str(result.output)
+    splits = ", ".join(result.configs[DEFAULT_CONFIG])
     lines = [
         "### How to load it\n",
         "```python",
         "from datasets import load_dataset",
         "",
-        f"ds = load_dataset({where})              # gold: train, validation, test",
-        'row = ds["train"][0]',
-        'q = row["rhetorical_questions"][0]',
-        'assert row["text"][q["start"]:q["end"]] == q["text"]',
-        'kind = ds["train"].features["rhetorical_questions"].feature["kind"]   # a ClassLabel',
-        'print(kind.int2str(q["kind"]))',
+        f"ds = load_dataset({_literal(where)})              # gold: {splits}",
     ]
+    if result.example_at is not None and result.example is not None:
+        split, index = result.example_at
+        row = result.example
+        layer = next((name for name in LAYERS if row[name]), None)
+        lines.append(
+            f"row = ds[{_literal(split)}][{index}]  # {_literal(row['doc_id'])}, the example instance below"
+        )
+        if layer is not None:
+            label = LAYERS[layer].label
+            lines += [
+                f"item = row[{_literal(layer)}][0]",
+                'assert row["text"][item["start"]:item["end"]] == item["text"]   # offsets are code points',
+                f"label = ds[{_literal(split)}].features[{_literal(layer)}].feature[{_literal(label)}]   # a ClassLabel",
+                f"print(label.int2str(item[{_literal(label)}]))   # {_literal(row[layer][0][label])}",
+            ]
     for config in (ANNOTATORS_CONFIG, CONFLICTS_CONFIG, SPANS_CONFIG, TOKENS_CONFIG):
         if config in result.configs:
-            lines.append(f'{config} = load_dataset({where}, "{config}")')
+            lines.append(f"{config} = load_dataset({_literal(where)}, {_literal(config)})")
     lines += [
         "```",
         "",
@@ -378,27 +514,52 @@ def _loading(result: PublishResult, metadata: CardMetadata) -> str:
         "Optional spans (`answer`, `source`, `cue`) are `None` when absent.",
     ]
     if SPANS_CONFIG in result.configs:
-        path = json.dumps(f"{hub}/data/{SPANS_CONFIG}/*.parquet", ensure_ascii=False)
+        folder = (
+            f"hf://datasets/{metadata.repo_id}" if metadata.repo_id else str(result.output)
+        ) + "/data/spans"
+        sql = (
+            "SELECT layer, label, count(DISTINCT doc_id || '/' || id) AS items, count(*) AS spans FROM "
+            + "'"
+            + (folder + "/*.parquet").replace("'", "''")
+            + "' GROUP BY ALL ORDER BY ALL"
+        )
+        if metadata.repo_id:
+            r_line = (
+                "In R, on a copy of the repository (`hf download "
+                + metadata.repo_id
+                + " --repo-type dataset --local-dir DIR`): "
+                + code('arrow::open_dataset("DIR/data/spans")')
+                + "."
+            )
+        else:
+            r_line = f"In R: {code(f'arrow::open_dataset({_literal(folder)})')}."
         lines += [
             "",
             "The `spans` configuration is a flat table, labels as strings, for data-frame tools:",
             "",
             "```python",
             "import pandas as pd",
-            f"spans = pd.read_parquet({json.dumps(hub + '/data/' + SPANS_CONFIG, ensure_ascii=False)})",
+            f"spans = pd.read_parquet({_literal(folder)})   # one row per span of an item",
             "",
             "import duckdb",
-            f"duckdb.sql(\"SELECT layer, label, count(*) AS n FROM '{json.loads(path)}' GROUP BY ALL ORDER BY ALL\")",
+            f"counts = duckdb.sql({_literal(sql)}).df()",
             "```",
             "",
-            f"In R: `arrow::open_dataset({path})`.",
+            r_line,
         ]
     return "\n".join(lines) + "\n"
 
 
+def _literal(text: str) -> str:
+    """`text` as a string literal of Python and of R (a JSON string is both), so that any path
+    or id stays one string in the card's code."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _example(result: PublishResult) -> str:
-    if result.example is None:
+    if result.example is None or result.example_at is None:
         return ""
+    split, index = result.example_at
     row = dict(result.example)
     text = row["text"]
     row["text"] = text[:EXAMPLE_TEXT] + ("…" if len(text) > EXAMPLE_TEXT else "")
@@ -414,10 +575,15 @@ def _example(result: PublishResult) -> str:
     )
     notes.append("one item per layer (" + ", ".join(shown) + ")")
     notes.append("labels as names (the data stores `ClassLabel` indices)")
+    which = (
+        "the first gold row with an item in every layer"
+        if result.example_complete
+        else "the first gold row (no row has an item in every layer)"
+    )
     return "\n".join(
         [
             "### Example instance\n",
-            f"The first gold row of the `{next(iter(result.configs[DEFAULT_CONFIG]))}` split, with "
+            f"Row {index} of the `{split}` split, {code(row['doc_id'])}: {which}, with "
             + "; ".join(notes)
             + ":\n",
             fenced(json.dumps(row, ensure_ascii=False, indent=2), "json"),
@@ -578,7 +744,7 @@ def _counts(result: PublishResult) -> str:
             "| annotator | lines |",
             "|---|---:|",
         ]
-        lines += [f"| `{name}` | {n} |" for name, n in sorted(ann.items())]
+        lines += [f"| {code(name)} | {n} |" for name, n in sorted(ann.items())]
     lines.append("")
     return "\n".join(lines)
 
@@ -599,7 +765,7 @@ def _splits(manifest: Manifest, result: PublishResult, metadata: CardMetadata) -
         lines.append("Each document was its own group.")
     lines.append("Documents with identical text are kept together too.\n")
     if metadata.split_note:
-        lines.append(md(metadata.split_note.strip()) + "\n")
+        lines.append(prose(metadata.split_note) + "\n")
     lines += [
         f"- seed: {code(str(manifest.seed))}",
         "- target ratios: " + ", ".join(f"{k} {v:g}" for k, v in manifest.ratios.items()),
@@ -624,7 +790,7 @@ def _splits(manifest: Manifest, result: PublishResult, metadata: CardMetadata) -
 
 def _rationale(result: PublishResult, metadata: CardMetadata) -> str:
     text = (
-        metadata.curation_rationale.strip()
+        prose(metadata.curation_rationale)
         if metadata.curation_rationale
         else "Three discourse phenomena of argumentative text annotated on the same documents, "
         "so that they can be studied together: who is quoted, what is judged, and which "
@@ -652,6 +818,24 @@ def _source_data(result: PublishResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _aliases(result: PublishResult) -> str:
+    """What the shipped alias file is, and a line of it."""
+    lines = [
+        "Stance targets are written in the document's own words (guideline S7): a `target` "
+        'occurs in its document\'s text (case, spacing and a leading "the" aside), or the alias '
+        f"file lists it for the document. That file ships with the data as [{result.aliases}]"
+        f"({result.aliases}) (the guidelines call it `documents/aliases.jsonl`), with a line for "
+        f"{_n(result.aliases_documents, 'document')}: each target whose name does not occur in "
+        "its text, with the forms the text uses for it, such as a speaker or author who is the "
+        'target of their own "I". Check a target against the text and this file.'
+    ]
+    if result.aliases_example is not None:
+        lines.append(
+            "\n\nFor example:\n\n" + fenced(json.dumps(result.aliases_example, ensure_ascii=False), "json")
+        )
+    return "".join(lines)
+
+
 def _annotations(result: PublishResult, metadata: CardMetadata, agreement: str | None) -> str:
     lines = ["### Annotations\n"]
     if result.guidelines_version:
@@ -663,8 +847,10 @@ def _annotations(result: PublishResult, metadata: CardMetadata, agreement: str |
         lines.append(
             f"Gold follows version {md(result.guidelines_version)} of the annotation guidelines{where}.\n"
         )
+    if result.aliases:
+        lines.append(_aliases(result) + "\n")
     if metadata.annotation_process:
-        lines.append(metadata.annotation_process.strip() + "\n")
+        lines.append(prose(metadata.annotation_process) + "\n")
     lines.append(
         "Gold is voted from the passes of each document (a majority of its annotators; a single "
         "pass goes into gold as it is); every disagreement is a conflict for an adjudicator to "
@@ -680,11 +866,11 @@ def _annotations(result: PublishResult, metadata: CardMetadata, agreement: str |
         kinds = totals.get("kind", {})
         lines.append(
             "The adjudication log (`conflicts`) has "
-            + ", ".join(f"{n} `{k}`" for k, n in sorted(kinds.items()))
+            + ", ".join(f"{n} {code(k)}" for k, n in sorted(kinds.items()))
             + " line(s); by status: "
-            + ", ".join(f"{n} `{k}`" for k, n in sorted(totals.get("status", {}).items()))
+            + ", ".join(f"{n} {code(k)}" for k, n in sorted(totals.get("status", {}).items()))
             + "; decisions: "
-            + ", ".join(f"{n} `{k}`" for k, n in sorted(totals.get("decision", {}).items()))
+            + ", ".join(f"{n} {code(k)}" for k, n in sorted(totals.get("decision", {}).items()))
             + "."
         )
         if result.conflicts_left_out:
@@ -710,7 +896,7 @@ def _personal(result: PublishResult, metadata: CardMetadata) -> str:
         "by whom (stance targets and holders), from the published texts alone.",
     ]
     if metadata.personal_information:
-        lines += ["", metadata.personal_information.strip()]
+        lines += ["", prose(metadata.personal_information)]
     return "\n".join(lines) + "\n"
 
 
@@ -718,8 +904,7 @@ def _limitations(result: PublishResult, metadata: CardMetadata) -> str:
     default = result.configs[DEFAULT_CONFIG]
     n_docs = len(result.documents)
     test = default.get("test")
-    creators = ", ".join(f"`{c}`" for c in metadata.annotations_creators)
-    figures = [f"- Annotations: {creators} (the `annotations_creators` of this card)."]
+    figures = [f"- Annotations: {_creators(metadata)} (the `annotations_creators` of this card)."]
     if "machine-generated" in metadata.annotations_creators:
         figures[0] = figures[0][:-1] + ": agreement between such annotators is not agreement between people."
     size = f"- Size: {_n(n_docs, 'document')}"
@@ -730,11 +915,11 @@ def _limitations(result: PublishResult, metadata: CardMetadata) -> str:
     if n_docs < SMALL:
         size += ": a small corpus, on which scores vary widely with a few items"
     figures.append(size + ".")
-    texts = "- Texts: " + ", ".join(f"`{lang}`" for lang in result.languages)
+    texts = "- Texts: " + _languages(result)
     if result.years:
         texts += f", published {_years(result)}"
     if result.genres:
-        texts += "; " + ", ".join(f"{md(g)} ({n})" for g, n in result.genres.items())
+        texts += "; " + _genres(result)
     figures.append(texts + ".")
     single = result.passes.get("1", 0)
     open_docs = result.adjudicated.get("false", 0)
@@ -752,7 +937,7 @@ def _limitations(result: PublishResult, metadata: CardMetadata) -> str:
     )
     lines = ["## Bias, risks and limitations\n"]
     if metadata.limitations:
-        lines += [metadata.limitations.strip(), ""]
+        lines += [prose(metadata.limitations), ""]
     lines += ["In figures:\n", *figures]
     lines += [
         "",
@@ -785,7 +970,7 @@ def _rights(result: PublishResult, metadata: CardMetadata, *, level: int) -> str
     lines += [f"| {cell(lic)} | {n} |" for lic, n in sorted(by_license.items())]
     lines.append("")
     for d in result.documents:
-        lines.append(f"{h}# `{d.doc_id}`\n")  # doc_ids are names: letters, digits, . _ -
+        lines.append(f"{h}# {code(d.doc_id)}\n")
         facts = [
             ("title", md(d.title)),
             ("author", md(d.author)),
@@ -804,7 +989,7 @@ def _rights(result: PublishResult, metadata: CardMetadata, *, level: int) -> str
 
 def url(metadata: CardMetadata) -> str | None:
     """The dataset's URL: its homepage, or its Hub page once it has a `repo_id`."""
-    if metadata.homepage and _is_web_url(metadata.homepage):
+    if metadata.homepage and is_web_url(metadata.homepage):
         return metadata.homepage.strip()
     if metadata.repo_id:
         return f"https://huggingface.co/datasets/{metadata.repo_id}"
@@ -858,69 +1043,7 @@ def _cell(text: str | None) -> str:
     return " ".join((text or "").split()).replace("|", "\\|")
 
 
-# -- escaping: every value that comes from the data goes through one of these --------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
-
-
-def md(text: str | None) -> str:
-    """`text` as inline Markdown that shows it literally: one line, with every character that
-    could start markup or HTML (headings, links, tags, emphasis, tables) escaped."""
-    if not text:
-        return ""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split())).replace("&", "&amp;")
-
-
-def cell(text: str | None) -> str:
-    """`text` for a Markdown table cell: `md`, so a `|` or a line break cannot add a cell or a row."""
-    return md(text)
-
-
-def code(text: str) -> str:
-    """`text` as an inline code span, with a fence longer than any run of backticks in it."""
-    text = " ".join(text.split())
-    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (run + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def fenced(text: str, lang: str = "") -> str:
-    """A fenced code block holding `text`, fenced with more backticks than it holds in a row."""
-    run = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
-    fence = "`" * (run + 1)
-    return f"{fence}{lang}\n{text}\n{fence}"
-
-
-def quote(text: str) -> str:
-    """A multi-line notice as a Markdown block quote, each line shown literally."""
-    return "\n".join("> " + _md_line(line) if line.strip() else ">" for line in text.splitlines())
-
-
-def _md_line(line: str) -> str:
-    escaped = _MD_SPECIAL.sub(r"\\\1", line.strip()).replace("&", "&amp;")
-    # A line that starts like a list item, a rule or a setext heading underline stays text.
-    if re.match(r"[-=.:]", escaped) or re.match(r"\d+[.)]", escaped):
-        escaped = "\\" + escaped if not escaped[0].isdigit() else re.sub(r"^(\d+)([.)])", r"\1\\\2", escaped)
-    return escaped
-
-
-def link(url: str | None) -> str:
-    """A link for an http(s) URL; anything else (a `javascript:` URL, a typo) as plain text."""
-    if not url:
-        return ""
-    if _is_web_url(url):
-        return "<" + urllib.parse.quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._") + ">"
-    return md(url)
-
-
-def _is_web_url(url: str) -> bool:
-    parts = urllib.parse.urlsplit(url.strip())
-    return (
-        parts.scheme.lower() in ("http", "https")
-        and bool(parts.netloc)
-        and not any(c.isspace() or c in '<>"' for c in url.strip())
-    )
+# -- BibTeX ---------------------------------------------------------------------------------------
 
 
 _BIBTEX_SPECIAL = {

@@ -163,11 +163,24 @@ class Documents:
 
 @dataclass
 class Written:
-    """The splits written of `default` and `spans`, and the first gold row."""
+    """The splits written of `default` and `spans`, and the card's example row."""
 
     default: dict[str, SplitSummary]
     spans: dict[str, SplitSummary]
-    example: dict[str, Any] | None
+    example: Example | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    """The card's example instance: the first gold row with an item in every layer (else the
+    first row of all), where it is, and the row itself with labels as names."""
+
+    split: str
+    index: int
+    """The row's index in its split, as `datasets` counts rows (from 0)."""
+    row: dict[str, Any]
+    complete: bool
+    """Whether the row has an item in every layer."""
 
 
 def write_gold(
@@ -179,7 +192,7 @@ def write_gold(
 ) -> Written:
     """Write the `default` config (gold records and their document columns) and the `spans`
     config derived from it, split by split, in one pass over the split files."""
-    written = Written({}, {}, None)
+    written = Written({}, {})
     gold_schema = feats.gold_features().arrow_schema
     span_schema = spans.features().arrow_schema
     for split, path in split_files.items():
@@ -195,6 +208,7 @@ def write_gold(
                 on_table(table, split)
                 stats.add(table)
                 table = documents.columns(table)
+                before = gold_sink.rows
                 gold_sink.write(table)
                 flat = spans.span_table(table, split)
                 span_sink.write(flat)
@@ -202,10 +216,11 @@ def write_gold(
                     for entry in flat.column(column).value_counts().to_pylist():
                         counts = span_counts[column]
                         counts[entry["values"]] = counts.get(entry["values"], 0) + entry["counts"]
-                if written.example is None or not _complete(written.example):
-                    candidate = example_row(table)
-                    if candidate is not None and (written.example is None or _complete(candidate)):
-                        written.example = candidate
+                if written.example is None or not written.example.complete:
+                    found = example_row(table)
+                    if found is not None and (written.example is None or found[0]):
+                        index, row = found[1], found[2]
+                        written.example = Example(split, before + index, row, found[0])
                 if progress:
                     progress(step, position, total)
         if progress:
@@ -227,12 +242,13 @@ def write_annotators(
     splits: Sequence[str],
     root: Path,
     progress: Progress | None,
-) -> tuple[dict[str, SplitSummary], dict[str, int]]:
+) -> tuple[dict[str, SplitSummary], dict[str, list[str]]]:
     """Write the `annotators` config: every annotator's line, in the split of its document's
     gold record, in `doc_id` order (a document's lines in input order).
 
     Returns:
-        The summary of each split with rows, and the passes (lines) of every document.
+        The summary of each split with rows, and the annotators of every document's passes
+        (lines), in input order.
 
     Raises:
         CorpusToolsError: when an annotator's document is in no split (the files are not those
@@ -240,9 +256,9 @@ def write_annotators(
     """
     summaries: dict[str, SplitSummary] = {}
     schema = feats.arrow_schema()
+    passes: dict[str, list[str]] = {}
     with annotators.index() as index:
-        passes = {doc_id: len(places) for doc_id, places in index.index.items()}
-        stray = sorted(set(passes) - set(doc_split))
+        stray = sorted(set(index.index) - set(doc_split))
         if stray:
             number, _offset, _length = index.index[stray[0]][0]
             more = f" (and {len(stray) - 1} more)" if len(stray) > 1 else ""
@@ -251,7 +267,7 @@ def write_annotators(
                 "no split of the gold; the --annotators files must be the ones the gold was merged from"
             )
         by_split: dict[str, list[str]] = {s: [] for s in splits}
-        for doc_id in sorted(passes):
+        for doc_id in sorted(index.index):
             by_split[doc_split[doc_id]].append(doc_id)
         for split in splits:
             stats = RecordStats()
@@ -265,6 +281,8 @@ def write_annotators(
                         size += len(line)
                     if size >= CHUNK_SIZE or done == len(by_split[split]):
                         table = parse_records(b"\n".join(buffer) + b"\n", f"the annotators' lines of {split}")
+                        for row in table.select(["doc_id", "annotator"]).to_pylist():
+                            passes.setdefault(row["doc_id"], []).append(row["annotator"])
                         stats.add(table)
                         sink.write(table)
                         buffer, size = [], 0
@@ -275,9 +293,10 @@ def write_annotators(
     return summaries, passes
 
 
-def example_row(table: pa.Table) -> dict[str, Any] | None:
+def example_row(table: pa.Table) -> tuple[bool, int, dict[str, Any]] | None:
     """The card's example instance from a gold table: its first row with an item in every layer
-    (else its first row), labels as names; None for an empty table."""
+    (else its first row), as `(complete, index in the table, row with labels as names)`; None
+    for an empty table."""
     if not table.num_rows:
         return None
     full = None
@@ -288,8 +307,4 @@ def example_row(table: pa.Table) -> dict[str, Any] | None:
     row: dict[str, Any] = table.slice(max(index, 0), 1).to_pylist()[0]
     for name, layer in LAYERS.items():
         row[name] = [{**item, layer.label: layer.names[item[layer.label]]} for item in row[name]]
-    return row
-
-
-def _complete(row: dict[str, Any]) -> bool:
-    return all(row[name] for name in LAYERS)
+    return index >= 0, max(index, 0), row

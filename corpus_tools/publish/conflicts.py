@@ -139,6 +139,9 @@ class ConflictsResult:
     left_out: int = 0
     """Stale lines about documents outside the dataset (a stale correction of a document that
     was removed, say): left out of the config and reported."""
+    adjudicators: dict[str, set[str]] = field(default_factory=dict)
+    """The adjudicators the log names for each document: an item an adjudicator added lists
+    the adjudicator among its `annotators`, though the adjudicator has no pass."""
 
 
 def write_conflicts(
@@ -169,6 +172,9 @@ def write_conflicts(
         _check(table, path)
         doc_ids = table.column("doc_id").to_pylist()
         statuses = table.column("status").to_pylist()
+        for doc_id, adjudicator in zip(doc_ids, table.column("adjudicator").to_pylist(), strict=True):
+            if adjudicator:
+                result.adjudicators.setdefault(doc_id, set()).add(adjudicator)
         where = []
         for doc_id, status, number in zip(doc_ids, statuses, numbers, strict=True):
             split = doc_split.get(doc_id)

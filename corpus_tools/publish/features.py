@@ -58,8 +58,9 @@ _DOCUMENT: dict[str, tuple[Any, str]] = {
     "passes": (
         Value("int32"),
         "How many annotation passes the document has: its annotators' lines, which the "
-        "`annotators` config holds. 1: a single pass, so gold is that pass (no vote, no "
-        "adjudication); null: published without the annotators' files.",
+        "`annotators` config holds (every annotator gold's items name has one). 1: a single "
+        "pass, so gold is that pass, with no vote and no conflict (only a correction line of the "
+        "adjudication log can have changed it); null: published without the annotators' files.",
     ),
     "adjudicated": (
         Value("bool"),

@@ -82,6 +82,21 @@ class CardMetadata:
     headline_exclude_reason: str | None = None
     """Why they are left out, for the card."""
 
+    def __post_init__(self) -> None:
+        """Check the values the Hub reads from the card against its vocabularies (a licence id,
+        `annotations_creators` values, a repository id), so a card never claims what the Hub
+        does not understand.
+
+        Raises:
+            CorpusToolsError: naming the setting, the value and the closest known value.
+        """
+        from corpus_tools.publish import vocabulary
+
+        vocabulary.check_license(self.license)
+        vocabulary.check_annotations_creators(self.annotations_creators)
+        if self.repo_id is not None:
+            vocabulary.check_repo_id(self.repo_id)
+
 
 class SplitSummary(BaseModel):
     """What one split of one config holds, as written and as `datasets` loads it."""
@@ -131,6 +146,10 @@ class PublishResult(BaseModel):
     """Config name -> split name -> summary."""
     empty_splits: list[str] = []
     """Splits of the split folder without records, left out (`datasets` cannot load them)."""
+    missing_splits: dict[str, list[str]] = {}
+    """Config -> the splits of `default` it has no rows in, left out of it (`datasets` cannot
+    load a split without rows): `spans` of a split whose gold has no items, `conflicts` of a
+    split without a conflict, `annotators` of one without a pass."""
     documents: list[DocumentRights]
     """Every document of the default config, sorted by `doc_id`."""
     passes: dict[str, int] = {}
@@ -149,9 +168,24 @@ class PublishResult(BaseModel):
     guidelines_version: str | None = None
     """The version of the guidelines the card states."""
     example: dict[str, Any] | None = None
-    """The first gold row of the first split (labels as names), shown on the card."""
+    """The card's example instance (labels as names): the first gold row, in split order, with
+    an item in every layer, else the first gold row."""
+    example_at: tuple[str, int] | None = None
+    """The example's split and its row index there (from 0, as `datasets` counts)."""
+    example_complete: bool = False
+    """Whether the example has an item in every layer."""
+    aliases: str | None = None
+    """The alias file of stance targets shipped with the data (`aliases.jsonl`), when one was given."""
+    aliases_documents: int = 0
+    """Documents with a line in the shipped alias file."""
+    aliases_example: dict[str, Any] | None = None
+    """The first line of the shipped alias file, shown on the card."""
     license: str
     """The card's `license`: `CardMetadata.license`, or `other` when some text is not under it."""
+    not_under_license: list[str] = []
+    """The documents whose text is not under `CardMetadata.license` (another licence that puts
+    conditions on reuse, or none): the card names them and their terms where it says how the
+    dataset may be used."""
     languages: list[str]
     pushed: str | None = None
     """The URL of the Hub commit, when pushed."""

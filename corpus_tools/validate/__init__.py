@@ -19,6 +19,7 @@ the parquet file and the row instead of a line.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,9 @@ from typing import TYPE_CHECKING
 
 from corpus_tools.dataset import Inputs, Location
 from corpus_tools.errors import InvalidInputError
-from corpus_tools.files import DocIndex, display, is_blank
+from corpus_tools.files import DocIndex, display, is_blank, iter_lines
 from corpus_tools.problems import Report
+from corpus_tools.schema import GOLD
 from corpus_tools.validate.run import check_files, cpu_count, usable_jobs
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ def validate(
     strict: bool = False,
     jobs: int = 1,
     aliases: Path | str | None = None,
+    dataset_aliases: bool = True,
     predictions: bool = False,
 ) -> Report:
     """Validate annotator (or gold) JSONL files and folders of them, or a model's predictions.
@@ -59,7 +62,10 @@ def validate(
         jobs: processes to check lines with (files and chunks of large files in parallel;
             the report is the same as with one). Capped at the CPU count.
         aliases: the alias file of stance targets (`documents/aliases.jsonl`, guideline S7);
-            without it, every target must occur in its text.
+            without it (and without a dataset's), every target must occur in its text.
+        dataset_aliases: also use the alias file a published dataset among `paths` ships
+            (`aliases.jsonl`), so that a dataset is checked as the corpus it came from (the CLI
+            turns this off when `--aliases` is given).
         predictions: check prediction records (`layers.PredictionRecord`, what
             `corpus evaluate` reads): what a model does not predict may be left out, a document
             has one line, and the guidelines' warnings do not apply.
@@ -78,6 +84,7 @@ def validate(
         strict=strict,
         jobs=jobs,
         aliases=Path(aliases) if aliases is not None else None,
+        dataset_aliases=dataset_aliases,
         predictions=predictions,
     ).report
 
@@ -96,6 +103,8 @@ class Validated:
     """Where the files came from, when some are converted parquet files (kept alive here)."""
     predictions: bool = False
     """Whether the files hold prediction records (`layers.PredictionRecord`), not records."""
+    passes: bool = False
+    """Whether the files were checked as annotators' passes (no annotator named `gold`)."""
 
     @classmethod
     def trusted(cls, files: Iterable[Path]) -> Validated:
@@ -124,12 +133,19 @@ def require_valid(
     aliases: Path | None = None,
     strict: bool = False,
     configs: tuple[str, ...] | None = None,
+    split: str | None = None,
     predictions: bool = False,
+    passes: bool = False,
 ) -> Validated:
     """Validate `paths` (unless they already are a `Validated` handle), building the document
     index on the way; with `strict`, warnings fail too; with `predictions`, as prediction
-    records. A published dataset folder among them gives its `configs` (both record configs
-    when None; see `corpus_tools.dataset`).
+    records; with `passes`, as annotators' passes, which may not be named `gold` (the name of
+    gold records: merge, publish and agreement would take such a pass for gold). A published
+    dataset folder among them gives its `configs` (both record configs when None), of one `split`
+    or all (see `corpus_tools.dataset`).
+
+    A handle is returned as it is, but for `passes`: one not yet checked for it (a trusted
+    handle, say) has its annotator names read and checked first.
 
     Raises:
         InvalidInputError: carrying the report, when there are errors.
@@ -137,6 +153,9 @@ def require_valid(
             lacks the configs asked for.
     """
     if isinstance(paths, Validated):
+        if passes and not paths.passes:
+            _check_passes(paths)
+            return dataclasses.replace(paths, passes=True)
         return paths
     result = check_files(
         paths,
@@ -145,11 +164,41 @@ def require_valid(
         aliases=aliases,
         strict=strict,
         configs=configs,
+        split=split,
         predictions=predictions,
+        passes=passes,
     )
     if not result.report.valid:
         raise InvalidInputError(result.report)
-    return Validated(tuple(result.files), result.report, result.locations, result.inputs, predictions)
+    return Validated(tuple(result.files), result.report, result.locations, result.inputs, predictions, passes)
+
+
+def _check_passes(valid: Validated) -> None:
+    """Read the annotator of every line of `valid`'s files (only that field is decoded) and
+    refuse a pass named like gold, with the file and line, as validation reports it."""
+    import msgspec
+
+    from corpus_tools.problems import ReportBuilder, make_problem
+    from corpus_tools.validate.run import reserved_annotator
+
+    class _Annotator(msgspec.Struct):
+        annotator: str = ""
+
+    decode = msgspec.json.Decoder(_Annotator).decode
+    builder = ReportBuilder()
+    builder.files = len(valid.files)
+    for path in valid.files:
+        for number, raw in iter_lines(path):
+            if is_blank(raw):
+                continue
+            builder.records += 1
+            if decode(raw).annotator == GOLD:
+                code, field, message = reserved_annotator()
+                at = valid.where(path, number)
+                builder.add(make_problem(code, at.file, at.line, field, message, row=at.row))
+    report = builder.build()
+    if not report.valid:
+        raise InvalidInputError(report)
 
 
 def iter_records(

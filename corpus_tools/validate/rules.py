@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -291,12 +291,14 @@ def _check_guidelines(rec: dict[str, Any], text: str, declared: frozenset[str] |
 
 
 @contextlib.contextmanager
-def using_aliases(path: Path | None) -> Iterator[None]:
-    """Check targets against the alias file at `path` (None: no aliases) while the block runs
-    (workers forked in it inherit them)."""
+def using_aliases(paths: Iterable[Path]) -> Iterator[None]:
+    """Check targets against the alias files at `paths` (none: no aliases; several: a
+    document's entries in each are merged) while the block runs (workers forked in it inherit
+    them)."""
     ALIASES.clear()
-    if path is not None:
-        ALIASES.update(load_aliases(path))
+    for path in paths:
+        for doc_id, targets in load_aliases(path).items():
+            ALIASES[doc_id] = ALIASES.get(doc_id, frozenset()) | targets
     try:
         yield
     finally:

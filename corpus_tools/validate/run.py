@@ -31,6 +31,7 @@ from corpus_tools.dataset import Inputs, Location, record_inputs
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import chunk_ranges, display
 from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
+from corpus_tools.schema import GOLD
 from corpus_tools.validate.lines import check_line, clean_record
 from corpus_tools.validate.rules import Finding, using_aliases
 
@@ -97,13 +98,18 @@ def check_files(
     jobs: int = 1,
     index: bool = False,
     aliases: Path | None = None,
+    dataset_aliases: bool = False,
     configs: tuple[str, ...] | None = None,
+    split: str | None = None,
     predictions: bool = False,
+    passes: bool = False,
 ) -> Run:
     """Validate files and folders of them (see `corpus_tools.validate.validate`); with `index`,
     also note where every record line is, so that nothing reads the files again to find them;
-    with `predictions`, as prediction records (one per document). A published dataset gives its
-    `configs` (see `corpus_tools.dataset.record_inputs`)."""
+    with `predictions`, as prediction records (one per document); with `passes`, as annotators'
+    passes (none named `gold`). A published dataset gives its `configs` (of one `split`, or all;
+    see `corpus_tools.dataset.record_inputs`), and with `dataset_aliases` its alias file is used
+    beside `aliases`."""
     ignore = frozenset(ignore)
     unknown = sorted(ignore - CATALOGUE.keys())
     if unknown:
@@ -112,7 +118,7 @@ def check_files(
     if max_problems is not None and max_problems < 0:
         raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
     paths = [Path(p) for p in paths]
-    inputs = record_inputs(paths, configs=configs)
+    inputs = record_inputs(paths, configs=configs, split=split)
     files = inputs.files
     if not files:
         # A mistyped folder must not pass CI as "valid: 0 file(s)".
@@ -121,11 +127,14 @@ def check_files(
         )
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
-    corpus = CorpusChecks(files, shown=builder.shown, where=inputs.where, predictions=predictions)
+    corpus = CorpusChecks(
+        files, shown=builder.shown, where=inputs.where, predictions=predictions, passes=passes
+    )
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
     chunks = _chunks(files, predictions)
-    with using_aliases(aliases), _mapper(jobs) as mapper:
+    alias_files = [*([aliases] if aliases is not None else []), *(inputs.aliases if dataset_aliases else [])]
+    with using_aliases(alias_files), _mapper(jobs) as mapper:
         line_base: dict[Path, int] = {}
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
             base = line_base.get(chunk.path, 0)
@@ -293,7 +302,8 @@ def _where(path: Path, line: int | None) -> Location:
 
 
 class CorpusChecks:
-    """The checks across lines and files: one line per (doc_id, annotator), no text drift."""
+    """The checks across lines and files: one line per (doc_id, annotator), no text drift; for
+    passes, no annotator named like gold."""
 
     def __init__(
         self,
@@ -301,6 +311,7 @@ class CorpusChecks:
         shown: Callable[[str], bool] = lambda code: True,
         where: Callable[[Path, int | None], Location] = _where,
         predictions: bool = False,
+        passes: bool = False,
     ) -> None:
         self.files = files
         self.pairs: dict[tuple[str, str], tuple[int, int]] = {}
@@ -313,6 +324,7 @@ class CorpusChecks:
         self.shown = shown
         self.where = where
         self.predictions = predictions
+        self.passes = passes
 
     def add(
         self,
@@ -326,6 +338,8 @@ class CorpusChecks:
     ) -> Sequence[Finding]:
         """Note one record; the findings it raises across lines (usually none)."""
         findings: list[Finding] = []
+        if self.passes and annotator == GOLD:
+            findings.append(reserved_annotator())
         pair = (doc_id, annotator)
         first_pair = self.pairs.get(pair)
         if first_pair is None:
@@ -383,6 +397,16 @@ class CorpusChecks:
             f"the text of doc_id {doc_id!r} differs from the one at {where} ({detail}); "
             "every record of a document must carry the same text"
         )
+
+
+def reserved_annotator() -> Finding:
+    """The finding of a pass named like gold."""
+    return Finding(
+        "reserved-annotator",
+        "annotator",
+        f"annotator {GOLD!r} is the name of the gold records `corpus merge` writes, and this file "
+        "is read as an annotator's pass; rename the annotator in every line of the file",
+    )
 
 
 def first_difference(here: str, there: str) -> str:

@@ -32,9 +32,10 @@ from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import Outputs, display, portable_names, recover
 from corpus_tools.merge import DocumentMerge, check_options, merge_records
 from corpus_tools.merge.decisions import Decisions, read_decisions
+from corpus_tools.schema import GOLD
 from corpus_tools.view import site
 from corpus_tools.view.compare import compare
-from corpus_tools.view.inputs import GOLD, Document, Source, read_corpus
+from corpus_tools.view.inputs import Document, Source, read_corpus
 from corpus_tools.view.marks import item_views, tokens
 
 __all__ = ["ViewResult", "view"]

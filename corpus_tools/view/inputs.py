@@ -23,11 +23,8 @@ from pathlib import Path
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import display
 from corpus_tools.layers import LAYERS, Record
-from corpus_tools.schema import Meta, RecordBase
+from corpus_tools.schema import GOLD, Meta, RecordBase
 from corpus_tools.validate import Validated, require_valid
-
-GOLD = "gold"
-"""The annotator name `corpus merge` gives gold records by default."""
 
 Source = Path | str | Validated
 """An input: a JSONL file, a folder (of JSONL files, or a published dataset), or files already
