@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from corpus_tools import schema, structs
 from corpus_tools.errors import LayerError
@@ -466,20 +466,33 @@ TUPLE_LAYERS = tuple(name for name, layer in LAYERS.items() if layer.tuple_field
 """The layers with a tuple F1 in agreement (those with more to an item than span and label)."""
 
 
+class _Generated(BaseModel):
+    """Mixed into the models made here at run time: they have no source, so Pydantic need not
+    look for attribute docstrings in it (a walk of the caller's frames that costs a noticeable
+    share of start-up). Their fields are described explicitly, or inherited with descriptions."""
+
+    model_config = ConfigDict(use_attribute_docstrings=False)
+
+
+def _generated(name: str, base: type[BaseModel], doc: str | None, **fields: Any) -> type[BaseModel]:
+    """`create_model(name, __base__=base, ...)`, in the schema's module, without the docstring
+    search (`_Generated`)."""
+    created: type[BaseModel] = create_model(
+        name, __base__=(base, _Generated), __module__=schema.__name__, __doc__=doc, **fields
+    )
+    return created
+
+
 def _record_model(layers: dict[str, Layer]) -> type[schema.RecordBase]:
     fields: dict[str, Any] = {
         # `list[layer.model]`, the alias built by hand: the item model is a run-time value.
         name: (types.GenericAlias(list, (layer.model,)), Field(default=[], description=layer.description))
         for name, layer in layers.items()
     }
-    model = create_model(
-        "Record",
-        __base__=schema.RecordBase,
-        __module__=schema.__name__,
-        __doc__=schema.RecordBase.__doc__,
-        **fields,
+    return cast(
+        "type[schema.RecordBase]",
+        _generated("Record", schema.RecordBase, schema.RecordBase.__doc__, **fields),
     )
-    return model
 
 
 Record = _record_model(LAYERS)
@@ -519,14 +532,7 @@ def _predicted(
             overrides[name] = (constrained, Field(description=info.description))
         else:
             overrides[name] = (constrained, Field(default=info.default, description=info.description))
-    created: type[BaseModel] = create_model(
-        f"Predicted{model.__name__}",
-        __base__=model,
-        __module__=schema.__name__,
-        __doc__=model.__doc__,
-        **overrides,
-    )
-    return created
+    return _generated(f"Predicted{model.__name__}", model, model.__doc__, **overrides)
 
 
 PredictedSpan = _predicted(Span, frozenset({"text"}), {})
@@ -539,14 +545,7 @@ def _prediction_model(layers: dict[str, Layer]) -> type[schema.RecordBase]:
     for name, layer in layers.items():
         item = _predicted(layer.model, layer.optional_in_predictions, {Span: PredictedSpan})
         fields[name] = (types.GenericAlias(list, (item,)), Field(default=[], description=layer.description))
-    model = create_model(
-        "PredictionRecord",
-        __base__=base,
-        __module__=schema.__name__,
-        __doc__=PREDICTION_DOC,
-        **fields,
-    )
-    return cast("type[schema.RecordBase]", model)
+    return cast("type[schema.RecordBase]", _generated("PredictionRecord", base, PREDICTION_DOC, **fields))
 
 
 PREDICTION_DOC = """A model's predictions for one document, as `corpus evaluate` reads them: a record in
