@@ -117,7 +117,7 @@ def render_merge(result: MergeResult, decisions: Path | None) -> None:
 
 
 @app.command()
-@handle_errors
+@handle_errors(writes=False)
 def agreement(
     paths: Annotated[
         list[Path],

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from corpus_tools.files import is_blank, json_object, json_path, repeated_keys, utf8_error
 from corpus_tools.layers import LAYERS, PredictionRecord, Record
+from corpus_tools.problems import applies_to_predictions
 from corpus_tools.schema import model_of
 from corpus_tools.validate import mirror
 from corpus_tools.validate.rules import Finding, check_record
@@ -38,8 +39,8 @@ class LineKey(NamedTuple):
 
 def check_line(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding], LineKey | None]:
     """Check one raw JSONL line on its own; with `predictions`, as a prediction record
-    (`layers.PredictionRecord`: what a model does not predict may be left out, and the
-    guidelines' warnings do not apply).
+    (`layers.PredictionRecord`: what a model does not predict may be left out, and the rules of
+    the guidelines do not apply: `problems.applies_to_predictions`).
 
     Returns:
         The findings `(code, path, message)` and the key for cross-line checks (None when the
@@ -90,9 +91,11 @@ def check_line_fully(raw: bytes, *, predictions: bool = False) -> tuple[list[Fin
         model.model_validate(obj)
     except ValidationError as e:
         findings.extend(_structure_findings(e, model))
+    # The guideline checks proper are not even run on predictions (none of their codes applies).
     findings.extend(check_record(obj, guidelines=not predictions))
     doc_id, annotator, text = obj.get("doc_id"), obj.get("annotator"), obj.get("text")
     if predictions:
+        findings = [f for f in findings if applies_to_predictions(f.code)]
         annotator = ""
     key = None
     if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
