@@ -35,7 +35,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -44,6 +44,9 @@ from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import atomic_open, display, read_input, require_file
 from corpus_tools.layers import LAYERS, Layer
 from corpus_tools.schema import RecordBase
+
+if TYPE_CHECKING:
+    from corpus_tools.validate import Validated
 
 SPLIT_NAMES = ("train", "validation", "test")
 GRID = ({"c1": 0.05, "c2": 0.01}, {"c1": 0.05, "c2": 0.1}, {"c1": 0.5, "c2": 0.01}, {"c1": 0.5, "c2": 0.1})
@@ -159,24 +162,34 @@ def _cell(value: float | None) -> str:
     return "not predicted" if value is None else f"{value:.3f}"
 
 
-def fingerprint(data: Path | str) -> str:
-    """SHA-256 over the records of each split, in `doc_id` order, as their models dump them:
-    what the results were computed on. A split folder and the dataset published from it give
-    the same.
+def fingerprint(data: Path | str, *, validate: bool = True) -> str:
+    """SHA-256 over the records of each split, as their models dump them: what the results were
+    computed on. A split folder and the dataset published from it give the same. It streams: what
+    it holds is one 32-byte digest per record. Without `validate`, a split folder's files are
+    taken as the toolkit wrote them (`Validated.trusted`), as `corpus publish` takes them.
 
     Raises:
-        CorpusToolsError: when a split is missing or unreadable (`read_splits`).
+        CorpusToolsError: when a split is missing or unreadable.
         InvalidInputError: when a split does not validate.
     """
-    return _fingerprint(read_splits(data))
+    files, valid = _split_inputs(data, validate=validate)
+    split_of = {display(f): name for name, fs in files.items() for f in fs}
+    return _fingerprint(
+        (split_of[valid.where(path, None).file], record) for path, _line, record in valid.records()
+    )
 
 
-def _fingerprint(records: dict[str, list[RecordBase]]) -> str:
+def _fingerprint(records: Iterable[tuple[str, RecordBase]]) -> str:
+    """The digest of (split, record) pairs, whatever their order: each split's sorted record
+    digests, hashed in split order."""
+    digests: dict[str, list[bytes]] = {name: [] for name in SPLIT_NAMES}
+    for name, record in records:
+        digests[name].append(hashlib.sha256(record.model_dump_json().encode()).digest())
     digest = hashlib.sha256()
     for name in SPLIT_NAMES:
-        digest.update(f"{name} {len(records[name])}\n".encode())
-        for record in records[name]:
-            digest.update(record.model_dump_json().encode() + b"\n")
+        digest.update(f"{name} {len(digests[name])}\n".encode())
+        for one in sorted(digests[name]):
+            digest.update(one)
     return digest.hexdigest()
 
 
@@ -189,8 +202,24 @@ def read_splits(data: Path | str) -> dict[str, list[RecordBase]]:
         CorpusToolsError: when the folder is neither, a split is missing or holds no records.
         InvalidInputError: when a split does not validate.
     """
+    files, valid = _split_inputs(data, validate=True)
+    split_of = {display(f): name for name, fs in files.items() for f in fs}
+    records: dict[str, list[RecordBase]] = {name: [] for name in SPLIT_NAMES}
+    for path, _line, record in valid.records():
+        records[split_of[valid.where(path, None).file]].append(record)
+    for name, recs in records.items():
+        if not recs:
+            shown = ", ".join(display(f) for f in files[name])
+            raise CorpusToolsError(f"{shown}: holds no records; every split needs documents")
+        recs.sort(key=lambda r: r.doc_id)
+    return records
+
+
+def _split_inputs(data: Path | str, *, validate: bool) -> tuple[dict[str, list[Path]], Validated]:
+    """The files of each split of a split folder or a published dataset folder, and the handle
+    that reads them (a published dataset is always read through validation)."""
     from corpus_tools.dataset import DEFAULT_CONFIG, is_dataset, open_dataset
-    from corpus_tools.validate import require_valid
+    from corpus_tools.validate import Validated, require_valid
 
     data = Path(data)
     files: dict[str, list[Path]]
@@ -210,17 +239,10 @@ def read_splits(data: Path | str) -> dict[str, list[RecordBase]]:
         )
     else:
         files = {name: [require_file(data / f"{name}.jsonl", "split file")] for name in SPLIT_NAMES}
-    split_of = {display(f): name for name, fs in files.items() for f in fs}
-    valid = require_valid([f for fs in files.values() for f in fs], configs=(DEFAULT_CONFIG,))
-    records: dict[str, list[RecordBase]] = {name: [] for name in SPLIT_NAMES}
-    for path, _line, record in valid.records():
-        records[split_of[valid.where(path, None).file]].append(record)
-    for name, recs in records.items():
-        if not recs:
-            shown = ", ".join(display(f) for f in files[name])
-            raise CorpusToolsError(f"{shown}: holds no records; every split needs documents")
-        recs.sort(key=lambda r: r.doc_id)
-    return records
+    flat = [f for fs in files.values() for f in fs]
+    if validate or is_dataset(data):
+        return files, require_valid(flat, configs=(DEFAULT_CONFIG,))
+    return files, Validated.trusted(flat)
 
 
 def load_results(path: Path | str) -> BaselineResults:
@@ -240,11 +262,11 @@ def load_results(path: Path | str) -> BaselineResults:
         ) from None
 
 
-def results_section(path: Path | str, split_dir: Path | str) -> str:
+def results_section(path: Path | str, split_dir: Path | str, *, validate: bool = True) -> str:
     """The card's baseline section from a results file, marked stale when the records of the
-    splits differ from those the results were computed on."""
+    splits differ from those the results were computed on (`validate` as for `fingerprint`)."""
     results = load_results(path)
-    return results.to_markdown(stale=results.fingerprint != fingerprint(split_dir))
+    return results.to_markdown(stale=results.fingerprint != fingerprint(split_dir, validate=validate))
 
 
 # -- running the baselines -----------------------------------------------------------------------
@@ -296,7 +318,7 @@ def baselines(
     from importlib.metadata import version
 
     out = BaselineResults(
-        fingerprint=_fingerprint(records),
+        fingerprint=_fingerprint((name, r) for name, recs in records.items() for r in recs),
         command=command
         or f"corpus baseline {display(data)}" + (f" --output {display(output)}" if output else ""),
         tokenizer=tokenizer_name(),

@@ -211,7 +211,7 @@ def publish(
     if results is not None:  # read first: a bad results file stops the publish before any work
         from corpus_tools.baseline import results_section
 
-        baselines = results_section(results, split_dir)
+        baselines = results_section(results, split_dir, validate=validate)
     if tokens:
         from corpus_tools.tokens import require_tokenizer
 
