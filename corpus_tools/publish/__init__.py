@@ -36,7 +36,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -62,6 +62,9 @@ from corpus_tools.publish.verify import verify
 from corpus_tools.split import MANIFEST_NAME, SPLITS, Manifest, load_manifest
 from corpus_tools.validate import Validated, require_valid
 
+if TYPE_CHECKING:
+    from corpus_tools.engines import Engine
+
 __all__ = ["CardMetadata", "DocumentRights", "PublishResult", "SplitSummary", "publish"]
 
 GUIDELINES_NAME = "GUIDELINES.md"
@@ -82,6 +85,7 @@ def publish(
     jobs: int = 1,
     api: Any = None,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> PublishResult:
     """Write a Hugging Face dataset repository from a split folder; optionally push it.
 
@@ -108,6 +112,8 @@ def publish(
         jobs: processes to validate the inputs in (see `corpus_tools.validate`).
         api: a `huggingface_hub.HfApi`-like object (for tests); a real one when None.
         progress: called as `progress(step, done, total)` while writing.
+        engine: where to validate the inputs and write `default` and `spans`
+            (`corpus_tools.engines`); this process when None. The rows are the same.
 
     Returns:
         A `PublishResult`.
@@ -161,9 +167,9 @@ def publish(
     reports: list[Report] = []
     annotator_input: Validated | None = annotators if isinstance(annotators, Validated) else None
     if validate:
-        reports.append(require_valid(split_files.values(), jobs=jobs).report)
+        reports.append(require_valid(split_files.values(), jobs=jobs, engine=engine).report)
         if annotator_files and annotator_input is None:
-            annotator_input = require_valid(annotator_files, jobs=jobs)
+            annotator_input = require_valid(annotator_files, jobs=jobs, engine=engine)
             reports.append(annotator_input.report)
     if annotator_files and annotator_input is None:
         annotator_input = Validated.trusted(annotator_files)
@@ -188,7 +194,8 @@ def publish(
             )
             if not configs[ANNOTATORS_CONFIG]:
                 raise CorpusToolsError("the --annotators files hold no records")
-        written = cfg.write_gold(split_files, tmp, documents, progress, collector.add)
+        write_gold = cfg.write_gold if engine is None else engine.write_gold
+        written = write_gold(split_files, tmp, documents, progress, collector.add)
         for split, summary in written.default.items():
             collector.check_count(split, summary.rows)
         for split in SPLITS:

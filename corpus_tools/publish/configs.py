@@ -190,9 +190,9 @@ def write_gold(
                     for entry in flat.column(column).value_counts().to_pylist():
                         counts = span_counts[column]
                         counts[entry["values"]] = counts.get(entry["values"], 0) + entry["counts"]
-                if written.example is None or not _complete(written.example):
+                if written.example is None or not is_complete(written.example):
                     candidate = example_row(table)
-                    if candidate is not None and (written.example is None or _complete(candidate)):
+                    if candidate is not None and (written.example is None or is_complete(candidate)):
                         written.example = candidate
                 if progress:
                     progress(step, position, total)
@@ -279,5 +279,5 @@ def example_row(table: pa.Table) -> dict[str, Any] | None:
     return row
 
 
-def _complete(row: dict[str, Any]) -> bool:
+def is_complete(row: dict[str, Any]) -> bool:
     return all(row[name] for name in LAYERS)

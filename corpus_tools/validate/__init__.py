@@ -31,6 +31,7 @@ from corpus_tools.problems import Report
 from corpus_tools.validate.run import check_files, cpu_count, usable_jobs
 
 if TYPE_CHECKING:
+    from corpus_tools.engines import Engine
     from corpus_tools.schema import RecordBase
 
 __all__ = ["Validated", "cpu_count", "iter_records", "require_valid", "usable_jobs", "validate"]
@@ -44,6 +45,7 @@ def validate(
     strict: bool = False,
     jobs: int = 1,
     aliases: Path | str | None = None,
+    engine: Engine | None = None,
 ) -> Report:
     """Validate annotator (or gold) JSONL files and folders of them.
 
@@ -59,6 +61,8 @@ def validate(
             the report is the same as with one). Capped at the CPU count.
         aliases: the alias file of stance targets (`documents/aliases.jsonl`, guideline S7);
             without it, every target must occur in its text.
+        engine: where to check the lines (`corpus_tools.engines`, e.g. a Dask cluster); this
+            process (and `jobs`) when None. The report is the same.
 
     Returns:
         A `Report`; `report.valid` tells whether the files passed.
@@ -67,7 +71,8 @@ def validate(
         CorpusToolsError: when a path does not exist or is not a regular file, a code in
             `ignore` is unknown, or `jobs` is less than 1.
     """
-    return check_files(
+    check = check_files if engine is None else engine.check_files
+    return check(
         paths,
         ignore=ignore,
         max_problems=max_problems,
@@ -117,6 +122,7 @@ def require_valid(
     aliases: Path | None = None,
     strict: bool = False,
     configs: tuple[str, ...] | None = None,
+    engine: Engine | None = None,
 ) -> Validated:
     """Validate `paths` (unless they already are a `Validated` handle), building the document
     index on the way; with `strict`, warnings fail too. A published dataset folder among them
@@ -129,7 +135,10 @@ def require_valid(
     """
     if isinstance(paths, Validated):
         return paths
-    result = check_files(paths, jobs=jobs, index=True, aliases=aliases, strict=strict, configs=configs)
+    if engine is None:
+        result = check_files(paths, jobs=jobs, index=True, aliases=aliases, strict=strict, configs=configs)
+    else:
+        result = engine.check_files(paths, jobs=jobs, aliases=aliases, strict=strict, configs=configs)
     if not result.report.valid:
         raise InvalidInputError(result.report)
     return Validated(tuple(result.files), result.report, result.locations, result.inputs)

@@ -8,8 +8,9 @@ must agree with, and what produces the findings of a line that is not clean.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import orjson
@@ -36,8 +37,10 @@ class LineKey(NamedTuple):
     text_len: int
 
 
-def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None]:
-    """Check one raw JSONL line on its own.
+def check_line(raw: bytes, text_hash: Callable[[str], int] = hash) -> tuple[list[Finding], LineKey | None]:
+    """Check one raw JSONL line on its own; `text_hash` hashes the text for the key (Python's
+    `hash` by default, which is the same only within one process tree: a cluster of machines
+    passes `stable_hash`).
 
     Returns:
         The findings `(code, path, message)` and the key for cross-line checks (None when the
@@ -45,11 +48,20 @@ def check_line(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     """
     rec = mirror.decode(raw)
     if rec is not None and mirror.is_clean(rec) and not mirror.may_repeat_a_key(raw, rec):
-        return [], LineKey(rec.doc_id, rec.annotator, hash(rec.text), len(rec.text))
-    return check_line_fully(raw)
+        return [], LineKey(rec.doc_id, rec.annotator, text_hash(rec.text), len(rec.text))
+    return check_line_fully(raw, text_hash)
 
 
-def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
+def stable_hash(text: str) -> int:
+    """A hash of `text` that is the same in every process and on every machine (Python's
+    `hash` of a str is seeded per process), as a signed 64-bit int."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def check_line_fully(
+    raw: bytes, text_hash: Callable[[str], int] = hash
+) -> tuple[list[Finding], LineKey | None]:
     """`check_line` without the fast path: the reference checks, which produce the findings."""
     if is_blank(raw):
         return [Finding("blank-line", "", "blank line; remove it")], None
@@ -87,7 +99,7 @@ def check_line_fully(raw: bytes) -> tuple[list[Finding], LineKey | None]:
     doc_id, annotator, text = obj.get("doc_id"), obj.get("annotator"), obj.get("text")
     key = None
     if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
-        key = LineKey(doc_id, annotator, hash(text), len(text))
+        key = LineKey(doc_id, annotator, text_hash(text), len(text))
     return findings, key
 
 
