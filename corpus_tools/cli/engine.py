@@ -40,9 +40,12 @@ SchedulerOption = Annotated[
 
 
 @contextlib.contextmanager
-def engine_context(name: EngineName, scheduler: str | None, jobs: int) -> Iterator[Engine | None]:
+def engine_context(
+    name: EngineName, scheduler: str | None, jobs: int, progress: Any = None
+) -> Iterator[Engine | None]:
     """The engine to pass to the library (None for local), with its dashboard link on stderr
-    and a progress bar while it works."""
+    and a progress bar while it works (`progress`, the command's own display, when it has one:
+    a terminal shows one display at a time)."""
     if name is EngineName.local:
         if scheduler is not None:
             err("note: --scheduler is used with --engine dask only; running locally")
@@ -50,10 +53,12 @@ def engine_context(name: EngineName, scheduler: str | None, jobs: int) -> Iterat
         return
     from corpus_tools.engines import open_engine
 
-    with (
-        progress_display() as progress,
-        open_engine(name.value, scheduler=scheduler, workers=jobs, progress=progress) as engine,
-    ):
+    with contextlib.ExitStack() as stack:
+        if progress is None:
+            progress = stack.enter_context(progress_display())
+        engine = stack.enter_context(
+            open_engine(name.value, scheduler=scheduler, workers=jobs, progress=progress)
+        )
         if engine.dashboard:
             err(f"{name.value}: dashboard at {engine.dashboard}")
         yield engine

@@ -115,7 +115,7 @@ def publish(
         guidelines_version=guidelines_version,
         headline_exclude=tuple(headline_exclude or ()),
     )
-    with engine_context(engine, scheduler, jobs) as cluster, progress_display() as progress:
+    with progress_display() as progress, engine_context(engine, scheduler, jobs, progress) as cluster:
         result = publish_dataset(
             split_dir,
             output=output,
