@@ -75,6 +75,7 @@ def child(command: str, engine: str, workers: int, shards: str, out: str) -> Non
     from corpus_tools.validate import validate
 
     cluster: Any = None
+    idle: dict[str, tuple[float, float]] = {}
     start = 0.0
     if engine == "dask":
         from corpus_tools.engines.dask import DaskEngine
@@ -82,6 +83,7 @@ def child(command: str, engine: str, workers: int, shards: str, out: str) -> Non
         began = time.perf_counter()
         cluster = DaskEngine(workers=workers).__enter__()
         start = time.perf_counter() - began
+        idle = cluster.client.run(_usage)  # the workers' start-up is not the command's work
     began = time.perf_counter()
     if command == "validate":
         report = validate([shards], jobs=workers, engine=cluster)
@@ -92,13 +94,14 @@ def child(command: str, engine: str, workers: int, shards: str, out: str) -> Non
         )
     seconds = time.perf_counter() - began
     worker_peak = worker_cpu = 0.0
+    # Before the cluster stops: its workers, once ended, would count among the children too.
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # --jobs' processes
     if cluster is not None:
         usage = cluster.client.run(_usage)
         worker_peak = max(u[0] for u in usage.values()) / 1024
-        worker_cpu = sum(u[1] for u in usage.values())
+        worker_cpu = sum(u[1] for u in usage.values()) - sum(u[1] for u in idle.values())
         cluster.__exit__(None, None, None)
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # --jobs' processes
     cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + worker_cpu
     print(
         json.dumps(

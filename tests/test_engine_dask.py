@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from corpus_tools.cli.app import app
 from corpus_tools.engines.dask import DaskEngine
-from corpus_tools.errors import InvalidInputError
+from corpus_tools.errors import CorpusToolsError, InvalidInputError
 from corpus_tools.merge import merge
 from corpus_tools.publish import publish
 from corpus_tools.split import split
@@ -180,6 +180,14 @@ def test_a_worker_killed_mid_task_changes_nothing(client: Client, clean: Path, t
             return original(*args)
 
         dask_engine._merge_range = dies_once
+        dask_engine._merge_range_kept = original
+
+    def restore() -> None:
+        import corpus_tools.engines.dask as dask_engine
+
+        kept = getattr(dask_engine, "_merge_range_kept", None)
+        if kept is not None:
+            dask_engine._merge_range = kept
 
     client.run(install, str(marker))
     try:
@@ -189,19 +197,11 @@ def test_a_worker_killed_mid_task_changes_nothing(client: Client, clean: Path, t
                 [clean], output=tmp_path / "d-gold.jsonl", conflicts=tmp_path / "d-conf.jsonl", engine=cluster
             )
     finally:
-        client.run(_restore)
+        client.run(restore)
     assert marker.exists()  # a worker did die
     assert (tmp_path / "d-gold.jsonl").read_bytes() == (tmp_path / "gold.jsonl").read_bytes()
     assert (tmp_path / "d-conf.jsonl").read_bytes() == (tmp_path / "conflicts.jsonl").read_bytes()
     client.wait_for_workers(2, timeout=60)
-
-
-def _restore() -> None:
-    import importlib
-
-    import corpus_tools.engines.dask as dask_engine
-
-    importlib.reload(dask_engine)
 
 
 def rows(folder: Path) -> dict[str, dict[str, list[Any]]]:
@@ -234,6 +234,22 @@ def test_publish_gives_the_same_rows_and_card(client: Client, clean: Path, tmp_p
     assert not (tmp_path / "dask" / ".parts").exists()
 
 
+def test_a_publish_that_fails_after_the_workers_wrote_leaves_nothing(
+    client: Client, clean: Path, tmp_path: Path
+):
+    merge([clean], output=tmp_path / "gold.jsonl", conflicts=tmp_path / "conflicts.jsonl")
+    split([tmp_path / "gold.jsonl"], output=tmp_path / "splits", ratios=(0.6, 0.2, 0.2), seed=3)
+    train, test = tmp_path / "splits" / "train.jsonl", tmp_path / "splits" / "test.jsonl"
+    moved = test.read_bytes().splitlines(keepends=True)
+    train.write_bytes(train.read_bytes() + moved[0])  # a document in two splits: changed by hand
+    test.write_bytes(b"".join(moved[1:]))
+    with engine(client, shard_input_bytes=96 << 10) as cluster, pytest.raises(CorpusToolsError) as raised:
+        publish(tmp_path / "splits", output=tmp_path / "dataset", engine=cluster)
+    assert "changed by hand" in str(raised.value)
+    assert not (tmp_path / "dataset").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conflicts.jsonl", "gold.jsonl", "splits"]
+
+
 def _figures(card: str) -> list[str]:
     return [
         line
@@ -242,10 +258,33 @@ def _figures(card: str) -> list[str]:
     ]
 
 
-def test_cli_engine_dask_prints_the_dashboard_and_the_same_report(dirty: Path):
+def test_cli_joins_a_running_cluster_and_gives_the_same_report(client: Client, dirty: Path):
     runner = CliRunner()
     local = runner.invoke(app, ["validate", str(dirty), "--format", "json"])
-    remote = runner.invoke(app, ["validate", str(dirty), "--format", "json", "--engine", "dask", "-j", "1"])
+    address = client.scheduler.address
+    remote = runner.invoke(
+        app, ["validate", str(dirty), "--format", "json", "--engine", "dask", "--scheduler", address]
+    )
     assert remote.exit_code == local.exit_code == 1, remote.output
     assert json.loads(remote.stdout) == json.loads(local.stdout), remote.output
     assert "dashboard at" in remote.stderr
+    assert len(client.scheduler_info()["workers"]) == 2  # the command left the cluster running
+
+
+def test_cli_without_a_cluster_starts_one(dirty: Path, tmp_path: Path):
+    result = CliRunner().invoke(
+        app,
+        [
+            "merge",
+            str(dirty),
+            "-o",
+            str(tmp_path / "g.jsonl"),
+            "-c",
+            str(tmp_path / "c.jsonl"),
+            "--engine",
+            "dask",
+        ],
+    )
+    assert result.exit_code == 1, result.output  # the dirty shards do not validate
+    assert "dashboard at" in result.stderr and "nothing was written" in result.stderr
+    assert list(tmp_path.iterdir()) == []
