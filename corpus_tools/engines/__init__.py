@@ -91,7 +91,7 @@ def open_engine(
     name: str, *, scheduler: str | None = None, workers: int = 1, progress: Progress | None = None
 ) -> Engine:
     """The engine called `name`, ready to use as a context manager (which starts or joins its
-    cluster, and leaves it when the block ends). `local` is None's stand-in: use `engine=None`.
+    cluster, and leaves it when the block ends). The local run needs none: pass `engine=None`.
 
     Args:
         name: one of `ENGINES` other than `local`.
