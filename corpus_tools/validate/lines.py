@@ -8,8 +8,9 @@ must agree with, and what produces the findings of a line that is not clean.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import orjson
@@ -37,10 +38,14 @@ class LineKey(NamedTuple):
     text_len: int
 
 
-def check_line(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding], LineKey | None]:
+def check_line(
+    raw: bytes, text_hash: Callable[[str], int] = hash, *, predictions: bool = False
+) -> tuple[list[Finding], LineKey | None]:
     """Check one raw JSONL line on its own; with `predictions`, as a prediction record
     (`layers.PredictionRecord`: what a model does not predict may be left out, and the rules of
-    the guidelines do not apply: `problems.applies_to_predictions`).
+    the guidelines do not apply: `problems.applies_to_predictions`). `text_hash` hashes the text
+    for the key (Python's `hash` by default, which is the same only within one process tree: a
+    cluster of machines passes `stable_hash`).
 
     Returns:
         The findings `(code, path, message)` and the key for cross-line checks (None when the
@@ -49,14 +54,23 @@ def check_line(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding],
     """
     if predictions:
         # No fast path: its structs mirror the record, in which these fields are required.
-        return check_line_fully(raw, predictions=True)
+        return check_line_fully(raw, text_hash, predictions=True)
     rec = mirror.decode(raw)
     if rec is not None and mirror.is_clean(rec) and not mirror.may_repeat_a_key(raw, rec):
-        return [], LineKey(rec.doc_id, rec.annotator, hash(rec.text), len(rec.text))
-    return check_line_fully(raw)
+        return [], LineKey(rec.doc_id, rec.annotator, text_hash(rec.text), len(rec.text))
+    return check_line_fully(raw, text_hash)
 
 
-def check_line_fully(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding], LineKey | None]:
+def stable_hash(text: str) -> int:
+    """A hash of `text` that is the same in every process and on every machine (Python's
+    `hash` of a str is seeded per process), as a signed 64-bit int."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def check_line_fully(
+    raw: bytes, text_hash: Callable[[str], int] = hash, *, predictions: bool = False
+) -> tuple[list[Finding], LineKey | None]:
     """`check_line` without the fast path: the reference checks, which produce the findings."""
     model = PredictionRecord if predictions else Record
     if is_blank(raw):
@@ -99,7 +113,7 @@ def check_line_fully(raw: bytes, *, predictions: bool = False) -> tuple[list[Fin
         annotator = ""
     key = None
     if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
-        key = LineKey(doc_id, annotator, hash(text), len(text))
+        key = LineKey(doc_id, annotator, text_hash(text), len(text))
     return findings, key
 
 
