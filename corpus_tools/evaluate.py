@@ -18,8 +18,12 @@ another text than gold's, is a problem in the data (`unknown-document`, `text-dr
 
 from __future__ import annotations
 
+import itertools
+import os
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +37,7 @@ from corpus_tools.dataset import DEFAULT_CONFIG, is_dataset, open_dataset
 from corpus_tools.errors import CorpusToolsError, InvalidInputError
 from corpus_tools.files import display, line_numbers
 from corpus_tools.layers import LAYERS, Layer, PredictionRecord
-from corpus_tools.problems import Problem, ReportBuilder, make_problem
+from corpus_tools.problems import Problem, Report, ReportBuilder, make_problem
 from corpus_tools.schema import RecordBase
 from corpus_tools.validate import Validated, require_valid
 from corpus_tools.validate.run import first_difference
@@ -294,9 +298,13 @@ def _text_cells(s: Scores | None) -> str:
 # -- the run ----------------------------------------------------------------------------------
 
 
+Inputs = Path | str | Mapping[str, Any] | BaseModel | Iterable[Any]
+"""What `evaluate` reads as GOLD or PRED: a path, paths, or records (dicts or models)."""
+
+
 def evaluate(
-    gold: Iterable[Path | str] | Path | str,
-    pred: Iterable[Path | str] | Path | str,
+    gold: Inputs,
+    pred: Inputs,
     *,
     split: str | None = None,
     layers: Iterable[str] | None = None,
@@ -309,10 +317,15 @@ def evaluate(
     Args:
         gold: gold record files, folders of them, parquet files of records, or a published
             dataset folder (then `split`: its `default` config's split). One record per document
-            (`corpus merge`'s output, a split file, a published split).
+            (`corpus merge`'s output, a split file, a published split). Or the records
+            themselves: one record, or an iterable of them, each a dict (a JSON object) or a
+            model (`Record`).
         pred: prediction record files or folders (`layers.PredictionRecord`, checked as
             `corpus validate --predictions` does), parquet files of records, or a published
-            dataset folder (its `default` config's `split`).
+            dataset folder (its `default` config's `split`); or prediction records themselves,
+            as for `gold` (what `tokens.from_bio` returns, one or a list). Records given
+            directly are validated like a file's lines; a problem names them `<pred records>`
+            and the record's position, counted from 1, as its line.
         split: the split of a published dataset folder to read (see `corpus_tools.dataset`).
         layers: the layers to score (default: all).
         match: the headline matching, `exact` (strict) or `overlap` (lenient); both are computed.
@@ -325,16 +338,33 @@ def evaluate(
     Raises:
         InvalidInputError: when an input does not validate, or a prediction names a document gold
             does not have or carries another text (the report says where).
-        CorpusToolsError: on a bad option, a missing path, gold with several records of a
-            document, or a published folder without the split.
+        CorpusToolsError: on a bad option, a missing path, an input that is neither paths nor
+            records, a record that is not JSON, gold with several records of a document, or a
+            published folder without the split.
     """
     if not 0 < overlap <= 1:
         raise CorpusToolsError(f"--overlap must be in (0, 1], not {overlap}")
     if match not in ("exact", "overlap"):
         raise CorpusToolsError(f"--match must be exact or overlap, not {match!r}")
     chosen = _layers(layers)
-    gold_input = _Input.open(gold, split, "--gold")
-    pred_input = _Input.open(pred, split, "--pred")
+    with ExitStack() as stack:
+        gold_input = _Input.open(gold, split, "--gold", stack)
+        pred_input = _Input.open(pred, split, "--pred", stack)
+        try:
+            return _evaluate(gold_input, pred_input, chosen, split, match, overlap, per_document)
+        except InvalidInputError as e:
+            raise InvalidInputError(_relabel(e.report, (gold_input, pred_input))) from None
+
+
+def _evaluate(
+    gold_input: _Input,
+    pred_input: _Input,
+    chosen: list[Layer],
+    split: str | None,
+    match: Literal["exact", "overlap"],
+    overlap: float,
+    per_document: bool,
+) -> EvaluationReport:
     if split is not None and not (gold_input.published or pred_input.published):
         raise CorpusToolsError(
             "--split chooses a split of a published dataset folder; neither --gold nor "
@@ -402,17 +432,28 @@ def _layers(names: Iterable[str] | None) -> list[Layer]:
 class _Input:
     """GOLD or PRED as given: JSONL files or folders and parquet files of records, or one split of
     a published dataset folder (the parquet files of its `default` config), all read through
-    `corpus_tools.dataset`; and how to name it in the report."""
+    `corpus_tools.dataset`, or records given directly (written to a temporary JSONL file, so
+    that they are validated and read as a file's lines are); and how to name it in the report."""
 
     paths: list[Path]
     shown: str
     published: bool = False
     split: str | None = None
     """The split of a published dataset folder (`paths` is the folder)."""
+    records: tuple[Path, str] | None = None
+    """Records given directly: the temporary file holding them, and their name in reports
+    (`<pred records>`)."""
 
     @classmethod
-    def open(cls, paths: Iterable[Path | str] | Path | str, split: str | None, option: str) -> _Input:
-        items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    def open(cls, given: Inputs, split: str | None, option: str, stack: ExitStack) -> _Input:
+        paths, records = _paths_or_records(given, option)
+        if records is not None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".corpus-evaluate-")))
+            path = tmp / f"{option.lstrip('-')}.jsonl"
+            count = _write_records(records, path, option)
+            label = f"<{option.lstrip('-')} records>"
+            return cls([path], f"{label} ({count})", records=(path, label))
+        items = paths
         if not items:
             raise CorpusToolsError(f"{option}: name a file or folder")
         folders = [p for p in items if is_dataset(p)]
@@ -447,6 +488,85 @@ class _Input:
         return require_valid(self.paths, predictions=predictions, configs=(DEFAULT_CONFIG,), split=self.split)
 
 
+_WHAT = (
+    "a path, a list of paths, a record (a dict, as tokens.from_bio returns, or a Record) or an "
+    "iterable of records"
+)
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, str | os.PathLike)
+
+
+def _is_record(value: Any) -> bool:
+    return isinstance(value, Mapping | BaseModel)
+
+
+def _paths_or_records(given: Any, option: str) -> tuple[list[Path], Iterator[Any] | None]:
+    """The paths given, or an iterator over the records given (checked one by one as written)."""
+    if _is_path(given):
+        return [Path(given)], None
+    if _is_record(given):
+        return [], iter([given])
+    if isinstance(given, bytes | bytearray) or not isinstance(given, Iterable):
+        raise CorpusToolsError(f"{option}: expected {_WHAT}, not {type(given).__name__}")
+    items = iter(given)
+    first = next(items, None)
+    if first is None:
+        raise CorpusToolsError(f"{option}: name a file or folder, or give records")
+    if _is_record(first):
+        return [], itertools.chain([first], items)
+    if not _is_path(first):
+        raise CorpusToolsError(
+            f"{option}: expected {_WHAT}, not a {type(given).__name__} of {type(first).__name__}"
+        )
+    paths = [Path(first)]
+    for n, item in enumerate(items, 2):
+        if not _is_path(item):
+            raise CorpusToolsError(
+                f"{option}: item {n} is of type {type(item).__name__}, not a path like the first"
+            )
+        paths.append(Path(item))
+    return paths, None
+
+
+def _write_records(records: Iterator[Any], path: Path, option: str) -> int:
+    """Write records given directly as JSONL lines; how many there were."""
+    count = 0
+    with open(path, "wb") as f:
+        for count, record in enumerate(records, 1):
+            if isinstance(record, BaseModel):
+                record = record.model_dump(mode="json", exclude_unset=True)
+            elif not isinstance(record, Mapping):
+                raise CorpusToolsError(
+                    f"{option}: item {count} is of type {type(record).__name__}, not a record like the first "
+                    "(a dict, as tokens.from_bio returns, or a Record)"
+                )
+            try:
+                f.write(
+                    orjson.dumps(dict(record), option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY)
+                )
+            except TypeError as e:
+                raise CorpusToolsError(f"{option}: record {count} cannot be written as JSON: {e}") from None
+    if not count:
+        raise CorpusToolsError(f"{option}: name a file or folder, or give records")
+    return count
+
+
+def _relabel(report: Report, inputs: Sequence[_Input]) -> Report:
+    """The report with the temporary file of records given directly named as they were given:
+    `<pred records>`, its lines being the records' positions."""
+    names = {}
+    for given in inputs:
+        if given.records is not None:
+            path, label = given.records
+            names[str(path)] = names[display(path)] = label
+    if not names:
+        return report
+    problems = [p.model_copy(update={"file": names.get(p.file, p.file)}) for p in report.problems]
+    return report.model_copy(update={"problems": problems})
+
+
 class _Problems:
     """Problems found while reading the predictions against gold, reported together at the end."""
 
@@ -464,9 +584,12 @@ class _Problems:
         for _code, (number, offset, _n), _p, _m in self.found:
             by_file.setdefault(number, set()).add(offset)
         lines = {n: line_numbers(self.pred.files[n], offsets) for n, offsets in by_file.items()}
+        # The counts and warnings of validating the predictions, with these errors added: the
+        # report covers every prediction record read, as `corpus validate --predictions` would.
+        validated = self.pred.report
         builder = ReportBuilder()
-        builder.files = len(self.pred.files)
-        problems: list[Problem] = []
+        builder.files, builder.records = validated.summary.files, validated.summary.records
+        problems: list[Problem] = list(validated.problems)
         for code, (number, offset, _n), path, message in self.found:
             at = self.pred.where(self.pred.files[number], lines[number][offset])
             problems.append(make_problem(code, at.file, at.line, path, message, row=at.row))

@@ -29,6 +29,10 @@ class Check:
     fix: str
     command: str = "validate"
     """The command that reports it; `validate` codes are checked by `corpus validate` itself."""
+    predictions: bool = True
+    """Whether it is checked in a model's prediction records (`corpus validate --predictions`,
+    `corpus evaluate --pred`): False for the rules of the annotation guidelines (a model's
+    output is scored, not adjudicated), which `applies_to_predictions` reads."""
 
 
 CATALOGUE: dict[str, Check] = {
@@ -178,6 +182,7 @@ CATALOGUE: dict[str, Check] = {
             "span",
             "A span starts or ends with whitespace.",
             "Trim the span so that it starts and ends on a non-space character.",
+            predictions=False,
         ),
         Check(
             "span-splits-word",
@@ -186,6 +191,7 @@ CATALOGUE: dict[str, Check] = {
             "A span starts or ends inside a word (guideline G3).",
             "Move the boundary to the word's edge; a span cut inside a word is often a sign of "
             "offsets counted in another unit.",
+            predictions=False,
         ),
         # -- items and references
         Check(
@@ -209,6 +215,7 @@ CATALOGUE: dict[str, Check] = {
             "A stance's holder is an attribution, but the stance lies outside its content.",
             "A stance outside any quotation or report belongs to `author` (guideline S9); "
             "set the holder to `author`, or to the attribution whose content holds the span.",
+            predictions=False,
         ),
         Check(
             "unknown-parent",
@@ -238,6 +245,7 @@ CATALOGUE: dict[str, Check] = {
             "reference",
             "A rhetorical question has an `answer` but its kind is not `hypophora`.",
             "Only a hypophora is answered by its author: change the kind or drop the answer.",
+            predictions=False,
         ),
         # -- the guidelines (CONTRIBUTING.md) that a machine can check
         Check(
@@ -247,6 +255,7 @@ CATALOGUE: dict[str, Check] = {
             "A rhetorical question's span does not end with its '?' (Q1, Q9).",
             "End the span on the question mark; a clause that does not end in '?' is not "
             "annotated as a question.",
+            predictions=False,
         ),
         Check(
             "answer-not-next",
@@ -256,6 +265,7 @@ CATALOGUE: dict[str, Check] = {
             "questions (Q4: position).",
             "Mark as the answer the first sentence after the question (or after the run it "
             "belongs to); a later answer makes the question `assertive` or `open`.",
+            predictions=False,
         ),
         Check(
             "attribution-order",
@@ -264,6 +274,7 @@ CATALOGUE: dict[str, Check] = {
             "A nested attribution is numbered before the attribution it is nested in (G6).",
             "Number attributions in document order, the outer one first: the parent's id has "
             "the smaller number.",
+            predictions=False,
         ),
         Check(
             "holder-not-innermost",
@@ -273,6 +284,7 @@ CATALOGUE: dict[str, Check] = {
             "is `author` inside a direct quotation (S9).",
             "Set the holder to the attribution the message names: the innermost one, and "
             "always the attribution for words inside quotation marks.",
+            predictions=False,
         ),
         Check(
             "target-not-in-text",
@@ -282,6 +294,7 @@ CATALOGUE: dict[str, Check] = {
             "Write the target in the document's own words (a leading 'the', case and spacing "
             "do not matter); a form that does not occur, such as the author's name, goes in "
             "the alias file (`--aliases documents/aliases.jsonl`).",
+            predictions=False,
         ),
         # -- across lines and files
         Check(
@@ -576,6 +589,12 @@ class ReportBuilder:
         return Report(problems=self.problems, summary=summary, strict=strict)
 
 
+def applies_to_predictions(code: str) -> bool:
+    """Whether a problem code is checked in prediction records (`Check.predictions`): the one
+    place that decides which rules a model's output is held to."""
+    return CATALOGUE[code].predictions
+
+
 def catalogue_markdown() -> str:
     """The problem catalogue as Markdown: the content of `docs/problems.md`."""
     out = [
@@ -586,6 +605,10 @@ def catalogue_markdown() -> str:
         "Every problem `corpus validate` (and the commands built on it) reports has one of these",
         "stable codes. Errors make validation fail (exit 1); warnings fail it only under",
         "`--strict`. Skip a check with `--ignore CODE`.",
+        "",
+        "A model's prediction records (`corpus validate --predictions`, `corpus evaluate --pred`)",
+        "are checked for every code but those marked *not in predictions*: the rules of the",
+        "annotation guidelines, since a model's output is scored, not adjudicated.",
         "",
     ]
     groups: dict[str, list[Check]] = {}
@@ -606,6 +629,9 @@ def catalogue_markdown() -> str:
             "| code | severity | what is wrong | how to fix it |",
             "|---|---|---|---|",
         ]
-        out += [f"| `{c.code}` | {c.severity} | {c.title} | {c.fix} |" for c in checks]
+        out += [
+            f"| `{c.code}` | {c.severity}{'' if c.predictions else ', not in predictions'} | {c.title} | {c.fix} |"
+            for c in checks
+        ]
         out.append("")
     return "\n".join(out)

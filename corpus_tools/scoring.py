@@ -11,7 +11,8 @@ docs/evaluate.md):
   `matching.normalise_target`).
 - `Measure`: what must agree besides the key span: `span` nothing, `labelled` the label, `tuple`
   every tuple field of the layer, and `tuple_without_<field>` every tuple field but one that a
-  model may leave out (`Layer.optional_in_predictions`: a stance's `target`, `holder`).
+  model may leave out (`Layer.optional_in_predictions`: a stance's `target`, `holder` or
+  `polarity`, an attribution's `type`).
 - `scorer` and `pairs`: strict matching (equal offsets) or lenient (Jaccard overlap at least the
   threshold, and above 0, for the key span and every span compared), one-to-one and greedy
   (`matching.match_pairs`), ties broken by how much else the two items share.
@@ -61,14 +62,17 @@ class Measure:
 
 def measures(layer: Layer) -> tuple[Measure, ...]:
     """The layer's measures: `span`, `labelled`, and for a layer with tuple fields `tuple` and a
-    `tuple_without_<field>` for each tuple field a prediction may leave out (not the label)."""
+    `tuple_without_<field>` for each tuple field a prediction may leave out, the label included
+    (an attribution's `tuple_without_type`: source, cue and content, what a tagger of parts
+    predicts), when that leaves a field to compare."""
     out = [Measure("span", ()), Measure("labelled", (layer.label,))]
     if layer.tuple_fields:
         out.append(Measure("tuple", layer.tuple_fields))
         for field in layer.tuple_fields:
-            if field != layer.label and field in layer.optional_in_predictions:
+            if field in layer.optional_in_predictions:
                 rest = tuple(f for f in layer.tuple_fields if f != field)
-                out.append(Measure(f"tuple_without_{field}", rest))
+                if rest:
+                    out.append(Measure(f"tuple_without_{field}", rest))
     return tuple(out)
 
 

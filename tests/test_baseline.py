@@ -12,11 +12,18 @@ from typing import Any
 
 import pytest
 
-from corpus_tools.baseline import baselines, fingerprint, load_results, question_spans, results_section
+from corpus_tools.baseline import (
+    FIGURES,
+    baselines,
+    fingerprint,
+    load_results,
+    question_spans,
+    results_section,
+)
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS
 from corpus_tools.publish import publish
-from corpus_tools.tokens import to_bio
+from corpus_tools.tokens import TagStats, to_bio
 
 from factory import write_jsonl
 from publish_helpers import make_split_dir
@@ -52,6 +59,7 @@ def test_every_baseline_is_scored_on_test(results: Any) -> None:
         ("question-mark rule", "rhetorical_questions"),
         *[("token CRF", name) for name in LAYERS],
         *[("majority label", name) for name in LAYERS],
+        *[("tokens-config ceiling", name) for name in LAYERS],
     ]
     assert results.documents == {"train": 6, "validation": 2, "test": 2}
     # Every generated question is a whole sentence ending in `?` and nothing else ends in `?`,
@@ -60,19 +68,66 @@ def test_every_baseline_is_scored_on_test(results: Any) -> None:
     assert (rule.test["span_p"], rule.test["span_r"], rule.test["span_f1"]) == (1.0, 1.0, 1.0)
     assert rule.test["labelled_f1"] is None and rule.test["macro_f1"] is None
     assert rule.setting == {"start": "sentence"}  # the first of the starts that tie on validation
+    assert rule.validation is not None and rule.validation["span_f1"] == 1.0
+    # A layer without tuples has no tuple figure; one with them has it (None: not predicted).
+    assert "tuple_f1" not in rule.test and rule.test.keys() < set(FIGURES)
 
 
-def test_the_majority_label_is_worth_its_share_of_test(results: Any) -> None:
+def test_the_majority_label_is_worth_its_share_of_test_and_is_not_tuned(results: Any) -> None:
     docs = corpus()
     for name, layer in LAYERS.items():
         train = Counter(item[layer.label] for r in docs["train"] for item in r[name])
         label = max(layer.names, key=lambda n: (train[n], -layer.names.index(n)))
         test = [item[layer.label] for r in docs["test"] for item in r[name]]
         majority = row(results, "majority label", name)
-        assert majority.setting == {"label": label}
+        # The label is train's most frequent: nothing is chosen on validation.
+        assert majority.predicts == f"gold spans, each `{label}` (most frequent in train)"
+        assert majority.setting == {} and majority.validation is None
         # Gold's spans: span F1 1; labelled F1 = the share of test items with that label.
         assert majority.test["span_f1"] == 1.0
         assert majority.test["labelled_f1"] == pytest.approx(test.count(label) / len(test))
+    table = results.to_markdown()
+    assert "| majority label | `stances` | gold spans, each `" in table
+    assert "(most frequent in train) | not tuned | 1.000 |" in table
+    chosen = table.split("Chosen on validation: ")[1].split(". Versions")[0]
+    assert "majority" not in chosen and "token CRF on `stances`" in chosen
+
+
+def test_the_ceiling_of_the_tokens_config_is_what_the_tags_keep(results: Any, split_dir: Path) -> None:
+    # Gold's tags of test read back: every tagged item comes back and nothing else, so
+    # precision is 1 and recall the share of items the tags hold (TagStats, as on the card).
+    from corpus_tools.layers import Record
+
+    stats = TagStats()
+    for r in corpus()["test"]:
+        to_bio(Record.model_validate(r), stats=stats)
+    for name in LAYERS:
+        ceiling = row(results, "tokens-config ceiling", name)
+        assert ceiling.validation is None
+        assert ceiling.test["span_p"] == 1.0
+        assert ceiling.test["span_r"] == pytest.approx(
+            (stats.items[name] - stats.lost[name]) / stats.items[name]
+        )
+    # Tags name a question's kind and a stance's polarity, never an attribution's type; its
+    # source and cue come back with its content.
+    assert row(results, "tokens-config ceiling", "stances").test["labelled_f1"] == 1.0
+    attributions = row(results, "tokens-config ceiling", "attributions").test
+    assert attributions["labelled_f1"] is None and attributions["tuple_f1"] is not None
+    assert attributions["tuple_f1"] > 0.9 * attributions["span_f1"]
+
+
+def test_a_published_dataset_folder_gives_the_same_results(
+    tmp_path: Path, results: Any, split_dir: Path
+) -> None:
+    # The card alone is enough: the dataset folder holds what the split folder held.
+    dataset = publish(split_dir, output=tmp_path / "dataset").output
+    assert fingerprint(dataset) == fingerprint(split_dir) == results.fingerprint
+    from_dataset = baselines(dataset)
+    assert from_dataset.model_dump(exclude={"command"}) == results.model_dump(exclude={"command"})
+    assert from_dataset.command == f"corpus baseline {dataset}"
+    # A folder that is neither is named, with what is expected.
+    with pytest.raises(CorpusToolsError, match=r"neither a split folder .* nor a published dataset folder"):
+        baselines(tmp_path)
 
 
 def test_the_crf_is_tuned_on_validation_and_predicts_what_tags_can_say(results: Any) -> None:
@@ -121,6 +176,9 @@ def test_the_card_shows_the_table_and_says_when_the_data_changed(
     card = (out.output / "README.md").read_text(encoding="utf-8")
     assert "## Baselines" in card and "| question-mark rule | `rhetorical_questions` |" in card
     assert f"corpus baseline {split_dir}" in card and "other data" not in card
+    # How to reproduce the table from the dataset alone: the extra and the command.
+    assert "pip install 'corpus-tools[baselines]'\ncorpus baseline DATASET_FOLDER" in card
+    assert "| tokens-config ceiling | `attributions` |" in card
     changed = make_split_dir(tmp_path / "changed", {**corpus(), "test": corpus()["test"][:1]})
     assert "**These results were computed on other data than this dataset's**" in results_section(
         path, changed

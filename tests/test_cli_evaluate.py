@@ -78,16 +78,46 @@ def test_the_gate(files: tuple[Path, Path]) -> None:
     assert runner.invoke(app, [*args, "--min-f1", "2"]).exit_code == 2
 
 
-def test_problems_in_the_data_exit_1_and_usage_errors_exit_2(
+def test_inputs_that_cannot_be_scored_exit_2_with_the_report_and_the_gate_alone_exits_1(
     tmp_path: Path, files: tuple[Path, Path]
 ) -> None:
     gold, _pred = files
-    unknown = write_jsonl(tmp_path / "unknown.jsonl", [{"doc_id": "d9", "text": TEXT}])
-    result = runner.invoke(app, ["evaluate", "-g", str(gold), "-p", str(unknown)])
-    assert result.exit_code == 1
-    assert (
-        f"{unknown}:1: error [unknown-document] doc_id: doc_id 'd9' is not in the gold data" in result.output
+    # Two valid prediction records and one of a document gold does not have.
+    d1 = {"doc_id": "d1", "text": TEXT, "stances": []}
+    unknown = write_jsonl(
+        tmp_path / "unknown.jsonl", [d1, {"doc_id": "d9", "text": TEXT}, {**d1, "doc_id": "d2"}]
     )
+    result = runner.invoke(app, ["evaluate", "-g", str(gold), "-p", str(unknown)])
+    # 2, not 1: a CI gate on --min-f1 can tell "below the threshold" from "not scored".
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{unknown}:2: error [unknown-document] doc_id: doc_id 'd9' is not in the gold data" in result.output
+    )
+    # The summary counts every prediction record read; evaluate writes nothing, so it does
+    # not say "nothing was written".
+    assert "INVALID: 1 file(s), 3 record(s), 1 error(s), 0 warning(s)" in result.output
+    assert "nothing was written" not in result.output
+    # With --format json, stdout is always a JSON object: here the report of the problems.
+    result = runner.invoke(app, ["evaluate", "-g", str(gold), "-p", str(unknown), "--format", "json"])
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["summary"] | {"by_code": None} == {
+        "files": 1,
+        "records": 3,
+        "errors": 1,
+        "warnings": 0,
+        "by_code": None,
+        "omitted": {},
+        "valid": False,
+    }
+    assert [(p["code"], p["line"]) for p in data["problems"]] == [("unknown-document", 2)]
+    # An invalid line is reported the same way.
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl", [d1, {**d1, "doc_id": "d2", "stances": [{"start": 0, "end": 999}]}]
+    )
+    result = runner.invoke(app, ["evaluate", "-g", str(gold), "-p", str(bad), "--format", "json"])
+    assert result.exit_code == 2
+    assert [p["code"] for p in json.loads(result.stdout)["problems"]] == ["offset-out-of-range"]
     for args in (
         ["-g", str(gold), "-p", str(gold), "--layer", "stance"],
         ["-g", str(gold), "-p", str(gold), "--split", "test"],
@@ -96,6 +126,11 @@ def test_problems_in_the_data_exit_1_and_usage_errors_exit_2(
         ["-g", str(gold), "-p", str(gold), "--match", "fuzzy"],
     ):
         assert runner.invoke(app, ["evaluate", *args]).exit_code == 2, args
+    # A usage error the command itself finds is a JSON object too with --format json.
+    result = runner.invoke(
+        app, ["evaluate", "-g", str(gold), "-p", str(tmp_path / "missing.jsonl"), "-f", "json"]
+    )
+    assert result.exit_code == 2 and "no such file" in json.loads(result.stdout)["error"]
 
 
 def test_validate_predictions(tmp_path: Path, files: tuple[Path, Path]) -> None:
@@ -140,3 +175,47 @@ def test_predictions_are_not_held_to_the_guidelines(tmp_path: Path) -> None:
     assert {p["code"] for p in as_record["problems"]} >= {"question-without-mark", "target-not-in-text"}
     as_prediction = runner.invoke(app, ["validate", "--predictions", str(path), "--format", "json"])
     assert as_prediction.exit_code == 0 and json.loads(as_prediction.stdout)["problems"] == []
+
+
+def test_spans_on_the_tokenizers_boundaries_are_not_warned_about_in_predictions(tmp_path: Path) -> None:
+    # spaCy splits "cannot" into "can" and "not": a tagger's span ends inside the word, which
+    # G3 warns about in an annotator's record but not in a prediction (from_bio's output).
+    from corpus_tools.tokens import from_bio, tokenize
+
+    text = "They cannot win. What lunacy!"
+    tokens = tokenize(text)
+    assert [t.text for t in tokens][1:3] == ["can", "not"]
+    row = {
+        "doc_id": "d1",
+        "text": text,
+        "token_starts": [t.start for t in tokens],
+        "token_ends": [t.end for t in tokens],
+        "sentence_ids": [t.sentence for t in tokens],
+    }
+    tags = ["O"] * len(tokens)
+    tags[1] = "B-against"
+    prediction = from_bio(row, {"stances": tags})
+    assert prediction["stances"] == [{"start": 5, "end": 8, "text": "can", "polarity": "against"}]
+    path = write_jsonl(tmp_path / "pred.jsonl", [prediction])
+    result = runner.invoke(app, ["validate", "--predictions", str(path), "--format", "json", "--strict"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["problems"] == [], result.output
+    # The same span in an annotator's record is warned about.
+    stance = {**prediction["stances"][0], "id": "s1", "target": "x", "holder": "author"}
+    rec = {**record("d1", "ann-a", text=text), "stances": [stance]}
+    as_record = json.loads(
+        runner.invoke(
+            app, ["validate", str(write_jsonl(tmp_path / "r.jsonl", [rec])), "--format", "json"]
+        ).stdout
+    )
+    assert "span-splits-word" in {p["code"] for p in as_record["problems"]}
+
+
+def test_one_place_decides_which_checks_apply_to_predictions() -> None:
+    from corpus_tools.problems import CATALOGUE, applies_to_predictions
+
+    # Every rule of the guidelines is left out of predictions; every error applies.
+    for check in CATALOGUE.values():
+        if check.group == "guideline" or check.code in ("span-splits-word", "span-whitespace"):
+            assert not applies_to_predictions(check.code), check.code
+        if check.severity == "error":
+            assert applies_to_predictions(check.code), check.code

@@ -207,6 +207,58 @@ def test_attribution_parts_are_scored_separately_and_as_whole_tuples(tmp_path: P
     assert prf(at_.measures["tuple"].lenient) == pytest.approx((1.0, 0.5, 2 / 3))
 
 
+def test_a_tagger_of_attribution_parts_is_scored_on_whole_tuples_without_type(tmp_path: Path) -> None:
+    # What from_bio gives: content, source and cue, never a type. The full tuple needs the
+    # type (not predicted); the tuple without it compares source, cue and content.
+    pred = prediction(
+        attributions=[
+            {"content": at("The active phase is nearly over."), "source": at("Gerasimov"), "cue": at("said")},
+            {"content": at('officials "had no plan"'), "source": None, "cue": at("said", 1)},
+        ]
+    )
+    at_ = run(tmp_path, [gold_d1()], [pred]).layers["attributions"]
+    assert at_.not_predicted == ["type"]
+    assert at_.measures["tuple"] is None and at_.measures["labelled"] is None
+    assert at_.compares["tuple_without_type"] == ["source", "cue"]
+    # t1 whole; t2's source ("The report") missed: 1 of 2 tuples, both ways.
+    assert prf(at_.measures["tuple_without_type"].strict) == pytest.approx((0.5, 0.5, 0.5))
+    assert prf(at_.measures["span"].strict) == (1.0, 1.0, 1.0)
+
+
+def test_records_are_read_as_well_as_paths(tmp_path: Path) -> None:
+    from corpus_tools.layers import PredictionRecord, Record
+
+    gold = [gold_d1(), record("d2", "gold")]
+    pred = prediction(stances=[{**at("lunacy"), "polarity": "against"}])
+    from_paths = run(tmp_path, gold, [pred])
+    # Dicts (one, or any iterable of them) and models, as a Python user holds them.
+    for g, p in [
+        (gold, pred),
+        (iter(gold), [pred]),
+        ([Record.model_validate(r) for r in gold], PredictionRecord.model_validate(pred)),
+    ]:
+        report = evaluate(g, p)
+        assert report.layers == from_paths.layers and report.missing == ["d2"]
+        assert report.pred == "<pred records> (1)"
+    # Problems in records name them and their position from 1.
+    with pytest.raises(InvalidInputError) as e:
+        evaluate(gold, [pred, prediction("d9")])
+    assert [str(p) for p in e.value.report.problems] == [
+        "<pred records>:2: error [unknown-document] doc_id: doc_id 'd9' is not in the gold data "
+        "(<gold records> (2)); predict only its documents"
+    ]
+    assert e.value.report.summary.records == 2
+    # Anything else is refused in one line, naming what is accepted.
+    for bad, message in [
+        (3, "--pred: expected a path, a list of paths, a record"),
+        ([pred, 3], "--pred: item 2 is of type int, not a record like the first"),
+        ([], "--pred: name a file or folder, or give records"),
+        ([{"doc_id": "d1", "text": TEXT, "x": object()}], "--pred: record 1 cannot be written as JSON"),
+    ]:
+        with pytest.raises(CorpusToolsError, match=message):
+            evaluate(gold, bad)
+
+
 def test_a_layer_left_out_is_not_predicted_and_an_empty_one_predicts_nothing(tmp_path: Path) -> None:
     r = run(tmp_path, [gold_d1()], [prediction(rhetorical_questions=[])])
     rq_ = r.layers["rhetorical_questions"]

@@ -107,8 +107,9 @@ def test_validating_one_line_loads_none_of_the_heavy_libraries(tmp_path: Path):
     code = (
         "import sys\nfrom corpus_tools.cli import app\n"
         f"try:\n    app(['validate', {str(line)!r}])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
-        "heavy = ('numpy', 'pyarrow', 'datasets', 'krippendorff', 'huggingface_hub', 'langcodes', "
-        "'corpus_tools.convert.run', 'jinja2', 'corpus_tools.view', 'spacy', 'pycrfsuite')\n"
+        "heavy = ('numpy', 'pyarrow', 'datasets', 'krippendorff', 'huggingface_hub', 'langcodes', 'corpus_tools.convert.run',"
+        " 'jinja2', 'corpus_tools.view', 'spacy', 'pycrfsuite', 'dask', 'distributed',"
+        " 'corpus_tools.engines')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     result = subprocess.run(
@@ -118,6 +119,22 @@ def test_validating_one_line_loads_none_of_the_heavy_libraries(tmp_path: Path):
         check=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_merging_and_publishing_locally_import_no_engine(tmp_path: Path):
+    """`--engine dask` is optional: without it, no command imports Dask."""
+    from factory import record, write_jsonl
+
+    line = write_jsonl(tmp_path / "one.jsonl", [record()])
+    code = (
+        "import sys\nfrom corpus_tools.cli import app\n"
+        f"try:\n    app(['merge', {str(line)!r}, '-o', {str(tmp_path / 'g.jsonl')!r}, '-c', {str(tmp_path / 'c.jsonl')!r}])\n"
+        "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "import corpus_tools.publish, corpus_tools.build\n"
+        "print(sorted(m for m in ('dask', 'distributed', 'corpus_tools.engines') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from enum import Enum
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 
 import typer
 
@@ -36,32 +36,73 @@ class ReportFormat(str, Enum):
     github = "github"
 
 
-def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+@overload
+def handle_errors(func: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def handle_errors(
+    *, writes: bool = True, invalid_status: int = 1, format_param: str | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def handle_errors(
+    func: Callable[P, R] | None = None,
+    /,
+    *,
+    writes: bool = True,
+    invalid_status: int = 1,
+    format_param: str | None = None,
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """The one place where the library's exceptions become exit statuses.
 
-    - `InvalidInputError`: the validation report of the inputs on stderr, exit status 1;
+    - `InvalidInputError`: the validation report of the inputs on stderr, and "nothing was
+      written" for a command that writes; exit status `invalid_status` (1: problems in the data;
+      `corpus evaluate` gives 2, keeping 1 for its `--min-f1` gate);
     - `CorpusToolsError`: one line on stderr, exit status 2;
     - `OSError` (a full disk, a path under a file): one line naming the file, exit status 2.
+
+    With `format_param`, the command's parameter choosing the output format: when it is `json`,
+    stdout holds a JSON object in every case (the report `{"problems": [...], "summary":
+    {...}}`, or `{"error": "..."}`), so that a script can always parse it.
+
+    Use as `@handle_errors` or `@handle_errors(writes=False, ...)`.
     """
 
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except InvalidInputError as e:
-            from corpus_tools.cli.render import report_text
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            fmt = kwargs.get(format_param) if format_param else None
+            as_json = getattr(fmt, "value", fmt) == "json"
+            try:
+                return func(*args, **kwargs)
+            except InvalidInputError as e:
+                from corpus_tools.cli.render import report_json, report_text
 
-            err(report_text(e.report))
-            err("nothing was written")
-            raise typer.Exit(code=1) from None
-        except CorpusToolsError as e:
-            err(f"error: {e}")
-            raise typer.Exit(code=2) from None
-        except OSError as e:
-            err(f"error: {describe_os_error(e)}")
-            raise typer.Exit(code=2) from None
+                if as_json:
+                    out(report_json(e.report))
+                else:
+                    err(report_text(e.report))
+                if writes:
+                    err("nothing was written")
+                raise typer.Exit(code=invalid_status) from None
+            except CorpusToolsError as e:
+                _error(str(e), as_json)
+            except OSError as e:
+                _error(describe_os_error(e), as_json)
 
-    return wrapper
+        return wrapper
+
+    return decorate if func is None else decorate(func)
+
+
+def _error(message: str, as_json: bool) -> NoReturn:
+    if as_json:
+        import orjson
+
+        out(orjson.dumps({"error": message}, option=orjson.OPT_INDENT_2).decode())
+    err(f"error: {message}")
+    raise typer.Exit(code=2) from None
 
 
 def jobs_option(jobs: int) -> int:

@@ -12,7 +12,7 @@ from corpus_tools.cli.merge import AgreementFormat, MatchMode
 
 
 @app.command()
-@handle_errors
+@handle_errors(writes=False, invalid_status=2, format_param="fmt")
 def evaluate(
     gold: Annotated[
         list[Path],
@@ -55,9 +55,10 @@ def evaluate(
 
     Only what was predicted is scored: a layer or field the predictions leave out is reported
     as not predicted, never as 0. A gold document without a prediction counts as predicting
-    nothing (and is listed). Exit status: 0 done, 1 invalid inputs (a prediction of an unknown
-    document or on another text included) or a span F1 below --min-f1, 2 usage error. See
-    docs/evaluate.md.
+    nothing (and is listed). Exit status: 0 done, 1 a span F1 below --min-f1, 2 the inputs
+    cannot be scored (invalid records, a prediction of an unknown document or on another text:
+    the report says where; with --format json, as a JSON object on stdout) or a usage error.
+    See docs/evaluate.md.
 
     Example: corpus evaluate --gold out/dataset --split test --pred predictions.jsonl
     """
@@ -92,8 +93,11 @@ def evaluate(
 @app.command()
 @handle_errors
 def baseline(
-    split_dir: Annotated[
-        Path, typer.Argument(help="Folder written by `corpus split` (train/validation/test.jsonl).")
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="A published dataset folder (`corpus publish`), or a split folder (`corpus split`: train/validation/test.jsonl)."
+        ),
     ],
     output: Annotated[
         Path | None,
@@ -103,18 +107,18 @@ def baseline(
     ] = None,
 ) -> None:
     """Train, tune and score the baselines: the question-mark rule, a token CRF per layer, the
-    majority label.
+    majority label, and the ceiling of the tokens config.
 
-    Each is trained on train, tuned on validation and scored on test with `corpus evaluate`'s
-    library; prints the results table. Needs the `baselines` extra
-    (pip install 'corpus-tools[baselines]'). Exit status: 0 done, 1 invalid inputs, 2 usage
-    error. See docs/evaluate.md.
+    Each is trained on train, tuned on validation where it has a setting to tune, and scored on
+    test with `corpus evaluate`'s library; prints the results table. Needs the `baselines`
+    extra (pip install 'corpus-tools[baselines]'). Exit status: 0 done, 1 invalid inputs, 2
+    usage error. See docs/evaluate.md.
 
-    Example: corpus baseline out/splits --output baselines/results.json
+    Example: corpus baseline out/dataset --output baselines/results.json
     """
     from corpus_tools.baseline import baselines
 
-    results = baselines(split_dir, output=output, progress=lambda note: err(f"baseline: {note}"))
+    results = baselines(data, output=output, progress=lambda note: err(f"baseline: {note}"))
     out(results.to_markdown())
     if output is not None:
         out(f"wrote {output}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from corpus_tools.cli.app import app, err, handle_errors, out
+from corpus_tools.cli.engine import EngineName, EngineOption, SchedulerOption, engine_context
 
 if TYPE_CHECKING:
     from corpus_tools.merge import MergeResult
@@ -67,6 +68,11 @@ def merge(
         str | None,
         typer.Option("--adjudicator", help="Name recorded on applied decisions that name no adjudicator."),
     ] = None,
+    engine: EngineOption = EngineName.local,
+    scheduler: SchedulerOption = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="With --engine dask: the workers of a local cluster.")
+    ] = 1,
 ) -> None:
     """Merge annotators into gold by majority vote; write what they disagree on as conflicts.
 
@@ -80,16 +86,18 @@ def merge(
     """
     from corpus_tools.merge import merge as run_merge
 
-    result = run_merge(
-        paths,
-        output=output,
-        conflicts=conflicts,
-        decisions=decisions,
-        match=match.value,
-        overlap=overlap,
-        min_votes=min_votes,
-        adjudicator=adjudicator,
-    )
+    with engine_context(engine, scheduler, jobs) as cluster:
+        result = run_merge(
+            paths,
+            output=output,
+            conflicts=conflicts,
+            decisions=decisions,
+            match=match.value,
+            overlap=overlap,
+            min_votes=min_votes,
+            adjudicator=adjudicator,
+            engine=cluster,
+        )
     render_merge(result, decisions)
 
 
@@ -117,7 +125,7 @@ def render_merge(result: MergeResult, decisions: Path | None) -> None:
 
 
 @app.command()
-@handle_errors
+@handle_errors(writes=False)
 def agreement(
     paths: Annotated[
         list[Path],

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from corpus_tools.cli.app import app, err, handle_errors, jobs_option, out
+from corpus_tools.cli.engine import (
+    EngineName,
+    EngineOption,
+    SchedulerOption,
+    engine_context,
+    progress_display,
+)
 from corpus_tools.cli.merge import render_merge
 
 
@@ -65,7 +70,12 @@ def publish(
             show_envvar=False,
         ),
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Validate the inputs in N processes.")] = 1,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", help="Validate the inputs in N processes (the workers of a local Dask cluster)."
+        ),
+    ] = 1,
     name: Annotated[str | None, typer.Option("--name", help="The dataset's name on its card.")] = None,
     license_id: Annotated[
         str | None,
@@ -103,6 +113,8 @@ def publish(
             help="Alias file of stance targets (guideline S7): the inputs are validated against it, and its lines of the dataset's documents ship as aliases.jsonl.",
         ),
     ] = None,
+    engine: EngineOption = EngineName.local,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Write a Hugging Face dataset (parquet + dataset card) from a split folder.
 
@@ -121,7 +133,7 @@ def publish(
         guidelines_version=guidelines_version,
         headline_exclude=tuple(headline_exclude or ()),
     )
-    with _progress() as progress:
+    with progress_display() as progress, engine_context(engine, scheduler, jobs, progress) as cluster:
         result = publish_dataset(
             split_dir,
             output=output,
@@ -137,6 +149,7 @@ def publish(
             tokens=tokens,
             results=results,
             aliases=aliases,
+            engine=cluster,
         )
     out(render_publish(result))
 
@@ -164,7 +177,7 @@ def build(
     from corpus_tools.build import load_config
 
     settings = load_config(config)
-    with _progress() as progress:
+    with progress_display() as progress:
         result = build_corpus(settings, progress=progress)
     merged, splitted = result.merge, result.split
     if result.validation.summary.warnings:
@@ -221,30 +234,3 @@ def render_publish(result: Any) -> str:
     if result.pushed:
         lines.append(f"pushed: {result.pushed}")
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def _progress() -> Iterator[Any]:
-    """A rich progress display on stderr, fed by the library's `progress(step, done, total)`."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    display = Progress(
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def update(step: str, done: int, total: int) -> None:
-        if step not in tasks:
-            tasks[step] = display.add_task(step, total=max(total, 1))
-        display.update(tasks[step], completed=done, total=max(total, 1))
-
-    with display:
-        yield update

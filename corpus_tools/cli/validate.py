@@ -9,6 +9,7 @@ import typer
 
 import corpus_tools
 from corpus_tools.cli.app import ReportFormat, app, handle_errors, jobs_option, out
+from corpus_tools.cli.engine import EngineName, EngineOption, SchedulerOption, engine_context
 from corpus_tools.cli.render import report_github, report_json, report_text
 from corpus_tools.problems import CATALOGUE, catalogue_markdown
 
@@ -31,7 +32,12 @@ def validate(
     ] = 100,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Check files and chunks of large files in N processes.")
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Check files and chunks of large files in N processes (the workers of a local Dask cluster).",
+        ),
     ] = 1,
     aliases: Annotated[
         Path | None,
@@ -47,6 +53,8 @@ def validate(
             help="Check a model's prediction records (what `corpus evaluate --pred` reads): what a model does not predict may be left out.",
         ),
     ] = False,
+    engine: EngineOption = EngineName.local,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Check annotation files against the format and the corpus rules.
 
@@ -61,16 +69,18 @@ def validate(
         from corpus_tools.build import project_aliases
 
         aliases = project_aliases()
-    report = corpus_tools.validate(
-        paths,
-        ignore=ignore,
-        max_problems=None if max_problems == 0 else max_problems,
-        strict=strict,
-        jobs=jobs_option(jobs),
-        aliases=aliases,
-        dataset_aliases=not given,
-        predictions=predictions,
-    )
+    with engine_context(engine, scheduler, jobs) as cluster:
+        report = corpus_tools.validate(
+            paths,
+            ignore=ignore,
+            max_problems=None if max_problems == 0 else max_problems,
+            strict=strict,
+            jobs=jobs_option(jobs),
+            aliases=aliases,
+            dataset_aliases=not given,
+            predictions=predictions,
+            engine=cluster,
+        )
     render = {
         ReportFormat.text: report_text,
         ReportFormat.json: report_json,

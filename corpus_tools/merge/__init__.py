@@ -32,7 +32,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from pydantic import BaseModel
 
@@ -57,6 +57,9 @@ from corpus_tools.merge.voting import _decode, _Document, _Normalise
 from corpus_tools.schema import GOLD, NAME_RULE, RecordBase, is_name
 from corpus_tools.validate import Validated, require_valid
 
+if TYPE_CHECKING:
+    from corpus_tools.engines import Engine
+
 __all__ = [
     "Conflict",
     "Decision",
@@ -64,9 +67,11 @@ __all__ = [
     "DocumentMerge",
     "LayerCounts",
     "MergeResult",
+    "Merged",
     "StaleDecision",
     "check_options",
     "merge",
+    "merge_documents",
     "merge_records",
     "read_decisions",
 ]
@@ -147,6 +152,7 @@ def merge(
     min_votes: int | None = None,
     adjudicator: str | None = None,
     gold_name: str = GOLD,
+    engine: Engine | None = None,
 ) -> MergeResult:
     """Merge annotator files into gold records and a conflicts file.
 
@@ -164,6 +170,8 @@ def merge(
             annotators (more than half). Documents with a single annotator pass through.
         adjudicator: name stamped on applied decisions that do not name their adjudicator.
         gold_name: the `annotator` of gold records.
+        engine: where to validate and merge (`corpus_tools.engines`); this process when None.
+            The outputs are the same.
 
     Returns:
         A `MergeResult` with counts per layer and the stale decisions.
@@ -210,7 +218,7 @@ def merge(
                     f"{display(inside)}; it would be read back as an annotator's "
                     "file next time: write it elsewhere"
                 )
-        valid = require_valid(paths, configs=(ANNOTATORS_CONFIG,), passes=True)
+        valid = require_valid(paths, configs=(ANNOTATORS_CONFIG,), passes=True, engine=engine)
         for option, target in (("--output", output), ("--conflicts", conflicts)):
             if any(same_file(target, f) for f in valid.files):
                 raise CorpusToolsError(
@@ -229,6 +237,7 @@ def merge(
             min_votes=min_votes,
             adjudicator=adjudicator,
             gold_name=gold_name,
+            engine=engine,
         )
         outputs.commit()
     return result
@@ -248,36 +257,26 @@ def _merge(
     min_votes: int | None,
     adjudicator: str | None,
     gold_name: str,
+    engine: Engine | None = None,
 ) -> MergeResult:
     merger = _Merger(match, overlap, min_votes, table, decisions, adjudicator)
-    result = MergeResult(
-        output=str(output),
-        conflicts_file=str(conflicts),
-        warnings=valid.report.summary.warnings,
-        layers={layer: LayerCounts() for layer in LAYERS},
-    )
-    annotators: set[str] = set()
-    # Correction lines and stale decisions follow the conflicts, in the order of the decisions
-    # file (the order corrections apply in), so appended lines stay where they were appended.
-    tail: list[tuple[int, bytes]] = []
-    with valid.index() as index, open(gold_temp, "wb") as gold_f, open(conflicts_temp, "wb") as conf_f:
-        for doc_id in index.doc_ids():
-            gold, records, doc_conflicts, outcomes = merger.merge_document(index.lines(doc_id), gold_name)
-            gold_f.write(dumps(gold))
-            result.documents += 1
-            result.records += len(records)
-            annotators.update(r.annotator for r in records)
-            for layer in LAYERS:
-                result.layers[layer].gold += len(gold[layer])
-            for c in doc_conflicts:
-                _stamp(c, adjudicator)
-                counts = result.layers[c.layer]
-                if c.status == "decided":
-                    counts.decided += 1
-                else:
-                    counts.conflicts += 1
-                conf_f.write(dumps(c.model_dump(mode="json")))
-            tail.extend((outcome.entry.line, _record_outcome(outcome, result)) for outcome in outcomes)
+    with open(gold_temp, "wb") as gold_f, open(conflicts_temp, "wb") as conf_f:
+        if engine is None:
+            merged = Merged.empty()
+            with valid.index() as index:
+                merge_documents(merger, map(index.lines, index.doc_ids()), gold_f, conf_f, merged, gold_name)
+        else:
+            merged = engine.merge_documents(valid, merger, gold_f, conf_f, gold_name)
+        result = merged.result.model_copy(
+            update={
+                "output": str(output),
+                "conflicts_file": str(conflicts),
+                "warnings": valid.report.summary.warnings,
+            }
+        )
+        # Correction lines and stale decisions follow the conflicts, in the order of the decisions
+        # file (the order corrections apply in), so appended lines stay where they were appended.
+        tail = merged.tail
         for entry, line, raw in merger.unused():
             if entry.decision is None:  # read_decisions keeps decided lines only
                 continue
@@ -300,8 +299,76 @@ def _merge(
         for _line, data in sorted(tail, key=lambda t: t[0]):
             conf_f.write(data)
     result.stale.sort(key=lambda s: s.line)
-    result.annotators = sorted(annotators)
+    result.annotators = sorted(merged.annotators)
     return result
+
+
+@dataclass
+class Merged:
+    """What merging some documents gave besides the lines written: the counts, the annotators,
+    the lines that follow the conflicts (`(line of the decisions file, line)`), and which
+    decisions and correction lines were used. Parts merged apart (on a cluster) add up."""
+
+    result: MergeResult
+    annotators: set[str]
+    tail: list[tuple[int, bytes]]
+    used: set[str]
+    """Ids of the decisions applied."""
+    corrected: set[str]
+    """The documents whose correction lines were applied."""
+
+    @classmethod
+    def empty(cls) -> Merged:
+        result = MergeResult(output="", conflicts_file="", layers={layer: LayerCounts() for layer in LAYERS})
+        return cls(result, set(), [], set(), set())
+
+    def add(self, other: Merged) -> None:
+        """Add a part merged apart (documents disjoint from this one's)."""
+        mine, theirs = self.result, other.result
+        mine.documents += theirs.documents
+        mine.records += theirs.records
+        for layer, counts in theirs.layers.items():
+            into = mine.layers[layer]
+            for name in LayerCounts.model_fields:
+                setattr(into, name, getattr(into, name) + getattr(counts, name))
+        mine.stale.extend(theirs.stale)
+        self.annotators |= other.annotators
+        self.tail.extend(other.tail)
+        self.used |= other.used
+        self.corrected |= other.corrected
+
+
+def merge_documents(
+    merger: _Merger,
+    documents: Iterable[Sequence[bytes]],
+    gold_f: BinaryIO,
+    conf_f: BinaryIO,
+    merged: Merged,
+    gold_name: str,
+) -> None:
+    """Merge documents (each the lines of one document, in file order) in the order given:
+    write their gold records and conflicts, and count them in `merged`."""
+    result = merged.result
+    pending = set(merger.corrections)
+    for lines in documents:
+        gold, records, doc_conflicts, outcomes = merger.merge_document(lines, gold_name)
+        gold_f.write(dumps(gold))
+        result.documents += 1
+        result.records += len(records)
+        merged.annotators.update(r.annotator for r in records)
+        for layer in LAYERS:
+            result.layers[layer].gold += len(gold[layer])
+        for c in doc_conflicts:
+            _stamp(c, merger.adjudicator)
+            counts = result.layers[c.layer]
+            if c.status == "decided":
+                counts.decided += 1
+            else:
+                counts.conflicts += 1
+            conf_f.write(dumps(c.model_dump(mode="json")))
+        merged.tail.extend((outcome.entry.line, _record_outcome(outcome, result)) for outcome in outcomes)
+    merged.used |= merger.used
+    merged.corrected |= pending - merger.corrections.keys()
 
 
 def _record_outcome(outcome: Outcome, result: MergeResult) -> bytes:
@@ -469,6 +536,12 @@ class _Merger:
         self.adjudicator = adjudicator
         self.used: set[str] = set()
         self.normalise = _Normalise()
+
+    def took(self, merged: Merged) -> None:
+        """Note the decisions and correction lines a part merged apart used."""
+        self.used |= merged.used
+        for doc_id in merged.corrected:
+            self.corrections.pop(doc_id, None)
 
     def unused(self) -> list[tuple[_DecisionEntry, int, dict[str, Any]]]:
         """Decisions that matched no conflict, in file order."""

@@ -40,7 +40,7 @@ import sys
 from collections import Counter
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -81,6 +81,9 @@ from corpus_tools.publish.vocabulary import check_repo_id
 from corpus_tools.split import MANIFEST_NAME, SPLITS, Manifest, load_manifest
 from corpus_tools.validate import Validated, require_valid
 
+if TYPE_CHECKING:
+    from corpus_tools.engines import Engine
+
 __all__ = [
     "CardMetadata",
     "DocumentRights",
@@ -111,6 +114,7 @@ def publish(
     tokens: bool = False,
     results: Path | str | None = None,
     aliases: Path | str | None = None,
+    engine: Engine | None = None,
 ) -> PublishResult:
     """Write a Hugging Face dataset repository from a split folder; optionally push it.
 
@@ -144,6 +148,8 @@ def publish(
         aliases: the alias file of stance targets (`documents/aliases.jsonl`, guideline S7): the
             inputs are validated against it, and the lines of the dataset's documents are
             shipped as `aliases.jsonl`.
+        engine: where to validate the inputs and write `default` and `spans`
+            (`corpus_tools.engines`); this process when None. The rows are the same.
 
     Returns:
         A `PublishResult`.
@@ -211,7 +217,7 @@ def publish(
     if results is not None:  # read first: a bad results file stops the publish before any work
         from corpus_tools.baseline import results_section
 
-        baselines = results_section(results, split_dir)
+        baselines = results_section(results, split_dir, validate=validate)
     if tokens:
         from corpus_tools.tokens import require_tokenizer
 
@@ -221,9 +227,13 @@ def publish(
     reports: list[Report] = []
     annotator_input: Validated | None = annotators if isinstance(annotators, Validated) else None
     if validate:
-        reports.append(require_valid(split_files.values(), jobs=jobs, aliases=aliases_file).report)
+        reports.append(
+            require_valid(split_files.values(), jobs=jobs, aliases=aliases_file, engine=engine).report
+        )
         if annotator_files and annotator_input is None:
-            annotator_input = require_valid(annotator_files, jobs=jobs, aliases=aliases_file, passes=True)
+            annotator_input = require_valid(
+                annotator_files, jobs=jobs, aliases=aliases_file, passes=True, engine=engine
+            )
             reports.append(annotator_input.report)
     if annotator_files and annotator_input is None:
         annotator_input = Validated.trusted(annotator_files)
@@ -255,7 +265,8 @@ def publish(
             if not configs[ANNOTATORS_CONFIG]:
                 raise CorpusToolsError("the --annotators files hold no records")
             documents.passes = {doc_id: len(names) for doc_id, names in pass_names.items()}
-        written = cfg.write_gold(split_files, tmp, documents, progress, collector.add)
+        write_gold = cfg.write_gold if engine is None else engine.write_gold
+        written = write_gold(split_files, tmp, documents, progress, collector.add)
         if pass_names is not None:
             _check_passes(collector.proposers, pass_names, adjudicators)
         for split, summary in written.default.items():

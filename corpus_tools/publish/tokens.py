@@ -148,16 +148,35 @@ def card_section(stats: TagStats) -> str:
         "(start, then the longer first, so an attribution comes before those nested in it), each "
         "tagged unless it shares a character or a token with a span tagged before; then the other "
         "parts of the items tagged (an attribution's source and cue), on the same condition. A "
-        "hypophora's `answer` is not tagged. Spans whose ends fall inside a token are tagged on the "
-        "whole token. What that keeps and loses, over all splits:\n",
-        "| layer | items | items not tagged | their other parts not tagged | spans tagged | spans widened to tokens | spans over a sentence boundary |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "layer tagged by label tags only its key span, so a hypophora's `answer` is never tagged. "
+        "Spans whose ends fall inside a token are tagged on the whole token. Read back with "
+        "`from_bio` (as a model's tags are), each cue and then each source is paired with a "
+        "content: one in its sentence (or the next), with no other content between them, "
+        "preferring a content the cue introduces to one it follows, then the fewest tokens "
+        "between (a source goes with the content its cue joined). What all that keeps and loses, "
+        "over all splits:\n",
+        "| layer | items | items tagged | items not tagged (key span overlaps a tagged span) "
+        "| parts of tagged items not tagged (overlap) | parts never tagged (no tag for them) "
+        "| tagged parts read back with another item | tagged parts read back with no item "
+        "| spans tagged | spans widened to token boundaries | spans over a sentence boundary |",
+        "|---|" + "---:|" * 10,
     ]
     for name in LAYERS:
         lines.append(
-            f"| `{name}` | {stats.items[name]} | {stats.lost[name]} | {stats.parts_lost[name]} | "
+            f"| `{name}` | {stats.items[name]} | {stats.items[name] - stats.lost[name]} | {stats.lost[name]} | "
+            f"{stats.parts_lost[name]} | {stats.parts_never_tagged[name]} | "
+            f"{stats.parts_misattached[name]} | {stats.parts_unpaired[name]} | "
             f"{stats.spans[name]} | {stats.unaligned[name]} | {stats.crossing[name]} |"
         )
+    lines += [
+        "",
+        "- *Parts* are the spans of an item other than its key span: an attribution's source and "
+        "cue, a hypophora's answer. A part two items share (one source for two reports) is tagged "
+        "once, with the first, and counted not tagged for the others.",
+        "- *Read back*: `from_bio` on the gold tags (what a perfect tagger would give). A tagged "
+        "part read back with another item is attached to an item that does not have it in gold; "
+        "one read back with no item is two sentences or more from every content.",
+    ]
     lines += [
         "",
         f"{stats.documents} documents, {stats.tokens} tokens. `corpus_tools.tokens.from_bio(row, "

@@ -33,6 +33,7 @@ from corpus_tools.schema import GOLD
 from corpus_tools.validate.run import check_files, cpu_count, usable_jobs
 
 if TYPE_CHECKING:
+    from corpus_tools.engines import Engine
     from corpus_tools.schema import RecordBase
 
 __all__ = ["Validated", "cpu_count", "iter_records", "require_valid", "usable_jobs", "validate"]
@@ -48,6 +49,7 @@ def validate(
     aliases: Path | str | None = None,
     dataset_aliases: bool = True,
     predictions: bool = False,
+    engine: Engine | None = None,
 ) -> Report:
     """Validate annotator (or gold) JSONL files and folders of them, or a model's predictions.
 
@@ -69,6 +71,8 @@ def validate(
         predictions: check prediction records (`layers.PredictionRecord`, what
             `corpus evaluate` reads): what a model does not predict may be left out, a document
             has one line, and the guidelines' warnings do not apply.
+        engine: where to check the lines (`corpus_tools.engines`, e.g. a Dask cluster); this
+            process (and `jobs`) when None. The report is the same.
 
     Returns:
         A `Report`; `report.valid` tells whether the files passed.
@@ -77,7 +81,8 @@ def validate(
         CorpusToolsError: when a path does not exist or is not a regular file, a code in
             `ignore` is unknown, or `jobs` is less than 1.
     """
-    return check_files(
+    check = check_files if engine is None else engine.check_files
+    return check(
         paths,
         ignore=ignore,
         max_problems=max_problems,
@@ -136,6 +141,7 @@ def require_valid(
     split: str | None = None,
     predictions: bool = False,
     passes: bool = False,
+    engine: Engine | None = None,
 ) -> Validated:
     """Validate `paths` (unless they already are a `Validated` handle), building the document
     index on the way; with `strict`, warnings fail too; with `predictions`, as prediction
@@ -157,17 +163,29 @@ def require_valid(
             _check_passes(paths)
             return dataclasses.replace(paths, passes=True)
         return paths
-    result = check_files(
-        paths,
-        jobs=jobs,
-        index=True,
-        aliases=aliases,
-        strict=strict,
-        configs=configs,
-        split=split,
-        predictions=predictions,
-        passes=passes,
-    )
+    if engine is None:
+        result = check_files(
+            paths,
+            jobs=jobs,
+            index=True,
+            aliases=aliases,
+            strict=strict,
+            configs=configs,
+            split=split,
+            predictions=predictions,
+            passes=passes,
+        )
+    else:
+        result = engine.check_files(
+            paths,
+            jobs=jobs,
+            aliases=aliases,
+            strict=strict,
+            configs=configs,
+            split=split,
+            predictions=predictions,
+            passes=passes,
+        )
     if not result.report.valid:
         raise InvalidInputError(result.report)
     return Validated(tuple(result.files), result.report, result.locations, result.inputs, predictions, passes)

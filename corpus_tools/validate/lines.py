@@ -11,8 +11,9 @@ rules alone: the models would find nothing, and they cost a hundred times the fa
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import orjson
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from corpus_tools.files import is_blank, json_object, json_path, repeated_keys, utf8_error
 from corpus_tools.layers import LAYERS, PredictionRecord, Record
+from corpus_tools.problems import applies_to_predictions
 from corpus_tools.schema import model_of
 from corpus_tools.validate import mirror
 from corpus_tools.validate.rules import Finding, check_record
@@ -49,10 +51,14 @@ def clean_record(raw: bytes) -> Any | None:
     return None
 
 
-def check_line(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding], LineKey | None]:
+def check_line(
+    raw: bytes, text_hash: Callable[[str], int] = hash, *, predictions: bool = False
+) -> tuple[list[Finding], LineKey | None]:
     """Check one raw JSONL line on its own; with `predictions`, as a prediction record
-    (`layers.PredictionRecord`: what a model does not predict may be left out, and the
-    guidelines' warnings do not apply).
+    (`layers.PredictionRecord`: what a model does not predict may be left out, and the rules of
+    the guidelines do not apply: `problems.applies_to_predictions`). `text_hash` hashes the text
+    for the key (Python's `hash` by default, which is the same only within one process tree: a
+    cluster of machines passes `stable_hash`).
 
     Returns:
         The findings `(code, path, message)` and the key for cross-line checks (None when the
@@ -61,20 +67,29 @@ def check_line(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding],
     """
     if predictions:
         # No fast path: its structs mirror the record, in which these fields are required.
-        return check_line_fully(raw, predictions=True)
+        return check_line_fully(raw, text_hash, predictions=True)
     rec = mirror.decode(raw)
     if rec is not None and not mirror.may_repeat_a_key(raw, rec):
-        key = LineKey(rec.doc_id, rec.annotator, hash(rec.text), len(rec.text))
+        key = LineKey(rec.doc_id, rec.annotator, text_hash(rec.text), len(rec.text))
         if mirror.is_clean(rec):
             return [], key
         if mirror.names_ok(rec):
             # Sound structure: what `check_line_fully` would report comes from the rules only
             # (parsed by Python's parser, as there, for integers beyond 64 bits).
             return list(check_record(json.loads(raw))), key
-    return check_line_fully(raw)
+    return check_line_fully(raw, text_hash)
 
 
-def check_line_fully(raw: bytes, *, predictions: bool = False) -> tuple[list[Finding], LineKey | None]:
+def stable_hash(text: str) -> int:
+    """A hash of `text` that is the same in every process and on every machine (Python's
+    `hash` of a str is seeded per process), as a signed 64-bit int."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def check_line_fully(
+    raw: bytes, text_hash: Callable[[str], int] = hash, *, predictions: bool = False
+) -> tuple[list[Finding], LineKey | None]:
     """`check_line` without the fast path: the reference checks, which produce the findings."""
     model = PredictionRecord if predictions else Record
     if is_blank(raw):
@@ -109,13 +124,15 @@ def check_line_fully(raw: bytes, *, predictions: bool = False) -> tuple[list[Fin
         model.model_validate(obj)
     except ValidationError as e:
         findings.extend(_structure_findings(e, model))
+    # The guideline checks proper are not even run on predictions (none of their codes applies).
     findings.extend(check_record(obj, guidelines=not predictions))
     doc_id, annotator, text = obj.get("doc_id"), obj.get("annotator"), obj.get("text")
     if predictions:
+        findings = [f for f in findings if applies_to_predictions(f.code)]
         annotator = ""
     key = None
     if isinstance(doc_id, str) and isinstance(annotator, str) and isinstance(text, str):
-        key = LineKey(doc_id, annotator, hash(text), len(text))
+        key = LineKey(doc_id, annotator, text_hash(text), len(text))
     return findings, key
 
 
