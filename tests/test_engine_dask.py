@@ -271,6 +271,37 @@ def test_cli_joins_a_running_cluster_and_gives_the_same_report(client: Client, d
     assert len(client.scheduler_info()["workers"]) == 2  # the command left the cluster running
 
 
+def test_relative_paths_are_read_by_workers_in_another_folder(
+    client: Client, dirty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The workers run in the folder the cluster started in, not the driver's: a relative path
+    must reach them as the file the driver named, and the report must still name it as given.
+    A worker that sees another file under the same path refuses it instead of reporting on it."""
+    monkeypatch.chdir(dirty.parent)
+    relative = Path(dirty.name)
+    local = validate([relative])
+    with engine(client) as cluster:
+        remote = validate([relative], engine=cluster)
+    assert as_json(remote) == as_json(local)
+    first = sorted(relative.glob("*.jsonl"))[0]
+    with engine(client) as cluster:
+        from corpus_tools.engines import dask as engine_module
+
+        task = engine_module._tasks([first], TASK_BYTES)[0]
+        moved = engine_module._Task(task.number, task.file, task.path, task.start, task.end, task.size + 1)
+        with pytest.raises(CorpusToolsError, match="every worker must see the inputs at the same path"):
+            client.submit(engine_module._check_lines, moved, frozenset(), None, [], 2, pure=False).result()
+        assert cluster is not None
+
+
+@pytest.mark.parametrize("address", ["foo bar", "http://127.0.0.1:8787", "tcp://127.0.0.1"])
+def test_a_malformed_scheduler_address_is_a_usage_error(address: str, dirty: Path):
+    result = CliRunner().invoke(app, ["validate", str(dirty), "--engine", "dask", "--scheduler", address])
+    assert result.exit_code == 2, result.output
+    assert "--scheduler" in result.output and "tcp://host:8786" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_cli_without_a_cluster_starts_one(dirty: Path, tmp_path: Path):
     result = CliRunner().invoke(
         app,

@@ -30,6 +30,7 @@ import logging
 import os
 import pickle
 import shutil
+import socket
 import tempfile
 import zlib
 from collections import Counter
@@ -100,9 +101,10 @@ class DaskEngine:
     def __enter__(self) -> DaskEngine:
         if self._client is None:
             if self.scheduler is not None:
+                _check_address(self.scheduler)
                 try:
                     self._client = Client(self.scheduler, timeout="20s", set_as_default=False)
-                except (OSError, TimeoutError) as e:
+                except (OSError, TimeoutError, ValueError) as e:
                     raise CorpusToolsError(f"--scheduler {self.scheduler}: cannot connect ({e})") from None
             else:
                 # The workers' statistical profiler samples the task thread every 10 ms: about
@@ -206,6 +208,7 @@ class DaskEngine:
                 _check_across,
                 bases,
                 chunk_files,
+                [Path(os.path.abspath(f)) for f in chunk_files],
                 where,
                 ignored,
                 max_problems,
@@ -264,7 +267,7 @@ class DaskEngine:
         sorted_lines = self._map(_document_lines, tasks)
         samples: list[list[str]] = self._gather("merge: read", self._map(_sample, sorted_lines))
         cuts = _cuts(samples, parts)
-        scratch = Path(tempfile.mkdtemp(prefix=".corpus-merge-", dir=Path(gold.name).parent))
+        scratch = Path(tempfile.mkdtemp(prefix=".corpus-merge-", dir=os.path.abspath(Path(gold.name).parent)))
         try:
             state = self.client.scatter(pickle.dumps(merger), broadcast=True)
             ranges = list(zip([None, *cuts], [*cuts, None], strict=True))
@@ -312,9 +315,10 @@ class DaskEngine:
         from corpus_tools.publish.parquet import CHUNK_SIZE, RecordStats
         from corpus_tools.publish.results import SplitSummary
 
-        scratch = root / ".parts"
+        scratch = Path(os.path.abspath(root)) / ".parts"  # workers may run in another folder
         plan: list[tuple[str, int, Path, list[tuple[int, int]]]] = []
         for split, path in split_files.items():
+            path = Path(os.path.abspath(path))
             # The chunks `write_gold` reads (smaller when the tasks are: the example row, the
             # first complete one, does not depend on where chunks are cut).
             ranges = chunk_ranges(path, min(CHUNK_SIZE, self.shard_input_bytes))
@@ -394,8 +398,11 @@ class _Task:
     """Its place among all tasks, in file order: the order of the lines."""
     file: int
     path: str
+    """The file's absolute path: workers may run in another folder, or on another machine."""
     start: int
     end: int
+    size: int = -1
+    """The file's size as the driver found it (-1: it could not), checked by the worker."""
 
 
 def _tasks(files: Sequence[Path], size: int) -> list[_Task]:
@@ -403,10 +410,50 @@ def _tasks(files: Sequence[Path], size: int) -> list[_Task]:
     for number, path in enumerate(files):
         try:
             ranges = chunk_ranges(path, size)
+            found = path.stat().st_size
         except OSError:
-            ranges = [(0, -1)]  # the task reports it
-        tasks += [_Task(len(tasks) + i, number, str(path), s, e) for i, (s, e) in enumerate(ranges)]
+            ranges, found = [(0, -1)], -1  # the task reports it
+        where = os.path.abspath(path)
+        tasks += [_Task(len(tasks) + i, number, where, s, e, found) for i, (s, e) in enumerate(ranges)]
     return tasks
+
+
+def _check_address(address: str) -> None:
+    """Refuse a scheduler address Dask cannot parse (before a client is made: a failed one
+    waits out its timeout as it is collected)."""
+    from distributed.comm.addressing import parse_address
+
+    if address.startswith(("http://", "https://")):
+        raise CorpusToolsError(
+            f"--scheduler {address}: that is a web address (the dashboard's?); give the "
+            "scheduler's, e.g. tcp://host:8786"
+        )
+    try:
+        _scheme, location = parse_address(address)
+        if ":" not in location.rsplit("]", 1)[-1]:
+            raise ValueError("missing port number")
+    except ValueError as e:
+        raise CorpusToolsError(
+            f"--scheduler {address}: not a scheduler address ({e}); e.g. tcp://host:8786"
+        ) from None
+
+
+def _check_same_file(path: str, size: int) -> None:
+    """Refuse to read `path` on a worker that does not see the file the driver planned with (a
+    worker in another folder or on a machine without the shared file system): its report would
+    be about other data."""
+    if size < 0:
+        return
+    try:
+        found = os.stat(path).st_size
+    except OSError:
+        found = -1
+    if found != size:
+        sees = "no file" if found < 0 else f"a file of {found} bytes"
+        raise CorpusToolsError(
+            f"{path}: a worker on {socket.gethostname()} sees {sees} where the driver found "
+            f"{size} bytes; every worker must see the inputs at the same path (a shared file system)"
+        )
 
 
 def _repeat(n: int, *values: Any) -> list[list[Any]]:
@@ -464,6 +511,7 @@ def _check_lines(
     key, bucketed by the partition of its doc_id."""
     result = _Lines()
     buckets: list[list[tuple[str, str, int, int, int, int, int]]] = [[] for _ in range(parts)]
+    _check_same_file(task.path, task.size)
     try:
         data = read_range(Path(task.path), task.start, task.end)
     except OSError as e:
@@ -494,6 +542,7 @@ def _check_lines(
 def _check_across(
     bases: list[int],
     chunk_files: list[Path],
+    read_files: list[Path],
     where: Inputs,
     ignore: frozenset[str],
     cap: int | None,
@@ -507,7 +556,12 @@ def _check_across(
     def shown(code: str) -> bool:
         return code not in ignore and (cap is None or counts[code] < cap)
 
-    corpus = CorpusChecks(chunk_files, shown=shown, where=where.where, passes=passes)
+    # Lines are read back (for a drift's first difference) from `read_files`, the driver's
+    # absolute paths, and named in messages by `chunk_files`, the paths as the user gave them.
+    given = dict(zip(read_files, chunk_files, strict=True))
+    corpus = CorpusChecks(
+        read_files, shown=shown, where=lambda path, line: where.where(given[path], line), passes=passes
+    )
     kept: list[_Found] = []
     keys = sorted(itertools.chain.from_iterable(buckets), key=lambda k: (k[4], k[5]))
     for doc_id, annotator, text_hash, text_len, chunk, index, offset in keys:
@@ -537,6 +591,7 @@ _Line = tuple[str, int, int, bytes]
 
 def _document_lines(task: _Task) -> list[_Line]:
     """A task's record lines, sorted by doc_id and then by place (the local run's order)."""
+    _check_same_file(task.path, task.size)
     data = read_range(Path(task.path), task.start, task.end)
     lines: list[_Line] = []
     offset = task.start
