@@ -134,7 +134,8 @@ def check_files(
     numbers = {path: n for n, path in enumerate(files)}
     chunks = _chunks(files, predictions)
     alias_files = [*([aliases] if aliases is not None else []), *(inputs.aliases if dataset_aliases else [])]
-    with using_aliases(alias_files), _mapper(jobs) as mapper:
+    # No more workers than chunks: a file of one chunk is checked in this process.
+    with using_aliases(alias_files), _mapper(max(1, min(jobs, len(chunks)))) as mapper:
         line_base: dict[Path, int] = {}
         for chunk, result in zip(chunks, mapper(_check_chunk, chunks), strict=True):
             base = line_base.get(chunk.path, 0)
