@@ -193,9 +193,12 @@ class DaskEngine:
         where = replace(inputs, scratch=None)  # what messages need of it, without the folder
         tasks = _tasks(files, self.task_bytes)
         parts = self._parts()
-        alias_files = [
-            *([aliases] if aliases is not None else []),
-            *(inputs.aliases if dataset_aliases else []),
+        alias_files = [  # absolute: the workers may run in another folder
+            Path(os.path.abspath(a))
+            for a in [
+                *([aliases] if aliases is not None else []),
+                *(inputs.aliases if dataset_aliases else []),
+            ]
         ]
         checked = self._map(
             _check_lines, tasks, *_repeat(len(tasks), ignored, max_problems, alias_files, parts)
