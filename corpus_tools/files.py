@@ -1267,14 +1267,26 @@ class _Journal:
                 "journals": [_fs(j) for j in journals],
             }
         )
-        for path in journals:
-            # Named after the target, so that a run killed while writing it leaves a temporary
-            # file the next run recognises and removes (`_clean_leftovers`).
-            temp = _temp_name(targets[path], _JOURNAL_TEMP_SUFFIX)
-            temp.write_bytes(data)
-            _fsync_file(temp)
-            os.replace(temp, path)
-            _fsync_dir(path.parent)
+        written: list[Path] = []
+        temp: Path | None = None
+        try:
+            for path in journals:
+                # Named after the target, so that a run killed while writing it leaves a
+                # temporary file the next run recognises and removes (`_clean_leftovers`).
+                temp = _temp_name(targets[path], _JOURNAL_TEMP_SUFFIX)
+                temp.write_bytes(data)
+                _fsync_file(temp)
+                os.replace(temp, path)
+                temp = None
+                written.append(path)
+                _fsync_dir(path.parent)
+        except BaseException:
+            # Interrupted (SIGTERM, Ctrl-C) or failed before every journal was written: the set
+            # is not decided yet, so nothing of the journal may stay (the caller then removes
+            # the outputs' temporary files and the old outputs stand).
+            for left in [*written, *([temp] if temp is not None else [])]:
+                _remove(left)
+            raise
         return journals
 
     def finish(self, journals: list[Path]) -> None:
