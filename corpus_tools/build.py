@@ -34,6 +34,21 @@ STEPS = ("validate", "merge", "split", "publish", "view")
 _SEED_MAX = 2**63 - 1
 
 
+_PATH_SETTINGS = (
+    "decisions",
+    "gold",
+    "conflicts",
+    "split_dir",
+    "manifest",
+    "output",
+    "site",
+    "aliases",
+    "guidelines",
+    "baselines",
+)
+"""The settings that name one path, relative to the settings file (`annotations` names several)."""
+
+
 class BuildConfig(BaseModel):
     """The settings of `corpus build` (`[tool.corpus]`). Relative paths are resolved against
     the folder of the file they come from by `load_config`. Types are strict: `seed = true` is
@@ -123,20 +138,7 @@ class BuildConfig(BaseModel):
     """The results file of `corpus baseline`, whose table goes on the card; skipped while it does
     not exist."""
 
-    @field_validator(
-        "annotations",
-        "decisions",
-        "gold",
-        "conflicts",
-        "split_dir",
-        "manifest",
-        "output",
-        "site",
-        "aliases",
-        "guidelines",
-        "baselines",
-        mode="before",
-    )
+    @field_validator("annotations", *_PATH_SETTINGS, mode="before")
     @classmethod
     def _paths_are_strings(cls, value: Any) -> Any:
         # Strict mode takes only Path objects; TOML gives strings. Anything else stays wrong.
@@ -282,18 +284,7 @@ def _parse(settings: dict[str, Any], path: Path, project: Any = None) -> BuildCo
     updates: dict[str, Any] = {"annotations": [base / p for p in config.annotations]}
     if config.version is None and isinstance(project, dict) and isinstance(project.get("version"), str):
         updates["version"] = project["version"]
-    for key in (
-        "decisions",
-        "gold",
-        "conflicts",
-        "split_dir",
-        "manifest",
-        "output",
-        "site",
-        "aliases",
-        "guidelines",
-        "baselines",
-    ):
+    for key in _PATH_SETTINGS:
         value = getattr(config, key)
         if value is not None:
             updates[key] = base / value

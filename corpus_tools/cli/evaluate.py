@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from corpus_tools.cli.app import app, err, handle_errors, out
-from corpus_tools.cli.merge import AgreementFormat, MatchMode
+from corpus_tools.cli.merge import AgreementFormat, MatchMode, print_scores
 
 
 @app.command()
@@ -76,18 +76,7 @@ def evaluate(
         overlap=overlap,
         per_document=fmt is AgreementFormat.json,
     )
-    render = {
-        AgreementFormat.text: report.to_text,
-        AgreementFormat.json: report.to_json,
-        AgreementFormat.markdown: report.to_markdown,
-    }[fmt]
-    out(render())
-    if min_f1 is not None:
-        failures = report.below(min_f1)
-        for failure in failures:
-            err(failure)
-        if failures:
-            raise typer.Exit(code=1)
+    print_scores(report, fmt, min_f1)
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
@@ -28,6 +28,32 @@ class AgreementFormat(str, Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+
+
+class ScoreReport(Protocol):
+    """What `corpus agreement` and `corpus evaluate` print: a report in three formats, and the
+    figures below a `--min-f1` threshold."""
+
+    def to_text(self) -> str: ...
+    def to_json(self) -> str: ...
+    def to_markdown(self) -> str: ...
+    def below(self, min_f1: float) -> list[str]: ...
+
+
+def print_scores(report: ScoreReport, fmt: AgreementFormat, min_f1: float | None) -> None:
+    """Print `report` in `fmt`; with `min_f1`, name every figure below it on stderr and exit 1."""
+    render = {
+        AgreementFormat.text: report.to_text,
+        AgreementFormat.json: report.to_json,
+        AgreementFormat.markdown: report.to_markdown,
+    }[fmt]
+    out(render())
+    if min_f1 is not None:
+        failures = report.below(min_f1)
+        for failure in failures:
+            err(failure)
+        if failures:
+            raise typer.Exit(code=1)
 
 
 @app.command()
@@ -171,15 +197,4 @@ def agreement(
     if min_f1 is not None:
         check_threshold(min_f1, "--min-f1")
     report = compute_agreement(paths, overlap=overlap, gold=gold, exclude=exclude or (), only=only)
-    render = {
-        AgreementFormat.text: report.to_text,
-        AgreementFormat.json: report.to_json,
-        AgreementFormat.markdown: report.to_markdown,
-    }[fmt]
-    out(render())
-    if min_f1 is not None:
-        failures = report.below(min_f1)
-        for failure in failures:
-            err(failure)
-        if failures:
-            raise typer.Exit(code=1)
+    print_scores(report, fmt, min_f1)

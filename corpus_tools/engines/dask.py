@@ -43,13 +43,13 @@ import dask
 import msgspec
 from distributed import Client, Future, LocalCluster, as_completed
 
-from corpus_tools.dataset import Inputs, layout_name, record_inputs
+from corpus_tools.dataset import Inputs, layout_name
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import chunk_ranges, display, is_blank, read_range
-from corpus_tools.problems import CATALOGUE, Problem, ReportBuilder, make_problem
+from corpus_tools.problems import Problem, ReportBuilder, make_problem
 from corpus_tools.validate.lines import check_line, stable_hash
 from corpus_tools.validate.rules import using_aliases
-from corpus_tools.validate.run import CorpusChecks, Run, usable_jobs
+from corpus_tools.validate.run import CorpusChecks, Run, start_run, usable_jobs
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -177,29 +177,20 @@ class DaskEngine:
         by the local engine only (a model's predictions are one file per run, not a corpus)."""
         if predictions:
             raise CorpusToolsError("--predictions runs on the local engine; leave out --engine")
-        ignored = frozenset(ignore)
-        unknown = sorted(ignored - CATALOGUE.keys())
-        if unknown:
-            raise CorpusToolsError(f"unknown problem code(s) for --ignore: {', '.join(unknown)}")
-        if max_problems is not None and max_problems < 0:
-            raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
-        paths = [Path(p) for p in paths]
-        inputs = record_inputs(paths, configs=configs, split=split)
+        ignored, inputs, alias_files = start_run(
+            paths,
+            ignore=ignore,
+            max_problems=max_problems,
+            aliases=aliases,
+            dataset_aliases=dataset_aliases,
+            configs=configs,
+            split=split,
+        )
         files = inputs.files
-        if not files:
-            raise CorpusToolsError(
-                f"no *.jsonl file or published dataset found in {', '.join(map(display, paths))}"
-            )
         where = replace(inputs, scratch=None)  # what messages need of it, without the folder
         tasks = _tasks(files, self.task_bytes)
         parts = self._parts()
-        alias_files = [  # absolute: the workers may run in another folder
-            Path(os.path.abspath(a))
-            for a in [
-                *([aliases] if aliases is not None else []),
-                *(inputs.aliases if dataset_aliases else []),
-            ]
-        ]
+        alias_files = [Path(os.path.abspath(a)) for a in alias_files]  # workers may run elsewhere
         checked = self._map(
             _check_lines, tasks, *_repeat(len(tasks), ignored, max_problems, alias_files, parts)
         )

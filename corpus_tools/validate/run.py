@@ -89,6 +89,41 @@ class Run:
     JSONL files, which live as long as this does)."""
 
 
+def start_run(
+    paths: Iterable[Path | str],
+    *,
+    ignore: Iterable[str],
+    max_problems: int | None,
+    aliases: Path | None,
+    dataset_aliases: bool,
+    configs: tuple[str, ...] | None,
+    split: str | None,
+) -> tuple[frozenset[str], Inputs, list[Path]]:
+    """What every engine's validation starts from: the options checked, the inputs found (a
+    published dataset's `configs`, of one `split` or all) and the alias files to use (`aliases`,
+    and with `dataset_aliases` those the datasets ship).
+
+    Raises:
+        CorpusToolsError: for an unknown code in `ignore`, a negative `max_problems`, or paths
+            that hold no file to validate.
+    """
+    ignored = frozenset(ignore)
+    unknown = sorted(ignored - CATALOGUE.keys())
+    if unknown:
+        raise CorpusToolsError(f"unknown problem code(s) for --ignore: {', '.join(unknown)}")
+    if max_problems is not None and max_problems < 0:
+        raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
+    paths = [Path(p) for p in paths]
+    inputs = record_inputs(paths, configs=configs, split=split)
+    if not inputs.files:
+        # A mistyped folder must not pass CI as "valid: 0 file(s)".
+        raise CorpusToolsError(
+            f"no *.jsonl file or published dataset found in {', '.join(map(display, paths))}"
+        )
+    alias_files = [*([aliases] if aliases is not None else []), *(inputs.aliases if dataset_aliases else [])]
+    return ignored, inputs, alias_files
+
+
 def check_files(
     paths: Iterable[Path | str],
     *,
@@ -110,21 +145,17 @@ def check_files(
     passes (none named `gold`). A published dataset gives its `configs` (of one `split`, or all;
     see `corpus_tools.dataset.record_inputs`), and with `dataset_aliases` its alias file is used
     beside `aliases`."""
-    ignore = frozenset(ignore)
-    unknown = sorted(ignore - CATALOGUE.keys())
-    if unknown:
-        raise CorpusToolsError(f"unknown problem code(s) for --ignore: {', '.join(unknown)}")
+    ignore, inputs, alias_files = start_run(
+        paths,
+        ignore=ignore,
+        max_problems=max_problems,
+        aliases=aliases,
+        dataset_aliases=dataset_aliases,
+        configs=configs,
+        split=split,
+    )
     jobs = usable_jobs(jobs)
-    if max_problems is not None and max_problems < 0:
-        raise CorpusToolsError(f"--max-problems must be 0 (no limit) or more, not {max_problems}")
-    paths = [Path(p) for p in paths]
-    inputs = record_inputs(paths, configs=configs, split=split)
     files = inputs.files
-    if not files:
-        # A mistyped folder must not pass CI as "valid: 0 file(s)".
-        raise CorpusToolsError(
-            f"no *.jsonl file or published dataset found in {', '.join(map(display, paths))}"
-        )
     builder = ReportBuilder(ignore=ignore, max_per_code=max_problems)
     builder.files = len(files)
     corpus = CorpusChecks(
@@ -133,7 +164,6 @@ def check_files(
     locations: dict[str, list[tuple[int, int, int]]] | None = {} if index else None
     numbers = {path: n for n, path in enumerate(files)}
     chunks = _chunks(files, predictions)
-    alias_files = [*([aliases] if aliases is not None else []), *(inputs.aliases if dataset_aliases else [])]
     # No more workers than chunks: a file of one chunk is checked in this process.
     with using_aliases(alias_files), _mapper(max(1, min(jobs, len(chunks)))) as mapper:
         line_base: dict[Path, int] = {}
