@@ -682,7 +682,7 @@ def _write_shards(
     from corpus_tools.dataset import DEFAULT_CONFIG, SPANS_CONFIG
     from corpus_tools.publish import features as feats
     from corpus_tools.publish import spans
-    from corpus_tools.publish.configs import example_row
+    from corpus_tools.publish.configs import example_row, write_gold_chunk
     from corpus_tools.publish.parquet import RecordStats, Sink, parse_records
 
     folder = Path(root)
@@ -703,14 +703,7 @@ def _write_shards(
             table = parse_records(data, f"{display(path)}, bytes {start}-{start + len(data)}", path)
             rights.append(_rights_table(table))
             stats.add(table)
-            table = documents.columns(table)
-            before = gold_sink.rows
-            gold_sink.write(table)
-            flat = spans.span_table(table, split)
-            span_sink.write(flat)
-            for column in ("layer", "part"):
-                for entry in flat.column(column).value_counts().to_pylist():
-                    span_counts[column][entry["values"]] += entry["counts"]
+            table, before = write_gold_chunk(table, split, documents, gold_sink, span_sink, span_counts)
             if not examples or not examples[-1][0]:
                 found = example_row(table)
                 if found is not None:

@@ -16,6 +16,7 @@ document.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,7 +198,7 @@ def write_gold(
     span_schema = spans.features().arrow_schema
     for split, path in split_files.items():
         stats = RecordStats()
-        span_counts: dict[str, dict[str, int]] = {"layer": {}, "part": {}}
+        span_counts: dict[str, Counter[str]] = {"layer": Counter(), "part": Counter()}
         total = path.stat().st_size
         step = f"write {DEFAULT_CONFIG}/{split}"
         with (
@@ -207,15 +208,7 @@ def write_gold(
             for table, position in read_records(path):
                 on_table(table, split)
                 stats.add(table)
-                table = documents.columns(table)
-                before = gold_sink.rows
-                gold_sink.write(table)
-                flat = spans.span_table(table, split)
-                span_sink.write(flat)
-                for column in ("layer", "part"):
-                    for entry in flat.column(column).value_counts().to_pylist():
-                        counts = span_counts[column]
-                        counts[entry["values"]] = counts.get(entry["values"], 0) + entry["counts"]
+                table, before = write_gold_chunk(table, split, documents, gold_sink, span_sink, span_counts)
                 if written.example is None or not written.example.complete:
                     found = example_row(table)
                     if found is not None and (written.example is None or found[0]):
@@ -234,6 +227,29 @@ def write_gold(
             summary.counts = {k: dict(sorted(v.items())) for k, v in span_counts.items()}
             written.spans[split] = summary
     return written
+
+
+def write_gold_chunk(
+    table: pa.Table,
+    split: str,
+    documents: Documents,
+    gold_sink: Sink,
+    span_sink: Sink,
+    span_counts: dict[str, Counter[str]],
+) -> tuple[pa.Table, int]:
+    """Write one chunk of a split's gold records to `default` (with the document columns) and
+    its spans to `spans`, counting the spans per layer and part in `span_counts`; return the
+    table as written and the rows `gold_sink` held before it (for the example row's index).
+    Every engine writes gold through this."""
+    table = documents.columns(table)
+    before = gold_sink.rows
+    gold_sink.write(table)
+    flat = spans.span_table(table, split)
+    span_sink.write(flat)
+    for column in ("layer", "part"):
+        for entry in flat.column(column).value_counts().to_pylist():
+            span_counts[column][entry["values"]] += entry["counts"]
+    return table, before
 
 
 def write_annotators(
