@@ -90,13 +90,23 @@ def measure_many(
 
 
 def checkout(rev: str, into: Path) -> Path:
-    """The package as it was at git revision `rev`, extracted into `into`; returns `into`, the
-    folder to import it from."""
+    """The package as it was at git revision `rev`, extracted into `into` and its C module built
+    there when it has one (`setup.py`); returns `into`, the folder to import it from."""
     into.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(
-        ["git", "archive", rev, "corpus_tools"], cwd=ROOT, check=True, capture_output=True
+    has_setup = (
+        subprocess.run(["git", "cat-file", "-e", f"{rev}:setup.py"], cwd=ROOT, capture_output=True).returncode
+        == 0
     )
+    paths = ["corpus_tools", *(["setup.py"] if has_setup else [])]
+    archive = subprocess.run(["git", "archive", rev, *paths], cwd=ROOT, check=True, capture_output=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    if has_setup:
+        subprocess.run(
+            [sys.executable, "setup.py", "--quiet", "build_ext", "--inplace"],
+            cwd=into,
+            check=True,
+            capture_output=True,
+        )
     return into
 
 

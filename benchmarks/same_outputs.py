@@ -24,19 +24,10 @@ import tempfile
 from pathlib import Path
 
 from generate import SHAPES, generate
+from harness import checkout
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-
-
-def checkout(rev: str, into: Path) -> Path:
-    """The package as it was at `rev` (`git archive`), in `into`; returns the folder to import from."""
-    into.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", rev, "corpus_tools"], cwd=ROOT, check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
 
 
 def run(tree: Path, args: list[str], scratch: Path) -> bytes:
@@ -50,6 +41,8 @@ def run(tree: Path, args: list[str], scratch: Path) -> bytes:
     done = subprocess.run(
         [sys.executable, "-m", "corpus_tools", *args], cwd=scratch, env=env, capture_output=True
     )
+    if b"Traceback (most recent call last)" in done.stderr:  # the command never prints one
+        raise SystemExit(f"the package in {tree} cannot run `corpus {args[0]}`:\n{done.stderr.decode()}")
     return b"exit %d\n" % done.returncode + done.stdout + b"\n--stderr--\n" + done.stderr
 
 

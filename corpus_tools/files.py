@@ -69,7 +69,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import msgspec
 import orjson
@@ -561,7 +561,7 @@ class DocIndex:
     ) -> None:
         self.files = list(files)
         self.max_open = max_open
-        self._handles: OrderedDict[int, BinaryIO] = OrderedDict()
+        self._handles: OrderedDict[int, _Reader] = OrderedDict()
         if locations is not None:
             self.index = locations
             return
@@ -618,12 +618,41 @@ class DocIndex:
         if f is None:
             if len(self._handles) >= self.max_open:
                 self._handles.popitem(last=False)[1].close()
-            # Unbuffered: each line is one read of known length, where a buffer would read ahead.
-            f = self._handles[number] = open(self.files[number], "rb", buffering=0)  # noqa: SIM115  (closed in close())
+            f = self._handles[number] = _Reader(self.files[number])
         else:
             self._handles.move_to_end(number)
-        f.seek(offset)
-        return f.read(length)
+        return f.read(offset, length)
+
+
+class _Reader:
+    """Lines of one file by offset: a line read where the last one ended (a file in document
+    order, the usual case) comes from a block read ahead; any other is one `pread` of its own
+    length, so reading in another order costs no more than the line."""
+
+    BLOCK = 1 << 18
+
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "rb", buffering=0)  # noqa: SIM115  (closed in close())
+        self._block = b""
+        self._start = 0
+        self._end = -1  # where the last line read ended
+
+    def read(self, offset: int, length: int) -> bytes:
+        at = offset - self._start
+        if at >= 0 and at + length <= len(self._block):
+            data = self._block[at : at + length]
+        elif offset == self._end:
+            self._block = os.pread(self._f.fileno(), max(length, self.BLOCK), offset)
+            self._start = offset
+            data = self._block[:length]
+        else:
+            data = os.pread(self._f.fileno(), length, offset)
+        self._end = offset + length
+        return data
+
+    def close(self) -> None:
+        self._block = b""
+        self._f.close()
 
 
 # -- outputs ---------------------------------------------------------------------------------

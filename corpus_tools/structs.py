@@ -183,7 +183,7 @@ def _constraints(metadata: list[Any], where: str, names: bool) -> dict[str, Any]
             "StringConstraints",
             "_PydanticGeneralMetadata",
         ):
-            if not (names and m.pattern == NAME_PATTERN):  # else checked by is_clean, with a cache
+            if not (names and m.pattern == NAME_PATTERN):  # else checked by is_clean (in C)
                 out["pattern"] = _anchored(m.pattern)
             rest = {k: v for k, v in vars(m).items() if v is not None and k != "pattern"}
             if rest:

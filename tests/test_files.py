@@ -66,3 +66,31 @@ def test_keys_given_twice_are_found_as_the_full_parser_finds_them(value, escape_
     parsed, repeated = load_json(raw, "x")
     assert repeated == list(repeated_keys(reference))
     assert parsed == reference
+
+
+@given(
+    st.lists(
+        st.binary(min_size=1, max_size=300_000).map(lambda b: b.replace(b"\n", b" ")), min_size=1, max_size=8
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_the_document_index_reads_every_line_in_any_order(contents: list[bytes], rng):
+    # Lines read where the last one ended come from a block read ahead, others on their own:
+    # either way, each read gives exactly the line, lines longer than a block included.
+    import tempfile
+
+    from corpus_tools.files import DocIndex
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lines.jsonl"
+        path.write_bytes(b"".join(c + b"\n" for c in contents))
+        where, offset = [], 0
+        for c in contents:
+            where.append((0, offset, len(c) + 1))
+            offset += len(c) + 1
+        order = list(range(len(contents)))
+        for shuffled in (False, True):
+            if shuffled:
+                rng.shuffle(order)
+            with DocIndex([path], locations={f"d{i}": [where[i]] for i in order}) as index:
+                assert [index.lines(f"d{i}") for i in order] == [[contents[i] + b"\n"] for i in order]

@@ -39,7 +39,7 @@ from corpus_tools.validate import lines as validate
 from corpus_tools.validate import mirror as fastpath
 from corpus_tools.validate import run as validate_run
 
-from factory import record, write_jsonl
+from factory import TEXT, record, span, write_jsonl
 from strategies import mutated_lines, records
 
 INVALID = Path(__file__).parent / "data" / "invalid"
@@ -53,7 +53,9 @@ def test_fast_path_agrees_with_the_reference(raw: bytes):
 
 def _clean(raw: bytes) -> bool:
     rec = fastpath.decode(raw)
-    return rec is not None and fastpath.is_clean(rec) and not fastpath.may_repeat_a_key(raw, rec)
+    clean = rec is not None and fastpath.is_clean(rec) and not fastpath.may_repeat_a_key(raw)
+    assert (fastpath.clean_record(raw) is not None) == clean  # the validator's one call, the same
+    return clean
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -87,10 +89,47 @@ def test_a_repeated_key_is_never_clean(raw: bytes):
     assert "duplicate-key" in {f.code for f in validate.check_line_fully(raw)[0]}
 
 
-def test_an_escaped_colon_takes_the_slow_path_and_is_judged_there():
-    raw = b'{"doc_id": "d", "annotator": "a", "text": "a\\u003ab"}'
-    assert not _clean(raw)  # the colon count cannot be trusted
-    assert validate.check_line(raw) == validate.check_line_fully(raw) == ([], validate.check_line(raw)[1])
+def test_a_key_spelled_with_an_escape_takes_the_slow_path_and_is_judged_there():
+    # "te\u0078t" is "text": compared as spelled, the two keys differ, so the fast path must not
+    # call the line clean; the reference finds the repeated key.
+    raw = b'{"doc_id": "d", "annotator": "a", "text": "x", "te\\u0078t": "x"}'
+    assert not _clean(raw)
+    assert "duplicate-key" in {f.code for f in validate.check_line(raw)[0]}
+    escaped_key = b'{"doc_id": "d", "annotator": "a", "te\\u0078t": "x"}'  # no repeat: clean, the slow way
+    assert not _clean(escaped_key)
+    assert validate.check_line(escaped_key) == validate.check_line_fully(escaped_key)
+    assert validate.check_line(escaped_key)[0] == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"doc_id": "d", "annotator": "a", "text": "a\\u003ab: \\"q\\": {\\"x\\":"}',  # colons in a value
+        b'{"doc_id": "d", "annotator": "a", "text": "x", "meta": {"title": "text"}}',  # one key, two objects
+        b'{"doc_id": "d", "annotator": "a", "text": "x"}\r\n',
+    ],
+)
+def test_keys_given_once_are_clean(raw: bytes):
+    assert _clean(raw)
+    assert validate.check_line_fully(raw)[0] == []
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b'[{"a": 1}, {"a": 1}]', False),  # one key in each of two objects
+        (b'{"a": {"b": 1}, "b": 2}', False),
+        (b'{"a": [{"b": 1, "b": 2}]}', True),
+        (b'{"a": "\\"a\\": 1", "a": 2}', True),
+        (b'{"a\\"": 1, "a": 2}', None),  # an escape in a key: cannot tell
+        (b'{"a": "unterminated', None),
+        (b"[" * 100 + b"]" * 100, None),  # deeper than it keeps
+    ],
+)
+def test_the_key_scan(raw: bytes, expected: bool | None):
+    from corpus_tools.validate._native import repeats_a_key
+
+    assert repeats_a_key(raw) is expected
 
 
 # -- the mirror refuses what it cannot copy ----------------------------------------------------
@@ -206,7 +245,7 @@ def test_the_mirror_accepts_what_the_model_accepts(field: Any, good: Any):
 
 
 def test_the_mirror_leaves_out_only_the_name_patterns_is_clean_checks():
-    # `is_clean` checks ids, annotators and references with a cache: only those skip the regex.
+    # `is_clean` checks ids, annotators and references itself (in C): only those skip the regex.
     assert (Record, "doc_id") in fastpath.NAMES_CHECKED
     assert (LAYERS["stances"].model, "holder") in fastpath.NAMES_CHECKED
     assert (LAYERS["rhetorical_questions"].model, "holder") not in fastpath.NAMES_CHECKED
@@ -351,7 +390,45 @@ EDGE_CASES = {
     "empty target": _edited(lambda r: r["stances"][0].update(target="")),
     "null text": _edited(lambda r: r.update(text=None)),
     "date with a final newline": _edited(lambda r: r["meta"].update(published="2017\n")),
+    # Each boundary of the C fast path's own checks (`_native.c`), one step past it.
+    "id of 129 characters": _edited(lambda r: r["stances"][0].update(id="s" * 129)),
+    "annotator of 129 characters": _edited(lambda r: r.update(annotator="a" * 129)),
+    "name starting with a dot": _edited(lambda r: r["attributions"][0].update(annotators=[".a"])),
+    "span ending in a space": _edited(lambda r: r["stances"][0].update(span(TEXT, "What "))),
+    "span starting with a space": _edited(lambda r: r["stances"][0].update(span(TEXT, " lunacy"))),
+    "span text one character off": _edited(lambda r: r["stances"][0].update(text="lunacz")),
+    "span cutting a word": _edited(lambda r: r["stances"][0].update(span(TEXT, "unacy"))),
+    "one id twice, side by side": _edited(lambda r: r["stances"].append(dict(r["stances"][0]))),
+    "one id twice among many": _edited(
+        lambda r: r["stances"].extend(
+            [{**r["stances"][0], "id": f"s{i}"} for i in range(2, 40)] + [dict(r["stances"][0])]
+        )
+    ),
+    "question without its mark": _edited(
+        lambda r: r["rhetorical_questions"][0].update(span(TEXT, "Is this the end of the war"))
+    ),
 }
+
+ACROSS_LINES = {
+    (INVALID / f"{code}.jsonl").read_bytes().splitlines()[-1] for code in ("duplicate-record", "text-drift")
+}
+"""The fixtures' lines whose problem is with another line: clean on their own."""
+
+CLEAN_BOUNDARIES = {
+    "id of 128 characters": _edited(lambda r: r["stances"][0].update(id="s" * 128)),
+    "names with dots, dashes and underscores": _edited(
+        lambda r: r.update(annotator="a.b_c-d") or r["stances"][0].update(id="0-s_1.x")
+    ),
+    "many ids, all different": _edited(
+        lambda r: r["stances"].extend([{**r["stances"][0], "id": f"s{i}"} for i in range(2, 40)])
+    ),
+}
+
+
+@pytest.mark.parametrize("raw", list(CLEAN_BOUNDARIES.values()), ids=list(CLEAN_BOUNDARIES))
+def test_the_fast_path_calls_the_last_clean_case_of_each_boundary_clean(raw: bytes):
+    assert validate.check_line_fully(raw)[0] == []
+    assert _clean(raw)
 
 
 @pytest.mark.parametrize(
@@ -361,5 +438,20 @@ EDGE_CASES = {
     ids=[p.stem for p in sorted(INVALID.glob("*.jsonl"))] + list(EDGE_CASES),
 )
 def test_fast_path_agrees_on_every_kind_of_problem(raw: bytes):
-    # One line per problem code (the validator's fixtures) and per tricky value.
+    # One line per problem code (the validator's fixtures) and per tricky value: each but the
+    # problems across lines is a problem of its own line, so the fast path must not call it
+    # clean (its C code is `_native.c`).
+    if raw not in ACROSS_LINES:
+        assert validate.check_line_fully(raw)[0]
+        assert not _clean(raw)
     assert validate.check_line(raw) == validate.check_line_fully(raw)
+
+
+def test_a_module_built_from_other_source_is_refused(monkeypatch):
+    # An edited `_native.c` that was not rebuilt would run the old rules: refused at import.
+    from corpus_tools.errors import CorpusToolsError
+
+    fastpath._check_built()  # the module is built from the source beside it
+    monkeypatch.setattr(fastpath, "SOURCE", "0" * 64)
+    with pytest.raises(CorpusToolsError, match="rebuild it"):
+        fastpath._check_built()

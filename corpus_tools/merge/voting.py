@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, pairwise
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, get_origin
 
@@ -135,6 +136,7 @@ def _value_step(layer: Layer, attr: str) -> tuple[str, Callable[[Any], Any]]:
 
 
 _PLANS = {name: _plan(layer) for name, layer in LAYERS.items()}
+_NOTE = attrgetter("note")
 
 
 _Record = msgspec.defstruct(
@@ -243,7 +245,9 @@ class _Document:
         self._alike: dict[str, dict[tuple[Any, ...], list[_Cluster]]] = {}
         self.one_per_span: set[str] = set()
         """The layers in which no annotator has two items on one span."""
-        self.notes = any(it.note for r in records for layer in LAYERS for it in getattr(r, layer))
+        self.notes = any(
+            map(_NOTE, chain.from_iterable(getattr(r, layer) for r in records for layer in LAYERS))
+        )
         """Whether any item has a note (then gold items collect their versions' notes)."""
         self.written: dict[int, int] = {}
         """`id(gold item) -> line` of the gold items that `replace` decisions wrote."""
@@ -630,6 +634,9 @@ def _partial_matches(
     groups of equal spans. The spans are swept in order, each compared only with the earlier
     ones it overlaps (usually none).
     """
+    spans = [key(next(iter(group.values()))) for group in groups]
+    if all(a[1] <= b[0] for a, b in pairwise(spans)):  # none overlaps the next: none overlaps
+        return False
     open_spans: list[tuple[int, int]] = []  # earlier spans that reach past the current start
     for group in groups:
         span = key(next(iter(group.values())))

@@ -6,7 +6,7 @@
 - `rules.py`: the rules of one record that the models cannot express (offsets, span text,
   references, language);
 - `mirror.py`: the fast path, msgspec structs mirroring the models, which says "clean" or "look
-  closer" for each line.
+  closer" for each line; its rules and repeated-key scan are C, in `_native.c`.
 
 Commands that consume annotation files (merge, agreement, split, publish, export) call
 `require_valid` once and pass on the `Validated` handle it returns: the files, the report and the

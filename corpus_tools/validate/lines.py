@@ -41,14 +41,9 @@ class LineKey(NamedTuple):
     text_len: int
 
 
-def clean_record(raw: bytes) -> Any | None:
-    """The line decoded (the mirror's record struct) when the fast path finds it clean, else
-    None: then `check_line` says what is wrong, if anything. The line may keep its line end
-    (JSON whitespace)."""
-    rec = mirror.decode(raw)
-    if rec is not None and mirror.is_clean(rec) and not mirror.may_repeat_a_key(raw, rec):
-        return rec
-    return None
+clean_record = mirror.clean_record
+"""The line decoded when the fast path finds it clean, else None: then `check_line` says what
+is wrong, if anything (`mirror.clean_record`)."""
 
 
 def check_line(
@@ -69,7 +64,7 @@ def check_line(
         # No fast path: its structs mirror the record, in which these fields are required.
         return check_line_fully(raw, text_hash, predictions=True)
     rec = mirror.decode(raw)
-    if rec is not None and not mirror.may_repeat_a_key(raw, rec):
+    if rec is not None and not mirror.may_repeat_a_key(raw):
         key = LineKey(rec.doc_id, rec.annotator, text_hash(rec.text), len(rec.text))
         if mirror.is_clean(rec):
             return [], key

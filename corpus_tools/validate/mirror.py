@@ -17,11 +17,11 @@ path therefore never reports anything itself; it can only say "clean" or "look c
   hand), with unknown fields forbidden and strict types, so decoding a line both parses and
   checks its structure, several times faster than Pydantic.
 - Rules: `is_clean` tests the conditions of `corpus_tools.validate.rules` on the decoded structs,
-  layer by layer from the registry (`corpus_tools.layers`).
+  layer by layer from the registry (`corpus_tools.layers`), in C (`_native.c`, the package's
+  one compiled module: these checks cost more than the decoding when written in Python).
 - Duplicate keys: JSON parsers keep the last of two equal keys silently, but Arrow (which
   `corpus publish` reads with) refuses them, so a line with one must not pass as clean.
-  `may_repeat_a_key` compares the line's `:` count with the keys the structs hold: the validator's
-  structs keep which fields were *present* (absent ones are `UNSET`), so no key can hide.
+  `may_repeat_a_key` scans the line's objects for a key given twice (in C too).
 
 Correctness rests on one property, tested on generated valid and broken records: when the fast
 path says clean, the reference checks find nothing.
@@ -29,22 +29,28 @@ path says clean, the reference checks find nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from operator import attrgetter
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any
 
 import msgspec
 from pydantic import BaseModel
 
 from corpus_tools import structs
+from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS, Record
-from corpus_tools.schema import AUTHOR, is_name
+from corpus_tools.schema import is_name
 from corpus_tools.structs import UNSET, MirrorError, Names
+from corpus_tools.validate._native import SOURCE
+from corpus_tools.validate._native import clean_record as _clean_record
+from corpus_tools.validate._native import configure, repeats_a_key
+from corpus_tools.validate._native import is_clean as _is_clean
 from corpus_tools.validate.rules import (
     ALIASES,
     answer_follows,
     in_aside,
-    innermost,
     is_language_tag,
     outer_first,
     splits_word,
@@ -56,6 +62,7 @@ __all__ = [
     "NAME_FIELDS",
     "UNSET",
     "MirrorError",
+    "clean_record",
     "decode",
     "is_clean",
     "may_repeat_a_key",
@@ -74,7 +81,7 @@ NAMES_CHECKED: Names = frozenset(
         for name in ("id", "annotators", *((layer.reference.field,) if layer.reference else ()))
     }
 )
-"""The name fields `is_clean` checks itself, with a cache instead of msgspec's per-value regex
+"""The name fields `is_clean` checks itself, in C instead of with msgspec's per-value regex
 (which costs as much as the whole parse): the record's `doc_id` and `annotator`, every item's
 `id` and `annotators`, and each layer's reference (which must name an item whose id was checked,
 or `author`). Every other field keeps its pattern in the structs (an extra layer's `speaker:
@@ -92,7 +99,6 @@ def struct_for(model: type[BaseModel], *, presence: bool = False) -> type[msgspe
 
 
 _DECODER = msgspec.json.Decoder(struct_for(Record, presence=True))
-_ENCODER = msgspec.json.Encoder()
 
 
 def decode(raw: bytes) -> Any | None:
@@ -108,27 +114,15 @@ def decode(raw: bytes) -> Any | None:
         return None
 
 
-def may_repeat_a_key(raw: bytes, rec: Any) -> bool:
+def may_repeat_a_key(raw: bytes) -> bool:
     """Whether the line may hold an object with a key given twice (then it is not clean).
 
-    The decoded struct keeps one value per key, and only the keys the line had (absent fields
-    are `UNSET`), so re-encoding it writes every key once. A line that is exactly that encoding
-    (the usual case for files written by a program: compact, in the schema's field order)
-    repeats no key. Otherwise the colons are counted: outside strings, every `:` of a JSON line
-    separates a key from its value, and the encoding has the same `:`s inside its strings as
-    the line, so the line has one more for every repeated key. An escaped colon (`\\u003a`)
-    would break the count, so such a line is never called clean. `raw` may end with its line
-    end.
+    The decoded struct keeps one value per key, so the line itself is scanned (`_native.c`):
+    its keys are compared object by object, as the line spells them. A key written with an
+    escape (`"te\\u0078t"` is `"text"`) could spell another key, so a line with one is never
+    called clean. `raw` is a line that decodes as JSON, with or without its line end.
     """
-    encoded = _ENCODER.encode(rec)
-    extra = len(raw) - len(encoded)
-    if 0 <= extra <= 2 and raw.startswith(encoded) and raw.endswith(_LINE_ENDS[extra]):
-        return False
-    return b"\\u003" in raw or raw.count(b":") != encoded.count(b":")
-
-
-_LINE_ENDS = (b"", b"\n", b"\r\n")
-"""What may follow the encoding on a line that is exactly the encoding, by length."""
+    return repeats_a_key(raw) is not False
 
 
 _GOOD_NAMES: set[str] = set()
@@ -144,10 +138,6 @@ def _name_ok(name: str) -> bool:
         _GOOD_NAMES.clear()
     _GOOD_NAMES.add(name)
     return True
-
-
-def _absent(value: Any) -> bool:
-    return value is None or value is UNSET
 
 
 def _named_fields() -> list[tuple[str, tuple[Any, ...]]]:
@@ -181,33 +171,20 @@ def names_ok(rec: Any) -> bool:
     return True
 
 
-class _LayerPlan(NamedTuple):
-    """What `is_clean` needs of one layer, derived once from the registry."""
-
-    name: str
-    """The record field that holds the layer."""
-    own: bool
-    """Whether the items are spans themselves (a question, a stance)."""
-    parts: tuple[Callable[[Any], Any], ...]
-    """Getters of the items' span fields that any item may have (`source`, `cue`, `content`)."""
-    conditional: tuple[tuple[Callable[[Any], Any], Callable[[Any], Any], str], ...]
-    """`(span getter, label getter, label)` of the span fields only items with that label may
-    have (a `hypophora`'s `answer`)."""
-    targeted: bool
-    """Whether references name this layer's items (attributions)."""
-
-
-def _plan() -> tuple[_LayerPlan, ...]:
+def _plan() -> tuple[tuple[Any, ...], ...]:
+    """What `is_clean` needs of each layer, from the registry: `(name, own, parts, conditional,
+    targeted)`: the record field, whether the items are spans themselves (a question, a
+    stance), the span fields any item may have (`source`, `cue`, `content`), `(span field, label
+    field, label)` of those only items with that label may have (a `hypophora`'s `answer`), and
+    whether references name the layer's items (attributions)."""
     targets = {layer.reference.target for layer in LAYERS.values() if layer.reference is not None}
     return tuple(
-        _LayerPlan(
+        (
             layer.name,
             any(p.field is None for p in layer.parts),
-            tuple(attrgetter(p.field) for p in layer.parts if p.field is not None and p.only_if is None),
+            tuple(p.field for p in layer.parts if p.field is not None and p.only_if is None),
             tuple(
-                (attrgetter(p.field), attrgetter(p.only_if[0]), p.only_if[1])
-                for p in layer.parts
-                if p.field is not None and p.only_if is not None
+                (p.field, *p.only_if) for p in layer.parts if p.field is not None and p.only_if is not None
             ),
             layer.name in targets,
         )
@@ -215,164 +192,66 @@ def _plan() -> tuple[_LayerPlan, ...]:
     )
 
 
-_PLAN = _plan()
-_PARTS = {layer.name: tuple(p.field for p in layer.parts) for layer in LAYERS.values()}
-_REFERENCES = tuple(
-    (layer.name, layer.reference, attrgetter(layer.reference.field))
-    for layer in LAYERS.values()
-    if layer.reference is not None
+def _references() -> tuple[tuple[Any, ...], ...]:
+    """`(layer, field, target layer, author allowed, cycles checked, parts)` of each reference:
+    the parts (None: the item itself) must lie in the named item's content."""
+    return tuple(
+        (
+            layer.name,
+            layer.reference.field,
+            layer.reference.target,
+            layer.reference.author,
+            layer.reference.cycles,
+            tuple(p.field for p in layer.parts),
+        )
+        for layer in LAYERS.values()
+        if layer.reference is not None
+    )
+
+
+def _check_built() -> None:
+    """Refuse a module built from another version of `_native.c` than the one beside it (a
+    checkout edited since `make` or `pip install -e .` last built it): its rules would not be
+    the source's. An installed package has no source beside it."""
+    source = Path(__file__).with_name("_native.c")
+    if source.exists() and SOURCE and hashlib.sha256(source.read_bytes()).hexdigest() != SOURCE:
+        raise CorpusToolsError(
+            f"{source} has changed since its module was built; rebuild it with `make test` "
+            "(or `pip install -e .`)"
+        )
+
+
+_check_built()
+configure(
+    decode=_DECODER.decode,
+    decode_errors=(msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError),
+    unset=UNSET,
+    plan=_plan(),
+    references=_references(),
+    aliases=ALIASES,
+    splits_word=splits_word,
+    answer_follows=answer_follows,
+    outer_first=outer_first,
+    in_aside=in_aside,
+    target_occurs=target_occurs,
+    is_language_tag=is_language_tag,
 )
-_ID = attrgetter("id")
-_ANNOTATORS = attrgetter("annotators")
 
 
 def is_clean(rec: Any) -> bool:
     """Whether a decoded record has valid names and breaks none of the rules of `rules`.
 
     The conditions are those of `rules.check_record`, in another order: the items' ids and
-    spans are gathered layer by layer, then the ids are checked at once, every span in one loop,
-    the references, and the guidelines last (they assume valid spans and references). It runs
-    on every line, so the per-item work is done by C loops (`map`, `filter`, set and list
-    operations) wherever it can be.
+    spans are gathered layer by layer, then the ids are checked at once, every span, the
+    references, and the guidelines last (they assume valid spans and references). It runs on
+    every line, so it is C (`_native.c`), which calls the predicates of the guidelines that
+    are rarely needed (a word cut, an answer's position, a target's occurrence, ...) from
+    `rules`; the layers are the registry's (`_plan`).
     """
-    annotator = rec.annotator
-    if not (is_name(rec.doc_id) and (annotator in _GOOD_NAMES or _name_ok(annotator))):
-        return False
-    meta = rec.meta
-    if meta:  # neither None nor UNSET
-        language = meta.language
-        if language is not None and language is not UNSET and not is_language_tag(language):
-            return False
-    ids: list[str] = []
-    spans: list[Any] = []
-    named: dict[str, dict[str, Any]] = {}
-    for name, own, parts, conditional, targeted in _PLAN:
-        items = getattr(rec, name)
-        if not items:
-            continue
-        layer_ids = list(map(_ID, items))
-        ids += layer_ids
-        if targeted:
-            named[name] = dict(zip(layer_ids, items, strict=True))
-        if own:
-            spans += items
-        for get in parts:
-            spans += filter(None, map(get, items))  # absent spans (None, UNSET) are false
-        for get, label, required in conditional:
-            for it in items:
-                span = get(it)
-                if span:
-                    if label(it) != required:
-                        return False
-                    spans.append(span)
-        for names in filter(None, map(_ANNOTATORS, items)):
-            if not all(map(_name_ok, names)):
-                return False
-    if len(set(ids)) != len(ids) or not (_GOOD_NAMES.issuperset(ids) or all(map(_name_ok, ids))):
-        return False
-    text = rec.text
-    if not _spans_ok(text, spans):
-        return False
-    for name, ref, get_reference in _REFERENCES:
-        items = getattr(rec, name)
-        if not items:
-            continue
-        targets = named.get(ref.target, {})
-        for it in items:
-            value = get_reference(it)
-            if value is None or value is UNSET or (ref.author and value == AUTHOR):
-                continue
-            if not _reference_ok(it, name, value, ref, targets):
-                return False
-    return _guidelines_ok(rec, text, named)
+    return _is_clean(rec)
 
 
-def _spans_ok(text: str, spans: list[Any]) -> bool:
-    """`rules.check_span` finds nothing in any of the spans: in range, not empty, the text they
-    cover, no space at either end (`strip` removes what `isspace` calls space), no word cut."""
-    n = len(text)
-    for s in spans:
-        start = s.start
-        end = s.end
-        covered = s.text
-        if not 0 <= start < end <= n or text[start:end] != covered or covered.strip() != covered:
-            return False
-        # A word is cut only where the characters on both sides of an edge are alphanumeric;
-        # the one outside the span rarely is, and only then is the exact rule needed.
-        if ((start and text[start - 1].isalnum()) or (end < n and text[end].isalnum())) and splits_word(
-            text, start, end
-        ):
-            return False
-    return True
-
-
-def _guidelines_ok(rec: Any, text: str, named: dict[str, dict[str, Any]]) -> bool:
-    """`rules._check_guidelines` finds nothing (the same predicates, on the structs); `named`
-    holds the items references may name, by layer and id."""
-    questions = getattr(rec, "rhetorical_questions", None)
-    if questions:
-        bounds: list[tuple[int, int]] | None = None
-        for q in questions:
-            if not q.text.endswith("?"):
-                return False
-            a = q.answer
-            if a is not None and a is not UNSET:
-                if bounds is None:
-                    bounds = [(q.start, q.end) for q in questions]
-                if not answer_follows(text, (q.start, q.end), (a.start, a.end), bounds):
-                    return False
-    attributions = named.get("attributions")
-    if attributions is None:
-        attributions = {t.id: t for t in getattr(rec, "attributions", None) or ()}
-    contents: dict[str, tuple[int, int]] = {}
-    for t in attributions.values():
-        parent = t.nested_in
-        if parent is not None and parent is not UNSET and not outer_first(t.id, parent):
-            return False
-        content = t.content
-        contents[t.id] = (content.start, content.end)
-    stances = getattr(rec, "stances", None)
-    if not stances:
-        return True
-    declared = ALIASES.get(rec.doc_id) if ALIASES else None
-    folded: list[str] = []
-    occurring: set[str] = set()  # targets repeat within a document: each is looked up once
-    for s in stances:
-        if contents:
-            span = (s.start, s.end)
-            inner = innermost(span, contents)
-            if inner is not None:
-                holder = s.holder
-                if holder == AUTHOR:
-                    if attributions[inner].type == "direct" and not in_aside(text, contents[inner], span):
-                        return False
-                elif inner != holder and contents[inner] != contents.get(holder):
-                    return False
-        target = s.target
-        if target not in occurring:
-            if not target_occurs(target, text, folded, declared):
-                return False
-            occurring.add(target)
-    return True
-
-
-def _reference_ok(it: Any, layer: str, value: str, ref: Any, named: dict[str, Any]) -> bool:
-    """The attribution `value` exists, contains the item's parts and (nesting) no cycle."""
-    target = named.get(value)
-    if target is None:
-        return False
-    if ref.cycles:
-        seen = {it.id}
-        current = target
-        while current is not None:  # a chain leading back to the item is a cycle
-            if current.id in seen:
-                return False
-            seen.add(current.id)
-            parent = getattr(current, ref.field)
-            current = None if _absent(parent) else named.get(parent)
-    lo, hi = target.content.start, target.content.end
-    for field in _PARTS[layer]:
-        s = it if field is None else getattr(it, field)
-        if not _absent(s) and not (lo <= s.start and s.end <= hi):
-            return False
-    return True
+clean_record: Callable[[bytes], Any | None] = _clean_record
+"""The line decoded (a record struct) when `decode` gives one, `is_clean` says it is clean and
+`may_repeat_a_key` says no; else None: then `lines.check_line` says what is wrong, if anything.
+What the validator runs on every line, in one call into C. The line may keep its line end."""

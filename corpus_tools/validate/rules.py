@@ -144,8 +144,11 @@ def in_aside(text: str, content: tuple[int, int], span: tuple[int, int]) -> bool
     """Whether `span` lies in a bracketed aside inside a content ("(and she bared her right arm
     to the shoulder, showing her tremendous muscular power)"): the author's words, not the
     source's (A9, S9, H14), though the quotation runs over them."""
+    before = text[content[0] : span[0]]
+    if "(" not in before and "[" not in before:  # the usual case, found by two C scans
+        return False
     depth = 0
-    for ch in text[content[0] : span[0]]:
+    for ch in before:
         depth += (ch in _OPEN) - (ch in _CLOSE)
         depth = max(depth, 0)
     if depth == 0:

@@ -368,10 +368,20 @@ class CorpusChecks:
         byte_offset: int,
     ) -> Sequence[Finding]:
         """Note one record; the findings it raises across lines (usually none)."""
+        pair = (doc_id, annotator)
+        first = self.texts.get(doc_id)
+        if (
+            pair not in self.pairs
+            and (first is None or (first[0] == text_hash and first[1] == text_length))
+            and not (self.passes and annotator == GOLD)
+        ):  # the usual case, settled before anything is noted
+            self.pairs[pair] = (file, line)
+            if first is None:
+                self.texts[doc_id] = (text_hash, text_length, file, line, byte_offset)
+            return ()
         findings: list[Finding] = []
         if self.passes and annotator == GOLD:
             findings.append(reserved_annotator())
-        pair = (doc_id, annotator)
         first_pair = self.pairs.get(pair)
         if first_pair is None:
             self.pairs[pair] = (file, line)
@@ -396,7 +406,6 @@ class CorpusChecks:
                         f"{where}; keep one line per document and annotator",
                     )
                 )
-        first = self.texts.get(doc_id)
         if first is None:
             self.texts[doc_id] = (text_hash, text_length, file, line, byte_offset)
         elif first[0] != text_hash or first[1] != text_length:
