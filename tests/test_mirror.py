@@ -9,6 +9,8 @@ mirror must refuse to build from a model whose constraints it cannot copy.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -455,3 +457,26 @@ def test_a_module_built_from_other_source_is_refused(monkeypatch):
     monkeypatch.setattr(fastpath, "SOURCE", "0" * 64)
     with pytest.raises(CorpusToolsError, match="rebuild it"):
         fastpath._check_built()
+
+
+def test_an_object_holding_a_records_field_descriptors_is_refused_not_read(tmp_path: Path):
+    # The fast path reads a struct's fields where the struct's type keeps them; a class that
+    # borrows the descriptors keeps nothing there. Python refuses the read, and so must the
+    # fast path (a subprocess: reading it would crash the interpreter).
+    script = tmp_path / "borrowed.py"
+    script.write_text(
+        "from corpus_tools.validate import mirror\n"
+        'rec = mirror.decode(b\'{"doc_id":"d","annotator":"a","text":"x"}\')\n'
+        "Record = type(rec)\n"
+        "class Borrowed:\n"
+        "    __slots__ = ()\n"
+        "for name in Record.__struct_fields__:\n"
+        "    setattr(Borrowed, name, Record.__dict__[name])\n"
+        "try:\n"
+        "    mirror.is_clean(Borrowed())\n"
+        "except TypeError as e:\n"
+        "    print('refused:', e)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "refused: descriptor 'doc_id'" in done.stdout

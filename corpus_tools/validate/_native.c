@@ -62,7 +62,10 @@ static Py_ssize_t slot_offset(PyTypeObject *tp, PyObject *name) {
         return -1;
     }
     Py_ssize_t offset = -1;
-    if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+    /* The slot is where the descriptor's own type keeps the field: only objects of that type,
+     * or of a subtype, have it there (a class may hold another type's descriptors). */
+    if (Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
+        PyType_IsSubtype(tp, ((PyDescrObject *)descr)->d_type)) {
         PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
         if (m->type == T_OBJECT_EX && !(m->flags & READ_RESTRICTED)) offset = m->offset;
     }

@@ -43,9 +43,8 @@ from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS, Record
 from corpus_tools.schema import is_name
 from corpus_tools.structs import UNSET, MirrorError, Names
-from corpus_tools.validate._native import SOURCE
+from corpus_tools.validate._native import SOURCE, configure, repeats_a_key
 from corpus_tools.validate._native import clean_record as _clean_record
-from corpus_tools.validate._native import configure, repeats_a_key
 from corpus_tools.validate._native import is_clean as _is_clean
 from corpus_tools.validate.rules import (
     ALIASES,
