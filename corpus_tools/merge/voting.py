@@ -638,8 +638,7 @@ def _partial_matches(
     if all(a[1] <= b[0] for a, b in pairwise(spans)):  # none overlaps the next: none overlaps
         return False
     open_spans: list[tuple[int, int]] = []  # earlier spans that reach past the current start
-    for group in groups:
-        span = key(next(iter(group.values())))
+    for span in spans:
         open_spans = [o for o in open_spans if o[1] > span[0]]
         if any(span_score(o, span, "overlap", overlap) is not None for o in open_spans):
             return True

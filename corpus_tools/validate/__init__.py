@@ -23,7 +23,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from corpus_tools.dataset import Inputs, Location
 from corpus_tools.errors import InvalidInputError
@@ -163,29 +163,19 @@ def require_valid(
             _check_passes(paths)
             return dataclasses.replace(paths, passes=True)
         return paths
-    if engine is None:
-        result = check_files(
-            paths,
-            jobs=jobs,
-            index=True,
-            aliases=aliases,
-            strict=strict,
-            configs=configs,
-            split=split,
-            predictions=predictions,
-            passes=passes,
-        )
-    else:
-        result = engine.check_files(
-            paths,
-            jobs=jobs,
-            aliases=aliases,
-            strict=strict,
-            configs=configs,
-            split=split,
-            predictions=predictions,
-            passes=passes,
-        )
+    options: dict[str, Any] = dict(
+        jobs=jobs,
+        aliases=aliases,
+        strict=strict,
+        configs=configs,
+        split=split,
+        predictions=predictions,
+        passes=passes,
+    )
+    # The local run builds the document index as it reads; an engine's run has none.
+    result = (
+        check_files(paths, index=True, **options) if engine is None else engine.check_files(paths, **options)
+    )
     if not result.report.valid:
         raise InvalidInputError(result.report)
     return Validated(tuple(result.files), result.report, result.locations, result.inputs, predictions, passes)

@@ -41,11 +41,6 @@ class LineKey(NamedTuple):
     text_len: int
 
 
-clean_record = mirror.clean_record
-"""The line decoded when the fast path finds it clean, else None: then `check_line` says what
-is wrong, if anything (`mirror.clean_record`)."""
-
-
 def check_line(
     raw: bytes, text_hash: Callable[[str], int] = hash, *, predictions: bool = False
 ) -> tuple[list[Finding], LineKey | None]:

@@ -32,7 +32,8 @@ from corpus_tools.errors import CorpusToolsError
 from corpus_tools.files import chunk_ranges, display
 from corpus_tools.problems import CATALOGUE, Report, ReportBuilder, make_problem
 from corpus_tools.schema import GOLD
-from corpus_tools.validate.lines import check_line, clean_record
+from corpus_tools.validate.lines import check_line
+from corpus_tools.validate.mirror import clean_record
 from corpus_tools.validate.rules import Finding, using_aliases
 
 CHUNK_BYTES = 4 << 20
