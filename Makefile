@@ -8,7 +8,7 @@ export HF_DATASETS_OFFLINE := 1
 
 .PHONY: demo test lint bench fuzz schema docs baselines screenshot browser clean
 
-$(STAMP): pyproject.toml setup.py corpus_tools/validate/_native.c
+$(STAMP): pyproject.toml setup.py corpus_tools/validate/_native.c corpus_tools/merge/_native.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -80,4 +80,4 @@ screenshot: $(STAMP) browser
 	$(BIN)/python scripts/screenshot.py docs/view.png
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache corpus_tools/validate/_native.*.so
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache corpus_tools/validate/_native.*.so corpus_tools/merge/_native.*.so

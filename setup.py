@@ -1,8 +1,9 @@
-"""The one compiled part of the package: the validator's fast path (`corpus_tools/validate/_native.c`).
+"""The compiled parts of the package: the validator's fast path (`corpus_tools/validate/_native.c`)
+and merge's usual case (`corpus_tools/merge/_native.c`).
 
-Everything else is in pyproject.toml; setuptools reads both. The module records the SHA-256 of
+Everything else is in pyproject.toml; setuptools reads both. Each module records the SHA-256 of
 the source it was built from, so that a checkout whose C file changed since the build refuses to
-run the old module (`corpus_tools.validate.mirror`).
+run the old module (`corpus_tools.native.check_built`).
 """
 
 import hashlib
@@ -10,15 +11,13 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 
-SOURCE = "corpus_tools/validate/_native.c"
-digest = hashlib.sha256((Path(__file__).parent / SOURCE).read_bytes()).hexdigest()
+MODULES = ("corpus_tools.validate._native", "corpus_tools.merge._native")
 
-setup(
-    ext_modules=[
-        Extension(
-            "corpus_tools.validate._native",
-            [SOURCE],
-            define_macros=[("NATIVE_SOURCE", f'"{digest}"')],
-        )
-    ]
-)
+
+def extension(module: str) -> Extension:
+    source = module.replace(".", "/") + ".c"
+    digest = hashlib.sha256((Path(__file__).parent / source).read_bytes()).hexdigest()
+    return Extension(module, [source], define_macros=[("NATIVE_SOURCE", f'"{digest}"')])
+
+
+setup(ext_modules=[extension(module) for module in MODULES])

@@ -562,6 +562,9 @@ class DocIndex:
         self.files = list(files)
         self.max_open = max_open
         self._handles: OrderedDict[int, _Reader] = OrderedDict()
+        self._last = -1
+        """The file of the last line read (the most recently used handle, `_reader`)."""
+        self._reader: _Reader | None = None
         if locations is not None:
             self.index = locations
             return
@@ -586,6 +589,7 @@ class DocIndex:
         """Close the files kept open for reading."""
         while self._handles:
             self._handles.popitem()[1].close()
+        self._last, self._reader = -1, None
 
     def doc_ids(self) -> list[str]:
         """Every `doc_id`, sorted: the order in which commands process and write documents."""
@@ -614,14 +618,18 @@ class DocIndex:
         return len(self.index)
 
     def _line(self, number: int, offset: int, length: int) -> bytes:
-        f = self._handles.get(number)
-        if f is None:
-            if len(self._handles) >= self.max_open:
-                self._handles.popitem(last=False)[1].close()
-            f = self._handles[number] = _Reader(self.files[number])
-        else:
-            self._handles.move_to_end(number)
-        return f.read(offset, length)
+        reader = self._reader
+        if number != self._last or reader is None:  # else the last line's file: no bookkeeping
+            f = self._handles.get(number)
+            if f is None:
+                if len(self._handles) >= self.max_open:
+                    self._handles.popitem(last=False)[1].close()
+                f = self._handles[number] = _Reader(self.files[number])
+            else:
+                self._handles.move_to_end(number)
+            self._last, self._reader = number, f
+            reader = f
+        return reader.read(offset, length)
 
 
 class _Reader:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -260,7 +261,12 @@ def _merge(
     engine: Engine | None = None,
 ) -> MergeResult:
     merger = _Merger(match, overlap, min_votes, table, decisions, adjudicator)
-    with open(gold_temp, "wb") as gold_f, open(conflicts_temp, "wb") as conf_f:
+    # Large buffers: a gold record runs to kilobytes, and the default 8 KiB would cost a write
+    # per record or two.
+    with (
+        open(gold_temp, "wb", buffering=1 << 20) as gold_f,
+        open(conflicts_temp, "wb", buffering=1 << 20) as conf_f,
+    ):
         if engine is None:
             merged = Merged.empty()
             with valid.index() as index:
@@ -350,14 +356,17 @@ def merge_documents(
     write their gold records and conflicts, and count them in `merged`."""
     result = merged.result
     pending = set(merger.corrections)
+    # Counted in locals, added to the (pydantic) result once.
+    documents_seen, records_seen = 0, 0
+    gold_items = dict.fromkeys(LAYERS, 0)
     for lines in documents:
         gold, records, doc_conflicts, outcomes = merger.merge_document(lines, gold_name)
         gold_f.write(dumps(gold))
-        result.documents += 1
-        result.records += len(records)
-        merged.annotators.update(r.annotator for r in records)
+        documents_seen += 1
+        records_seen += len(records)
+        merged.annotators.update(map(_ANNOTATOR, records))
         for layer in LAYERS:
-            result.layers[layer].gold += len(gold[layer])
+            gold_items[layer] += len(gold[layer])
         for c in doc_conflicts:
             _stamp(c, merger.adjudicator)
             counts = result.layers[c.layer]
@@ -367,8 +376,15 @@ def merge_documents(
                 counts.conflicts += 1
             conf_f.write(dumps(c.model_dump(mode="json")))
         merged.tail.extend((outcome.entry.line, _record_outcome(outcome, result)) for outcome in outcomes)
+    result.documents += documents_seen
+    result.records += records_seen
+    for layer, n in gold_items.items():
+        result.layers[layer].gold += n
     merged.used |= merger.used
     merged.corrected |= pending - merger.corrections.keys()
+
+
+_ANNOTATOR = attrgetter("annotator")
 
 
 def _record_outcome(outcome: Outcome, result: MergeResult) -> bytes:

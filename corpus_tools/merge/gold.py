@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import orjson
 
+import corpus_tools.merge._native as _native
 from corpus_tools.layers import LAYERS, document_order
+from corpus_tools.merge import voting
 from corpus_tools.merge.voting import _PLANS, _Candidate, _Plan, _Version
 from corpus_tools.schema import AUTHOR, Meta
 
@@ -32,7 +35,8 @@ def gold_record(doc: _Document, gold: dict[tuple[str, int], _Candidate], gold_na
     for (layer, _number), cand in gold.items():
         by_layer[layer].append(cand)
     for layer, cands in by_layer.items():
-        cands.sort(key=lambda cand: document_order(cand.values[0]))
+        if len(cands) > 1:
+            cands.sort(key=lambda cand: document_order(cand.values[0]))
         if layer not in doc.one_per_span:
             _break_ties(_PLANS[layer], cands)
     # Gold ids are numbered in that order; references (holder, nested_in) point at them.
@@ -51,13 +55,24 @@ def gold_record(doc: _Document, gold: dict[tuple[str, int], _Candidate], gold_na
         plan = _PLANS[layer]
         prefix = plan.layer.prefix
         target = plan.layer.reference.target if plan.layer.reference is not None else ""
-        items = [
-            _gold_item(plan, cand, f"{prefix}{i}", ids.get(target, {}))
-            if cand.replacement is None
-            else _written(doc, cand.replacement, f"{prefix}{i}")
-            for i, cand in enumerate(cands, start=1)
-        ]
-        if doc.notes:
+        # In C in the usual case (`_native.gold_items`: None when an item is an adjudicator's
+        # or has a version with a note).
+        found = (
+            _native.gold_items(_native_steps(plan), cands, prefix, ids.get(target, {}), AUTHOR)
+            if voting.NATIVE
+            else None
+        )
+        items = (
+            found
+            if found is not None
+            else [
+                _gold_item(plan, cand, f"{prefix}{i}", ids.get(target, {}))
+                if cand.replacement is None
+                else _written(doc, cand.replacement, f"{prefix}{i}")
+                for i, cand in enumerate(cands, start=1)
+            ]
+        )
+        if found is None and doc.notes:
             items = [
                 item if cand.replacement is not None else _with_notes(item, cand.cluster.versions)
                 for item, cand in zip(items, cands, strict=True)
@@ -108,6 +123,21 @@ def _steps(plan: _Plan) -> tuple[tuple[str, str, int], ...]:
     return _STEPS[layer.name]
 
 
+_NATIVE_KINDS = {"own": 0, "span": 1, "reference": 2, "text": 3}
+"""`_steps`' kinds as `_native.c` numbers them (any other kind, 4, writes the voted value)."""
+_NATIVE_STEPS: dict[str, tuple[tuple[str, int, int], ...]] = {}
+
+
+def _native_steps(plan: _Plan) -> tuple[tuple[str, int, int], ...]:
+    """`_steps` for `_native.gold_items`: the kinds as numbers."""
+    steps = _NATIVE_STEPS.get(plan.layer.name)
+    if steps is None:
+        steps = _NATIVE_STEPS[plan.layer.name] = tuple(
+            (name, _NATIVE_KINDS.get(kind, 4), i) for name, kind, i in _steps(plan)
+        )
+    return steps
+
+
 def _written(doc: _Document, replacement: tuple[dict[str, Any], int], gold_id: str) -> dict[str, Any]:
     """An adjudicator's item (a `replace` decision), with its gold id; its line is remembered
     for the corrections' checks."""
@@ -120,8 +150,8 @@ def _written(doc: _Document, replacement: tuple[dict[str, Any], int], gold_id: s
 def gold_meta(doc: _Document) -> dict[str, Any]:
     """The document's `meta`: field by field, the first value given, in annotator order."""
     metas = [doc.records[a].meta for a in doc.annotators]
-    if all(meta == metas[0] for meta in metas):  # the usual case: the same meta
-        metas = metas[:1]
+    if all(meta == metas[0] for meta in metas):  # the usual case: the same meta, as it is
+        return {k: v for k, v in msgspec.structs.asdict(metas[0]).items() if v is not None}
     merged: dict[str, Any] = {}
     for name in _META_FIELDS:
         for meta in metas:
@@ -132,7 +162,8 @@ def gold_meta(doc: _Document) -> dict[str, Any]:
     if len({meta.language for meta in metas}) > 1:
         # The first language *given*: a record without one says nothing (though it reads
         # as the default), which only the line itself tells.
-        given = (orjson.loads(doc.lines[a]).get("meta", {}).get("language") for a in doc.annotators)
+        lines = {r.annotator: raw for r, raw in zip(doc.given, doc.lines, strict=True)}
+        given = (orjson.loads(lines[a]).get("meta", {}).get("language") for a in doc.annotators)
         merged["language"] = next((v for v in given if v is not None), merged["language"])
     return merged
 

@@ -7,6 +7,9 @@ Merging takes a small multiple of the time validation takes, because:
   annotator agrees (the usual case) is recognised by comparing tuples and needs no vote;
 - with exact matching, a layer in which no annotator has two items on one span is clustered by
   grouping its items by span (`_Document._group_by_span`);
+- that grouping with each item's values, the votes and the gold items run in C
+  (`_native.c`, switched off by `NATIVE = False`, which leaves the Python code below as the
+  reference): they are done for every item, and in Python cost as much as the validation;
 - the gold record is built directly as the dict a `Record` dump gives; it is valid by
   construction and not validated again (`corpus_tools.merge.gold`).
 
@@ -16,21 +19,25 @@ into a `_Plan` per layer.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, pairwise
 from operator import attrgetter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_origin
 
 import msgspec
 import orjson
 
+import corpus_tools.merge._native as _native
 from corpus_tools.errors import RefusedDecision
 from corpus_tools.layers import LAYERS, Layer, Record
 from corpus_tools.matching import cluster, cluster_exact, normalise, similarity, span_score
 from corpus_tools.merge import corrections
 from corpus_tools.merge.decisions import Conflict, ConflictKind, Version, _DecisionEntry
+from corpus_tools.native import check_built
 from corpus_tools.problems import CATALOGUE
 from corpus_tools.schema import AUTHOR, unwrap
 from corpus_tools.validate import mirror
@@ -55,11 +62,15 @@ class _Plan:
     cluster (or `author` / None)."""
     key: Callable[[Any], tuple[int, int]]
     """The span items are matched by (`Layer.key_span`, as an attribute getter)."""
+    key_field: str | None
+    """The attribute holding that span, or None for the item's own."""
     order: Callable[[Any], Any]
     """Each annotator's items are taken by position, then id, so the result is independent of
     the order of the input lines."""
     values: Callable[[Any, Refs, Any], tuple[Any, ...]]
     """An item's values, given its annotator's attribution ids -> cluster numbers."""
+    steps: tuple[tuple[int, str], ...]
+    """How `values` reads each attribute, `(kind, attribute)`, for `_native.clusters`."""
     reference: int | None
     """Where the reference to an attribution is in the values, for the layers that have one."""
     contained: tuple[tuple[str, int], ...]
@@ -72,20 +83,23 @@ class _Plan:
 def _plan(layer: Layer) -> _Plan:
     attributes = layer.voted
     key_fields = ("start", "end") if layer.key is None else (f"{layer.key}.start", f"{layer.key}.end")
-    steps = tuple(_value_step(layer, attr) for attr in attributes)
+    kinds = tuple((_value_kind(layer, attr), attr) for attr in attributes)
+    steps: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+        (kind, attrgetter("start", "end") if kind == _OWN else attrgetter(attr)) for kind, attr in kinds
+    )
 
     def values(item: Any, refs: Refs, norm: Any) -> tuple[Any, ...]:
         # One loop over the attributes, each read by an attribute getter and turned into its
-        # comparable form by kind (runs for every item of every record).
+        # comparable form by kind (`_native.c` does the same in the usual case).
         out = []
         for kind, get in steps:
             value = get(item)
-            if value is not None and kind is not _VALUE:
-                if kind is _SPAN:
+            if value is not None and kind > _OWN:
+                if kind == _SPAN:
                     value = (value.start, value.end)
-                elif kind is _TEXT:
+                elif kind == _TEXT:
                     value = norm[value]
-                elif kind is _REFERENCE:
+                elif kind == _REFERENCE:
                     if value != AUTHOR:
                         value = refs[value]
                 else:  # _LIST
@@ -104,39 +118,50 @@ def _plan(layer: Layer) -> _Plan:
         layer,
         attributes,
         attrgetter(*key_fields),
+        layer.key,
         attrgetter(*key_fields, "id"),
         values,
+        kinds,
         None if ref is None else attributes.index(ref.field),
         contained,
         targeted,
     )
 
 
-_VALUE, _SPAN, _TEXT, _REFERENCE, _LIST = "value", "span", "text", "reference", "list"
+_VALUE, _OWN, _SPAN, _TEXT, _REFERENCE, _LIST = range(6)
+"""How an attribute becomes comparable (the codes are those of `_native.c`)."""
 
 
-def _value_step(layer: Layer, attr: str) -> tuple[str, Callable[[Any], Any]]:
-    """How to read one attribute of an item in comparable form: `(kind, getter)`, the kind one
-    of `_SPAN` (offsets), `_TEXT` (normalised), `_REFERENCE` (the referenced attribution's
-    cluster number, or `author`), `_LIST` (a tuple) or `_VALUE` (as it is)."""
+def _value_kind(layer: Layer, attr: str) -> int:
+    """How to read one attribute of an item in comparable form: `_OWN` (the item's own offsets),
+    `_SPAN` (a part's offsets), `_TEXT` (normalised), `_REFERENCE` (the referenced
+    attribution's cluster number, or `author`), `_LIST` (a tuple) or `_VALUE` (as it is)."""
     if attr == "span":
-        return _VALUE, attrgetter("start", "end")
+        return _OWN
     kind = layer.kind_of(attr)
-    get = attrgetter(attr)
     if kind == "span":
-        return _SPAN, get
+        return _SPAN
     if kind == "text":
-        return _TEXT, get
+        return _TEXT
     if kind == "reference":
-        return _REFERENCE, get
+        return _REFERENCE
     if get_origin(unwrap(layer.model.model_fields[attr].annotation)[0]) is list:
         # Votes count values in a dict: an extra layer's list (`tags`) is compared as a tuple.
-        return _LIST, get
-    return _VALUE, get
+        return _LIST
+    return _VALUE
 
 
 _PLANS = {name: _plan(layer) for name, layer in LAYERS.items()}
+_REFERRING = frozenset(name for name, plan in _PLANS.items() if plan.reference is not None)
+"""The layers whose items refer to an attribution (the others are never blocked)."""
+
+check_built(Path(__file__).with_name("_native.c"), _native.SOURCE)
+NATIVE = True
+"""Whether merge's usual case runs in C (`_native.c`: clusters by span, the votes that need no
+conflict, gold items); off, the Python code here and in gold.py does it all, as the reference that
+tests/test_merge_native.py compares it with."""
 _NOTE = attrgetter("note")
+_ANNOTATOR = attrgetter("annotator")
 
 
 _Record = msgspec.defstruct(
@@ -181,8 +206,11 @@ class _Normalise(dict[str | None, str | None]):
         return value
 
 
-@dataclass(slots=True)
-class _Version:
+# Versions, clusters and candidates are made for every item: msgspec structs, which are created
+# in C (dataclasses run a Python `__init__`). None can be part of a reference cycle.
+
+
+class _Version(msgspec.Struct, gc=False):
     """One annotator's item inside a cluster, with its attributes in comparable form."""
 
     annotator: str
@@ -191,8 +219,7 @@ class _Version:
     """The item's value of each of its layer's attributes (`_Plan.attributes`)."""
 
 
-@dataclass(slots=True)
-class _Candidate:
+class _Candidate(msgspec.Struct, gc=False):
     """What a cluster would put into gold: attribute values (references as cluster numbers)."""
 
     values: tuple[Any, ...]
@@ -206,8 +233,7 @@ class _Candidate:
     `"@START-END"`, no id yet) and the line of the decision."""
 
 
-@dataclass(slots=True)
-class _Cluster:
+class _Cluster(msgspec.Struct, gc=False):
     """The versions of one item by the annotators who proposed it (matched across annotators)."""
 
     layer: str
@@ -232,8 +258,10 @@ class _Document:
 
     def __init__(self, merger: _Merger, records: Sequence[Any], lines: Sequence[bytes]) -> None:
         self.merger = merger
-        self.lines = {r.annotator: raw for r, raw in zip(records, lines, strict=True)}
-        self.records = {r.annotator: r for r in sorted(records, key=lambda r: r.annotator)}
+        self.lines = lines
+        """The records' lines, in the order of `records` as given."""
+        self.given = records
+        self.records = {r.annotator: r for r in sorted(records, key=_ANNOTATOR)}
         self.annotators = list(self.records)
         first = self.records[self.annotators[0]]
         self.doc_id = first.doc_id
@@ -245,12 +273,13 @@ class _Document:
         self._alike: dict[str, dict[tuple[Any, ...], list[_Cluster]]] = {}
         self.one_per_span: set[str] = set()
         """The layers in which no annotator has two items on one span."""
-        self.notes = any(
-            map(_NOTE, chain.from_iterable(getattr(r, layer) for r in records for layer in LAYERS))
-        )
-        """Whether any item has a note (then gold items collect their versions' notes)."""
         self.written: dict[int, int] = {}
         """`id(gold item) -> line` of the gold items that `replace` decisions wrote."""
+
+    @functools.cached_property
+    def notes(self) -> bool:
+        """Whether any item has a note (then gold items collect their versions' notes)."""
+        return any(map(_NOTE, chain.from_iterable(getattr(r, layer) for r in self.given for layer in LAYERS)))
 
     # -- building clusters
 
@@ -262,7 +291,29 @@ class _Document:
         for layer in LAYERS:
             plan = _PLANS[layer]
             items = {a: getattr(r, layer) for a, r in self.records.items()}
-            groups = self._group_by_span(layer, items)
+            if NATIVE:
+                # The usual case in C, as below: one cluster per span, or None.
+                found = _native.clusters(
+                    layer,
+                    plan.key_field,
+                    plan.steps,
+                    self.annotators,
+                    list(items.values()),
+                    list(refs.values()),
+                    m.normalise,
+                    m.overlap if m.match == "overlap" else -1.0,
+                    plan.targeted,
+                    AUTHOR,
+                    _Version,
+                    _Cluster,
+                )
+                if found is not None:
+                    self.one_per_span.add(layer)
+                    out[layer] = found
+                    continue
+                groups = None
+            else:
+                groups = self._group_by_span(layer, items)
             if groups is not None and m.match == "overlap" and _partial_matches(groups, plan.key, m.overlap):
                 groups = None  # spans that differ match: clusters need the general algorithm
             if groups is None:
@@ -346,8 +397,12 @@ class _Document:
         decided_references: dict[tuple[str, int], Conflict] = {}
         for layer in LAYERS:
             refers = _PLANS[layer].reference is not None and bool(self.merger.decisions)
-            for c in clusters[layer]:
-                candidate = self._vote_or_decide(c)
+            found = clusters[layer]
+            # The clusters that need no conflict get their candidate in C (`_vote_or_decide`).
+            voted = _native.candidates(found, self.threshold, _Candidate) if NATIVE else [None] * len(found)
+            for c, candidate in zip(found, voted, strict=True):
+                if candidate is None:
+                    candidate = self._vote_or_decide(c)
                 if (
                     candidate is not None
                     and refers
@@ -571,7 +626,7 @@ class _Document:
             while progress:
                 progress = False
                 for key in sorted(waiting):
-                    if self._blocked(key[0], waiting[key], gold) is None:
+                    if key[0] not in _REFERRING or self._blocked(key[0], waiting[key], gold) is None:
                         gold[key] = waiting.pop(key)
                         progress = True
             fresh = [k for k in sorted(waiting) if k not in conflicted]

@@ -17,8 +17,8 @@ path therefore never reports anything itself; it can only say "clean" or "look c
   hand), with unknown fields forbidden and strict types, so decoding a line both parses and
   checks its structure, several times faster than Pydantic.
 - Rules: `is_clean` tests the conditions of `corpus_tools.validate.rules` on the decoded structs,
-  layer by layer from the registry (`corpus_tools.layers`), in C (`_native.c`, the package's
-  one compiled module: these checks cost more than the decoding when written in Python).
+  layer by layer from the registry (`corpus_tools.layers`), in C (`_native.c`: these checks
+  cost more than the decoding when written in Python).
 - Duplicate keys: JSON parsers keep the last of two equal keys silently, but Arrow (which
   `corpus publish` reads with) refuses them, so a line with one must not pass as clean.
   `may_repeat_a_key` scans the line's objects for a key given twice (in C too).
@@ -29,7 +29,6 @@ path says clean, the reference checks find nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from operator import attrgetter
 from pathlib import Path
@@ -39,8 +38,8 @@ import msgspec
 from pydantic import BaseModel
 
 from corpus_tools import structs
-from corpus_tools.errors import CorpusToolsError
 from corpus_tools.layers import LAYERS, Record
+from corpus_tools.native import check_built
 from corpus_tools.schema import is_name
 from corpus_tools.structs import UNSET, MirrorError, Names
 from corpus_tools.validate._native import SOURCE, configure, repeats_a_key
@@ -209,15 +208,8 @@ def _references() -> tuple[tuple[Any, ...], ...]:
 
 
 def _check_built() -> None:
-    """Refuse a module built from another version of `_native.c` than the one beside it (a
-    checkout edited since `make` or `pip install -e .` last built it): its rules would not be
-    the source's. An installed package has no source beside it."""
-    source = Path(__file__).with_name("_native.c")
-    if source.exists() and SOURCE and hashlib.sha256(source.read_bytes()).hexdigest() != SOURCE:
-        raise CorpusToolsError(
-            f"{source} has changed since its module was built; rebuild it with `make test` "
-            "(or `pip install -e .`)"
-        )
+    """Refuse a module built from another version of `_native.c` (`corpus_tools.native`)."""
+    check_built(Path(__file__).with_name("_native.c"), SOURCE)
 
 
 _check_built()

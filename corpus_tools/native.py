@@ -1,0 +1,29 @@
+"""The package's compiled modules (`validate/_native.c`, `merge/_native.c`): refuse one that was
+built from another version of its source.
+
+A checkout edited since `make` or `pip install -e .` last built it would otherwise run the old
+module silently: the validator's old rules, or merge's old clustering. Each module records the
+SHA-256 of the source it was built from (`SOURCE`, set by setup.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from corpus_tools.errors import CorpusToolsError
+
+
+def check_built(source: Path, built: str) -> None:
+    """Raise when `source` (a C file beside its module) is not what the module was built from
+    (`built`, its SHA-256). An installed package has no source beside it; a module built
+    without setup.py records none.
+
+    Raises:
+        CorpusToolsError: naming the file and how to rebuild.
+    """
+    if source.exists() and built and hashlib.sha256(source.read_bytes()).hexdigest() != built:
+        raise CorpusToolsError(
+            f"{source} has changed since its module was built; rebuild it with `make test` "
+            "(or `pip install -e .`)"
+        )
