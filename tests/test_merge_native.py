@@ -227,6 +227,52 @@ def test_gold_items_leave_adjudicators_items_and_notes_to_python() -> None:
     assert _native.gold_items(steps, cands, "s", {}, "author") is None
 
 
+def test_gold_items_are_what_python_writes_field_for_field() -> None:
+    from corpus_tools.merge import gold
+
+    records = [
+        spans_record("ann-a", ["lunacy", "Hardly"]),
+        spans_record("ann-b", ["lunacy", "Hardly"], target="War"),
+        spans_record("ann-c", ["Hardly"], holder="author"),
+    ]
+    doc = document(records, "exact", 0.5)
+    won, _conflicts = doc.run()
+    plan = voting._PLANS["stances"]
+    cands = [cand for (layer, _n), cand in won.items() if layer == "stances"]
+
+    def python() -> list[dict[str, Any]]:
+        return [gold._gold_item(plan, cand, f"s{i}", {}) for i, cand in enumerate(cands, start=1)]
+
+    steps = gold._native_steps(plan)
+    assert _native.gold_items(steps, cands, "s", {}, "author") == python() and len(cands) == 2
+    # Fields that are None: a part or free text is left out, the item's own span written as is.
+    cands[0].sources[0].item.start = None
+    cands[0].sources[0].item.target = None
+    assert _native.gold_items(steps, cands, "s", {}, "author") == python()
+
+
+def test_python_run_during_a_call_cannot_pull_the_items_away() -> None:
+    # `norm`'s `__missing__` is Python: here it empties every list the call was given. The call
+    # holds what it reads, so it still clusters what it was given (a crash otherwise).
+    doc = document([spans_record("ann-a", ["lunacy"]), spans_record("ann-b", ["lunacy"])], "exact", 0.5)
+    items = [list(r.stances) for r in doc.records.values()]
+    annotators, refs = list(doc.annotators), [{}, {}]
+
+    class Emptying(dict[str, str]):
+        def __missing__(self, key: str) -> str:
+            for its in items:
+                its.clear()
+            annotators.clear()
+            refs.clear()
+            return key
+
+    plan = voting._PLANS["stances"]
+    args = (plan.key_field, plan.steps, annotators, items, refs, Emptying(), -1.0, False, "author")
+    found = _native.clusters("stances", *args, _Version, _Cluster)
+    assert found is not None and [c.annotators for c in found] == [["ann-a", "ann-b"]]
+    assert [v.values[1] for v in found[0].versions] == ["war", "war"]
+
+
 def test_wrong_arguments_raise_not_crash() -> None:
     with pytest.raises(TypeError):
         _native.clusters("stances", None, (), [], [], [], {}, 0.5, False, "author", _Version)  # type: ignore[call-arg]

@@ -15,13 +15,15 @@
  * `gold_items(...)` is gold._gold_item for each candidate of a layer, or None when one of them
  * is an adjudicator's item (`replace`) or has a version with a note, which gold.py writes.
  *
- * Nothing here keeps state between calls: what to read comes in the arguments.
+ * Nothing here keeps state between calls: what to read comes in the arguments. Python code can
+ * run during a call (a `__missing__` of `norm`, an `__eq__` of a value), so the lists given are
+ * copied into tuples, and the items read are held, before any of it runs.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdlib.h>
 
-/* How an attribute becomes comparable (voting._value_step); the codes are voting.py's. */
+/* How an attribute becomes comparable (voting._value_kind); the codes are voting.py's. */
 enum { VALUE = 0, OWN = 1, SPAN = 2, TEXT = 3, REFERENCE = 4, LIST = 5 };
 
 static PyObject *s_start, *s_end, *s_id, *s_text, *s_item, *s_values, *s_sources, *s_cluster,
@@ -34,8 +36,11 @@ enum { G_OWN = 0, G_SPAN = 1, G_REFERENCE = 2, G_TEXT = 3, G_VALUE = 4 };
 typedef struct {
     long long start, end;
     Py_ssize_t annotator; /* index into the annotators */
-    PyObject *item;       /* borrowed from the items lists */
+    PyObject *item;       /* held until the call ends */
 } Entry;
+
+/* Offsets up to 2**53 are exact as doubles (larger ones take the general way). */
+#define EXACT (1LL << 53)
 
 static int by_span(const void *x, const void *y) {
     const Entry *a = x, *b = y;
@@ -60,8 +65,9 @@ static int int_attr(PyObject *obj, PyObject *name, long long *out) {
 }
 
 /* matching.span_score(a, b, "overlap", overlap) is not None: the Jaccard index of the two
- * ranges above 0 and at least the threshold (the division is Python's: both ints are exact as
- * doubles, and true division of such ints is the correctly rounded quotient). */
+ * ranges above 0 and at least the threshold (the division is Python's: both ints are at most
+ * EXACT, so exact as doubles, and true division of such ints is the correctly rounded
+ * quotient). */
 static int overlap_match(const Entry *a, const Entry *b, double overlap) {
     long long lo = a->start > b->start ? a->start : b->start;
     long long hi = a->end < b->end ? a->end : b->end;
@@ -190,8 +196,14 @@ static PyObject *clusters(PyObject *self, PyObject *const *args, Py_ssize_t narg
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(steps); i++) {
         PyObject *step = PyTuple_GET_ITEM(steps, i);
-        if (!PyTuple_Check(step) || PyTuple_GET_SIZE(step) != 2 || !PyLong_Check(PyTuple_GET_ITEM(step, 0))) {
+        if (!PyTuple_Check(step) || PyTuple_GET_SIZE(step) != 2 || !PyLong_Check(PyTuple_GET_ITEM(step, 0)) ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(step, 1))) {
             PyErr_SetString(PyExc_TypeError, "clusters: a step is (kind, attribute)");
+            return NULL;
+        }
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(step, 0));
+        if (kind < VALUE || kind > LIST) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "clusters: no such kind of step");
             return NULL;
         }
     }
@@ -205,33 +217,39 @@ static PyObject *clusters(PyObject *self, PyObject *const *args, Py_ssize_t narg
         total += PyList_GET_SIZE(its);
     }
     if (total == 0) return PyList_New(0);
+    items = PyList_AsTuple(items); /* the lists of items, held */
+    if (items == NULL) return NULL;
 
-    /* The items keep the lists they are in alive; the lists are not changed during the call
-     * (nothing here runs Python code before the entries are read but attribute reads). */
+    /* The items are taken before any Python code runs (an attribute read of a struct runs
+     * none), each held, so a list changed later changes nothing here. */
     Entry *entries = PyMem_New(Entry, total);
     Entry **firsts = PyMem_New(Entry *, total + 1);
-    PyObject *out = NULL;
+    PyObject *out = NULL, *names = NULL, *known = NULL;
+    Py_ssize_t e = 0;
     if (entries == NULL || firsts == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t e = 0;
+    if ((names = PyList_AsTuple(annotators)) == NULL || (known = PyList_AsTuple(refs)) == NULL) goto done;
     for (Py_ssize_t a = 0; a < na; a++) {
-        PyObject *its = PyList_GET_ITEM(items, a);
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(its) && e < total; i++, e++) {
-            PyObject *it = PyList_GET_ITEM(its, i);
+        PyObject *its = PyTuple_GET_ITEM(items, a);
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(its) && e < total; i++) {
+            PyObject *it = Py_NewRef(PyList_GET_ITEM(its, i));
+            entries[e].item = it;
+            entries[e].annotator = a;
+            e++;
             PyObject *span = key == Py_None ? Py_NewRef(it) : PyObject_GetAttr(it, key);
             if (span == NULL) goto done;
-            int r1 = int_attr(span, s_start, &entries[e].start);
-            int r2 = r1 != 0 ? r1 : int_attr(span, s_end, &entries[e].end);
+            int r1 = int_attr(span, s_start, &entries[e - 1].start);
+            int r2 = r1 != 0 ? r1 : int_attr(span, s_end, &entries[e - 1].end);
             Py_DECREF(span);
             if (r2 < 0) goto done;
-            if (r2 > 0) { /* not an int that fits: the general way says what it makes of it */
+            long long start = entries[e - 1].start, end = entries[e - 1].end;
+            if (r2 > 0 || start < 0 || end < 0 || start > EXACT || end > EXACT) {
+                /* not an offset as validated: the general way says what it makes of it */
                 out = Py_NewRef(Py_None);
                 goto done;
             }
-            entries[e].annotator = a;
-            entries[e].item = it;
         }
     }
     if (e != total) { /* a list changed size while read */
@@ -271,7 +289,7 @@ static PyObject *clusters(PyObject *self, PyObject *const *args, Py_ssize_t narg
             if (number == NULL) goto done;
             for (Entry *m = firsts[g]; m < firsts[g + 1]; m++) {
                 PyObject *id = PyObject_GetAttr(m->item, s_id);
-                int r = id == NULL ? -1 : PyObject_SetItem(PyList_GET_ITEM(refs, m->annotator), id, number);
+                int r = id == NULL ? -1 : PyObject_SetItem(PyTuple_GET_ITEM(known, m->annotator), id, number);
                 Py_XDECREF(id);
                 if (r < 0) {
                     Py_DECREF(number);
@@ -286,29 +304,29 @@ static PyObject *clusters(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (result == NULL) goto done;
     for (Py_ssize_t g = 0; g < k; g++) {
         Py_ssize_t size = firsts[g + 1] - firsts[g];
-        PyObject *versions = PyList_New(size), *names = PyList_New(size);
+        PyObject *versions = PyList_New(size), *members = PyList_New(size);
         PyObject *number = PyLong_FromSsize_t(g);
         PyObject *c = NULL;
-        if (versions != NULL && names != NULL && number != NULL) {
+        if (versions != NULL && members != NULL && number != NULL) {
             Py_ssize_t j = 0;
             for (Entry *m = firsts[g]; m < firsts[g + 1]; m++, j++) {
-                PyObject *name = PyList_GET_ITEM(annotators, m->annotator);
-                PyObject *vals = values(steps, m->item, PyList_GET_ITEM(refs, m->annotator), norm, author);
+                PyObject *name = PyTuple_GET_ITEM(names, m->annotator);
+                PyObject *vals = values(steps, m->item, PyTuple_GET_ITEM(known, m->annotator), norm, author);
                 if (vals == NULL) break;
                 PyObject *argv[3] = {name, m->item, vals};
                 PyObject *v = PyObject_Vectorcall(version, argv, 3, NULL);
                 Py_DECREF(vals);
                 if (v == NULL) break;
                 PyList_SET_ITEM(versions, j, v);
-                PyList_SET_ITEM(names, j, Py_NewRef(name));
+                PyList_SET_ITEM(members, j, Py_NewRef(name));
             }
             if (j == size) {
-                PyObject *argv[4] = {layer, number, versions, names};
+                PyObject *argv[4] = {layer, number, versions, members};
                 c = PyObject_Vectorcall(cluster, argv, 4, NULL);
             }
         }
         Py_XDECREF(versions);
-        Py_XDECREF(names);
+        Py_XDECREF(members);
         Py_XDECREF(number);
         if (c == NULL) {
             Py_DECREF(result);
@@ -319,20 +337,24 @@ static PyObject *clusters(PyObject *self, PyObject *const *args, Py_ssize_t narg
     out = result;
 
 done:
+    for (Py_ssize_t i = 0; i < e; i++) Py_DECREF(entries[i].item);
     PyMem_Free(entries);
     PyMem_Free(firsts);
+    Py_XDECREF(names);
+    Py_XDECREF(known);
+    Py_DECREF(items);
     return out;
 }
 
 /* The plurality vote of voting._Document._vote: `(winners, sources)`, or None on a tie.
  *
- * versions: a cluster's versions (a non-empty list, each with `values`, tuples of one
+ * versions: a cluster's versions (a non-empty tuple, each with `values`, tuples of one
  * length). For each attribute, the value most versions give and the first version giving it,
  * as voting.py counts them (in a dict: values equal when `==`, the first one seen kept). None
  * when two values tie for the most, which voting.py reports.
  */
 static PyObject *vote(PyObject *versions) {
-    Py_ssize_t n = PyList_GET_SIZE(versions), width = -1;
+    Py_ssize_t n = PyTuple_GET_SIZE(versions), width = -1;
     PyObject **rows = PyMem_New(PyObject *, n);
     Py_ssize_t *counts = PyMem_New(Py_ssize_t, n);
     PyObject *winners = NULL, *sources = NULL, *out = NULL;
@@ -342,7 +364,7 @@ static PyObject *vote(PyObject *versions) {
         goto done;
     }
     for (; got < n; got++) {
-        rows[got] = PyObject_GetAttr(PyList_GET_ITEM(versions, got), s_values);
+        rows[got] = PyObject_GetAttr(PyTuple_GET_ITEM(versions, got), s_values);
         if (rows[got] == NULL) goto done;
         if (!PyTuple_Check(rows[got]) || (width >= 0 && PyTuple_GET_SIZE(rows[got]) != width)) {
             got++;
@@ -378,7 +400,7 @@ static PyObject *vote(PyObject *versions) {
             goto done;
         }
         PyTuple_SET_ITEM(winners, a, Py_NewRef(PyTuple_GET_ITEM(rows[best], a)));
-        PyTuple_SET_ITEM(sources, a, Py_NewRef(PyList_GET_ITEM(versions, best)));
+        PyTuple_SET_ITEM(sources, a, Py_NewRef(PyTuple_GET_ITEM(versions, best)));
     }
     out = PyTuple_Pack(2, winners, sources);
 
@@ -431,20 +453,16 @@ static PyObject *gold_item(PyObject *steps, PyObject *cand, PyObject *gold_id, P
         if (kind == G_OWN || kind == G_SPAN || kind == G_TEXT) {
             v = source_attr(sources, kind == G_OWN ? 0 : i, name);
             if (v == NULL) goto fail;
-            if (v == Py_None) {
+            if (v == Py_None && kind != G_OWN) { /* the item's own span is written as it is */
                 Py_CLEAR(v);
             } else if (kind == G_SPAN) {
-                PyObject *start = PyObject_GetAttr(v, s_start), *end = PyObject_GetAttr(v, s_end),
-                         *text = PyObject_GetAttr(v, s_text);
-                PyObject *span = NULL;
-                if (start != NULL && end != NULL && text != NULL &&
-                    (span = PyDict_New()) != NULL &&
-                    (PyDict_SetItem(span, s_start, start) < 0 || PyDict_SetItem(span, s_end, end) < 0 ||
-                     PyDict_SetItem(span, s_text, text) < 0))
-                    Py_CLEAR(span);
-                Py_XDECREF(start);
-                Py_XDECREF(end);
-                Py_XDECREF(text);
+                PyObject *span = PyDict_New();
+                PyObject *parts[3] = {s_start, s_end, s_text};
+                for (int p = 0; p < 3 && span != NULL; p++) {
+                    PyObject *part = PyObject_GetAttr(v, parts[p]);
+                    if (part == NULL || PyDict_SetItem(span, parts[p], part) < 0) Py_CLEAR(span);
+                    Py_XDECREF(part);
+                }
                 Py_SETREF(v, span);
                 if (v == NULL) goto fail;
             }
@@ -490,8 +508,9 @@ fail:
 static int usual_candidate(PyObject *cand) {
     PyObject *replacement = PyObject_GetAttr(cand, s_replacement);
     if (replacement == NULL) return -1;
+    int replaced = replacement != Py_None;
     Py_DECREF(replacement);
-    if (replacement != Py_None) return 0;
+    if (replaced) return 0;
     PyObject *cluster = PyObject_GetAttr(cand, s_cluster);
     PyObject *versions = cluster == NULL ? NULL : PyObject_GetAttr(cluster, s_versions);
     Py_XDECREF(cluster);
@@ -535,25 +554,38 @@ static PyObject *gold_items(PyObject *self, PyObject *const *args, Py_ssize_t na
             PyErr_SetString(PyExc_TypeError, "gold_items: a step is (field, kind, index)");
             return NULL;
         }
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(step, 1));
+        Py_ssize_t index = PyLong_AsSsize_t(PyTuple_GET_ITEM(step, 2));
+        if (kind < G_OWN || kind > G_VALUE || index < 0) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "gold_items: no such step");
+            return NULL;
+        }
     }
-    Py_ssize_t n = PyList_GET_SIZE(cands);
+    PyObject *held = PyList_AsTuple(cands); /* an __eq__ or a lookup in `ids` may run Python */
+    if (held == NULL) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(held);
+    PyObject *out = NULL;
     for (Py_ssize_t c = 0; c < n; c++) {
-        int usual = usual_candidate(PyList_GET_ITEM(cands, c));
-        if (usual < 0) return NULL;
-        if (!usual) Py_RETURN_NONE;
+        int usual = usual_candidate(PyTuple_GET_ITEM(held, c));
+        if (usual < 0) goto done;
+        if (!usual) {
+            out = Py_NewRef(Py_None);
+            goto done;
+        }
     }
-    PyObject *out = PyList_New(n);
-    if (out == NULL) return NULL;
+    if ((out = PyList_New(n)) == NULL) goto done;
     for (Py_ssize_t c = 0; c < n; c++) {
         PyObject *gold_id = PyUnicode_FromFormat("%U%zd", prefix, c + 1);
-        PyObject *item = gold_id == NULL ? NULL : gold_item(steps, PyList_GET_ITEM(cands, c), gold_id, ids, author);
+        PyObject *item = gold_id == NULL ? NULL : gold_item(steps, PyTuple_GET_ITEM(held, c), gold_id, ids, author);
         Py_XDECREF(gold_id);
         if (item == NULL) {
-            Py_DECREF(out);
-            return NULL;
+            Py_CLEAR(out);
+            goto done;
         }
         PyList_SET_ITEM(out, c, item);
     }
+done:
+    Py_DECREF(held);
     return out;
 }
 
@@ -570,50 +602,57 @@ static PyObject *candidates(PyObject *self, PyObject *const *args, Py_ssize_t na
         PyErr_SetString(PyExc_TypeError, "candidates(clusters: list, threshold: int, candidate)");
         return NULL;
     }
-    PyObject *clusters = args[0], *candidate = args[2];
+    PyObject *candidate = args[2];
     Py_ssize_t threshold = PyLong_AsSsize_t(args[1]);
     if (threshold == -1 && PyErr_Occurred()) return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(clusters);
+    PyObject *clusters = PyList_AsTuple(args[0]); /* held: an __eq__ of a value may run */
+    if (clusters == NULL) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(clusters);
     PyObject *out = PyList_New(n);
-    if (out == NULL) return NULL;
+    if (out == NULL) {
+        Py_DECREF(clusters);
+        return NULL;
+    }
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *c = PyList_GET_ITEM(clusters, k);
+        PyObject *c = PyTuple_GET_ITEM(clusters, k);
         PyObject *versions = PyObject_GetAttr(c, s_versions), *cand = NULL, *values = NULL;
         if (versions == NULL) goto fail;
         if (!PyList_Check(versions)) {
             PyErr_SetString(PyExc_TypeError, "candidates: a cluster's versions are a list");
-            goto fail_versions;
+            goto fail;
         }
-        Py_ssize_t size = PyList_GET_SIZE(versions);
+        Py_SETREF(versions, PyList_AsTuple(versions));
+        if (versions == NULL) goto fail;
+        Py_ssize_t size = PyTuple_GET_SIZE(versions);
         if (size == 0 || size < threshold) {
             cand = Py_NewRef(Py_None); /* too few votes: a conflict */
         } else {
-            values = PyObject_GetAttr(PyList_GET_ITEM(versions, 0), s_values);
-            if (values == NULL) goto fail_versions;
+            values = PyObject_GetAttr(PyTuple_GET_ITEM(versions, 0), s_values);
+            if (values == NULL) goto fail;
             if (!PyTuple_Check(values)) {
                 PyErr_SetString(PyExc_TypeError, "candidates: a version's values are a tuple");
-                goto fail_values;
+                goto fail;
             }
             int agree = 1;
             for (Py_ssize_t i = 1; i < size && agree == 1; i++) {
-                PyObject *other = PyObject_GetAttr(PyList_GET_ITEM(versions, i), s_values);
-                if (other == NULL) goto fail_values;
+                PyObject *other = PyObject_GetAttr(PyTuple_GET_ITEM(versions, i), s_values);
+                if (other == NULL) goto fail;
                 agree = PyObject_RichCompareBool(other, values, Py_EQ);
                 Py_DECREF(other);
             }
-            if (agree < 0) goto fail_values;
+            if (agree < 0) goto fail;
             if (agree) {
                 Py_ssize_t width = PyTuple_GET_SIZE(values);
                 PyObject *sources = PyTuple_New(width);
-                if (sources == NULL) goto fail_values;
+                if (sources == NULL) goto fail;
                 for (Py_ssize_t i = 0; i < width; i++)
-                    PyTuple_SET_ITEM(sources, i, Py_NewRef(PyList_GET_ITEM(versions, 0)));
+                    PyTuple_SET_ITEM(sources, i, Py_NewRef(PyTuple_GET_ITEM(versions, 0)));
                 PyObject *argv[3] = {values, sources, c};
                 cand = PyObject_Vectorcall(candidate, argv, 3, NULL);
                 Py_DECREF(sources);
             } else {
                 PyObject *won = vote(versions);
-                if (won == NULL) goto fail_values;
+                if (won == NULL) goto fail;
                 if (won == Py_None) {
                     cand = won; /* a tie: a conflict */
                 } else {
@@ -622,20 +661,20 @@ static PyObject *candidates(PyObject *self, PyObject *const *args, Py_ssize_t na
                     Py_DECREF(won);
                 }
             }
-            if (cand == NULL) goto fail_values;
-            Py_DECREF(values);
+            if (cand == NULL) goto fail;
         }
+        Py_XDECREF(values);
         Py_DECREF(versions);
         PyList_SET_ITEM(out, k, cand);
         continue;
-    fail_values:
-        Py_DECREF(values);
-    fail_versions:
-        Py_DECREF(versions);
     fail:
+        Py_XDECREF(values);
+        Py_XDECREF(versions);
         Py_DECREF(out);
+        Py_DECREF(clusters);
         return NULL;
     }
+    Py_DECREF(clusters);
     return out;
 }
 
