@@ -6,13 +6,16 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: demo test lint bench fuzz schema docs baselines screenshot browser clean
+.PHONY: setup demo test lint bench fuzz schema docs baselines screenshot browser clean
 
 $(STAMP): pyproject.toml setup.py corpus_tools/validate/_native.c corpus_tools/merge/_native.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The environment: the package installed, its C modules built (again when a C file changed).
+setup: $(STAMP)
 
 # The dev extras include the tokens and baselines extras that the demo uses. The demo ends with
 # the dataset loaded back and the baseline table of its card.

@@ -1,5 +1,5 @@
 """The package's compiled modules (`validate/_native.c`, `merge/_native.c`): refuse one that was
-built from another version of its source.
+built from another version of its source, or that is missing.
 
 A checkout edited since `make` or `pip install -e .` last built it would otherwise run the old
 module silently: the validator's old rules, or merge's old clustering. Each module records the
@@ -24,6 +24,15 @@ def check_built(source: Path, built: str) -> None:
     """
     if source.exists() and built and hashlib.sha256(source.read_bytes()).hexdigest() != built:
         raise CorpusToolsError(
-            f"{source} has changed since its module was built; rebuild it with `make test` "
-            "(or `pip install -e .`)"
+            f"{source} has changed since its module was built; rebuild it with `make setup` "
+            "(or `pip install -e .` in the environment)"
         )
+
+
+def missing(source: Path) -> CorpusToolsError:
+    """The error for a compiled module that is not there (a checkout installed before the
+    module was added, or never built)."""
+    return CorpusToolsError(
+        f"the module built from {source} is missing; build it with `make setup` "
+        "(or `pip install -e .` in the environment)"
+    )

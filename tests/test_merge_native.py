@@ -41,8 +41,15 @@ def merged(tmp_path: Path, native: bool, inputs: list[Path], **options: Any) -> 
 
 
 def both_ways(tmp_path: Path, inputs: list[Path], **options: Any) -> tuple[bytes, bytes, str]:
+    """The merge in C, checked against the merge in Python: the first line that differs named."""
     native = merged(tmp_path, True, inputs, **options)
-    assert native == merged(tmp_path, False, inputs, **options)
+    python = merged(tmp_path, False, inputs, **options)
+    for what, c, py in zip(("gold", "conflicts", "counts"), native, python, strict=True):
+        c_lines = c.splitlines() if isinstance(c, bytes) else [c]
+        py_lines = py.splitlines() if isinstance(py, bytes) else [py]
+        for n, (a, b) in enumerate(zip(c_lines, py_lines, strict=False), start=1):
+            assert a == b, f"{what}, line {n}: in C {a!r}\nin Python {b!r}"
+        assert len(c_lines) == len(py_lines), f"{what}: {len(c_lines)} lines in C, {len(py_lines)} in Python"
     return native
 
 
@@ -243,7 +250,7 @@ def test_gold_items_are_what_python_writes_field_for_field() -> None:
     def python() -> list[dict[str, Any]]:
         return [gold._gold_item(plan, cand, f"s{i}", {}) for i, cand in enumerate(cands, start=1)]
 
-    steps = gold._native_steps(plan)
+    steps = gold._native_fields(plan)
     assert _native.gold_items(steps, cands, "s", {}, "author") == python() and len(cands) == 2
     # Fields that are None: a part or free text is left out, the item's own span written as is.
     cands[0].sources[0].item.start = None
@@ -273,6 +280,38 @@ def test_python_run_during_a_call_cannot_pull_the_items_away() -> None:
     assert [v.values[1] for v in found[0].versions] == ["war", "war"]
 
 
+def test_records_without_meta_merge_alike(tmp_path: Path) -> None:
+    # A record may leave `meta` out: its default is then the model's, not a decoded struct.
+    records = [spans_record(name, ["lunacy"]) for name in ("ann-a", "ann-b")]
+    for rec in records:
+        del rec["meta"]
+    gold, _conflicts, _counts = both_ways(tmp_path, [write_jsonl(tmp_path / "in.jsonl", records)])
+    assert json.loads(gold)["meta"] == {"language": "en"}
+
+
+def test_the_usual_case_runs_in_c(tmp_path: Path) -> None:
+    # Annotators who agree, with no note: every layer is clustered, voted and written in C.
+    seen: dict[str, list[bool]] = {}
+
+    def counting(name: str) -> Any:
+        def counted(*args: Any) -> Any:
+            out = getattr(_native, f"_{name}")(*args)
+            seen.setdefault(name, []).append(out is not None and None not in out)
+            return out
+
+        return counted
+
+    records = [spans_record(name, ["lunacy", "Hardly"]) for name in ("ann-a", "ann-b", "ann-c")]
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("clusters", "candidates", "gold_items"):
+            patch.setattr(_native, f"_{name}", getattr(_native, name), raising=False)
+            patch.setattr(_native, name, counting(name))
+        merge([src], output=tmp_path / "gold.jsonl", conflicts=tmp_path / "c.jsonl")
+    every = [True] * len(voting.LAYERS)
+    assert seen == {"clusters": every, "candidates": every, "gold_items": every}
+
+
 def test_wrong_arguments_raise_not_crash() -> None:
     with pytest.raises(TypeError):
         _native.clusters("stances", None, (), [], [], [], {}, 0.5, False, "author", _Version)  # type: ignore[call-arg]
@@ -286,6 +325,39 @@ def test_wrong_arguments_raise_not_crash() -> None:
         _native.candidates([cluster((1,), [1])], 1, _Candidate)
     with pytest.raises(TypeError):
         _native.gold_items((("start", 0),), [], "s", {}, "author")
+    with pytest.raises(ValueError):
+        _native.gold_items((("polarity", 4, -1),), [], "s", {}, "author")
+    with pytest.raises(ValueError):
+        _native.clusters(
+            "stances", None, ((9, "x"),), ["a"], [[]], [{}], {}, 0.5, False, "author", _Version, _Cluster
+        )
+    with pytest.raises(OverflowError):
+        _native.gold_items((("kind", 2**70, 0),), [], "s", {}, "author")
+    with pytest.raises(OverflowError):
+        _native.gold_items((("kind", 4, 2**70),), [], "s", {}, "author")
+
+
+def test_an_eq_that_empties_the_versions_cannot_pull_them_away() -> None:
+    c = cluster((1,), (2,), (2,))
+
+    class Emptying(int):
+        def __eq__(self, other: object) -> bool:
+            c.versions.clear()
+            return int(self) == other
+
+        __hash__ = int.__hash__
+
+    c.versions[1].values = (Emptying(2),)
+    cand = voted(c)  # counted on the versions as they were when the call began
+    assert cand is not None and cand.values == (2,)
+
+
+def test_a_threshold_that_is_not_an_int_merges_as_in_python(tmp_path: Path) -> None:
+    records = [spans_record(name, ["lunacy"]) for name in ("ann-a", "ann-b", "ann-c")]
+    records[2]["stances"] = []
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    gold, _conflicts, _counts = both_ways(tmp_path, [src], min_votes=2.5)  # type: ignore[arg-type]
+    assert json.loads(gold)["stances"] == []  # two of three: below 2.5
 
 
 def test_a_module_built_from_other_source_is_refused() -> None:
@@ -293,6 +365,31 @@ def test_a_module_built_from_other_source_is_refused() -> None:
     check_built(source, _native.SOURCE)  # built from the source beside it
     with pytest.raises(CorpusToolsError, match="rebuild it"):
         check_built(source, "0" * 64)
+
+
+STALE_OR_MISSING = """
+import sys
+from corpus_tools.merge import _native as native
+for name in [m for m in sys.modules if m.startswith("corpus_tools.merge")]:
+    del sys.modules[name]  # merge is imported again below, with the module as the case has it
+if sys.argv[1] == "stale":
+    native.SOURCE = "0" * 64  # as if built from another version of _native.c
+    sys.modules["corpus_tools.merge._native"] = native
+else:
+    sys.modules["corpus_tools.merge._native"] = None  # as if never built
+from corpus_tools.errors import CorpusToolsError
+try:
+    import corpus_tools.merge
+except CorpusToolsError as e:
+    print(e)
+"""
+
+
+@pytest.mark.parametrize(("case", "says"), [("stale", "has changed since"), ("missing", "is missing")])
+def test_merge_refuses_a_stale_or_missing_module_with_how_to_build_it(case: str, says: str) -> None:
+    run = subprocess.run([sys.executable, "-c", STALE_OR_MISSING, case], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert says in run.stdout and "make setup" in run.stdout
 
 
 SCRIPT = """
@@ -308,7 +405,6 @@ merge([Path(p) for p in sys.argv[3:]], output=out / "gold.jsonl", conflicts=out 
 def test_an_extra_layer_merges_the_same_both_ways(tmp_path: Path) -> None:
     # The claims layer (tests/claims_layer.py, loaded as a user loads one) is matched by a part
     # and carries a float, a bool, an int beyond int32 and lists (compared as tuples).
-    from test_claims_layer import TEXT as CLAIMS_TEXT
     from test_claims_layer import annotator, claims
 
     files = []
@@ -318,7 +414,6 @@ def test_an_extra_layer_merges_the_same_both_ways(tmp_path: Path) -> None:
         items[1]["confidence"] = confidence
         items[1]["cues"] = ["because"] if i < 2 else ["said", "because"]
         files.append(write_jsonl(tmp_path / f"ann{i}.jsonl", [annotator("doc0", f"ann-{i}", items)]))
-    assert CLAIMS_TEXT
     env = {
         **os.environ,
         "CORPUS_TOOLS_LAYERS": "claims_layer:LAYER",
@@ -329,12 +424,13 @@ def test_an_extra_layer_merges_the_same_both_ways(tmp_path: Path) -> None:
     for way in ("c", "py"):
         out = tmp_path / way
         out.mkdir()
-        subprocess.run(
+        run = subprocess.run(
             [sys.executable, "-c", SCRIPT, way, str(out), *map(str, files)],
-            check=True,
             env=env,
             capture_output=True,
+            text=True,
         )
+        assert run.returncode == 0, run.stderr
         outputs.append(((out / "gold.jsonl").read_bytes(), (out / "c.jsonl").read_bytes()))
     assert outputs[0] == outputs[1]
     gold = json.loads(outputs[0][0])

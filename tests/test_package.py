@@ -27,7 +27,8 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+MODULES = {module_name(p): p for p in [*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.pyi")]}
+"""Every module, the compiled ones by their stubs (which import nothing of the package)."""
 
 
 def top_level_imports(path: Path) -> set[str]:

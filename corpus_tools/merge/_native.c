@@ -23,13 +23,15 @@
 #include <Python.h>
 #include <stdlib.h>
 
-/* How an attribute becomes comparable (voting._value_kind); the codes are voting.py's. */
+/* How an attribute becomes comparable (voting._value_kind): the module's constants VALUE ...
+ * LIST, which voting.py uses. */
 enum { VALUE = 0, OWN = 1, SPAN = 2, TEXT = 3, REFERENCE = 4, LIST = 5 };
 
 static PyObject *s_start, *s_end, *s_id, *s_text, *s_item, *s_values, *s_sources, *s_cluster,
     *s_annotators, *s_replacement, *s_versions, *s_note;
 
-/* How gold._gold_item writes a field (the codes are gold.py's). */
+/* How gold._gold_item writes a field: the module's constants G_OWN ... G_VALUE, which gold.py
+ * uses. */
 enum { G_OWN = 0, G_SPAN = 1, G_REFERENCE = 2, G_TEXT = 3, G_VALUE = 4 };
 
 /* One item of the layer: where its key span is, whose it is. */
@@ -536,7 +538,7 @@ static int usual_candidate(PyObject *cand) {
 
 /* gold_items(steps, candidates, prefix, ids, author) -> list of dicts, or None
  *
- * steps: ((field, kind, index in the values), ...) as gold._steps; candidates: the layer's
+ * fields: ((field, kind, index in the values), ...) as gold._steps; candidates: the layer's
  * candidates in gold order (numbered from 1: `prefix` + number is each one's id); ids: the
  * gold ids of the attributions by cluster number; author: schema.AUTHOR. None when a candidate
  * is an adjudicator's item or a version of one has a note.
@@ -702,7 +704,20 @@ PyMODINIT_FUNC PyInit__native(void) {
 #ifndef NATIVE_SOURCE
 #define NATIVE_SOURCE "" /* built without setup.py: no source to compare */
 #endif
-    if (m != NULL && PyModule_AddStringConstant(m, "SOURCE", NATIVE_SOURCE) < 0) {
+    if (m == NULL) return NULL;
+    struct {
+        const char *name;
+        int value;
+    } constants[] = {{"VALUE", VALUE}, {"OWN", OWN}, {"SPAN", SPAN}, {"TEXT", TEXT},
+                     {"REFERENCE", REFERENCE}, {"LIST", LIST}, {"G_OWN", G_OWN},
+                     {"G_SPAN", G_SPAN}, {"G_REFERENCE", G_REFERENCE}, {"G_TEXT", G_TEXT},
+                     {"G_VALUE", G_VALUE}};
+    for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
+        if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+    if (PyModule_AddStringConstant(m, "SOURCE", NATIVE_SOURCE) < 0) {
         Py_DECREF(m);
         return NULL;
     }

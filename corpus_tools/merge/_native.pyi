@@ -22,10 +22,24 @@ def clusters(
 ) -> list[Any] | None: ...
 def candidates(clusters: list[Any], threshold: int, candidate: type[Any], /) -> list[Any]: ...
 def gold_items(
-    steps: tuple[tuple[str, int, int], ...],
+    fields: tuple[tuple[str, int, int], ...],
     candidates: list[Any],
     prefix: str,
     ids: Any,
     author: str,
     /,
 ) -> list[dict[str, Any]] | None: ...
+
+VALUE: int
+OWN: int
+SPAN: int
+TEXT: int
+REFERENCE: int
+LIST: int
+"""How `clusters` makes an attribute comparable (`voting._value_kind`)."""
+G_OWN: int
+G_SPAN: int
+G_REFERENCE: int
+G_TEXT: int
+G_VALUE: int
+"""How `gold_items` writes a field (`gold._steps`)."""

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import orjson
 
-import corpus_tools.merge._native as _native
 from corpus_tools.layers import LAYERS, document_order
 from corpus_tools.merge import voting
 from corpus_tools.merge.voting import _PLANS, _Candidate, _Plan, _Version
@@ -58,7 +56,7 @@ def gold_record(doc: _Document, gold: dict[tuple[str, int], _Candidate], gold_na
         # In C in the usual case (`_native.gold_items`: None when an item is an adjudicator's
         # or has a version with a note).
         found = (
-            _native.gold_items(_native_steps(plan), cands, prefix, ids.get(target, {}), AUTHOR)
+            voting._native.gold_items(_native_fields(plan), cands, prefix, ids.get(target, {}), AUTHOR)
             if voting.NATIVE
             else None
         )
@@ -123,19 +121,31 @@ def _steps(plan: _Plan) -> tuple[tuple[str, str, int], ...]:
     return _STEPS[layer.name]
 
 
-_NATIVE_KINDS = {"own": 0, "span": 1, "reference": 2, "text": 3}
-"""`_steps`' kinds as `_native.c` numbers them (any other kind, 4, writes the voted value)."""
-_NATIVE_STEPS: dict[str, tuple[tuple[str, int, int], ...]] = {}
+_NATIVE_KINDS = {
+    "own": voting._native.G_OWN,
+    "span": voting._native.G_SPAN,
+    "reference": voting._native.G_REFERENCE,
+    "text": voting._native.G_TEXT,
+    "label": voting._native.G_VALUE,
+    "value": voting._native.G_VALUE,
+}
+"""`_steps`' kinds as `_native.c` numbers them (the voted value is written for a label or a
+value)."""
+_NATIVE_FIELDS: dict[str, tuple[tuple[str, int, int], ...]] = {}
 
 
-def _native_steps(plan: _Plan) -> tuple[tuple[str, int, int], ...]:
-    """`_steps` for `_native.gold_items`: the kinds as numbers."""
-    steps = _NATIVE_STEPS.get(plan.layer.name)
-    if steps is None:
-        steps = _NATIVE_STEPS[plan.layer.name] = tuple(
-            (name, _NATIVE_KINDS.get(kind, 4), i) for name, kind, i in _steps(plan)
+def _native_fields(plan: _Plan) -> tuple[tuple[str, int, int], ...]:
+    """`_steps` for `_native.gold_items`: the kinds as its numbers.
+
+    Raises:
+        KeyError: for a kind `_native.c` does not know (a new kind of field needs it there too).
+    """
+    fields = _NATIVE_FIELDS.get(plan.layer.name)
+    if fields is None:
+        fields = _NATIVE_FIELDS[plan.layer.name] = tuple(
+            (name, _NATIVE_KINDS[kind], i) for name, kind, i in _steps(plan)
         )
-    return steps
+    return fields
 
 
 def _written(doc: _Document, replacement: tuple[dict[str, Any], int], gold_id: str) -> dict[str, Any]:
@@ -150,8 +160,8 @@ def _written(doc: _Document, replacement: tuple[dict[str, Any], int], gold_id: s
 def gold_meta(doc: _Document) -> dict[str, Any]:
     """The document's `meta`: field by field, the first value given, in annotator order."""
     metas = [doc.records[a].meta for a in doc.annotators]
-    if all(meta == metas[0] for meta in metas):  # the usual case: the same meta, as it is
-        return {k: v for k, v in msgspec.structs.asdict(metas[0]).items() if v is not None}
+    if all(meta == metas[0] for meta in metas):  # the usual case: the same meta
+        metas = metas[:1]
     merged: dict[str, Any] = {}
     for name in _META_FIELDS:
         for meta in metas:

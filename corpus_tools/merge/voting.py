@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, pairwise
@@ -31,16 +32,20 @@ from typing import TYPE_CHECKING, Any, get_origin
 import msgspec
 import orjson
 
-import corpus_tools.merge._native as _native
 from corpus_tools.errors import RefusedDecision
 from corpus_tools.layers import LAYERS, Layer, Record
 from corpus_tools.matching import cluster, cluster_exact, normalise, similarity, span_score
 from corpus_tools.merge import corrections
 from corpus_tools.merge.decisions import Conflict, ConflictKind, Version, _DecisionEntry
-from corpus_tools.native import check_built
+from corpus_tools.native import check_built, missing
 from corpus_tools.problems import CATALOGUE
 from corpus_tools.schema import AUTHOR, unwrap
 from corpus_tools.validate import mirror
+
+try:
+    from corpus_tools.merge import _native as _native  # also gold.py's, checked here
+except ImportError:
+    raise missing(Path(__file__).with_name("_native.c")) from None
 
 if TYPE_CHECKING:
     from corpus_tools.merge import _Merger
@@ -84,7 +89,7 @@ def _plan(layer: Layer) -> _Plan:
     attributes = layer.voted
     key_fields = ("start", "end") if layer.key is None else (f"{layer.key}.start", f"{layer.key}.end")
     kinds = tuple((_value_kind(layer, attr), attr) for attr in attributes)
-    steps: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+    getters: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
         (kind, attrgetter("start", "end") if kind == _OWN else attrgetter(attr)) for kind, attr in kinds
     )
 
@@ -92,9 +97,9 @@ def _plan(layer: Layer) -> _Plan:
         # One loop over the attributes, each read by an attribute getter and turned into its
         # comparable form by kind (`_native.c` does the same in the usual case).
         out = []
-        for kind, get in steps:
+        for kind, get in getters:
             value = get(item)
-            if value is not None and kind > _OWN:
+            if value is not None and kind not in _AS_IS:
                 if kind == _SPAN:
                     value = (value.start, value.end)
                 elif kind == _TEXT:
@@ -128,8 +133,17 @@ def _plan(layer: Layer) -> _Plan:
     )
 
 
-_VALUE, _OWN, _SPAN, _TEXT, _REFERENCE, _LIST = range(6)
-"""How an attribute becomes comparable (the codes are those of `_native.c`)."""
+_VALUE, _OWN, _SPAN, _TEXT, _REFERENCE, _LIST = (
+    _native.VALUE,
+    _native.OWN,
+    _native.SPAN,
+    _native.TEXT,
+    _native.REFERENCE,
+    _native.LIST,
+)
+"""How an attribute becomes comparable (the codes are `_native.c`'s)."""
+_AS_IS = (_VALUE, _OWN)
+"""The kinds whose value is compared as read."""
 
 
 def _value_kind(layer: Layer, attr: str) -> int:
@@ -399,7 +413,12 @@ class _Document:
             refers = _PLANS[layer].reference is not None and bool(self.merger.decisions)
             found = clusters[layer]
             # The clusters that need no conflict get their candidate in C (`_vote_or_decide`).
-            voted = _native.candidates(found, self.threshold, _Candidate) if NATIVE else [None] * len(found)
+            # (The threshold as an int: a count is below it exactly when below its ceiling.)
+            voted = (
+                _native.candidates(found, math.ceil(self.threshold), _Candidate)
+                if NATIVE
+                else [None] * len(found)
+            )
             for c, candidate in zip(found, voted, strict=True):
                 if candidate is None:
                     candidate = self._vote_or_decide(c)

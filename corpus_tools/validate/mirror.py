@@ -39,12 +39,9 @@ from pydantic import BaseModel
 
 from corpus_tools import structs
 from corpus_tools.layers import LAYERS, Record
-from corpus_tools.native import check_built
+from corpus_tools.native import check_built, missing
 from corpus_tools.schema import is_name
 from corpus_tools.structs import UNSET, MirrorError, Names
-from corpus_tools.validate._native import SOURCE, configure, repeats_a_key
-from corpus_tools.validate._native import clean_record as _clean_record
-from corpus_tools.validate._native import is_clean as _is_clean
 from corpus_tools.validate.rules import (
     ALIASES,
     answer_follows,
@@ -54,6 +51,13 @@ from corpus_tools.validate.rules import (
     splits_word,
     target_occurs,
 )
+
+try:
+    from corpus_tools.validate._native import SOURCE, configure, repeats_a_key
+    from corpus_tools.validate._native import clean_record as _clean_record
+    from corpus_tools.validate._native import is_clean as _is_clean
+except ImportError:
+    raise missing(Path(__file__).with_name("_native.c")) from None
 
 __all__ = [
     "NAMES_CHECKED",
