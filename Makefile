@@ -8,7 +8,7 @@ export HF_DATASETS_OFFLINE := 1
 
 .PHONY: setup demo test lint bench fuzz schema docs baselines screenshot browser clean
 
-$(STAMP): pyproject.toml setup.py corpus_tools/validate/_native.c corpus_tools/merge/_native.c
+$(STAMP): pyproject.toml setup.py corpus_tools/_slots.h corpus_tools/validate/_native.c corpus_tools/merge/_native.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

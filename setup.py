@@ -12,12 +12,17 @@ from pathlib import Path
 from setuptools import Extension, setup
 
 MODULES = ("corpus_tools.validate._native", "corpus_tools.merge._native")
+HEADER = "corpus_tools/_slots.h"
+"""Included by both: the digest of each module covers it too (`corpus_tools.native.digest`)."""
 
 
 def extension(module: str) -> Extension:
     source = module.replace(".", "/") + ".c"
-    digest = hashlib.sha256((Path(__file__).parent / source).read_bytes()).hexdigest()
-    return Extension(module, [source], define_macros=[("NATIVE_SOURCE", f'"{digest}"')])
+    here = Path(__file__).parent
+    digest = hashlib.sha256((here / source).read_bytes() + (here / HEADER).read_bytes()).hexdigest()
+    return Extension(
+        module, [source], depends=[HEADER], define_macros=[("NATIVE_SOURCE", f'"{digest}"')]
+    )
 
 
 setup(ext_modules=[extension(module) for module in MODULES])

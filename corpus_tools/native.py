@@ -14,17 +14,25 @@ from pathlib import Path
 from corpus_tools.errors import CorpusToolsError
 
 
-def check_built(source: Path, built: str) -> None:
-    """Raise when `source` (a C file beside its module) is not what the module was built from
-    (`built`, its SHA-256). An installed package has no source beside it; a module built
-    without setup.py records none.
+def digest(source: Path, header: Path) -> str:
+    """The SHA-256 setup.py records in a module: of its C file, then the header both include."""
+    return hashlib.sha256(source.read_bytes() + header.read_bytes()).hexdigest()
+
+
+HEADER = Path(__file__).with_name("_slots.h")
+
+
+def check_built(source: Path, built: str, header: Path = HEADER) -> None:
+    """Raise when `source` (a C file beside its module) or the header it includes (`_slots.h`)
+    is not what the module was built from (`built`, their SHA-256). An installed package has no
+    source beside it; a module built without setup.py records none.
 
     Raises:
         CorpusToolsError: naming the file and how to rebuild.
     """
-    if source.exists() and built and hashlib.sha256(source.read_bytes()).hexdigest() != built:
+    if source.exists() and header.exists() and built and digest(source, header) != built:
         raise CorpusToolsError(
-            f"{source} has changed since its module was built; rebuild it with `make setup` "
+            f"{source} (or {header.name}) has changed since its module was built; rebuild it with `make setup` "
             "(or `pip install -e .` in the environment)"
         )
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from corpus_tools.errors import CorpusToolsError
 from corpus_tools.merge import _native, merge, voting
 from corpus_tools.merge.voting import _Candidate, _Cluster, _Version
-from corpus_tools.native import check_built
+from corpus_tools.native import HEADER, check_built
 
 from factory import TEXT, record, span, write_jsonl
 from merge_helpers import corpus
@@ -312,6 +312,34 @@ def test_the_usual_case_runs_in_c(tmp_path: Path) -> None:
     assert seen == {"clusters": every, "candidates": every, "gold_items": every}
 
 
+BORROWED = """
+from corpus_tools.merge import _native, voting
+doc = voting._decode(b'{"doc_id":"d","annotator":"a","text":"Hardly.","stances":[{"id":"s1","start":0,"end":6,'
+                     b'"text":"Hardly","target":"war","polarity":"against","holder":"author"}]}')
+Stance = type(doc.stances[0])
+class Borrowed:  # holds a stance's field descriptors, but none of its slots
+    __slots__ = ()
+for name in Stance.__struct_fields__:
+    setattr(Borrowed, name, Stance.__dict__[name])
+plan = voting._PLANS["stances"]
+for items in ([doc.stances[0]], [Borrowed()]):  # a real one first: its slots are then cached
+    try:
+        _native.clusters("stances", None, plan.steps, ["a"], [items], [{}], voting._Normalise(), -1.0, False, "author",
+                         voting._Version, voting._Cluster)
+    except TypeError as e:
+        print("refused:", e)
+"""
+
+
+def test_an_object_holding_a_structs_field_descriptors_is_refused_not_read() -> None:
+    # Fields are read where the struct's type keeps them: a class that borrows the descriptors
+    # keeps nothing there. Python refuses the read, and so must the C (a subprocess: reading it
+    # would crash the interpreter).
+    run = subprocess.run([sys.executable, "-c", BORROWED], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "refused: descriptor 'start'" in run.stdout
+
+
 def test_wrong_arguments_raise_not_crash() -> None:
     with pytest.raises(TypeError):
         _native.clusters("stances", None, (), [], [], [], {}, 0.5, False, "author", _Version)  # type: ignore[call-arg]
@@ -365,6 +393,15 @@ def test_a_module_built_from_other_source_is_refused() -> None:
     check_built(source, _native.SOURCE)  # built from the source beside it
     with pytest.raises(CorpusToolsError, match="rebuild it"):
         check_built(source, "0" * 64)
+
+
+def test_a_module_built_with_another_header_is_refused(tmp_path: Path) -> None:
+    # Both modules include `_slots.h`: a change to it alone makes both stale.
+    source = Path(_native.__file__).with_name("_native.c")
+    header = tmp_path / "_slots.h"
+    header.write_bytes(HEADER.read_bytes() + b"\n/* changed */\n")
+    with pytest.raises(CorpusToolsError, match="rebuild it"):
+        check_built(source, _native.SOURCE, header)
 
 
 STALE_OR_MISSING = """

@@ -23,6 +23,8 @@
 #include <Python.h>
 #include <stdlib.h>
 
+#include "../_slots.h" /* get_ref: a struct's field read from its slot */
+
 /* How an attribute becomes comparable (voting._value_kind): the module's constants VALUE ...
  * LIST, which voting.py uses. */
 enum { VALUE = 0, OWN = 1, SPAN = 2, TEXT = 3, REFERENCE = 4, LIST = 5 };
@@ -54,7 +56,7 @@ static int by_span(const void *x, const void *y) {
 
 /* An int attribute that fits: 0; 1 when it is no such int; -1 on error. */
 static int int_attr(PyObject *obj, PyObject *name, long long *out) {
-    PyObject *v = PyObject_GetAttr(obj, name);
+    PyObject *v = get_ref(obj, name);
     if (v == NULL) return -1;
     int overflow = 0;
     int r = 1;
@@ -115,9 +117,9 @@ static int partial_matches(Entry **firsts, Py_ssize_t k, double overlap) {
 
 /* `(start, end)` of an object with those attributes, a new reference. */
 static PyObject *bounds(PyObject *obj) {
-    PyObject *start = PyObject_GetAttr(obj, s_start);
+    PyObject *start = get_ref(obj, s_start);
     if (start == NULL) return NULL;
-    PyObject *end = PyObject_GetAttr(obj, s_end);
+    PyObject *end = get_ref(obj, s_end);
     if (end == NULL) {
         Py_DECREF(start);
         return NULL;
@@ -142,7 +144,7 @@ static PyObject *values(PyObject *steps, PyObject *item, PyObject *refs, PyObjec
         if (kind == OWN) {
             v = bounds(item);
         } else {
-            v = PyObject_GetAttr(item, name);
+            v = get_ref(item, name);
             if (v != NULL && v != Py_None && kind != VALUE) {
                 PyObject *w = NULL;
                 if (kind == SPAN) {
@@ -240,7 +242,7 @@ static PyObject *clusters(PyObject *self, PyObject *const *args, Py_ssize_t narg
             entries[e].item = it;
             entries[e].annotator = a;
             e++;
-            PyObject *span = key == Py_None ? Py_NewRef(it) : PyObject_GetAttr(it, key);
+            PyObject *span = key == Py_None ? Py_NewRef(it) : get_ref(it, key);
             if (span == NULL) goto done;
             int r1 = int_attr(span, s_start, &entries[e - 1].start);
             int r2 = r1 != 0 ? r1 : int_attr(span, s_end, &entries[e - 1].end);
@@ -290,7 +292,7 @@ static PyObject *clusters(PyObject *self, PyObject *const *args, Py_ssize_t narg
             PyObject *number = PyLong_FromSsize_t(g);
             if (number == NULL) goto done;
             for (Entry *m = firsts[g]; m < firsts[g + 1]; m++) {
-                PyObject *id = PyObject_GetAttr(m->item, s_id);
+                PyObject *id = get_ref(m->item, s_id);
                 int r = id == NULL ? -1 : PyObject_SetItem(PyTuple_GET_ITEM(known, m->annotator), id, number);
                 Py_XDECREF(id);
                 if (r < 0) {
@@ -366,7 +368,7 @@ static PyObject *vote(PyObject *versions) {
         goto done;
     }
     for (; got < n; got++) {
-        rows[got] = PyObject_GetAttr(PyTuple_GET_ITEM(versions, got), s_values);
+        rows[got] = get_ref(PyTuple_GET_ITEM(versions, got), s_values);
         if (rows[got] == NULL) goto done;
         if (!PyTuple_Check(rows[got]) || (width >= 0 && PyTuple_GET_SIZE(rows[got]) != width)) {
             got++;
@@ -422,9 +424,9 @@ static PyObject *source_attr(PyObject *sources, Py_ssize_t i, PyObject *name) {
         PyErr_SetString(PyExc_IndexError, "gold_items: no source for a value");
         return NULL;
     }
-    PyObject *item = PyObject_GetAttr(PyTuple_GET_ITEM(sources, i), s_item);
+    PyObject *item = get_ref(PyTuple_GET_ITEM(sources, i), s_item);
     if (item == NULL) return NULL;
-    PyObject *v = PyObject_GetAttr(item, name);
+    PyObject *v = get_ref(item, name);
     Py_DECREF(item);
     return v;
 }
@@ -435,10 +437,10 @@ static PyObject *gold_item(PyObject *steps, PyObject *cand, PyObject *gold_id, P
     PyObject *item = PyDict_New(), *values = NULL, *sources = NULL, *cluster = NULL,
              *annotators = NULL;
     if (item == NULL) return NULL;
-    if ((values = PyObject_GetAttr(cand, s_values)) == NULL ||
-        (sources = PyObject_GetAttr(cand, s_sources)) == NULL ||
-        (cluster = PyObject_GetAttr(cand, s_cluster)) == NULL ||
-        (annotators = PyObject_GetAttr(cluster, s_annotators)) == NULL)
+    if ((values = get_ref(cand, s_values)) == NULL ||
+        (sources = get_ref(cand, s_sources)) == NULL ||
+        (cluster = get_ref(cand, s_cluster)) == NULL ||
+        (annotators = get_ref(cluster, s_annotators)) == NULL)
         goto fail;
     if (!PyTuple_Check(values) || !PyTuple_Check(sources)) {
         PyErr_SetString(PyExc_TypeError, "gold_items: a candidate's values and sources are tuples");
@@ -461,7 +463,7 @@ static PyObject *gold_item(PyObject *steps, PyObject *cand, PyObject *gold_id, P
                 PyObject *span = PyDict_New();
                 PyObject *parts[3] = {s_start, s_end, s_text};
                 for (int p = 0; p < 3 && span != NULL; p++) {
-                    PyObject *part = PyObject_GetAttr(v, parts[p]);
+                    PyObject *part = get_ref(v, parts[p]);
                     if (part == NULL || PyDict_SetItem(span, parts[p], part) < 0) Py_CLEAR(span);
                     Py_XDECREF(part);
                 }
@@ -508,13 +510,13 @@ fail:
 /* Whether gold._gold_item writes the candidate as it is: not an adjudicator's item, and no
  * version with a note (gold._with_notes). 1, 0, -1 on error. */
 static int usual_candidate(PyObject *cand) {
-    PyObject *replacement = PyObject_GetAttr(cand, s_replacement);
+    PyObject *replacement = get_ref(cand, s_replacement);
     if (replacement == NULL) return -1;
     int replaced = replacement != Py_None;
     Py_DECREF(replacement);
     if (replaced) return 0;
-    PyObject *cluster = PyObject_GetAttr(cand, s_cluster);
-    PyObject *versions = cluster == NULL ? NULL : PyObject_GetAttr(cluster, s_versions);
+    PyObject *cluster = get_ref(cand, s_cluster);
+    PyObject *versions = cluster == NULL ? NULL : get_ref(cluster, s_versions);
     Py_XDECREF(cluster);
     if (versions == NULL) return -1;
     PyObject *iter = PyObject_GetIter(versions);
@@ -523,8 +525,8 @@ static int usual_candidate(PyObject *cand) {
     int usual = 1;
     PyObject *v;
     while (usual == 1 && (v = PyIter_Next(iter)) != NULL) {
-        PyObject *item = PyObject_GetAttr(v, s_item);
-        PyObject *note = item == NULL ? NULL : PyObject_GetAttr(item, s_note);
+        PyObject *item = get_ref(v, s_item);
+        PyObject *note = item == NULL ? NULL : get_ref(item, s_note);
         int has = note == NULL ? -1 : PyObject_IsTrue(note);
         usual = has < 0 ? -1 : !has;
         Py_XDECREF(note);
@@ -617,7 +619,7 @@ static PyObject *candidates(PyObject *self, PyObject *const *args, Py_ssize_t na
     }
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *c = PyTuple_GET_ITEM(clusters, k);
-        PyObject *versions = PyObject_GetAttr(c, s_versions), *cand = NULL, *values = NULL;
+        PyObject *versions = get_ref(c, s_versions), *cand = NULL, *values = NULL;
         if (versions == NULL) goto fail;
         if (!PyList_Check(versions)) {
             PyErr_SetString(PyExc_TypeError, "candidates: a cluster's versions are a list");
@@ -629,7 +631,7 @@ static PyObject *candidates(PyObject *self, PyObject *const *args, Py_ssize_t na
         if (size == 0 || size < threshold) {
             cand = Py_NewRef(Py_None); /* too few votes: a conflict */
         } else {
-            values = PyObject_GetAttr(PyTuple_GET_ITEM(versions, 0), s_values);
+            values = get_ref(PyTuple_GET_ITEM(versions, 0), s_values);
             if (values == NULL) goto fail;
             if (!PyTuple_Check(values)) {
                 PyErr_SetString(PyExc_TypeError, "candidates: a version's values are a tuple");
@@ -637,7 +639,7 @@ static PyObject *candidates(PyObject *self, PyObject *const *args, Py_ssize_t na
             }
             int agree = 1;
             for (Py_ssize_t i = 1; i < size && agree == 1; i++) {
-                PyObject *other = PyObject_GetAttr(PyTuple_GET_ITEM(versions, i), s_values);
+                PyObject *other = get_ref(PyTuple_GET_ITEM(versions, i), s_values);
                 if (other == NULL) goto fail;
                 agree = PyObject_RichCompareBool(other, values, Py_EQ);
                 Py_DECREF(other);

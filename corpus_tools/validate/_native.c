@@ -23,6 +23,8 @@
 #include <structmember.h>
 #include <string.h>
 
+#include "../_slots.h"
+
 /* -- configuration (from mirror.py, once) ---------------------------------------------------- */
 
 static PyObject *UNSET;          /* msgspec.UNSET */
@@ -41,57 +43,12 @@ static PyObject *s_start, *s_end, *s_text, *s_id, *s_annotators, *s_doc_id, *s_a
 
 #define ABSENT(v) ((v) == Py_None || (v) == UNSET)
 
-/* Where the structs keep their fields: the slot offset of each (type, field name) read, found
- * once from the type's member descriptor (msgspec keeps a struct's fields in slots). A type is
- * held while cached, so its address cannot be reused; only types with the default attribute
- * lookup are cached, for which a slot is what `getattr` reads. */
-typedef struct {
-    PyTypeObject *type;
-    PyObject *name;
-    Py_ssize_t offset;
-} Slot;
-
-#define SLOTS 512
-static Slot slots[SLOTS];
-
-static Py_ssize_t slot_offset(PyTypeObject *tp, PyObject *name) {
-    if (tp->tp_getattro != PyObject_GenericGetAttr) return -1;
-    PyObject *descr = PyObject_GetAttr((PyObject *)tp, name);
-    if (descr == NULL) {
-        PyErr_Clear();
-        return -1;
-    }
-    Py_ssize_t offset = -1;
-    /* The slot is where the descriptor's own type keeps the field: only objects of that type,
-     * or of a subtype, have it there (a class may hold another type's descriptors). */
-    if (Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
-        PyType_IsSubtype(tp, ((PyDescrObject *)descr)->d_type)) {
-        PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
-        if (m->type == T_OBJECT_EX && !(m->flags & READ_RESTRICTED)) offset = m->offset;
-    }
-    Py_DECREF(descr);
-    return offset;
-}
-
-/* The attribute as a borrowed pointer (see above), or NULL with an exception set. */
+/* The attribute as a borrowed pointer (the record holds it, and nothing changes it during a
+ * call), or NULL with an exception set; read from its slot (`_slots.h`). */
 static PyObject *get(PyObject *obj, PyObject *name) {
-    PyTypeObject *tp = Py_TYPE(obj);
-    Slot *slot = &slots[(((uintptr_t)tp >> 4) * 31 + ((uintptr_t)name >> 4)) % SLOTS];
-    if (slot->type != tp || slot->name != name) {
-        Py_ssize_t offset = slot_offset(tp, name);
-        if (offset >= 0) {
-            Py_INCREF(tp);
-            Py_XDECREF(slot->type);
-            slot->type = tp;
-            slot->name = name; /* the configured and interned names live as long as the module */
-            slot->offset = offset;
-        }
-    }
-    if (slot->type == tp && slot->name == name) {
-        PyObject *v = *(PyObject **)((char *)obj + slot->offset);
-        if (v != NULL) return v;
-    }
-    PyObject *v = PyObject_GetAttr(obj, name); /* an unset slot raises AttributeError here */
+    PyObject *v = slot_read(obj, name);
+    if (v != NULL) return v;
+    v = PyObject_GetAttr(obj, name); /* an unset slot raises AttributeError here */
     if (v != NULL) Py_DECREF(v);
     return v;
 }
@@ -836,10 +793,7 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
             return NULL;
         }
     }
-    for (int i = 0; i < SLOTS; i++) { /* the names may be new objects at old addresses */
-        Py_CLEAR(slots[i].type);
-        slots[i].name = NULL;
-    }
+    slots_clear(); /* the names read may be new ones */
     Py_XSETREF(DECODE, Py_NewRef(decode));
     Py_XSETREF(DECODE_ERRORS, Py_NewRef(decode_errors));
     Py_XSETREF(UNSET, Py_NewRef(unset));
