@@ -31,7 +31,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -54,7 +53,7 @@ from corpus_tools.merge.decisions import (
     read_decisions,
 )
 from corpus_tools.merge.gold import gold_record
-from corpus_tools.merge.voting import _decode, _Document, _Normalise
+from corpus_tools.merge.voting import _ANNOTATOR, _decode, _Document, _Normalise
 from corpus_tools.schema import GOLD, NAME_RULE, RecordBase, is_name
 from corpus_tools.validate import Validated, require_valid
 
@@ -382,9 +381,6 @@ def merge_documents(
         result.layers[layer].gold += n
     merged.used |= merger.used
     merged.corrected |= pending - merger.corrections.keys()
-
-
-_ANNOTATOR = attrgetter("annotator")
 
 
 def _record_outcome(outcome: Outcome, result: MergeResult) -> bytes:
