@@ -174,10 +174,14 @@ def test_a_worker_killed_mid_task_changes_nothing(client: Client, clean: Path, t
         original = dask_engine._merge_range
 
         def dies_once(*args: Any) -> Any:
-            if not os.path.exists(marker):
-                open(marker, "w").close()
-                os._exit(1)
-            return original(*args)
+            # The marker is made atomically: two workers starting a range at once must not both
+            # see it missing and both die (the cluster would lose every worker, and the state
+            # scattered to them).
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return original(*args)
+            os._exit(1)
 
         dask_engine._merge_range = dies_once
         dask_engine._merge_range_kept = original
