@@ -224,8 +224,9 @@ static PyObject *clusters(PyObject *self, PyObject *const *args, Py_ssize_t narg
     items = PyList_AsTuple(items); /* the lists of items, held */
     if (items == NULL) return NULL;
 
-    /* The items are taken before any Python code runs (an attribute read of a struct runs
-     * none), each held, so a list changed later changes nothing here. */
+    /* Each item is held as it is taken, so Python code run later (an attribute read of an
+     * object that is no struct, `norm`'s `__missing__`, an `__eq__`) cannot pull it away; a
+     * list whose size changes meanwhile is an error. */
     Entry *entries = PyMem_New(Entry, total);
     Entry **firsts = PyMem_New(Entry *, total + 1);
     PyObject *out = NULL, *names = NULL, *known = NULL;
