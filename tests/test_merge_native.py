@@ -340,6 +340,46 @@ def test_an_object_holding_a_structs_field_descriptors_is_refused_not_read() -> 
     assert "refused: descriptor 'start'" in run.stdout
 
 
+def test_a_class_changed_after_a_read_is_read_as_getattr_reads_it() -> None:
+    # Fields are read from where the struct keeps them, found once per type: a class changed
+    # since (a property over a field, on it or on a base) is looked up again.
+    import msgspec
+
+    class Base(msgspec.Struct):
+        start: int
+        end: int
+        label: str
+
+    class Item(Base):
+        pass
+
+    def read(item: Any) -> Any:
+        found = _native.clusters(
+            "L",
+            None,
+            ((_native.VALUE, "label"),),
+            ["a"],
+            [[item]],
+            [{}],
+            {},
+            -1.0,
+            False,
+            "author",
+            _Version,
+            _Cluster,
+        )
+        assert found is not None
+        return found[0].versions[0].values[0]
+
+    item = Item(0, 1, "slot")
+    assert read(item) == "slot"
+    Item.label = property(lambda self: "on the class")  # type: ignore[assignment]
+    assert read(item) == item.label == "on the class"
+    del Item.label
+    Base.label = property(lambda self: "on the base")  # type: ignore[assignment]
+    assert read(item) == item.label == "on the base"
+
+
 def test_wrong_arguments_raise_not_crash() -> None:
     with pytest.raises(TypeError):
         _native.clusters("stances", None, (), [], [], [], {}, 0.5, False, "author", _Version)  # type: ignore[call-arg]

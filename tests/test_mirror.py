@@ -459,6 +459,27 @@ def test_a_module_built_from_other_source_is_refused(monkeypatch):
         fastpath._check_built()
 
 
+def test_a_computed_attribute_is_read_safely(tmp_path: Path):
+    # A field that is no slot (here a property making a new string each time) is read through
+    # getattr and kept alive for the whole check (a subprocess in dev mode: a dangling read
+    # would crash it).
+    script = tmp_path / "computed.py"
+    script.write_text(
+        "from corpus_tools.validate import mirror\n"
+        'rec = mirror.decode(b\'{"doc_id":"d","annotator":"a","text":"x"}\')\n'
+        "class Computed(type(rec)):\n"
+        "    @property\n"
+        "    def doc_id(self):\n"
+        "        return ''.join(['d'] * 40)\n"
+        "print('clean:', mirror.is_clean(Computed(doc_id='d', annotator='a', text='x')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", str(script)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "clean: True" in done.stdout
+
+
 def test_an_object_holding_a_records_field_descriptors_is_refused_not_read(tmp_path: Path):
     # The fast path reads a struct's fields where the struct's type keeps them; a class that
     # borrows the descriptors keeps nothing there. Python refuses the read, and so must the

@@ -43,13 +43,22 @@ static PyObject *s_start, *s_end, *s_text, *s_id, *s_annotators, *s_doc_id, *s_a
 
 #define ABSENT(v) ((v) == Py_None || (v) == UNSET)
 
-/* The attribute as a borrowed pointer (the record holds it, and nothing changes it during a
- * call), or NULL with an exception set; read from its slot (`_slots.h`). */
+static PyObject *KEPT; /* attributes that are not a struct's fields, alive until the check ends */
+
+/* The attribute as a borrowed pointer, or NULL with an exception set: a struct's field, read
+ * from its slot (`_slots.h`), which the record holds (nothing changes it during a call); any
+ * other attribute (a property makes a new object) is kept in KEPT until the check ends. */
 static PyObject *get(PyObject *obj, PyObject *name) {
-    PyObject *v = slot_read(obj, name);
-    if (v != NULL) return v;
-    v = PyObject_GetAttr(obj, name); /* an unset slot raises AttributeError here */
-    if (v != NULL) Py_DECREF(v);
+    PyObject *v = slot_get(obj, name);
+    if (v == NULL) {
+        v = PyObject_GetAttr(obj, name); /* an unset slot raises AttributeError here */
+        if (v == NULL) return NULL;
+        if (PyList_Append(KEPT, v) < 0) {
+            Py_DECREF(v);
+            return NULL;
+        }
+    }
+    Py_DECREF(v);
     return v;
 }
 
@@ -648,12 +657,27 @@ done:
     return ok;
 }
 
+/* clean(rec), then what it kept released. */
+static int checked(PyObject *rec) {
+    int ok = clean(rec);
+    if (PyList_GET_SIZE(KEPT) > 0) { /* releasing may run Python code: the error waits */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        int failed = PyList_SetSlice(KEPT, 0, PyList_GET_SIZE(KEPT), NULL) < 0;
+        if (type != NULL)
+            PyErr_Restore(type, value, tb);
+        else if (failed)
+            ok = -1;
+    }
+    return ok;
+}
+
 static PyObject *is_clean(PyObject *self, PyObject *rec) {
     if (PLAN == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_native.configure has not been called");
         return NULL;
     }
-    int ok = clean(rec);
+    int ok = checked(rec);
     if (ok < 0) return NULL;
     return PyBool_FromLong(ok);
 }
@@ -743,7 +767,7 @@ static PyObject *clean_record(PyObject *self, PyObject *raw) {
         PyErr_Clear();
         Py_RETURN_NONE;
     }
-    int ok = clean(rec);
+    int ok = checked(rec);
     if (ok == 1) {
         const char *p = PyBytes_AS_STRING(raw);
         ok = repeats(p, p + PyBytes_GET_SIZE(raw)) == 0;
@@ -838,6 +862,7 @@ PyMODINIT_FUNC PyInit__native(void) {
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if ((*names[i] = PyUnicode_InternFromString(spelled[i])) == NULL) return NULL;
+    if ((KEPT = PyList_New(0)) == NULL) return NULL;
     PyObject *m = PyModule_Create(&module);
 #ifndef NATIVE_SOURCE
 #define NATIVE_SOURCE "" /* built without setup.py: no source to compare */
