@@ -90,8 +90,8 @@ def measure_many(
 
 
 def checkout(rev: str, into: Path) -> Path:
-    """The package as it was at git revision `rev`, extracted into `into` and its C module built
-    there when it has one (`setup.py`); returns `into`, the folder to import it from."""
+    """The package as it was at git revision `rev`, extracted into `into` and its C modules built
+    there when it has any (`setup.py`); returns `into`, the folder to import it from."""
     into.mkdir(parents=True, exist_ok=True)
     has_setup = (
         subprocess.run(["git", "cat-file", "-e", f"{rev}:setup.py"], cwd=ROOT, capture_output=True).returncode

@@ -250,7 +250,7 @@ def test_gold_items_are_what_python_writes_field_for_field() -> None:
     def python() -> list[dict[str, Any]]:
         return [gold._gold_item(plan, cand, f"s{i}", {}) for i, cand in enumerate(cands, start=1)]
 
-    steps = gold._native_fields(plan)
+    steps = gold._steps(plan)
     assert _native.gold_items(steps, cands, "s", {}, "author") == python() and len(cands) == 2
     # Fields that are None: a part or free text is left out, the item's own span written as is.
     cands[0].sources[0].item.start = None

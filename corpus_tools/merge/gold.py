@@ -56,7 +56,7 @@ def gold_record(doc: _Document, gold: dict[tuple[str, int], _Candidate], gold_na
         # In C in the usual case (`_native.gold_items`: None when an item is an adjudicator's
         # or has a version with a note).
         found = (
-            voting._native.gold_items(_native_fields(plan), cands, prefix, ids.get(target, {}), AUTHOR)
+            voting._native.gold_items(_steps(plan), cands, prefix, ids.get(target, {}), AUTHOR)
             if voting.NATIVE
             else None
         )
@@ -84,16 +84,16 @@ def _gold_item(plan: _Plan, cand: _Candidate, gold_id: str, ids: dict[int, str])
     values, sources = cand.values, cand.sources
     item: dict[str, Any] = {"id": gold_id, "annotators": cand.cluster.annotators}
     for name, kind, i in _steps(plan):
-        if kind == "own":
+        if kind == _OWN:
             item[name] = getattr(sources[0].item, name)  # the item's own span: the key
-        elif kind == "span":
+        elif kind == _SPAN:
             span = getattr(sources[i].item, name)
             if span is not None:
                 item[name] = {"start": span.start, "end": span.end, "text": span.text}
-        elif kind == "reference":
+        elif kind == _REFERENCE:
             if values[i] is not None:
                 item[name] = AUTHOR if values[i] == AUTHOR else ids[values[i]]
-        elif kind == "text":
+        elif kind == _TEXT:
             value = getattr(sources[i].item, name)  # as written, not as compared
             if value is not None:
                 item[name] = value
@@ -102,50 +102,37 @@ def _gold_item(plan: _Plan, cand: _Candidate, gold_id: str, ids: dict[int, str])
     return item
 
 
-_STEPS: dict[str, tuple[tuple[str, str, int], ...]] = {}
+_OWN, _SPAN, _REFERENCE, _TEXT, _VALUE = (
+    voting._native.G_OWN,
+    voting._native.G_SPAN,
+    voting._native.G_REFERENCE,
+    voting._native.G_TEXT,
+    voting._native.G_VALUE,
+)
+"""How `_gold_item` (and `_native.gold_items`, whose constants they are) writes a field."""
+_KINDS = {"span": _SPAN, "reference": _REFERENCE, "text": _TEXT, "label": _VALUE, "value": _VALUE}
+"""`Layer.kind_of` -> how the field is written: the voted value for a label or a value."""
+_STEPS: dict[str, tuple[tuple[str, int, int], ...]] = {}
 
 
-def _steps(plan: _Plan) -> tuple[tuple[str, str, int], ...]:
+def _steps(plan: _Plan) -> tuple[tuple[str, int, int], ...]:
     """How `_gold_item` writes each field of a layer's items, in the model's order: `(field,
-    kind, index in the values)`, kind `own` for the item's own span (worked out once per layer,
-    not per item)."""
+    kind, index in the values)`, kind `_OWN` for the item's own span (worked out once per layer,
+    not per item; `_native.gold_items` takes the same).
+
+    Raises:
+        KeyError: for a kind of field `_KINDS` does not know (`_native.c` needs it too).
+    """
     layer = plan.layer
     if layer.name not in _STEPS:
         _STEPS[layer.name] = tuple(
-            (name, "own", 0)
+            (name, _OWN, 0)
             if name in _OWN_SPAN
-            else (name, layer.kind_of(name), plan.attributes.index(name))
+            else (name, _KINDS[layer.kind_of(name)], plan.attributes.index(name))
             for name in layer.gold_fields
             if name not in ("id", "annotators", "note")
         )
     return _STEPS[layer.name]
-
-
-_NATIVE_KINDS = {
-    "own": voting._native.G_OWN,
-    "span": voting._native.G_SPAN,
-    "reference": voting._native.G_REFERENCE,
-    "text": voting._native.G_TEXT,
-    "label": voting._native.G_VALUE,
-    "value": voting._native.G_VALUE,
-}
-"""`_steps`' kinds as `_native.c` numbers them (the voted value is written for a label or a
-value)."""
-_NATIVE_FIELDS: dict[str, tuple[tuple[str, int, int], ...]] = {}
-
-
-def _native_fields(plan: _Plan) -> tuple[tuple[str, int, int], ...]:
-    """`_steps` for `_native.gold_items`: the kinds as its numbers.
-
-    Raises:
-        KeyError: for a kind `_native.c` does not know (a new kind of field needs it there too).
-    """
-    fields = _NATIVE_FIELDS.get(plan.layer.name)
-    if fields is None:
-        fields = _NATIVE_FIELDS[plan.layer.name] = tuple(
-            (name, _NATIVE_KINDS[kind], i) for name, kind, i in _steps(plan)
-        )
-    return fields
 
 
 def _written(doc: _Document, replacement: tuple[dict[str, Any], int], gold_id: str) -> dict[str, Any]:
